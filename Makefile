@@ -1,0 +1,47 @@
+# Two entry points a fresh machine needs: `make demo` and `make test`.
+# Each creates .venv if missing and installs what it needs (pip extras, and
+# Debian packages when run as root), then does its job.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+DEBS   := git xz-utils bzip2 zstd chromium
+
+.PHONY: demo test bench clean-venv debs
+
+demo: $(VENV)/.demo-deps
+	$(PY) -m deeploop demo
+
+test: $(VENV)/.test-deps
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.test-deps
+	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "deeploop needs Python 3.10+"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+
+$(VENV)/.demo-deps: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e '.[ml,notebook]'
+	@touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(VENV)/bin/python debs
+	$(PIP) install -e '.[ml,notebook,dask,dev]'
+	@touch $@
+
+# Debian packages for the compressor benchmark, git workspaces and the real
+# browser test; installed only when running as root on a Debian machine.
+debs:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	fi
+
+clean-venv:
+	rm -rf $(VENV)

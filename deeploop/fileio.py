@@ -1,0 +1,79 @@
+"""Small file primitives the journal relies on: atomic writes and locks.
+
+Whole files (outcome.json, BANS.md, tree.json) are replaced atomically: write
+a temp file in the same folder, fsync, rename. A reader never sees half a file
+and a crash leaves either the old or the new version.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import InputError, RunLocked
+
+
+def atomic_write_text(path: Path | str, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path | str, obj, indent: int = 2) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def file_lock(path: Path | str, *, wait: bool = True, what: str = ""):
+    """Hold an exclusive advisory lock on ``path`` (created if missing).
+
+    With ``wait=False`` a lock held by another process raises RunLocked
+    naming ``what`` instead of blocking.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InputError(f"cannot lock {path}: {exc.strerror}", path=str(path)) from exc
+    try:
+        flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(fd, flags)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise RunLocked(f"{what or path} is in use by another process",
+                                path=str(path)) from exc
+            raise
+        yield
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path | str, what: str = "file") -> str:
+    """Read a text file, or raise an InputError that names it."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {path}", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a folder, not a file: {path}", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8 text: {path}", path=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}", path=str(path)) from None

@@ -1,0 +1,59 @@
+"""Any program as a model: the prompt on stdin, the answer on stdout.
+
+``command:claude -p`` or a local model's CLI. Like the reference harness,
+facts about the call are exported as environment variables (NODE_NAME,
+RUN_ID, ROUND, BANS_FILE, SEED_FILE, ...). API keys are passed through only
+because the program may itself be a model client.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from ..errors import InputError, ModelError
+from .base import Completion, Usage
+
+ENV_NAMES = {"node": "NODE_NAME", "run_id": "RUN_ID", "round": "ROUND",
+             "bans_file": "BANS_FILE", "seed_file": "SEED_FILE", "run_dir": "RUN_DIR"}
+
+
+@dataclass
+class CommandModel:
+    command: str
+    timeout: float = 600.0
+    cwd: str | None = None
+    spec: str = field(init=False)
+    argv: list[str] = field(init=False)
+
+    def __post_init__(self):
+        self.spec = f"command:{self.command}"
+        try:
+            self.argv = shlex.split(self.command)
+        except ValueError as exc:
+            raise InputError(f"bad command model {self.command!r}: {exc}") from None
+        if not self.argv or shutil.which(self.argv[0]) is None:
+            raise InputError(f"command model not found: {self.argv[0] if self.argv else ''!r}"
+                             " is not on PATH", spec=self.spec)
+
+    def complete(self, prompt: str, *, system: str | None = None,
+                 max_tokens: int | None = None, **context) -> Completion:
+        env = dict(os.environ)
+        env.update({ENV_NAMES.get(k, k.upper()): str(v) for k, v in context.items()
+                    if v is not None and isinstance(v, (str, int, float, os.PathLike))})
+        text = (system + "\n\n" + prompt) if system else prompt
+        try:
+            proc = subprocess.run(self.argv, input=text, capture_output=True, text=True,
+                                  timeout=self.timeout, env=env,
+                                  cwd=context.get("cwd") or self.cwd)
+        except subprocess.TimeoutExpired:
+            raise ModelError(f"{self.spec}: no answer within {self.timeout:g} s",
+                             spec=self.spec) from None
+        except OSError as exc:
+            raise ModelError(f"{self.spec}: cannot start: {exc.strerror}", spec=self.spec) from None
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1][:200]
+            raise ModelError(f"{self.spec}: exited {proc.returncode}: {tail}", spec=self.spec)
+        return Completion(proc.stdout.rstrip("\n"), Usage(calls=1))

@@ -1,0 +1,67 @@
+"""Deterministic mock models, for tests and for demonstrating the harness.
+
+``mock:commit-msg`` is the reference node's "student who only obeys written
+lessons": it reads the lessons section of its prompt and writes a commit
+message that obeys exactly the commit-msg rules whose keys appear there,
+breaking every other rule it can. It is instrumentation, not intelligence.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import InputError
+from .base import Completion, Model, Usage
+
+LESSONS_HEADING = "## Accumulated lessons (BANS.md)"
+_LESSON_KEY = re.compile(r"^\s*-\s*`([^`]+)`", re.MULTILINE)
+
+_MOCKS: dict[str, Callable[[], Model]] = {}
+
+
+def register_mock(name: str, factory: Callable[[], Model]) -> None:
+    _MOCKS[name] = factory
+
+
+def get_mock(name: str) -> Model:
+    if name not in _MOCKS:
+        known = ", ".join(f"mock:{n}" for n in sorted(_MOCKS))
+        raise InputError(f"unknown mock model 'mock:{name}': known mocks are {known}")
+    return _MOCKS[name]()
+
+
+def lessons_in_prompt(prompt: str) -> set[str]:
+    """The lesson keys listed in a loop prompt's lessons section."""
+    start = prompt.find(LESSONS_HEADING)
+    if start < 0:
+        return set()
+    section = prompt[start + len(LESSONS_HEADING):]
+    end = section.find("\n## ")
+    return set(_LESSON_KEY.findall(section if end < 0 else section[:end]))
+
+
+def commit_message(lessons: set[str]) -> str:
+    conv, short = "no-conv-format" in lessons, "length" in lessons
+    if conv:
+        verb = "add" if "verb-tense" in lessons else "Added"
+        body = ("auth middleware to /api/* routes" if short else
+                "authentication middleware to all the various /api/* routes for security")
+        message = f"feat(api): {verb} {body}"
+    elif short:
+        message = "Added auth middleware to /api/* routes for security"
+    else:
+        message = ("This commit adds authentication middleware to all the /api/* routes "
+                   "in the application for security reasons")
+    return message if "trailing-period" in lessons else message + "."
+
+
+@dataclass
+class CommitMsgMock:
+    spec: str = "mock:commit-msg"
+
+    def complete(self, prompt: str, **kwargs) -> Completion:
+        return Completion(commit_message(lessons_in_prompt(prompt)), Usage(calls=1))
+
+
+register_mock("commit-msg", CommitMsgMock)

@@ -1,0 +1,200 @@
+"""Run folders: ids, creation, outcome.json, listing and lookup.
+
+A run is a folder ``<runs root>/<node>/<run-id>/``. The runs root is
+``./runs`` unless ``$DEEPLOOP_RUNS`` names another folder. Ids are never
+reused and never contain path separators or ``..``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+
+from .errors import InputError, NotFound
+from .events import EVENTS_FILE, Journal, read_events
+from .fileio import atomic_write_json
+
+OUTCOME_FILE = "outcome.json"
+_ID_STAMP = re.compile(r"(\d{8}T\d{6}Z)")
+_BAD_ID_CHARS = re.compile(r"[\s/\\\x00-\x1f]")
+
+
+class Status(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    HARD_CAP = "hard_cap"
+    ABORTED = "aborted"
+    BUDGET = "budget_exhausted"
+    SPINNING = "spinning"
+    PAUSED = "paused"
+    RUNNING = "running"  # no outcome.json yet: in flight, or killed mid-run
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("DEEPLOOP_RUNS") or "runs")
+
+
+def validate_run_id(run_id: str, what: str = "run id") -> str:
+    if not run_id or not run_id.strip():
+        raise InputError(f"invalid {what}: it is empty")
+    if ".." in run_id or _BAD_ID_CHARS.search(run_id) or run_id.startswith("."):
+        raise InputError(f"invalid {what} {run_id!r}: no '/', '..', spaces or leading '.'")
+    return run_id
+
+
+def new_run_id(node: str, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{node}-{stamp}-{secrets.token_hex(3)}"
+
+
+def create_run_dir(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
+    """Make a fresh run folder; refuse an invalid or already-used id first."""
+    run_id = validate_run_id(run_id) if run_id is not None else new_run_id(node)
+    node_dir = (root or runs_root()) / node
+    run_dir = node_dir / run_id
+    if run_dir.exists():
+        raise InputError(f"run id already exists: {run_id} ({run_dir})")
+    node_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir()  # atomic: two processes cannot both create it
+    except FileExistsError:
+        raise InputError(f"run id already exists: {run_id} ({run_dir})") from None
+    return run_dir
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    node: str
+    status: str
+    rounds: int
+    final_score: float | None
+    exit_reason: str
+    violations_total: dict[str, int] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = {"run_id": self.run_id, "node": self.node, "status": str(self.status),
+                "rounds": self.rounds, "final_score": self.final_score,
+                "exit_reason": self.exit_reason, "violations_total": self.violations_total}
+        data.update(self.extra)
+        return data
+
+    def write(self, run_dir: Path) -> None:
+        atomic_write_json(Path(run_dir) / OUTCOME_FILE, self.to_json())
+
+
+def read_outcome(run_dir: Path) -> tuple[dict | None, str | None]:
+    """Return (outcome, problem). A missing outcome is (None, None)."""
+    path = Path(run_dir) / OUTCOME_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, f"{path}: not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"{path}: not a JSON object"
+    return data, None
+
+
+@dataclass
+class RunRecord:
+    """Everything a listing or summary needs, derived from the run's files."""
+
+    path: Path
+    run_id: str
+    node: str
+    outcome: dict | None
+    journal: Journal
+    problems: list[str]
+
+    @property
+    def status(self) -> str:
+        return str((self.outcome or {}).get("status") or Status.RUNNING)
+
+    @property
+    def rounds(self) -> int:
+        if self.outcome and isinstance(self.outcome.get("rounds"), int):
+            return self.outcome["rounds"]
+        return max((e.get("round") or 0 for e in self.journal.events), default=0)
+
+    @property
+    def final_score(self) -> float | None:
+        if self.outcome is not None:
+            return self.outcome.get("final_score")
+        last = self.journal.last("judge_result")
+        return last.get("score") if last else None
+
+    @property
+    def started(self) -> str:
+        """Start time recorded in the run: its first event, else its id's stamp."""
+        for event in self.journal.events:
+            if isinstance(event.get("ts"), str):
+                return event["ts"]
+        match = _ID_STAMP.search(self.run_id)
+        if match:
+            return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+        return ""
+
+
+def load_run(run_dir: Path | str) -> RunRecord:
+    run_dir = Path(run_dir)
+    if not is_run_dir(run_dir):
+        raise InputError(f"not a run folder (no events.jsonl, outcome.json or seed.md): {run_dir}")
+    journal = read_events(run_dir / EVENTS_FILE)
+    outcome, problem = read_outcome(run_dir)
+    problems = list(journal.problems) + ([problem] if problem else [])
+    node = (outcome or {}).get("node") or next(
+        (e["node"] for e in journal.events if isinstance(e.get("node"), str)), run_dir.parent.name)
+    run_id = (outcome or {}).get("run_id") or run_dir.name
+    return RunRecord(run_dir, run_id, node, outcome, journal, problems)
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any(
+        (path / name).exists() for name in (EVENTS_FILE, OUTCOME_FILE, "seed.md"))
+
+
+def run_dirs(node: str | None = None, root: Path | None = None) -> list[Path]:
+    root = root or runs_root()
+    node_dirs = [root / node] if node else sorted(p for p in root.glob("*") if p.is_dir())
+    found = []
+    for node_dir in node_dirs:
+        if node_dir.is_dir():
+            found.extend(p for p in sorted(node_dir.iterdir()) if is_run_dir(p))
+    return found
+
+
+def list_runs(node: str | None = None, root: Path | None = None) -> list[RunRecord]:
+    """Runs, oldest first by the start time recorded in each run."""
+    records = [load_run(p) for p in run_dirs(node, root)]
+    return sorted(records, key=lambda r: (r.started, r.run_id))
+
+
+def resolve_run(ref: str, root: Path | None = None) -> Path:
+    """A run folder from a path, or from a run id searched under the runs root."""
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        if not is_run_dir(path):
+            raise InputError(f"not a run folder (no events.jsonl, outcome.json or seed.md): {path}")
+        return path
+    if "/" in ref or ref in ("", ".", ".."):
+        raise NotFound(f"run folder not found: {ref}")
+    root = root or runs_root()
+    matches = [p for p in root.glob(f"*/{ref}") if is_run_dir(p)]
+    if not matches:
+        raise NotFound(f"no run {ref!r} under {root}")
+    if len(matches) > 1:
+        places = ", ".join(str(p) for p in matches)
+        raise InputError(f"run id {ref!r} is ambiguous: {places}")
+    return matches[0]
