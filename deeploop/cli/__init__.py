@@ -16,7 +16,7 @@ import sys
 from ..errors import DeeploopError
 
 COMMANDS = [
-    "deeploop.cli.core",
+    # one module per command group, e.g. "deeploop.cli.core"
 ]
 
 
