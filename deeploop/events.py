@@ -21,6 +21,12 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def precise_now() -> str:
+    """UTC timestamp with microseconds, for ordering runs started in one second."""
+    moment = datetime.now(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
+
+
 @dataclass
 class EventLog:
     """Appends events for one run. ``clock`` is injected so tests are stable."""

@@ -16,12 +16,13 @@ from enum import Enum
 from pathlib import Path
 
 from .errors import InputError, NotFound
-from .events import EVENTS_FILE, Journal, read_events
+from .events import EVENTS_FILE, Journal, parse_lines, read_events
 from .fileio import atomic_write_json
 
 OUTCOME_FILE = "outcome.json"
 _ID_STAMP = re.compile(r"(\d{8}T\d{6}Z)")
 _BAD_ID_CHARS = re.compile(r"[\s/\\\x00-\x1f]")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class Status(str, Enum):
@@ -32,7 +33,7 @@ class Status(str, Enum):
     BUDGET = "budget_exhausted"
     SPINNING = "spinning"
     PAUSED = "paused"
-    RUNNING = "running"  # no outcome.json yet: in flight, or killed mid-run
+    UNFINISHED = "unfinished"  # no outcome.json: in flight, killed, or never written
 
     def __str__(self) -> str:
         return self.value
@@ -119,7 +120,7 @@ class RunRecord:
 
     @property
     def status(self) -> str:
-        return str((self.outcome or {}).get("status") or Status.RUNNING)
+        return str((self.outcome or {}).get("status") or Status.UNFINISHED)
 
     @property
     def rounds(self) -> int:
@@ -136,15 +137,53 @@ class RunRecord:
 
     @property
     def started(self) -> str:
-        """Start time recorded in the run: its first event, else its id's stamp."""
-        for event in self.journal.events:
-            if isinstance(event.get("ts"), str):
-                return event["ts"]
-        match = _ID_STAMP.search(self.run_id)
-        if match:
-            return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").strftime(
-                "%Y-%m-%dT%H:%M:%SZ")
+        """Start time recorded in the run, as written (ISO-8601 UTC)."""
+        return format_ts(start_time_of(self.run_id, self.journal.events))
+
+
+def parse_ts(value) -> datetime | None:
+    """An event timestamp (seconds or finer, ``Z`` suffix) as an aware datetime."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def format_ts(moment: datetime) -> str:
+    if moment == EPOCH:
         return ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (
+        f".{moment.microsecond:06d}Z" if moment.microsecond else "Z")
+
+
+def start_time_of(run_id: str, events: list[dict]) -> datetime:
+    """When a run started: ``run_started.started`` (precise), the first event's
+    ``ts``, or the stamp in its id; the epoch when nothing says."""
+    for event in events:
+        moment = parse_ts(event.get("started")) if event.get("type") == "run_started" else None
+        moment = moment or parse_ts(event.get("ts"))
+        if moment:
+            return moment
+    match = _ID_STAMP.search(run_id)
+    if match:
+        return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return EPOCH
+
+
+def start_time(run_dir: Path) -> datetime:
+    """Cheap start time of a run folder: reads only up to its first event."""
+    head = []
+    try:
+        with open(run_dir / EVENTS_FILE, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                head = parse_lines([line]).events
+                if head:
+                    break
+    except FileNotFoundError:
+        pass
+    return start_time_of(run_dir.name, head)
 
 
 def load_run(run_dir: Path | str) -> RunRecord:
@@ -178,7 +217,7 @@ def run_dirs(node: str | None = None, root: Path | None = None) -> list[Path]:
 def list_runs(node: str | None = None, root: Path | None = None) -> list[RunRecord]:
     """Runs, oldest first by the start time recorded in each run."""
     records = [load_run(p) for p in run_dirs(node, root)]
-    return sorted(records, key=lambda r: (r.started, r.run_id))
+    return sorted(records, key=lambda r: (start_time_of(r.run_id, r.journal.events), r.run_id))
 
 
 def resolve_run(ref: str, root: Path | None = None) -> Path:

@@ -15,8 +15,12 @@ import sys
 
 from ..errors import DeeploopError
 
+DESCRIPTION = ("deeploop: run research loops (node loops, drills, experiments, research) "
+               "and keep every run as plain files under ./runs or $DEEPLOOP_RUNS.")
+
 COMMANDS = [
-    # one module per command group, e.g. "deeploop.cli.core"
+    "deeploop.cli.core",
+    "deeploop.cli.demo",
 ]
 
 
@@ -28,7 +32,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="deeploop", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="deeploop", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for name in COMMANDS:

@@ -7,15 +7,14 @@ breaking every other rule it can. It is instrumentation, not intelligence.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import InputError
+from ..lessons import lesson_keys
 from .base import Completion, Model, Usage
 
 LESSONS_HEADING = "## Accumulated lessons (BANS.md)"
-_LESSON_KEY = re.compile(r"^\s*-\s*`([^`]+)`", re.MULTILINE)
 
 _MOCKS: dict[str, Callable[[], Model]] = {}
 
@@ -38,7 +37,7 @@ def lessons_in_prompt(prompt: str) -> set[str]:
         return set()
     section = prompt[start + len(LESSONS_HEADING):]
     end = section.find("\n## ")
-    return set(_LESSON_KEY.findall(section if end < 0 else section[:end]))
+    return set(lesson_keys(section if end < 0 else section[:end]))
 
 
 def commit_message(lessons: set[str]) -> str:

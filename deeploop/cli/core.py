@@ -1,0 +1,153 @@
+"""Core commands: runs, show, loop, feedback, meta-loop."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import InputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("runs", help="list runs (id, status, rounds, final score, start time)",
+                       description="List recorded runs, oldest first, from the runs root "
+                                   "(./runs or $DEEPLOOP_RUNS).")
+    p.add_argument("node", nargs="?", help="only runs of this node")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("show", help="summarise one run",
+                       description="Summarise one run: status, score per round, violations, "
+                                   "lessons in force.")
+    p.add_argument("run", help="a run id (searched under the runs root) or a run folder's path")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("loop", help="run one ralph run of a node",
+                       description="Run one ralph run of NODE on a seed and print the run "
+                                   "folder. Exit 0 when the run ends passed, hard_cap or "
+                                   "budget_exhausted; 1 when it failed or was aborted.")
+    p.add_argument("node")
+    p.add_argument("--seed", required=True, metavar="FILE", help="the locked input")
+    add_model_and_budget(p)
+    p.add_argument("--run-id", metavar="ID", help="name the run (default: NODE-STAMP-SUFFIX)")
+    p.set_defaults(func=cmd_loop)
+
+    p = sub.add_parser("feedback", help="promote recurring violations into BANS.md",
+                       description="Among the newest W runs of NODE, promote every violation "
+                                   "seen in at least THRESHOLD runs into nodes/NODE/BANS.md "
+                                   "(idempotent).")
+    p.add_argument("node")
+    p.add_argument("--window", type=int, default=5, metavar="W", help="newest runs to read (5)")
+    p.add_argument("--threshold", type=int, default=2, metavar="C",
+                   help="runs a violation must occur in to become a lesson (2)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("meta-loop", help="alternate node runs and feedback",
+                       description="Run NODE N times on a seed, promoting lessons after every "
+                                   "K runs, and print the final BANS.md.")
+    p.add_argument("node")
+    p.add_argument("--seed", required=True, metavar="FILE", help="the locked input")
+    p.add_argument("--runs", type=int, default=5, metavar="N", help="how many runs (5)")
+    p.add_argument("--feedback-every", type=int, default=1, metavar="K",
+                   help="run feedback after every K runs (1)")
+    p.add_argument("--window", type=int, default=5, metavar="W", help="feedback window (5)")
+    p.add_argument("--threshold", type=int, default=2, metavar="C", help="feedback threshold (2)")
+    add_model_and_budget(p)
+    p.set_defaults(func=cmd_meta_loop)
+
+
+def add_model_and_budget(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="SPEC",
+                   help="anthropic:<model>, command:<cmd>, mock:<name> or scripted:<file> "
+                        "(default: the node's default_model)")
+    p.add_argument("--hard-cap", type=int, metavar="N", help="rounds per run (node.toml, 12)")
+    p.add_argument("--max-seconds", type=float, metavar="S", help="wall-clock budget per run")
+    p.add_argument("--max-tokens", type=int, metavar="T", help="token budget per run")
+    p.add_argument("--max-usd", type=float, metavar="D", help="dollar budget per run")
+
+
+def cmd_runs(args) -> int:
+    from ..runs import list_runs
+    from ..summary import runs_table
+    print(runs_table(list_runs(args.node)))
+    return 0
+
+
+def cmd_show(args) -> int:
+    from ..runs import load_run, resolve_run
+    from ..summary import summarize
+    print(summarize(load_run(resolve_run(args.run))))
+    return 0
+
+
+def resolve_model_spec(node, spec: str | None) -> str:
+    if spec:
+        return spec
+    if node.default_model:
+        return node.default_model
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic:claude-sonnet-4-6"
+    raise InputError(f"node {node.name} has no default_model in node.toml: pass --model")
+
+
+def budget_from(args, node):
+    from ..budget import Budget
+    given = {"max_rounds": args.hard_cap or node.hard_cap, "max_seconds": args.max_seconds,
+             "max_tokens": args.max_tokens, "max_usd": args.max_usd}
+    return Budget(**{k: v for k, v in given.items() if v is not None})
+
+
+def read_seed(path: str) -> str:
+    from ..fileio import read_text
+    seed = read_text(os.path.expanduser(path), "seed file")
+    if not seed.strip():
+        raise InputError(f"seed file is empty: {path}")
+    return seed
+
+
+def prepare(args):
+    """Everything a run needs, validated before anything is created."""
+    from ..models import get_model
+    from ..nodes import find_node
+    from ..runs import runs_root, validate_run_id
+    node = find_node(args.node)
+    seed = read_seed(args.seed)
+    spec = resolve_model_spec(node, args.model)
+    get_model(spec)  # refuses an unknown spec or a missing command now
+    budget = budget_from(args, node)
+    run_id = getattr(args, "run_id", None)
+    if run_id is not None:
+        validate_run_id(run_id)
+        if (runs_root() / node.name / run_id).exists():
+            raise InputError(f"run id already exists: {run_id}")
+    return node, seed, spec, budget
+
+
+def cmd_loop(args) -> int:
+    from ..loop import run_node
+    from ..models import get_model
+    node, seed, spec, budget = prepare(args)
+    result = run_node(node, seed, get_model(spec), run_id=args.run_id, budget=budget)
+    print(result.run_dir)
+    o = result.outcome
+    print(f"{o.status} in {o.rounds} rounds (score={o.final_score}): {o.exit_reason}",
+          file=sys.stderr)
+    return 1 if o.status in ("failed", "aborted") else 0
+
+
+def cmd_feedback(args) -> int:
+    from ..lessons import describe_feedback, feedback
+    from ..nodes import find_node
+    node = find_node(args.node)
+    report = feedback(node, window=args.window, threshold=args.threshold)
+    print(describe_feedback(report, node.name, args.window, node.bans_path))
+    return 0
+
+
+def cmd_meta_loop(args) -> int:
+    from ..metaloop import run_meta_loop
+    from ..models import get_model
+    node, seed, spec, budget = prepare(args)
+    run_meta_loop(node, seed, lambda: get_model(spec), runs=args.runs,
+                  feedback_every=args.feedback_every, window=args.window,
+                  threshold=args.threshold, budget=budget)
+    return 0

@@ -1,0 +1,151 @@
+"""The node loop (a ralph loop with lessons).
+
+Every round the model gets the same prompt, the lessons, the locked seed and
+the state so far, with fresh context. Its output is appended to state.md,
+the judge scores it, and the loop ends when the judge is satisfied, the model
+says ``BLOCKED:``, something fails, the hard cap is reached or a budget runs
+out. ``outcome.json`` is always written, even on Ctrl-C.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .budget import Budget, Spend, budget_exhausted, cap_reached
+from .errors import DeeploopError, InputError, JudgeError
+from .events import EVENTS_FILE, EventLog, precise_now
+from .judges import JudgeContext, Verdict, load_judge
+from .models import Model
+from .nodes import Node
+from .runs import Outcome, Status, create_run_dir
+
+_BLOCKED = re.compile(r"^BLOCKED:", re.MULTILINE)
+
+
+def build_prompt(prompt_md: str, bans: str, seed: str, state: str, round: int) -> str:
+    """The reference harness's prompt layout, section by section."""
+    lessons = bans if bans.strip() else "(none yet)"
+    return "".join([
+        _ends_with_newline(prompt_md), "\n",
+        "## Accumulated lessons (BANS.md)\n", _ends_with_newline(lessons), "\n",
+        "## Seed (locked input)\n", _ends_with_newline(seed), "\n",
+        f"## State so far (round {round})\n", state,
+    ])
+
+
+def is_done(verdict: Verdict, threshold: float) -> bool:
+    return verdict.score >= threshold and not verdict.violations
+
+
+def is_blocked(output: str) -> bool:
+    return bool(_BLOCKED.search(output))
+
+
+@dataclass
+class LoopResult:
+    run_dir: Path
+    outcome: Outcome
+
+
+@dataclass
+class _Progress:
+    """What the loop knows so far; turned into outcome.json at the end."""
+
+    status: Status = Status.HARD_CAP
+    reason: str = ""
+    final_score: float | None = None
+    rounds: int = 0
+    violations: Counter = field(default_factory=Counter)
+
+
+def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
+             budget: Budget | None = None, root: Path | None = None,
+             on_event: Callable[[dict], None] | None = None,
+             clock: Callable[[], float] | None = None) -> LoopResult:
+    """Run one ralph run of ``node`` on ``seed``; return its folder and outcome."""
+    if not seed.strip():
+        raise InputError("seed is empty")
+    budget = budget or Budget(max_rounds=node.hard_cap)
+    judge = load_judge(node.path)
+    node.prompt()  # fail before creating anything if PROMPT.md is unreadable
+    run_dir = create_run_dir(node.name, run_id, root)
+    (run_dir / "seed.md").write_text(seed, encoding="utf-8")
+    (run_dir / "state.md").write_text("", encoding="utf-8")
+    log = EventLog(run_dir / EVENTS_FILE, run_dir.name, node.name,
+                   listeners=[on_event] if on_event else [])
+    spend = Spend(clock) if clock else Spend()
+    log.emit("run_started", started=precise_now(), model=model.spec,
+             hard_cap=budget.max_rounds, done_threshold=node.done_threshold,
+             lessons=node.lessons())
+    state = _Progress(reason=f"reached hard cap of {budget.max_rounds} rounds")
+    try:
+        _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
+    except KeyboardInterrupt:
+        state.status, state.reason = Status.ABORTED, "interrupted"
+        raise
+    finally:
+        outcome = _outcome(run_dir.name, node.name, state, spend)
+        outcome.write(run_dir)
+    return LoopResult(run_dir, outcome)
+
+
+def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress) -> None:
+    while not cap_reached(budget, spend):
+        exhausted = budget_exhausted(budget, spend)
+        if exhausted:
+            log.emit("budget_exhausted", spend.rounds, reason=exhausted)
+            state.status, state.reason = Status.BUDGET, exhausted
+            return
+        spend.rounds = state.rounds = spend.rounds + 1
+        n = spend.rounds
+        current = (run_dir / "state.md").read_text(encoding="utf-8")
+        prompt = build_prompt(node.prompt(), node.bans(), seed, current, n)
+        try:
+            completion = model.complete(prompt, node=node.name, run_id=run_dir.name, round=n,
+                                        bans_file=node.bans_path, seed_file=run_dir / "seed.md",
+                                        run_dir=run_dir)
+        except DeeploopError as exc:
+            state.status, state.reason = Status.FAILED, f"model failed: {exc}"
+            return
+        except Exception as exc:  # a model adapter bug or a crash in user code
+            state.status, state.reason = Status.FAILED, f"model failed: {type(exc).__name__}: {exc}"
+            return
+        output = completion.text
+        spend.add(completion.usage)
+        with open(run_dir / "state.md", "a", encoding="utf-8") as fh:
+            fh.write(f"\n--- round {n} ---\n{output}\n")
+        extra = {"usage": completion.usage.to_json()} if completion.usage.input_tokens else {}
+        log.emit("agent_output", n, output=output, **extra)
+        ctx = JudgeContext(node.name, run_dir, n, seed,
+                           (run_dir / "state.md").read_text(encoding="utf-8"))
+        try:
+            verdict = judge(output, ctx, log)
+        except JudgeError as exc:
+            state.status, state.reason = Status.FAILED, f"judge failed: {exc}"
+            return
+        state.final_score = verdict.score
+        state.violations.update(verdict.violations)
+        done = is_done(verdict, node.done_threshold)
+        log.emit("ralph_iter_end", n, done=done, reason=f"judge_score={verdict.score}")
+        if done:
+            state.status = Status.PASSED
+            state.reason = f"judge_score={verdict.score} >= {node.done_threshold}"
+            return
+        if is_blocked(output):
+            state.status, state.reason = Status.ABORTED, "model emitted BLOCKED"
+            return
+
+
+def _outcome(run_id: str, node: str, state: _Progress, spend: Spend) -> Outcome:
+    extra = {}
+    if spend.usage.input_tokens or spend.usage.usd:
+        extra["usage"] = spend.usage.to_json()
+    return Outcome(run_id, node, str(state.status), state.rounds, state.final_score,
+                   state.reason, dict(state.violations), extra)
+
+
+def _ends_with_newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"

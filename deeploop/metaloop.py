@@ -1,0 +1,49 @@
+"""The meta-loop: node runs alternating with feedback, so lessons accumulate.
+
+Run N ralph runs of a node in series and promote recurring violations after
+every K runs; each run starts from the lessons the previous ones earned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .budget import Budget
+from .errors import InputError
+from .lessons import FeedbackReport, describe_feedback, feedback
+from .loop import LoopResult, run_node
+from .models import Model
+from .nodes import Node
+
+
+@dataclass
+class MetaLoopResult:
+    runs: list[LoopResult]
+    feedback: list[FeedbackReport]
+    bans: str
+
+
+def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
+                  runs: int, feedback_every: int = 1, window: int = 5, threshold: int = 2,
+                  budget: Budget | None = None, root: Path | None = None,
+                  out: Callable[[str], None] = print) -> MetaLoopResult:
+    """Run ``runs`` node runs with feedback after every ``feedback_every``."""
+    if runs < 1 or feedback_every < 1:
+        raise InputError("--runs and --feedback-every must be at least 1")
+    out(f"meta-loop: node={node.name} runs={runs} feedback_every={feedback_every}")
+    results, reports = [], []
+    for i in range(1, runs + 1):
+        out(f"\n=== run {i} / {runs} ===")
+        result = run_node(node, seed, model_factory(), budget=budget, root=root)
+        o = result.outcome
+        out(f"  -> {o.status} in {o.rounds} rounds (score={o.final_score})")
+        results.append(result)
+        if i % feedback_every == 0:
+            report = feedback(node, window=window, threshold=threshold, root=root)
+            reports.append(report)
+            out(describe_feedback(report, node.name, window, node.bans_path))
+    bans = node.bans()
+    out(f"\nmeta-loop: done. Final BANS.md ({node.bans_path}):\n-----\n"
+        f"{bans.rstrip() or '(empty)'}\n-----")
+    return MetaLoopResult(results, reports, bans)
