@@ -91,7 +91,8 @@ def resolve_model_spec(node, spec: str | None) -> str:
 
 def budget_from(args, node):
     from ..budget import Budget
-    given = {"max_rounds": args.hard_cap or node.hard_cap, "max_seconds": args.max_seconds,
+    cap = node.hard_cap if args.hard_cap is None else args.hard_cap
+    given = {"max_rounds": cap, "max_seconds": args.max_seconds,
              "max_tokens": args.max_tokens, "max_usd": args.max_usd}
     return Budget(**{k: v for k, v in given.items() if v is not None})
 

@@ -1,0 +1,133 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, make_node
+from deeploop.cli import build_parser, main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def subcommands():
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: deeploop " + command in capsys.readouterr().out
+
+
+def test_python_dash_m_and_usage_errors_are_one_line():
+    proc = subprocess.run([sys.executable, "-m", "deeploop", "loop"], capture_output=True,
+                          text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "required" in proc.stderr
+
+
+def test_loop_prints_the_run_folder(capsys, commit_node, seed_file, runs_root):
+    code, out, err = run_cli(capsys, "loop", "commit-msg", "--seed", str(seed_file),
+                             "--hard-cap", "2", "--run-id", "first")
+    assert code == 0 and out.strip() == str(runs_root / "commit-msg" / "first")
+    assert "hard_cap in 2 rounds (score=0.25)" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["loop", "ghost", "--seed", "{seed}"], "unknown node 'ghost'"),
+    (["loop", "nojudge", "--seed", "{seed}"], "has no judge"),
+    (["loop", "noprompt", "--seed", "{seed}"], "has no PROMPT.md"),
+    (["loop", "commit-msg", "--seed", "/no/such/seed.md"], "seed file not found"),
+    (["loop", "commit-msg", "--seed", "{empty}"], "seed file is empty"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--run-id", "../x"], "invalid run id"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--run-id", "taken"], "already exists"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--model", "gpt:4"], "unknown model spec"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--model", "command:nope-xyz -p"],
+     "command model not found"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--hard-cap", "0"], "--hard-cap must be"),
+    (["feedback", "ghost"], "unknown node"),
+    (["show", "no-such-run"], "no run 'no-such-run'"),
+])
+def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, message, capsys, tmp_path,
+                                                          commit_node, nodes_dir, runs_root):
+    make_node(nodes_dir, "nojudge")
+    (make_node(nodes_dir, "noprompt", judge_py="") / "PROMPT.md").unlink()
+    (runs_root / "commit-msg" / "taken").mkdir(parents=True)
+    empty = tmp_path / "empty.md"
+    empty.write_text("\n  \n")
+    seed = commit_node / "sample-seed.md"
+    argv = [a.format(seed=seed, empty=empty) for a in args]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in (runs_root / "commit-msg").iterdir()) == ["taken"]
+
+
+def test_failed_run_exits_1_with_outcome(capsys, nodes_dir, tmp_path, runs_root):
+    make_node(nodes_dir, "raiser", judge_py="def judge(o, c):\n    raise ValueError('no')\n",
+              toml="default_model = 'mock:commit-msg'\n")
+    seed = tmp_path / "seed.md"
+    seed.write_text("x")
+    code, out, err = run_cli(capsys, "loop", "raiser", "--seed", str(seed))
+    assert code == 1
+    outcome = json.loads((runs_root / "raiser" / os.listdir(runs_root / "raiser")[0]
+                          / "outcome.json").read_text())
+    assert outcome["status"] == "failed" and "ValueError: no" in outcome["exit_reason"]
+
+
+def test_runs_and_show_work_on_recorded_reference_runs(capsys, legacy, monkeypatch):
+    monkeypatch.setenv("DEEPLOOP_RUNS", str(legacy))
+    code, out, _ = run_cli(capsys, "runs", "commit-msg")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["RUN", "NODE", "STATUS", "ROUNDS", "SCORE", "STARTED"]
+    assert lines[1].split() == ["commit-msg-20260522T061505Z-meta1", "commit-msg", "hard_cap",
+                                "3", "0.25", "2026-05-22T06:15:05Z"]
+    assert len(lines) == 7
+    code, out, _ = run_cli(capsys, "show", "commit-msg-20260522T061507Z-meta3")
+    assert "status   hard_cap (reached hard cap of 3 rounds)" in out
+    assert "round 3: 0.75" in out and "verb-tense x3" in out
+    code, out, _ = run_cli(capsys, "show", str(legacy / "deeper" / "smoke-branch"))
+    assert code == 0 and "status   unfinished" in out and "round 5: 1.0" in out
+
+
+def test_feedback_and_meta_loop_commands(capsys, commit_node, seed_file):
+    code, out, _ = run_cli(capsys, "meta-loop", "commit-msg", "--seed", str(seed_file),
+                           "--runs", "2", "--hard-cap", "1")
+    assert code == 0 and "-> PROMOTED: length" in out and "Final BANS.md" in out
+    code, out, _ = run_cli(capsys, "feedback", "commit-msg")
+    assert code == 0 and "0 new lesson(s)" in out and "  2 length" in out
+
+
+SLOW_MODEL = "import sys, time; sys.stdin.read(); time.sleep(30)"
+
+
+def test_ctrl_c_during_a_run_records_aborted_interrupted(tmp_path, commit_node, runs_root):
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_MODEL)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "deeploop", "loop", "commit-msg", "--seed",
+                             str(commit_node / "sample-seed.md"), "--run-id", "int",
+                             "--model", f"command:{sys.executable} {script}"],
+                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    events = runs_root / "commit-msg" / "int" / "events.jsonl"
+    deadline = time.time() + 20
+    while not (events.exists() and events.read_text()) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and "interrupted" in err
+    outcome = json.loads((runs_root / "commit-msg" / "int" / "outcome.json").read_text())
+    assert outcome["status"] == "aborted" and outcome["exit_reason"] == "interrupted"

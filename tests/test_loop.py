@@ -1,0 +1,152 @@
+import json
+
+import pytest
+
+from conftest import make_node
+from deeploop.budget import Budget
+from deeploop.errors import InputError, ModelError
+from deeploop.events import read_events
+from deeploop.loop import build_prompt, run_node
+from deeploop.models import get_model
+from deeploop.models.base import Completion, Usage
+from deeploop.models.scripted import ScriptedModel
+from deeploop.nodes import find_node, load_node
+
+
+def outcome(run_dir):
+    return json.loads((run_dir / "outcome.json").read_text())
+
+
+def test_prompt_layout_matches_the_reference_harness():
+    prompt = build_prompt("Do X.\n", "", "the seed", "", 1)
+    assert prompt == ("Do X.\n\n## Accumulated lessons (BANS.md)\n(none yet)\n\n"
+                      "## Seed (locked input)\nthe seed\n\n## State so far (round 1)\n")
+    prompt = build_prompt("Do X.", "- `k` — why\n", "s\n", "\n--- round 1 ---\nout\n", 2)
+    assert "## Accumulated lessons (BANS.md)\n- `k` — why\n\n## Seed" in prompt
+    assert prompt.endswith("## State so far (round 2)\n\n--- round 1 ---\nout\n")
+
+
+def test_commit_msg_run_with_no_lessons_hits_the_hard_cap(commit_node, runs_root):
+    node = find_node("commit-msg")
+    result = run_node(node, "seed", get_model("mock:commit-msg"), budget=Budget(max_rounds=3))
+    o = outcome(result.run_dir)
+    assert o["status"] == "hard_cap" and o["rounds"] == 3 and o["final_score"] == 0.25
+    assert o["exit_reason"] == "reached hard cap of 3 rounds"
+    assert o["violations_total"] == {"no-conv-format": 3, "length": 3, "trailing-period": 3}
+    events = read_events(result.run_dir / "events.jsonl").events
+    assert [e["type"] for e in events] == ["run_started"] + [
+        "agent_output", "judge_result", "ralph_iter_end"] * 3
+    assert events[3]["reason"] == "judge_score=0.25" and events[3]["done"] is False
+    state = (result.run_dir / "state.md").read_text()
+    assert state.startswith("\n--- round 1 ---\nThis commit adds") and "--- round 3 ---" in state
+    assert (result.run_dir / "seed.md").read_text() == "seed"
+    assert result.run_dir.parent == runs_root / "commit-msg"
+
+
+def test_passes_when_score_reaches_threshold_without_violations(commit_node):
+    (commit_node / "BANS.md").write_text(
+        "".join(f"- `{k}` — x\n" for k in ["no-conv-format", "length", "verb-tense",
+                                          "trailing-period"]))
+    result = run_node(find_node("commit-msg"), "seed", get_model("mock:commit-msg"))
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"], o["final_score"]) == ("passed", 1, 1.0)
+    assert o["exit_reason"] == "judge_score=1.0 >= 0.9"
+
+
+def test_blocked_output_aborts_after_judging(commit_node):
+    model = ScriptedModel(["thinking\nBLOCKED: the seed describes no change"])
+    result = run_node(find_node("commit-msg"), "seed", model)
+    o = outcome(result.run_dir)
+    assert o["status"] == "aborted" and o["exit_reason"] == "model emitted BLOCKED"
+    assert o["final_score"] is not None
+    assert read_events(result.run_dir / "events.jsonl").last("judge_result")
+
+
+def test_judge_error_in_round_one_fails_with_null_score(nodes_dir):
+    make_node(nodes_dir, "bad", judge_py="def judge(output, ctx):\n    raise RuntimeError('x')\n")
+    result = run_node(find_node("bad"), "seed", ScriptedModel(["out"]))
+    o = outcome(result.run_dir)
+    assert o["status"] == "failed" and o["final_score"] is None
+    assert o["exit_reason"].startswith("judge failed:")
+
+
+def test_judge_error_later_keeps_last_score(nodes_dir):
+    make_node(nodes_dir, "late", judge_py=(
+        "def judge(output, ctx):\n    if ctx.round == 2:\n        raise RuntimeError('x')\n"
+        "    return 0.5, ['meh'], {}\n"))
+    o = outcome(run_node(find_node("late"), "seed", ScriptedModel(["a"])).run_dir)
+    assert (o["status"], o["rounds"], o["final_score"]) == ("failed", 2, 0.5)
+
+
+class Raising:
+    spec = "test:raising"
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def complete(self, prompt, **kw):
+        raise self.exc
+
+
+def test_model_failure_ends_the_run_failed_with_the_reason(commit_node):
+    result = run_node(find_node("commit-msg"), "seed", Raising(ModelError("quota gone")))
+    o = outcome(result.run_dir)
+    assert o["status"] == "failed" and o["exit_reason"] == "model failed: quota gone"
+
+
+def test_ctrl_c_writes_an_aborted_outcome(commit_node, runs_root):
+    with pytest.raises(KeyboardInterrupt):
+        run_node(find_node("commit-msg"), "seed", Raising(KeyboardInterrupt()))
+    (run_dir,) = (runs_root / "commit-msg").iterdir()
+    o = outcome(run_dir)
+    assert o["status"] == "aborted" and o["exit_reason"] == "interrupted"
+
+
+class Costly:
+    spec = "test:costly"
+
+    def complete(self, prompt, **kw):
+        return Completion("feat: Added x", Usage(1000, 100, 0.6, 1))
+
+
+def test_budgets_stop_the_loop_and_are_recorded(commit_node):
+    node = find_node("commit-msg")
+    o = outcome(run_node(node, "s", Costly(), budget=Budget(max_rounds=10, max_usd=1.0)).run_dir)
+    assert o["status"] == "budget_exhausted" and o["rounds"] == 2
+    assert "dollar budget of $1 exhausted" in o["exit_reason"]
+    assert o["usage"] == {"input_tokens": 2000, "output_tokens": 200, "usd": 1.2, "calls": 2}
+    ticks = iter(range(0, 1000, 10))
+    result = run_node(node, "s", Costly(), budget=Budget(max_rounds=10, max_seconds=25),
+                      clock=lambda: next(ticks))
+    o = outcome(result.run_dir)
+    assert o["status"] == "budget_exhausted" and "wall-clock" in o["exit_reason"]
+    events = read_events(result.run_dir / "events.jsonl")
+    assert events.last("budget_exhausted")["reason"] == o["exit_reason"]
+    assert events.of_type("agent_output")[0]["usage"]["usd"] == 0.6
+
+
+def test_empty_seed_is_refused_before_anything_is_created(commit_node, runs_root):
+    with pytest.raises(InputError, match="seed is empty"):
+        run_node(find_node("commit-msg"), "  \n", get_model("mock:commit-msg"))
+    assert not (runs_root / "commit-msg").exists()
+
+
+def test_node_settings_come_from_node_toml(nodes_dir):
+    make_node(nodes_dir, "t", judge_py="def judge(o, c):\n    return 0.95, [], {}\n",
+              toml="hard_cap = 4\ndone_threshold = 0.95\ndefault_model = 'mock:commit-msg'\n")
+    node = find_node("t")
+    assert (node.hard_cap, node.done_threshold, node.default_model) == (4, 0.95, "mock:commit-msg")
+    assert outcome(run_node(node, "s", ScriptedModel(["x"])).run_dir)["status"] == "passed"
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"judge.py": "def judge(o, c): return 1, [], {}\n"}, "has no PROMPT.md"),
+    ({"PROMPT.md": "p"}, "has no judge"),
+    ({"PROMPT.md": "p", "judge.py": "", "node.toml": "hard_cap = -1"}, "hard_cap"),
+    ({"PROMPT.md": "p", "judge.py": "", "node.toml": "hard_cap = [nope"}, "not valid TOML"),
+])
+def test_broken_nodes_are_refused(tmp_path, files, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=message):
+        load_node(tmp_path, "broken")

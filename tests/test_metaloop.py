@@ -1,0 +1,27 @@
+from deeploop.budget import Budget
+from deeploop.lessons import lesson_keys
+from deeploop.metaloop import run_meta_loop
+from deeploop.models import get_model
+from deeploop.nodes import find_node
+
+
+def test_commit_msg_meta_loop_climbs_from_025_to_1(commit_node, seed_file):
+    """The trajectory that proves the loop (issue 2)."""
+    printed = []
+    node = find_node("commit-msg")
+    result = run_meta_loop(node, seed_file.read_text(), lambda: get_model("mock:commit-msg"),
+                           runs=6, feedback_every=1, budget=Budget(max_rounds=3),
+                           out=printed.append)
+    outcomes = [r.outcome for r in result.runs]
+    assert [o.status for o in outcomes] == ["hard_cap"] * 4 + ["passed"] * 2
+    assert [o.rounds for o in outcomes] == [3, 3, 3, 3, 1, 1]
+    assert [o.final_score for o in outcomes] == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
+    promoted = [[p.key for p in report.promoted] for report in result.feedback]
+    assert promoted == [[], ["length", "no-conv-format", "trailing-period"], [],
+                        ["verb-tense"], [], []]
+    assert lesson_keys(result.bans) == ["length", "no-conv-format", "trailing-period",
+                                        "verb-tense"]
+    text = "\n".join(printed)
+    assert "  -> hard_cap in 3 rounds (score=0.25)" in text
+    assert "  -> passed in 1 rounds (score=1.0)" in text
+    assert text.rstrip().endswith("-----")

@@ -1,0 +1,47 @@
+import re
+
+import pytest
+
+from deeploop.errors import InputError, NotFound
+from deeploop.runs import (create_run_dir, list_runs, load_run, new_run_id, resolve_run,
+                           validate_run_id)
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "a/b", "..", "x..y", "../up", ".hidden", "a b", "a\\b"])
+def test_invalid_run_ids_are_refused(bad):
+    with pytest.raises(InputError):
+        validate_run_id(bad)
+
+
+def test_new_run_id_has_node_stamp_and_suffix():
+    assert re.fullmatch(r"commit-msg-\d{8}T\d{6}Z-[0-9a-f]{6}", new_run_id("commit-msg"))
+
+
+def test_existing_run_id_is_refused_and_nothing_is_created(runs_root):
+    create_run_dir("n", "r1")
+    with pytest.raises(InputError, match="already exists"):
+        create_run_dir("n", "r1")
+    with pytest.raises(InputError):
+        create_run_dir("n", "../escape")
+    assert sorted(p.name for p in (runs_root / "n").iterdir()) == ["r1"]
+
+
+def test_list_runs_reads_recorded_reference_runs_in_start_order(legacy):
+    records = list_runs("commit-msg", root=legacy)
+    assert [r.final_score for r in records] == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
+    assert [r.status for r in records] == ["hard_cap"] * 4 + ["passed"] * 2
+    assert records[0].started == "2026-05-22T06:15:05Z"
+
+
+def test_runs_without_outcome_are_unfinished_with_rounds_from_events(legacy):
+    record = load_run(legacy / "deeper" / "smoke-branch")
+    assert record.status == "unfinished" and record.rounds == 5 and record.final_score == 1.0
+
+
+def test_resolve_run_by_id_or_path(legacy, runs_root):
+    assert resolve_run("smoke-chain", root=legacy) == legacy / "deeper" / "smoke-chain"
+    assert resolve_run(str(legacy / "deeper" / "smoke-chain")) == legacy / "deeper" / "smoke-chain"
+    with pytest.raises(NotFound):
+        resolve_run("missing-run")
+    with pytest.raises(InputError, match="not a run folder"):
+        resolve_run(str(runs_root))
