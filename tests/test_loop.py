@@ -150,3 +150,14 @@ def test_broken_nodes_are_refused(tmp_path, files, message):
         (tmp_path / name).write_text(text)
     with pytest.raises(InputError, match=message):
         load_node(tmp_path, "broken")
+
+
+def test_a_reference_style_judge_sh_node_plugs_in_unchanged(nodes_dir):
+    from test_judges import SHELL_JUDGE
+    make_node(nodes_dir, "shell", judge_sh=SHELL_JUDGE)
+    result = run_node(find_node("shell"), "seed", ScriptedModel(["vague", "good"]))
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"], o["final_score"]) == ("passed", 2, 1.0)
+    assert o["violations_total"] == {"too-vague": 1}
+    types = [e["type"] for e in read_events(result.run_dir / "events.jsonl").events]
+    assert types.count("judge_result") == 2
