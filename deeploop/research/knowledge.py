@@ -1,0 +1,120 @@
+"""knowledge_index.tsv: one row per research question, append-only.
+
+Columns (DESIGN.md): question, answer_summary, sources, confidence,
+gaps_identified, status, program_version, search_count. Sources and gaps are
+pipe-separated. Readers go by header names, so the reference's six-column
+files load too; a bad row is reported, kept in the file and never counted.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..fileio import atomic_write_text, file_lock
+
+INDEX_FILE = "knowledge_index.tsv"
+COLUMNS = ["question", "answer_summary", "sources", "confidence", "gaps_identified", "status",
+           "program_version", "search_count"]
+REQUIRED = ["question", "confidence", "status"]
+CONFIDENCE = ("HIGH", "MEDIUM", "LOW")
+STATUSES = ("answered", "partial", "conflicting")
+
+
+@dataclass
+class Entry:
+    question: str
+    answer_summary: str
+    sources: list[str]
+    confidence: str
+    gaps: list[str]
+    status: str
+    program_version: str = ""
+    search_count: int = 0
+
+    def to_row(self) -> dict:
+        return {"question": self.question, "answer_summary": self.answer_summary,
+                "sources": "|".join(self.sources), "confidence": self.confidence,
+                "gaps_identified": "|".join(self.gaps), "status": self.status,
+                "program_version": self.program_version, "search_count": str(self.search_count)}
+
+
+@dataclass
+class KnowledgeIndex:
+    entries: list[Entry]
+    rows: list[dict]  # the good rows as read, for cohort statistics
+    problems: list[str] = field(default_factory=list)
+
+    def answered_questions(self) -> set[str]:
+        return {normalise(e.question) for e in self.entries}
+
+
+def normalise(question: str) -> str:
+    return " ".join(question.lower().replace("?", " ").split())
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split("|") if part.strip()]
+
+
+def _clean(value: str) -> str:
+    """TSV cells cannot hold tabs or newlines: they become spaces."""
+    return " ".join(str(value).replace("\t", " ").split())
+
+
+def parse_index(text: str, source: str = INDEX_FILE) -> KnowledgeIndex:
+    reader = csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if reader.fieldnames and missing:
+        raise InputError(f"{source}: missing column {missing[0]!r}")
+    entries, rows, problems = [], [], []
+    for lineno, row in enumerate(reader, start=2):
+        problem = _row_problem(row)
+        if problem:
+            problems.append(f"{source}:{lineno}: {problem}")
+            continue
+        rows.append(row)
+        entries.append(Entry(row["question"].strip(), row.get("answer_summary") or "",
+                             _split(row.get("sources")), row["confidence"].strip().upper(),
+                             _split(row.get("gaps_identified")), row["status"].strip(),
+                             (row.get("program_version") or "").strip(),
+                             int(row.get("search_count") or 0)))
+    return KnowledgeIndex(entries, rows, problems)
+
+
+def _row_problem(row: dict) -> str | None:
+    if None in row:
+        return "more cells than columns"
+    if not (row.get("question") or "").strip():
+        return "empty question"
+    if (row.get("confidence") or "").strip().upper() not in CONFIDENCE:
+        return f"confidence {row.get('confidence')!r} is not HIGH, MEDIUM or LOW"
+    if (row.get("status") or "").strip() not in STATUSES:
+        return f"status {row.get('status')!r} is not answered, partial or conflicting"
+    count = (row.get("search_count") or "0").strip()
+    if not count.isdigit():
+        return f"search_count {count!r} is not a number"
+    return None
+
+
+def read_index(path: Path) -> KnowledgeIndex:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return KnowledgeIndex([], [])
+    return parse_index(text, str(path))
+
+
+def append_entry(path: Path, entry: Entry) -> None:
+    """Append one row (creating the file with its header); never rewrites rows."""
+    with file_lock(path.parent / f".{path.name}.lock"):
+        if not path.exists() or not path.read_text(encoding="utf-8").strip():
+            atomic_write_text(path, "\t".join(COLUMNS) + "\n")
+        text = path.read_text(encoding="utf-8")
+        header = text.splitlines()[0].split("\t")
+        row = entry.to_row()
+        line = "\t".join(_clean(row.get(column, "")) for column in header)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(("" if text.endswith("\n") else "\n") + line + "\n")
