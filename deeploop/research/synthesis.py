@@ -1,0 +1,167 @@
+"""The offline synthesiser: an extractive answer, every sentence cited.
+
+It composes the answer from retrieved passages only (nothing is written that
+a source does not say), keeps the sentences that speak to the question, and
+measures agreement between independent sources for the confidence:
+
+- HIGH: at least two documents say overlapping things about the question;
+- MEDIUM: one authoritative source (the best-ranked document gives at least
+  two relevant sentences);
+- LOW: anything thinner.
+
+Status is ``conflicting`` when two documents overlap but one negates what
+the other asserts, ``partial`` when the answer is LOW or a single sentence,
+``answered`` otherwise.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .report_doc import LOW_FLAG
+from .sources.tokens import tokenize
+
+MAX_SENTENCES = 6
+MAX_PER_DOC = 3
+AGREEMENT = 0.2  # Jaccard overlap of terms beyond the question's own
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(])")
+_NEGATION = re.compile(r"\b(not|never|no|cannot|can't|doesn't|don't|isn't|aren't|without)\b",
+                       re.I)
+_IDENTIFIER = re.compile(r"`([^`]{3,40})`|\b([A-Z][a-z]+[A-Z]\w+|[a-z]+_[a-z_]+|[a-z]+\.[a-z_]+)\b")
+
+
+@dataclass
+class Sentence:
+    text: str
+    passage: object  # a sources.Passage: doc, section, target, citation()
+    terms: frozenset
+    score: float
+
+
+@dataclass
+class Finding:
+    question: str
+    sentences: list[Sentence]
+    confidence: str
+    status: str
+    gaps: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(s.passage.target for s in self.sentences))
+
+    @property
+    def summary(self) -> str:
+        if not self.sentences:
+            return "No source in the collection answers this question."
+        first = self.sentences[0].text
+        return (first if len(first) <= 280 else first[:277] + "...") + \
+            f" ({len(self.sources)} source{'s' if len(self.sources) != 1 else ''})"
+
+    def report_block(self) -> str:
+        """The markdown added to report.md: heading, cited sentences, LOW flag."""
+        lines = [f"### {self.question}", ""]
+        if not self.sentences:
+            lines.append(f"{LOW_FLAG}")
+            return "\n".join(lines)
+        lines.append(" ".join(f"{_strip_end(s.text)} {s.passage.citation()}."
+                              for s in self.sentences))
+        if self.confidence == "LOW":
+            lines += ["", LOW_FLAG]
+        if self.status == "conflicting":
+            lines += ["", "> Sources disagree on this question; see the cited passages."]
+        return "\n".join(lines)
+
+
+def _strip_end(text: str) -> str:
+    return text.rstrip().rstrip(".")
+
+
+def split_sentences(text: str) -> list[str]:
+    flat = " ".join(text.split())
+    return [s.strip() for s in _SENTENCE.split(flat) if len(s.split()) >= 4]
+
+
+def relevant_sentences(question: str, passages: list) -> list[Sentence]:
+    """Sentences sharing terms with the question, best first, near-duplicates out."""
+    wanted = set(tokenize(question))
+    need = 2 if len(wanted) >= 3 else 1
+    found: list[Sentence] = []
+    for rank, passage in enumerate(passages):
+        for text in split_sentences(passage.text):
+            terms = frozenset(tokenize(text))
+            hits = len(terms & wanted)
+            if hits >= need and not any(_jaccard(terms, s.terms) > 0.7 for s in found):
+                found.append(Sentence(text, passage, terms, hits + 1.0 / (1 + rank)))
+    return sorted(found, key=lambda s: -s.score)
+
+
+def select(sentences: list[Sentence], limit: int = MAX_SENTENCES) -> list[Sentence]:
+    chosen, per_doc = [], Counter()
+    for sentence in sentences:
+        if per_doc[sentence.passage.doc] < MAX_PER_DOC:
+            chosen.append(sentence)
+            per_doc[sentence.passage.doc] += 1
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def agreement(sentences: list[Sentence], question: str) -> tuple[set[str], bool]:
+    """Documents whose sentences overlap another document's, and any conflict."""
+    asked = set(tokenize(question))
+    agreeing, conflict = set(), False
+    for i, a in enumerate(sentences):
+        for b in sentences[i + 1:]:
+            if a.passage.doc == b.passage.doc:
+                continue
+            if _jaccard(a.terms - asked, b.terms - asked) >= AGREEMENT:
+                agreeing |= {a.passage.doc, b.passage.doc}
+                if bool(_NEGATION.search(a.text)) != bool(_NEGATION.search(b.text)):
+                    conflict = True
+    return agreeing, conflict
+
+
+def confidence_of(sentences: list[Sentence], agreeing: set[str]) -> str:
+    if len(agreeing) >= 2:
+        return "HIGH"
+    top = sentences[0].passage.doc if sentences else None
+    if sum(s.passage.doc == top for s in sentences) >= 2:
+        return "MEDIUM"
+    return "LOW"
+
+
+def follow_up_questions(question: str, sentences: list[Sentence], limit: int = 3) -> list[str]:
+    """Named things the sources mention that the question did not ask about."""
+    asked = set(tokenize(question))
+    seen, found = set(), []
+    topic = " ".join(question.rstrip("?").split()[-4:])
+    for sentence in sentences:
+        for match in _IDENTIFIER.finditer(sentence.text):
+            name = (match.group(1) or match.group(2)).strip()
+            key = name.lower()
+            if key in seen or set(tokenize(name)) <= asked:
+                continue
+            seen.add(key)
+            found.append(f"How does {name} relate to {topic}?")
+            if len(found) == limit:
+                return found
+    return found
+
+
+def synthesise(question: str, passages: list) -> Finding:
+    chosen = select(relevant_sentences(question, passages))
+    agreeing, conflict = agreement(chosen, question)
+    confidence = confidence_of(chosen, agreeing)
+    if conflict:
+        status = "conflicting"
+    elif confidence == "LOW" or len(chosen) < 2:
+        status = "partial"
+    else:
+        status = "answered"
+    return Finding(question, chosen, confidence, status, follow_up_questions(question, chosen))
+
+
+def _jaccard(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
