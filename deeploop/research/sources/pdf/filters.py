@@ -16,20 +16,31 @@ from .lexer import Name, PdfError
 def flate(data: bytes) -> bytes:
     """Inflate, keeping what decompresses before any corruption: files with
     a damaged tail still give most of their text."""
-    inflater = zlib.decompressobj()
     try:
+        inflater = zlib.decompressobj()
         return inflater.decompress(data) + inflater.flush()
     except zlib.error:
-        out = bytearray()
-        inflater = zlib.decompressobj()
-        for start in range(0, len(data), 1024):
+        pass
+    # Find the damage: whole blocks while they inflate, then byte by byte
+    # inside the block that fails, keeping everything before the bad byte.
+    out, inflater, block = bytearray(), zlib.decompressobj(), 4096
+    for start in range(0, len(data), block):
+        piece, probe = data[start:start + block], inflater.copy()
+        try:
+            out += probe.decompress(piece)
+            inflater = probe
+            continue
+        except zlib.error:
+            pass
+        for i in range(len(piece)):
             try:
-                out += inflater.decompress(data[start:start + 1024])
+                out += inflater.decompress(piece[i:i + 1])
             except zlib.error:
                 break
-        if not out:
-            raise PdfError("corrupt FlateDecode stream") from None
-        return bytes(out)
+        break
+    if not out:
+        raise PdfError("corrupt FlateDecode stream")
+    return bytes(out)
 
 
 def ascii_hex(data: bytes) -> bytes:
