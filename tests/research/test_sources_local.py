@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from deeploop.errors import InputError
 from deeploop.research.sources import LocalSource, Passage, get_source
 from deeploop.research.sources.cache import INDEX_FILE, Entry, fingerprint
 from deeploop.research.sources.refresh import FileStat, update_entries
+
+
+ALL_DOCS = ["kernel.pdf", "sub/asyncio guide.html", "threads.txt", "trio.md"]
 
 
 @pytest.fixture
@@ -76,7 +78,7 @@ def test_index_is_cached_in_the_collection_and_reused(collection):
         age(path)
     first = LocalSource(collection)
     stats = first.refresh()
-    assert sorted(stats.added) == ["kernel.pdf", "sub/asyncio guide.html", "threads.txt", "trio.md"]
+    assert sorted(stats.added) == ALL_DOCS
     assert stats.ignored == 1  # image.png
     index = collection / ".deeploop-index" / INDEX_FILE
     written = index.stat().st_mtime_ns
@@ -185,4 +187,4 @@ def test_concurrent_processes_build_one_valid_index(collection):
     outputs = [proc.communicate(timeout=120)[0].strip() for proc in procs]
     assert outputs == ["trio.md#nurseries"] * 3
     data = json.loads((collection / ".deeploop-index" / INDEX_FILE).read_text())
-    assert sorted(data["files"]) == ["kernel.pdf", "sub/asyncio guide.html", "threads.txt", "trio.md"]
+    assert sorted(data["files"]) == ALL_DOCS

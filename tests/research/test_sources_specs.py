@@ -4,16 +4,19 @@ from __future__ import annotations
 import pytest
 
 from deeploop.errors import InputError
+from deeploop.research import sources
 from deeploop.research.sources import LocalSource, get_source, register, sample_collection
 from deeploop.research.sources.sample import STDLIB_MODULES, render_module
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("web:anything", "unknown source spec 'web:anything': use one of local:<folder>, sample:stdlib"),
+    ("web:anything",
+     "unknown source spec 'web:anything': use one of local:<folder>, sample:stdlib"),
     ("papers", "unknown source spec 'papers'"),
     ("", "unknown source spec ''"),
     ("local:", "source spec 'local:' is incomplete: use local:<folder>"),
-    ("sample:physics", "unknown sample collection 'sample:physics': known samples are sample:stdlib"),
+    ("sample:physics",
+     "unknown sample collection 'sample:physics': known samples are sample:stdlib"),
 ])
 def test_bad_specs_are_one_line_input_errors(spec, message):
     with pytest.raises(InputError) as err:
@@ -44,8 +47,9 @@ def test_empty_collection_is_refused_and_nothing_is_written(tmp_path):
     source = get_source(f"local:{tmp_path}")
     with pytest.raises(InputError) as err:
         source.search("anything")
-    assert str(err.value) == (f"no documents to search in {tmp_path}: it has no .htm, .html, "
-                              f".markdown, .md, .pdf, .rst, .text, .txt files (1 other files ignored)")
+    assert str(err.value) == (
+        f"no documents to search in {tmp_path}: it has no .htm, .html, .markdown, .md, .pdf, "
+        f".rst, .text, .txt files (1 other files ignored)")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden.md", "photo.jpg"]
 
 
@@ -68,7 +72,10 @@ def test_bad_search_arguments(tmp_path):
         source.search("text", max_per_doc=0)
 
 
-def test_new_schemes_register_by_name(tmp_path):
+def test_new_schemes_register_by_name(tmp_path, monkeypatch):
+    # A private copy of the registry, so other tests still see the built-in schemes only.
+    monkeypatch.setattr(sources, "_FACTORIES", dict(sources._FACTORIES))
+    monkeypatch.setattr(sources, "_USAGE", dict(sources._USAGE))
     (tmp_path / "a.md").write_text("# A\n\nregistered schemes build sources\n")
     register("mirror", lambda arg, **options: LocalSource(tmp_path, spec=f"mirror:{arg}"),
              "mirror:<name>")

@@ -13,7 +13,8 @@ from pathlib import Path
 from ...errors import InputError
 from ...fileio import file_lock
 from .bm25 import Bm25Index, build_index, score, top_k
-from .cache import INDEX_FILE, LOCK_FILE, Entry, default_cache_dir, fingerprint, load_entries, save_entries
+from .cache import (INDEX_FILE, LOCK_FILE, Entry, default_cache_dir, fingerprint, load_entries,
+                    save_entries)
 from .chunk import DEFAULT_MAX_WORDS
 from .extract import EXTRACTORS
 from .passage import Passage, Skipped

@@ -62,7 +62,7 @@ def parse_markdown(text: str, fallback_title: str) -> Document:
         fence_match = _FENCE.match(line)
         if fence:
             builder.lines.append(line)
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(fence_match.group(1)) >= len(fence):
+            if fence_match and _closes(fence_match.group(1), fence):
                 fence = ""
             continue
         if fence_match:
@@ -79,6 +79,11 @@ def parse_markdown(text: str, fallback_title: str) -> Document:
     builder.close()
     title = front_title or builder.first_h1 or fallback_title
     return Document(title, builder.sections)
+
+
+def _closes(marker: str, fence: str) -> bool:
+    """A fence closes with the same character, at least as many times."""
+    return marker[0] == fence[0] and len(marker) >= len(fence)
 
 
 def _is_setext_title(lines: list[str]) -> bool:

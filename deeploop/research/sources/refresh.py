@@ -107,7 +107,8 @@ def _read(path: Path) -> bytes:
 
 def update_entries(cached: dict[str, Entry], found: dict[str, FileStat], *, max_bytes: int,
                    max_words: int, read: Callable[[Path], bytes] = _read,
-                   clock: Callable[[], int] = time.time_ns) -> tuple[dict[str, Entry], RefreshStats]:
+                   clock: Callable[[], int] = time.time_ns,
+                   ) -> tuple[dict[str, Entry], RefreshStats]:
     """New entries for ``found`` and what changed relative to ``cached``."""
     entries: dict[str, Entry] = {}
     stats = RefreshStats()

@@ -37,7 +37,8 @@ class PageResources:
         key = ref if ref is not None and not isinstance(ref, dict) else id(ref)
         if key not in self.fonts_cache:
             font = self.pdf.resolve(ref)
-            self.fonts_cache[key] = build_font(font, self.pdf) if isinstance(font, dict) else DEFAULT_FONT
+            built = build_font(font, self.pdf) if isinstance(font, dict) else DEFAULT_FONT
+            self.fonts_cache[key] = built
         return self.fonts_cache[key]
 
     def form(self, name: str):

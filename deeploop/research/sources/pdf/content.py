@@ -144,8 +144,8 @@ def _op_td_leading(operands, state, writer) -> None:
 
 
 def _op_tm(operands, state, writer) -> None:
-    x, y = _numbers(operands, 6)[4:]
-    writer.move(1, y - writer.y)
+    y = _numbers(operands, 6)[5]
+    writer.move(1, y - writer.y)  # a new matrix: treat as a move, so a space or a line
 
 
 def _op_bt(operands, state, writer) -> None:
