@@ -157,3 +157,23 @@ def test_corrupt_flate_tail_keeps_the_readable_start(pdf_tools):
                b"<< /Length " + str(len(damaged)).encode() + b" /Filter /FlateDecode >>\nstream\n"
                + damaged + b"\nendstream"]
     assert pdf_pages(pdf_tools.build_pdf(objects)) == ["Survives the damage"]
+
+
+def test_truncated_files_never_raise_anything_but_extract_error(pdf_tools):
+    pdf = pdf_tools.simple_pdf([b"BT /F1 12 Tf (One) Tj ET", b"BT (Two) Tj ET"], compress=True)
+    outcomes = set()
+    for cut in range(0, len(pdf), 7):
+        try:
+            outcomes.add(tuple(s.text for s in extract("cut.pdf", pdf[:cut]).sections))
+        except ExtractError:
+            outcomes.add("skipped")
+    assert "skipped" in outcomes and ("One", "Two") in outcomes
+
+
+def test_lying_object_stream_header_and_length_are_tolerated(pdf_tools):
+    objstm = pdf_tools.stream(b"2 0 3 99999999999",
+                              extra=b" /Type /ObjStm /N 1000000000000 /First 17")
+    page = pdf_tools.stream(b"BT (Still read) Tj ET", length=10**15)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>", page, objstm]
+    assert pdf_pages(pdf_tools.build_pdf(objects)) == ["Still read"]

@@ -39,7 +39,7 @@ def extract_pdf(name: str, data: bytes) -> Document:
         pages = pdf_pages(data)
     except PdfError as exc:
         raise ExtractError(f"unreadable PDF: {exc}") from None
-    except (RecursionError, ValueError, IndexError, KeyError, TypeError) as exc:
+    except (RecursionError, ArithmeticError, ValueError, LookupError, TypeError) as exc:
         # A malformed file can break the parser's assumptions anywhere; it
         # must cost one skipped file, never the whole collection.
         raise ExtractError(f"unreadable PDF: {type(exc).__name__}") from None

@@ -77,7 +77,7 @@ def page_text(data: bytes, resources: Resources, depth: int = 0) -> str:
 
 
 def _run(data: bytes, resources: Resources, writer: _Writer, depth: int) -> None:
-    lexer, operands = Lexer(data), []
+    lexer, operands = Lexer(data, refs=False), []
     state = {"font": DEFAULT_FONT, "leading": 0.0}
     while True:
         kind, value = lexer.token()

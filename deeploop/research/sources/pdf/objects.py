@@ -95,7 +95,7 @@ class PdfFile:
         files often get it wrong; otherwise the data runs to the keyword,
         less the end-of-line that precedes it."""
         data = self.data
-        if isinstance(length, int) and length >= 0:
+        if isinstance(length, int) and 0 <= length <= len(data) - start:
             after = Lexer(data, start + length)
             after.skip_space()
             if data.startswith(_ENDSTREAM, after.pos):
@@ -135,9 +135,13 @@ def _objects_in(body: bytes, attrs: dict):
     count, first = attrs.get("N"), attrs.get("First")
     if not isinstance(count, int) or not isinstance(first, int):
         return
-    header = Lexer(body[:first])
-    pairs = [header.token()[1] for _ in range(2 * count)]
+    header, pairs = Lexer(body[:first]), []
+    while len(pairs) < 2 * count:  # N may be a lie: stop at the header's end
+        kind, value = header.token()
+        if kind == "eof":
+            break
+        pairs.append(value)
     for num, offset in zip(pairs[0::2], pairs[1::2]):
-        if isinstance(num, int) and isinstance(offset, int):
+        if isinstance(num, int) and isinstance(offset, int) and 0 <= first + offset < len(body):
             yield num, Lexer(body, first + offset).value()
 
