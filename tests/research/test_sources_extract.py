@@ -97,3 +97,17 @@ def test_supported_suffixes_are_case_insensitive():
     assert supported("A.PDF") and supported("x.Markdown") and not supported("image.png")
     with pytest.raises(ExtractError, match="unsupported file type .docx"):
         extract("report.docx", b"PK")
+
+
+def test_closing_hashes_are_dropped_but_a_hash_inside_a_word_stays():
+    doc = extract("a.md", b"## Errors ##\none\n## C#\ntwo\n#hashtag\n")
+    assert [s.name for s in doc.sections] == ["Errors", "C#"]
+    assert doc.sections[1].text == "two\n#hashtag"
+
+
+def test_pathological_lines_are_handled_in_linear_time():
+    # Quadratic heading and front-matter patterns took minutes on these lines.
+    blank_run = " " * 300_000
+    text = f"---\ntitle: {blank_run}x\n---\n# a{blank_run}b\n\nbody\n"
+    doc = extract("a.md", text.encode())
+    assert doc.title == "x" and doc.sections[0].text == "body"

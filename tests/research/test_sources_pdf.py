@@ -177,3 +177,11 @@ def test_lying_object_stream_header_and_length_are_tolerated(pdf_tools):
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>", page, objstm]
     assert pdf_pages(pdf_tools.build_pdf(objects)) == ["Still read"]
+
+
+def test_long_digit_runs_are_lexed_in_linear_time(pdf_tools):
+    # Backtracking number and object-header patterns were quadratic on these.
+    digits = b"7" * 300_000
+    content = b"BT (Digits follow) Tj ET " + digits + b"x"
+    pdf = pdf_tools.simple_pdf([content]) + digits + b"x\n"
+    assert pdf_pages(pdf) == ["Digits follow"]

@@ -8,10 +8,12 @@ import re
 
 from .document import Anchors, Document, Section, join_paragraphs
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$|^ {0,3}(#{1,6})[ \t]*$")
+# Applied to right-stripped lines; the closing '#'s are removed without a
+# regex, since patterns like '(.*?)[ \t]+#+' go quadratic on long blank runs.
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_FRONT_TITLE = re.compile(r"^title:\s*['\"]?(.*?)['\"]?\s*$", re.MULTILINE)
+_FRONT_TITLE = re.compile(r"^title:(.*)$", re.MULTILINE)
 # Emphasis marks at a word's edge; underscores inside words (snake_case) stay.
 _EMPHASIS = re.compile(r"(?<!\w)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\w)")
 
@@ -23,14 +25,23 @@ def _front_matter(lines: list[str]) -> tuple[str, list[str]]:
     for end in range(1, len(lines)):
         if lines[end].strip() in ("---", "..."):
             match = _FRONT_TITLE.search("\n".join(lines[1:end]))
-            return (match.group(1) if match else ""), lines[end + 1:]
+            title = match.group(1).strip().strip("'\"").strip() if match else ""
+            return title, lines[end + 1:]
     return "", lines
+
+
+def _strip_closing_hashes(text: str) -> str:
+    """'Errors ##' -> 'Errors'; 'C#' keeps its hash (no space before it)."""
+    bare = text.rstrip("#")
+    if bare != text and (not bare or bare[-1] in " \t"):
+        return bare.rstrip()
+    return text
 
 
 def _heading_text(raw: str) -> str:
     """Heading as a reader sees it: emphasis marks and backticks removed;
     text inside code spans is kept verbatim (``*args`` stays)."""
-    parts = raw.split("`")
+    parts = _strip_closing_hashes(raw.strip()).split("`")
     for i in range(0, len(parts), 2):  # even parts are outside code spans
         parts[i] = _EMPHASIS.sub("", parts[i])
     return "".join(parts).strip()
@@ -68,9 +79,8 @@ def parse_markdown(text: str, fallback_title: str) -> Document:
         if fence_match:
             fence = fence_match.group(1)
             builder.lines.append(line)
-        elif (atx := _ATX.match(line)) is not None:
-            hashes = atx.group(1) or atx.group(3)
-            builder.open(_heading_text(atx.group(2) or ""), len(hashes))
+        elif (atx := _ATX.match(line.rstrip())) is not None:
+            builder.open(_heading_text(atx.group(2) or ""), len(atx.group(1)))
         elif _SETEXT.match(line) and _is_setext_title(builder.lines):
             title = builder.lines.pop()
             builder.open(_heading_text(title), 1 if line.strip()[0] == "=" else 2)

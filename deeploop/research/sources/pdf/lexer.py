@@ -33,7 +33,8 @@ WHITESPACE = b"\x00\t\n\x0c\r "
 _DELIMS = rb"()<>\[\]{}/%"
 _SKIP = re.compile(rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*")
 _TOKEN = re.compile(
-    rb"(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))(?![^\x00\t\n\x0c\r " + _DELIMS + rb"])"
+    # Written so a failed match backtracks in linear time on long digit runs.
+    rb"(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))(?![^\x00\t\n\x0c\r " + _DELIMS + rb"])"
     rb"|(?P<name>/[^\x00\t\n\x0c\r " + _DELIMS + rb"]*)"
     rb"|(?P<dopen><<)|(?P<dclose>>>)"
     rb"|(?P<hex><[0-9A-Fa-f\x00\t\n\x0c\r ]*>)"

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from .filters import decode
 from .lexer import Lexer, PdfError, Ref
 
-_OBJ_HEADER = re.compile(rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj\b")
+# The look-behind keeps the scan linear: a search never restarts inside a digit run.
+_OBJ_HEADER = re.compile(rb"(?<!\d)(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj\b")
 _TRAILER = re.compile(rb"\btrailer\b")
 _ENDSTREAM = b"endstream"
 MAX_REF_DEPTH = 32
