@@ -107,6 +107,17 @@ def test_refresh_sees_changed_added_and_deleted_files(collection):
     assert reloaded.refresh().added == [] and "new.md" in reloaded.documents()
 
 
+def test_a_source_sees_changes_another_process_already_indexed(collection):
+    for path in collection.rglob("*.*"):
+        age(path)
+    mine, theirs = LocalSource(collection), LocalSource(collection)
+    mine.refresh(), theirs.refresh()
+    (collection / "threads.txt").write_text("Free-threaded builds drop the GIL.\n")
+    assert theirs.refresh().updated == ["threads.txt"]  # writes the new index first
+    assert mine.refresh().updated == ["threads.txt"]
+    assert docs(mine.search("free threaded builds", k=1)) == ["threads.txt"]
+
+
 def test_touched_but_identical_file_is_not_reindexed(collection):
     source = LocalSource(collection)
     source.refresh()

@@ -18,7 +18,7 @@ from .cache import (INDEX_FILE, LOCK_FILE, Entry, default_cache_dir, fingerprint
 from .chunk import DEFAULT_MAX_WORDS
 from .extract import EXTRACTORS
 from .passage import Passage, Skipped
-from .refresh import RefreshStats, needs_work, scan, update_entries
+from .refresh import RefreshStats, diff_entries, needs_work, scan, update_entries
 from .tokens import tokenize
 
 DEFAULT_MAX_BYTES = 20_000_000
@@ -62,8 +62,8 @@ class LocalSource:
         if not found:
             raise InputError(f"no documents to search in {self.root}: it has no {SUFFIXES} "
                              f"files ({ignored} other files ignored)", path=str(self.root))
-        first_load = self._entries is None
-        cached = load_entries(self._index_path, self._fingerprint) if first_load else self._entries
+        previous = self._entries
+        cached = load_entries(self._index_path, self._fingerprint) if previous is None else previous
         if needs_work(cached, found, self.max_bytes):
             with self._writer_lock() as writable:
                 # Another process may have indexed these changes while we waited.
@@ -73,9 +73,13 @@ class LocalSource:
                     save_entries(self._index_path, self._fingerprint, entries)
         else:
             entries, stats = self._update(cached, found)
+        if previous is not None:
+            # Report against what this source held: another process may have
+            # indexed the changes already, which makes them news to us anyway.
+            stats.added, stats.updated, stats.removed = diff_entries(previous, entries)
         stats.ignored = ignored
         self._skipped = stats.skipped
-        if first_load or stats.changed:
+        if previous is None or stats.changed:
             self._build(entries)
         self._entries = entries
         return stats

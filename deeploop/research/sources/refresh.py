@@ -101,6 +101,15 @@ def make_entry(doc: str, data: bytes, stat: FileStat, checked_ns: int, max_words
     return entry
 
 
+def diff_entries(old: dict[str, Entry], new: dict[str, Entry]) -> tuple[list, list, list]:
+    """(added, updated, removed) documents between two sets of entries."""
+    added = sorted(doc for doc in new if doc not in old)
+    removed = sorted(doc for doc in old if doc not in new)
+    updated = sorted(doc for doc, entry in new.items()
+                     if doc in old and old[doc].digest != entry.digest)
+    return added, updated, removed
+
+
 def _read(path: Path) -> bytes:
     return path.read_bytes()
 
