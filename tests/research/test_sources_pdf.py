@@ -185,3 +185,16 @@ def test_long_digit_runs_are_lexed_in_linear_time(pdf_tools):
     content = b"BT (Digits follow) Tj ET " + digits + b"x"
     pdf = pdf_tools.simple_pdf([content]) + digits + b"x\n"
     assert pdf_pages(pdf) == ["Digits follow"]
+
+
+def test_forms_drawing_themselves_do_not_multiply_without_end(pdf_tools):
+    # Each run of the form draws it 50 times: unbounded, that is 50**4 runs.
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R "
+               b"/Resources << /XObject << /Fm1 5 0 R >> >> >>",
+               pdf_tools.stream(b"/Fm1 Do"),
+               pdf_tools.stream(b"BT (x) Tj ET " + b"/Fm1 Do " * 50,
+                                extra=b" /Subtype /Form /Resources 6 0 R"),
+               b"<< /XObject << /Fm1 5 0 R >> >>"]
+    [page] = pdf_pages(pdf_tools.build_pdf(objects))
+    assert page.split() == ["x"] * 256

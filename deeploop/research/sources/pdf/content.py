@@ -16,6 +16,7 @@ from .lexer import Lexer, Name
 
 TJ_SPACE = -180  # TJ gaps wider than this (thousandths of an em) are spaces
 MAX_FORM_DEPTH = 4
+MAX_FORMS = 256  # per page: forms that draw forms must not multiply without end
 _INLINE_DATA = re.compile(rb"\bID[\x00\t\n\x0c\r ]")
 _INLINE_END = re.compile(rb"[\x00\t\n\x0c\r ]EI(?=[\x00\t\n\x0c\r ]|$)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -36,6 +37,7 @@ class _Writer:
         self.y = 0.0
         self.shown_y: float | None = None
         self.moved = False
+        self.forms = 0
 
     def show(self, text: str) -> None:
         if not text:
@@ -91,9 +93,10 @@ def _run(data: bytes, resources: Resources, writer: _Writer, depth: int) -> None
             handler(operands, state, writer)
         elif value == "BI":
             _skip_inline_image(lexer)
-        elif value == "Do" and operands and depth < MAX_FORM_DEPTH:
+        elif value == "Do" and operands and depth < MAX_FORM_DEPTH and writer.forms < MAX_FORMS:
             form = resources.form(operands[-1]) if isinstance(operands[-1], Name) else None
             if form is not None:
+                writer.forms += 1
                 writer.block()
                 _run(form[0], form[1], writer, depth + 1)
         elif value == "Tf" and len(operands) >= 2 and isinstance(operands[-2], Name):
