@@ -1,0 +1,187 @@
+"""Benchmark for research retrieval (``local:DIR``), printing figures only.
+
+1. Speed over a synthetic 10,000-document collection (Markdown, HTML and
+   text files of ~250 words drawn from a Zipf-distributed vocabulary):
+   cold index build, reload from the on-disk cache, incremental refresh
+   after editing 10 files (wall and CPU seconds: the machine may be
+   shared), and query latency (median and p95 over 300 queries).
+   Goals: build <= 60 s, median query <= 50 ms.
+2. Quality on the offline stdlib sample collection (``sample:stdlib``): a
+   labelled set of questions, each with the module whose documentation
+   answers it; recall@5 is the share of questions whose module appears
+   among the top 5 passages.
+
+Usage: python bench/research_retrieval.py [--docs N] [--keep DIR]
+Output: grep-able ``key: value`` lines after a ``---`` line.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from deeploop.research.sources import LocalSource, get_source
+from deeploop.research.sources.cache import RACY_NS
+
+BUILD_GOAL_S, QUERY_GOAL_MS = 60.0, 50.0
+
+LABELLED = [
+    ("parse command line arguments and options", "argparse"),
+    ("encode binary data as base64 text", "base64"),
+    ("keep a list sorted while inserting items", "bisect"),
+    ("count how many times each element occurs", "collections"),
+    ("named tuple with fields accessible by attribute", "collections"),
+    ("context manager that suppresses specified exceptions", "contextlib"),
+    ("deep copy of a nested object", "copy"),
+    ("read rows from a comma separated values file", "csv"),
+    ("generate special methods like __init__ for a class with fields", "dataclasses"),
+    ("difference between two dates as a timedelta", "datetime"),
+    ("exact decimal arithmetic without binary floating point rounding", "decimal"),
+    ("compute the differences between two sequences of lines", "difflib"),
+    ("cache the results of a function call", "functools"),
+    ("find file names matching a wildcard pattern", "glob"),
+    ("compress and decompress gzip files", "gzip"),
+    ("secure hash and message digest sha256", "hashlib"),
+    ("priority queue with a heap", "heapq"),
+    ("message authentication code with a secret key", "hmac"),
+    ("escape special characters for html", "html"),
+    ("check whether an ip address belongs to a network", "ipaddress"),
+    ("combinations and permutations of an iterable", "itertools"),
+    ("serialize an object to a JSON formatted string", "json"),
+    ("log messages with severity levels to handlers", "logging"),
+    ("guess the mime type of a file from its name", "mimetypes"),
+    ("object oriented filesystem paths", "pathlib"),
+    ("serialize python objects to bytes and back", "pickle"),
+    ("thread safe queue for producers and consumers", "queue"),
+    ("regular expression matching and substitution", "re"),
+    ("generate a secure random token for passwords", "secrets"),
+    ("split a shell command line into words with quoting", "shlex"),
+    ("copy a directory tree recursively", "shutil"),
+    ("mean median and standard deviation of data", "statistics"),
+    ("pack values into binary structures of bytes", "struct"),
+    ("run a subprocess and capture its standard output", "subprocess"),
+    ("create a temporary directory that is removed afterwards", "tempfile"),
+    ("wrap long text into lines of a given width", "textwrap"),
+    ("measure execution time of small code snippets", "timeit"),
+    ("generate a universally unique identifier", "uuid"),
+    ("read and write zip archives", "zipfile"),
+    ("percent encode a url query string", "urllib.parse"),
+]
+
+
+def zipf_vocabulary(rng: random.Random, size: int) -> tuple[list[str], list[float]]:
+    """Pseudo-words and their cumulative Zipf weights (for ``rng.choices``)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
+                    for _ in range(size)})
+    rng.shuffle(words)
+    return words, list(itertools.accumulate(1.0 / (rank + 1) for rank in range(len(words))))
+
+
+def write_collection(root: Path, docs: int, seed: int = 7) -> tuple[list[str], list[float]]:
+    """A deterministic synthetic collection; returns the vocabulary used."""
+    rng = random.Random(seed)
+    words, cumulative = zipf_vocabulary(rng, 30_000)
+    for i in range(docs):
+        body = rng.choices(words, cum_weights=cumulative, k=250)
+        title, sec1, sec2 = " ".join(body[:4]), " ".join(body[4:7]), " ".join(body[7:10])
+        half = " ".join(body[10:130]), " ".join(body[130:])
+        folder = root / f"part{i % 20:02d}"
+        folder.mkdir(exist_ok=True)
+        kind = i % 10
+        if kind == 0:
+            text = (f"<html><title>{title}</title><h2>{sec1}</h2><p>{half[0]}</p>"
+                    f"<h2>{sec2}</h2><p>{half[1]}</p></html>")
+            (folder / f"doc{i:05d}.html").write_text(text)
+        elif kind == 1:
+            (folder / f"doc{i:05d}.txt").write_text(f"{half[0]}\n\n{half[1]}\n")
+        else:
+            text = f"# {title}\n\n## {sec1}\n\n{half[0]}\n\n## {sec2}\n\n{half[1]}\n"
+            (folder / f"doc{i:05d}.md").write_text(text)
+    return words, cumulative
+
+
+def timed(fn):
+    """(result, wall seconds, CPU seconds): CPU time is the steadier figure
+    on a shared machine, wall time the one a user waits."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_speed(root: Path, docs: int) -> dict:
+    (words, cumulative), gen_s, _ = timed(lambda: write_collection(root, docs))
+    # Let the files age past the cache's racy window (RACY_NS), so the warm
+    # reload measures loading, not re-hashing files written a moment ago.
+    time.sleep(RACY_NS / 1e9 + 0.1)
+    source = LocalSource(root)
+    stats, build_s, build_cpu = timed(source.refresh)
+    _, load_s, load_cpu = timed(LocalSource(root).refresh)
+    edited = sorted(root.glob("part02/*.md"))[:10]
+    for path in edited:
+        path.write_text(path.read_text() + "\n\nAn appended paragraph about nurseries.\n")
+    refreshed, refresh_s, refresh_cpu = timed(source.refresh)
+    rng = random.Random(11)
+    latencies = []
+    for _ in range(300):
+        query = " ".join(rng.choices(words[:5000], cum_weights=cumulative[:5000],
+                                     k=rng.randint(3, 6)))
+        _, seconds, _ = timed(lambda q=query: source.search(q, k=5))
+        latencies.append(seconds * 1000)
+    latencies.sort()
+    return {"docs": len(stats.added), "passages": len(source), "generate_s": gen_s,
+            "build_s": build_s, "build_cpu_s": build_cpu, "reload_s": load_s,
+            "reload_cpu_s": load_cpu, "refresh_10_edits_s": refresh_s,
+            "refresh_10_edits_cpu_s": refresh_cpu, "refresh_updated": len(refreshed.updated),
+            "query_median_ms": statistics.median(latencies),
+            "query_p95_ms": latencies[int(0.95 * len(latencies)) - 1]}
+
+
+def bench_quality(k: int = 5) -> dict:
+    source = get_source("sample:stdlib")
+    hits, reciprocal = 0, 0.0
+    misses = []
+    for question, module in LABELLED:
+        ranked = [p.doc for p in source.search(question, k=k)]
+        target = f"{module}.md"
+        if target in ranked:
+            hits += 1
+            reciprocal += 1.0 / (ranked.index(target) + 1)
+        else:
+            misses.append(f"{question!r} -> {ranked[:2]}")
+    for miss in misses:
+        print(f"miss: {miss}")
+    return {"questions": len(LABELLED), f"recall_at_{k}": hits / len(LABELLED),
+            f"mrr_at_{k}": reciprocal / len(LABELLED)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=10_000, help="synthetic collection size")
+    parser.add_argument("--keep", type=Path, help="build the collection here and keep it")
+    args = parser.parse_args(argv)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        speed = bench_speed(args.keep, args.docs)
+    else:
+        with tempfile.TemporaryDirectory(prefix="deeploop-bench-") as tmp:
+            speed = bench_speed(Path(tmp), args.docs)
+    with tempfile.TemporaryDirectory(prefix="deeploop-cache-") as cache:
+        os.environ.setdefault("DEEPLOOP_CACHE", cache)  # the sample is rendered fresh
+        quality = bench_quality()
+    print("---")
+    for key, value in {**speed, **quality}.items():
+        print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    print(f"build_goal_met: {speed['build_s'] <= BUILD_GOAL_S}")
+    print(f"query_goal_met: {speed['query_median_ms'] <= QUERY_GOAL_MS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
