@@ -24,6 +24,7 @@ from .sources.tokens import tokenize
 
 MAX_SENTENCES = 6
 MAX_PER_DOC = 3
+MAX_CHARS = 400
 AGREEMENT = 0.2  # Jaccard overlap of terms beyond the question's own
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(])")
 _NEGATION = re.compile(r"\b(not|never|no|cannot|can't|doesn't|don't|isn't|aren't|without)\b",
@@ -79,8 +80,10 @@ def _strip_end(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
+    """Sentences of 4 words or more and at most MAX_CHARS (long runs are code)."""
     flat = " ".join(text.split())
-    return [s.strip() for s in _SENTENCE.split(flat) if len(s.split()) >= 4]
+    return [s.strip() for s in _SENTENCE.split(flat)
+            if len(s.split()) >= 4 and len(s) <= MAX_CHARS]
 
 
 def relevant_sentences(question: str, passages: list) -> list[Sentence]:
@@ -132,22 +135,27 @@ def confidence_of(sentences: list[Sentence], agreeing: set[str]) -> str:
     return "LOW"
 
 
-def follow_up_questions(question: str, sentences: list[Sentence], limit: int = 3) -> list[str]:
-    """Named things the sources mention that the question did not ask about."""
+def follow_up_questions(question: str, passages: list, limit: int = 3) -> list[str]:
+    """Named things the retrieved passages mention that the question did not ask about."""
     asked = set(tokenize(question))
     seen, found = set(), []
-    topic = " ".join(question.rstrip("?").split()[-4:])
-    for sentence in sentences:
-        for match in _IDENTIFIER.finditer(sentence.text):
-            name = (match.group(1) or match.group(2)).strip()
+    for passage in passages:
+        for match in _IDENTIFIER.finditer(passage.text):
+            name = (match.group(1) or match.group(2)).split("(")[0].strip()
             key = name.lower()
-            if key in seen or set(tokenize(name)) <= asked:
+            if not _looks_like_api(name) or key in seen or set(tokenize(name)) <= asked:
                 continue
             seen.add(key)
-            found.append(f"How does {name} relate to {topic}?")
+            found.append(f"What is {name} used for?")
             if len(found) == limit:
                 return found
     return found
+
+
+def _looks_like_api(name: str) -> bool:
+    """A dotted, snake_case or CamelCase name: worth a question of its own."""
+    return " " not in name and ("." in name.strip(".") or "_" in name.strip("_")
+                                or any(c.isupper() for c in name[1:]))
 
 
 def synthesise(question: str, passages: list) -> Finding:
@@ -160,7 +168,8 @@ def synthesise(question: str, passages: list) -> Finding:
         status = "partial"
     else:
         status = "answered"
-    return Finding(question, chosen, confidence, status, follow_up_questions(question, chosen))
+    return Finding(question, chosen, confidence, status,
+                   follow_up_questions(question, passages[:3]))
 
 
 def _jaccard(a: frozenset, b: frozenset) -> float:
