@@ -6,27 +6,23 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
-LEGACY = FIXTURES / "deeper-legacy"
-
-
-@pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch) -> Path:
-    """Every test gets its own runs root and node search path."""
-    root = tmp_path / "runs"
-    root.mkdir()
-    monkeypatch.setenv("DEEPLOOP_RUNS", str(root))
-    monkeypatch.setenv("DEEPLOOP_NODES", str(tmp_path / "nodes"))
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    return root
+from tests.helpers import LEGACY, REPO
 
 
 @pytest.fixture
-def nodes_dir(tmp_path) -> Path:
-    path = tmp_path / "nodes"
-    path.mkdir(exist_ok=True)
-    return path
+def nodes_dir(tmp_path_factory) -> Path:
+    """A private node search folder (first on $DEEPLOOP_NODES)."""
+    return tmp_path_factory.mktemp("nodes")
+
+
+@pytest.fixture(autouse=True)
+def runs_root(tmp_path_factory, nodes_dir, monkeypatch) -> Path:
+    """Every test gets its own runs root and node search path, outside tmp_path."""
+    root = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("DEEPLOOP_RUNS", str(root))
+    monkeypatch.setenv("DEEPLOOP_NODES", str(nodes_dir))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return root
 
 
 @pytest.fixture
@@ -50,17 +46,3 @@ def legacy() -> Path:
         pytest.skip(f"recorded reference runs not found at {LEGACY}")
     return LEGACY
 
-
-def make_node(nodes_dir: Path, name: str, judge_py: str | None = None,
-              judge_sh: str | None = None, toml: str = "") -> Path:
-    node = nodes_dir / name
-    node.mkdir(parents=True)
-    (node / "PROMPT.md").write_text(f"You are node {name}.\n")
-    (node / "BANS.md").write_text("")
-    if judge_py is not None:
-        (node / "judge.py").write_text(judge_py)
-    if judge_sh is not None:
-        (node / "judge.sh").write_text(judge_sh)
-    if toml:
-        (node / "node.toml").write_text(toml)
-    return node

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import REPO, make_node
+from tests.helpers import REPO, make_node
 from deeploop.cli import build_parser, main
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 from deeploop.errors import JudgeError
 from deeploop.events import EventLog, read_events
 from deeploop.judges import JudgeContext, PythonJudge, ShellJudge, as_verdict

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import make_node
+from tests.helpers import make_node
 from deeploop.errors import InputError
 from deeploop.events import read_events
 from deeploop.lessons import RunViolations, feedback, lesson_keys, plan_promotions

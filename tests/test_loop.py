@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from conftest import make_node
+from tests.helpers import make_node
 from deeploop.budget import Budget
 from deeploop.errors import InputError, ModelError
 from deeploop.events import read_events
@@ -153,7 +153,7 @@ def test_broken_nodes_are_refused(tmp_path, files, message):
 
 
 def test_a_reference_style_judge_sh_node_plugs_in_unchanged(nodes_dir):
-    from test_judges import SHELL_JUDGE
+    from tests.test_judges import SHELL_JUDGE
     make_node(nodes_dir, "shell", judge_sh=SHELL_JUDGE)
     result = run_node(find_node("shell"), "seed", ScriptedModel(["vague", "good"]))
     o = outcome(result.run_dir)
