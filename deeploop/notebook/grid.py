@@ -58,7 +58,7 @@ class Grid:
 def load_grid(path: Path | str, root: Path | None = None) -> Grid:
     path = Path(path)
     text = read_text(path, "batch file")
-    data, node = _parse(text, path)
+    data, node = parse_yaml(text, path)
     at = _Locator(path, node)
     if not isinstance(data, dict):
         raise at.error((), "the batch file must be a mapping of keys (notebook, grid, ...)")
@@ -184,7 +184,8 @@ def _positive(data: dict, key: str, at, kind) -> int | None:
 
 # --- YAML with line numbers -------------------------------------------------
 
-def _parse(text: str, path: Path):
+def parse_yaml(text: str, path: Path):
+    """(data, node tree); a syntax error names the file and line."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

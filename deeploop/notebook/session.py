@@ -32,7 +32,7 @@ from ..errors import DeeploopError, InputError, require
 from ..events import now_iso
 from ..fileio import atomic_write_json
 from ..runs import new_run_id, runs_root, validate_run_id
-from .failures import explain
+from .failures import SessionFailed, explain
 from .headline import headline_from_run, read_headline
 from .kernel import check_kernel, kernel_manager_class
 from .parameters import load_notebook, read_parameters, validate
@@ -181,33 +181,47 @@ def archive_attempt(output: Path) -> int:
 
 def execute(plan: SessionPlan, progress: bool = True) -> SessionResult:
     """Run the planned session, keeping session.json true at every step."""
-    pm = require("papermill", "notebook")
-    _quiet_papermill_logger()
-    log_path = plan.output.with_suffix(".kernel.log")
     started, clock = now_iso(), time.monotonic()
     record = {"notebook": str(plan.notebook.resolve()), "output": plan.output.name,
               "parameters": plan.parameters, "kernel": plan.kernel, "timeout": plan.timeout,
               "status": str(SessionState.RUNNING), "started": started}
     atomic_write_json(plan.status_path, record)
     try:
-        pm.execute_notebook(
-            str(plan.notebook), str(plan.output), parameters=plan.parameters,
-            kernel_name=plan.kernel, progress_bar=progress, execution_timeout=plan.timeout,
-            kernel_manager_class=kernel_manager_class(log_path))
+        execute_notebook(plan.notebook, plan.output, plan.parameters, kernel=plan.kernel,
+                         timeout=plan.timeout, progress=progress)
     except BaseException as exc:
-        failure = explain(exc, plan.output, plan.timeout) if isinstance(exc, Exception) else None
-        state = failure.state if failure else _state_of(exc)
-        _finish(plan, record, clock, state, failure or exc)
-        _drop_if_empty(log_path)
-        if failure is not None:
-            raise failure from None
+        state = exc.state if isinstance(exc, SessionFailed) else _state_of(exc)
+        _finish(plan, record, clock, state, exc)
         raise
-    _drop_if_empty(log_path)
     headline = read_headline(load_notebook(plan.output)) or headline_from_run(plan.run_dir)
     record["headline"] = headline
     seconds = _finish(plan, record, clock, SessionState.PASSED, None)
     return SessionResult(plan.run_dir, plan.output, SessionState.PASSED, plan.parameters,
                          seconds, headline)
+
+
+def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel: str,
+                     timeout: int | None = None, progress: bool = False) -> None:
+    """papermill on a private ipc kernel; a failure becomes a SessionFailed.
+
+    The kernel's own stdout/stderr go to ``<output stem>.kernel.log``, which
+    is removed again when empty.
+    """
+    pm = require("papermill", "notebook")
+    _quiet_papermill_logger()
+    log_path = Path(output).with_suffix(".kernel.log")
+    try:
+        pm.execute_notebook(
+            str(notebook), str(output), parameters=parameters, kernel_name=kernel,
+            progress_bar=progress, execution_timeout=timeout,
+            kernel_manager_class=kernel_manager_class(log_path))
+    except Exception as exc:
+        failure = explain(exc, Path(output), timeout)
+        if failure is None:
+            raise
+        raise failure from None
+    finally:
+        _drop_if_empty(log_path)
 
 
 def _state_of(exc: BaseException) -> SessionState:
