@@ -60,7 +60,9 @@ def run_batch(grid_path, *, workers: int | None = None, dask: str | None = None,
     outcome (sid, status, headline, seconds, error) as it completes.
     """
     grid = load_grid(grid_path, root)
-    workers = check_workers(workers or grid.workers or os.cpu_count() or 1)
+    if workers is None:
+        workers = grid.workers or os.cpu_count() or 1
+    workers = check_workers(workers)
     grid.out.mkdir(parents=True, exist_ok=True)
     with file_lock(grid.out / LOCK_FILE, wait=False, what=f"batch folder {grid.out}"):
         todo, skipped = split_done(grid)

@@ -20,12 +20,14 @@ from pathlib import Path
 HEADLINE_MIME = "application/vnd.deeploop.headline+json"
 
 
-def record_headline(value, label: str = "headline") -> dict:
-    """Publish ``value`` as this notebook's headline figure (call in a kernel)."""
+def record_headline(value, label: str = "headline") -> None:
+    """Publish ``value`` as this notebook's headline figure (call in a kernel).
+
+    Returns None so that, as a cell's last line, it is not displayed twice.
+    """
     from IPython.display import display
     payload = {"label": str(label), "value": _plain(value)}
     display({HEADLINE_MIME: payload, "text/plain": f"{label}: {payload['value']}"}, raw=True)
-    return payload
 
 
 def read_headline(nb) -> dict | None:
