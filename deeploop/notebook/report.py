@@ -62,6 +62,7 @@ def build_report(source, out_dir=None, *, template=None, results: bool | None = 
                           where=f"report template {template}")
     kernel = check_kernel(nb, kernel_name)
     timeout = check_timeout(timeout)
+    out.mkdir(parents=True, exist_ok=True)  # only once every check has passed
     notebook = _execute(template, out, parameters, kernel, timeout, progress)
     html = export_html(notebook, out / REPORT_HTML, hide_code=True, title=f"Report: {subject.name}")
     return Report(notebook, html, subject, round(time.monotonic() - clock, 3))
@@ -100,7 +101,6 @@ def _out_dir(out_dir, param: str, subject: Path) -> Path:
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise InputError(f"output must be a folder, not a file: {out}", path=str(out))
-    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
