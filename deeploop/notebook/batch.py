@@ -68,7 +68,8 @@ def run_batch(grid_path, *, workers: int | None = None, dask: str | None = None,
         todo, skipped = split_done(grid)
         write_index(grid)
         if todo:
-            with _executor(executor, workers, dask) as pool:
+            # no idle workers: each one costs a process start and the imports
+            with _executor(executor, min(workers, len(todo)), dask) as pool:
                 for outcome in run_all(pool, grid, todo):
                     write_index(grid)
                     if on_done:
