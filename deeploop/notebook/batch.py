@@ -167,8 +167,11 @@ def _executor(given: Executor | None, workers: int, dask: str | None):
     else:
         # forkserver, not fork: the parent may hold threads (Dask, tqdm, a
         # notebook's event loop) that a forked child would inherit half-locked.
-        pool = ProcessPoolExecutor(max_workers=workers,
-                                   mp_context=multiprocessing.get_context("forkserver"))
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports papermill & co once; each worker forked from
+        # it starts warm instead of paying ~1 s of imports.
+        context.set_forkserver_preload(["deeploop.notebook.batch", "papermill", "nbconvert"])
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         try:
             yield pool
         except BaseException:
