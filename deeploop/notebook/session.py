@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -76,8 +76,6 @@ class SessionResult:
     parameters: dict
     seconds: float
     headline: dict | None = None
-    error: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def run_session(notebook, params: dict | None = None, out=None, timeout=None,

@@ -66,7 +66,7 @@ def test_bad_batch_file_names_line_and_key(tmp_path, capsys):
     (tmp_path / "g.yaml").write_text(f"notebook: {PARAMS}\ngrid:\n  rate: [0.1, fast]\n")
     assert main(["batch", str(tmp_path / "g.yaml")]) == 2
     err = capsys.readouterr().err
-    assert f"g.yaml:3: grid.rate: parameter 'rate' expects float, got 'fast'" in err
+    assert "g.yaml:3: grid.rate: parameter 'rate' expects float, got 'fast'" in err
 
 
 def test_failing_session_exits_1_with_the_cell_named(tmp_path, capsys):
