@@ -9,6 +9,8 @@ instead of the user's terminal.
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 import shutil
 import tempfile
@@ -53,6 +55,39 @@ def kernel_manager_class(log_path: Path | None = None):
                 shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     return IpcKernelManager
+
+
+def with_own_event_loop(fn, *args, **kwargs):
+    """Call ``fn`` with a fresh event loop for nbclient, closed afterwards.
+
+    jupyter_core keeps "this thread's loop" in a ContextVar. Dask runs tasks
+    in a copy of the submitter's context, so two worker threads would share
+    one loop ("This event loop is already running"). An empty context makes
+    jupyter_core create a loop for this call alone; we close it after.
+    """
+    utils = require("jupyter_core.utils", "notebook")
+
+    def call():
+        loop = utils.ensure_event_loop()  # new: an empty context holds no loop
+        owned = not loop.is_running()     # inside a Jupyter cell the loop is the kernel's
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if owned:
+                _close_loop(loop)
+
+    return contextvars.Context().run(call)
+
+
+def _close_loop(loop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    asyncio.set_event_loop(None)
 
 
 def check_kernel(nb, kernel_name: str | None) -> str:

@@ -34,7 +34,7 @@ from ..fileio import atomic_write_json
 from ..runs import new_run_id, runs_root, validate_run_id
 from .failures import SessionFailed, explain
 from .headline import headline_from_run, read_headline
-from .kernel import check_kernel, kernel_manager_class
+from .kernel import check_kernel, kernel_manager_class, with_own_event_loop
 from .parameters import load_notebook, read_parameters, validate
 
 SESSION_NOTEBOOK = "session.ipynb"
@@ -209,9 +209,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel: 
     _quiet_papermill_logger()
     log_path = Path(output).with_suffix(".kernel.log")
     try:
-        pm.execute_notebook(
-            str(notebook), str(output), parameters=parameters, kernel_name=kernel,
-            progress_bar=progress, execution_timeout=timeout,
+        with_own_event_loop(
+            pm.execute_notebook, str(notebook), str(output), parameters=parameters,
+            kernel_name=kernel, progress_bar=progress, execution_timeout=timeout,
             kernel_manager_class=kernel_manager_class(log_path))
     except Exception as exc:
         failure = explain(exc, Path(output), timeout)
@@ -229,7 +229,7 @@ def _state_of(exc: BaseException) -> SessionState:
 def _finish(plan: SessionPlan, record: dict, clock: float, state, error) -> float:
     seconds = round(time.monotonic() - clock, 3)
     if isinstance(error, BaseException) and not isinstance(error, DeeploopError):
-        error = f"{type(error).__name__}: {error}"
+        error = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     if error is not None:
         error = (str(error).strip().splitlines() or ["unknown error"])[0]
     record.update(status=str(state), finished=now_iso(), seconds=seconds, error=error)

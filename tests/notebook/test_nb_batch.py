@@ -132,11 +132,15 @@ def test_unreachable_dask_address_is_one_line(tmp_path):
 
 def test_same_batch_runs_on_a_dask_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
+    # As after a session in this thread: jupyter_core holds a loop in our
+    # context, which Dask copies into its worker threads.
+    jupyter_core_utils = pytest.importorskip("jupyter_core.utils")
+    jupyter_core_utils.ensure_event_loop()
     (tmp_path / "grid.yaml").write_text(
         f"notebook: {DATA / 'params.ipynb'}\ngrid: {{experiments: [3, 4]}}\n")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
         result = run_batch(tmp_path / "grid.yaml", dask=cluster.scheduler_address)
-    assert [row.status for row in result.rows] == ["passed", "passed"]
+    assert [row.status for row in result.rows] == ["passed", "passed"], [r.error for r in result.rows]
     assert sorted(row.headline["value"] for row in result.rows) == [1.5, 2.0]
     assert "score: <b>2</b>" in result.index.read_text()
