@@ -14,6 +14,7 @@ import contextvars
 import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 from ..errors import InputError, require
@@ -33,6 +34,8 @@ def kernel_manager_class(log_path: Path | None = None):
     class IpcKernelManager(manager.AsyncKernelManager):
         def __init__(self, **kwargs):
             self.socket_dir = tempfile.mkdtemp(prefix=_TEMP_PREFIX)
+            # Also when the kernel never started (nbclient then skips cleanup).
+            weakref.finalize(self, shutil.rmtree, self.socket_dir, ignore_errors=True)
             kwargs.setdefault("transport", "ipc")
             kwargs.setdefault("ip", os.path.join(self.socket_dir, "k"))
             kwargs.setdefault("connection_file", os.path.join(self.socket_dir, "kernel.json"))

@@ -31,3 +31,15 @@ def test_parallel_sessions_use_private_ipc_sockets_and_clean_up(tmp_path):
     for folder in socket_dirs:
         assert os.path.basename(folder).startswith("dlk-")
         assert not os.path.exists(folder), f"socket folder left behind: {folder}"
+
+
+def test_socket_folder_goes_even_if_the_kernel_never_starts():
+    import gc
+
+    from deeploop.notebook.kernel import kernel_manager_class
+    manager = kernel_manager_class()(kernel_name="python3")
+    folder = manager.socket_dir
+    assert os.path.isdir(folder) and manager.transport == "ipc"
+    del manager
+    gc.collect()
+    assert not os.path.exists(folder)
