@@ -21,6 +21,7 @@ DESCRIPTION = ("deeploop: run research loops (node loops, drills, experiments, r
 COMMANDS = [
     "deeploop.cli.core",
     "deeploop.cli.demo",
+    "deeploop.cli.notebook",
 ]
 
 

@@ -1,0 +1,135 @@
+"""Executed reports on recorded runs and results files: content, HTML, failures."""
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+from tests.notebook.nbhelpers import COMMIT_MSG, FIXTURES, copy_run, fixture_run, make_notebook
+
+from deeploop.errors import InputError, NotFound
+from deeploop.notebook.failures import CellFailed
+from deeploop.notebook.html import external_links
+from deeploop.notebook.report import build_report
+
+RESULTS = FIXTURES / "autoresearch" / "mlx-results.tsv"
+
+
+def images(page: str) -> list[str]:
+    return re.findall(r'<img[^>]*src="data:image/png;base64,', page)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    run = copy_run(fixture_run("commit-msg-20260522T061505Z-meta1"),
+                   tmp_path_factory.mktemp("report"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MPLBACKEND", "Agg")  # the template must still produce its chart
+        return run, build_report(run)
+
+
+def test_report_files_land_in_the_run_folder(report):
+    run, result = report
+    assert result.notebook == run / "report.ipynb" and result.html == run / "report.html"
+    assert sorted(p.name for p in run.iterdir()) == [
+        "events.jsonl", "outcome.json", "report.html", "report.ipynb", "seed.md", "state.md"]
+
+
+def test_report_shows_outcome_chart_and_violations(report):
+    _, result = report
+    page = result.html.read_text()
+    assert "commit-msg-20260522T061505Z-meta1" in page
+    assert "hard_cap" in page and "reached hard cap of 3 rounds" in page
+    assert re.search(r"<td>no-conv-format</td><td>3</td><td>1, 2, 3</td>", page)
+    assert len(images(page)) == 1  # the score chart, embedded exactly once
+
+
+def test_report_html_hides_code_and_fetches_nothing(report):
+    _, result = report
+    page = result.html.read_text()
+    assert "views.load" not in page and "score_chart" not in page
+    assert external_links(page) == []
+    assert "<script src" not in page
+
+
+def test_executed_notebook_keeps_code_and_the_injected_run_dir(report):
+    run, result = report
+    nb = nbformat.read(str(result.notebook), as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert json.dumps(str(run.resolve())) in injected[0].source
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code"
+               and "parameters" not in c.metadata.get("tags", []))
+
+
+def test_every_recorded_commit_msg_run_reports(tmp_path):
+    runs = sorted(p for p in COMMIT_MSG.iterdir() if p.is_dir())
+    assert len(runs) == 6
+
+    def one(run):  # written to tmp: the shared fixtures are never touched
+        return run, build_report(run, tmp_path / run.name)
+
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(one, runs))
+    for run, result in done:
+        outcome = json.loads((run / "outcome.json").read_text())
+        page = result.html.read_text()
+        assert f"<td>final score</td><td>{outcome['final_score']:.6g}</td>" in page
+        assert len(images(page)) == 1
+        assert not (run / "report.html").exists()
+
+
+def test_results_file_report(tmp_path):
+    result = build_report(RESULTS, tmp_path / "out")
+    page = result.html.read_text()
+    assert "<td>keep</td><td>4</td>" in page and "<td>discard</td><td>1</td>" in page
+    assert "<td>best kept val_bpb</td><td>1.8079</td>" in page
+    assert len(images(page)) == 1 and external_links(page) == []
+
+
+def test_failed_rebuild_keeps_the_good_report(tmp_path):
+    run = copy_run(fixture_run(), tmp_path)
+    (run / "report.ipynb").write_text("GOOD NOTEBOOK")
+    (run / "report.html").write_text("GOOD PAGE")
+    template = make_notebook(tmp_path / "t.ipynb", ["print(run_dir)", "1 / 0"],
+                             params='run_dir: str = ""', tags={1: ["chart"]})
+    with pytest.raises(CellFailed) as err:
+        build_report(run, template=template)
+    message = str(err.value)
+    assert message.startswith("report template t.ipynb: cell 3 of 3 [chart] `1 / 0` "
+                              "raised ZeroDivisionError")
+    assert message.endswith(str(run / "report.failed.ipynb"))
+    assert (run / "report.ipynb").read_text() == "GOOD NOTEBOOK"
+    assert (run / "report.html").read_text() == "GOOD PAGE"
+    assert (run / "report.failed.ipynb").is_file()
+    assert not (run / "report.partial.ipynb").exists()
+
+
+@pytest.mark.parametrize("case, error, pattern", [
+    ("empty dir", InputError, "not a run folder"),
+    ("unknown id", NotFound, "no run 'no-such-run'"),
+    ("results without out", InputError, "needs an output folder"),
+    ("missing results", NotFound, "results file not found"),
+    ("not results", InputError, "no tab-separated val_bpb column"),
+    ("template without run_dir", InputError, "has no parameter 'run_dir'"),
+    ("out is a file", InputError, "output must be a folder"),
+])
+def test_bad_input(tmp_path, case, error, pattern):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.tsv").write_text("a\tb\n1\t2\n")
+    (tmp_path / "file").write_text("x")
+    template = make_notebook(tmp_path / "t.ipynb", ["pass"], params='results: str = ""')
+    calls = {
+        "empty dir": lambda: build_report(tmp_path / "empty"),
+        "unknown id": lambda: build_report("no-such-run"),
+        "results without out": lambda: build_report(RESULTS),
+        "missing results": lambda: build_report(tmp_path / "none.tsv", tmp_path, results=True),
+        "not results": lambda: build_report(tmp_path / "notes.tsv", tmp_path),
+        "template without run_dir": lambda: build_report(fixture_run(), tmp_path / "o",
+                                                         template=template),
+        "out is a file": lambda: build_report(fixture_run(), tmp_path / "file"),
+    }
+    with pytest.raises(error, match=pattern):
+        calls[case]()
+    assert not (tmp_path / "o").exists()  # nothing written for bad input
