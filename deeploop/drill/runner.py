@@ -33,8 +33,8 @@ def run_drill(session: DrillSession, answerer: Answerer,
             break
         try:
             result = _record(session, answerer, reply)
-        except RejectedAnswer:
-            continue  # recorded as a round with its violation; ask again
+        except RejectedAnswer:  # recorded as a round with its violation; ask again
+            result = session.last_result
         except InputError as exc:  # unusable and unrecorded (e.g. "BRANCH:" with no claim)
             unusable += 1
             if unusable >= 2:
@@ -42,7 +42,7 @@ def run_drill(session: DrillSession, answerer: Answerer,
                                            f"in round {session.rounds + 1}: {exc}")
             continue
         unusable = 0
-        if on_round:
+        if on_round and result is not None:
             on_round(result)
         if not session.finished and session.circular_streak >= spin_limit:
             session.end(Status.SPINNING, f"{session.circular_streak} circular answers in a row")

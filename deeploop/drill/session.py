@@ -67,6 +67,7 @@ class DrillSession:
         self.status: str | None = None
         self.exit_reason = ""
         self.last_verdict: Verdict | None = None
+        self.last_result: RoundResult | None = None
 
     # ----- opening -------------------------------------------------------
 
@@ -243,8 +244,9 @@ class DrillSession:
                       reason=f"{outcome}; judge_score={verdict.score}")
         if ending:
             self.end(*ending)
-        return RoundResult(n, outcome, verdict, tree, round_message(outcome, action, tree, reason),
-                           self.status)
+        self.last_result = RoundResult(n, outcome, verdict, tree,
+                                       round_message(outcome, action, tree, reason), self.status)
+        return self.last_result
 
     def _ending(self, outcome: str, n: int) -> tuple[str, str] | None:
         if outcome == "stop":
