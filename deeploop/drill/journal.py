@@ -18,7 +18,6 @@ from .fanout import log_improvements
 from .treefile import TREE_FILE, save_tree
 
 NODE = "deeper"
-LOCK_FILE = ".drill.lock"
 
 
 def precise_now() -> str:
@@ -27,10 +26,16 @@ def precise_now() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
 
 
+def lock_path(run_dir: Path) -> Path:
+    """Beside the run folder, not in it: refusing to resume leaves the folder untouched."""
+    run_dir = Path(run_dir)
+    return run_dir.parent / f".{run_dir.name}.drill.lock"
+
+
 def lock_run(run_dir: Path) -> contextlib.ExitStack:
     """Hold the run's lock until the stack is closed; a second holder is refused."""
     stack = contextlib.ExitStack()
-    stack.enter_context(file_lock(Path(run_dir) / LOCK_FILE, wait=False,
+    stack.enter_context(file_lock(lock_path(run_dir), wait=False,
                                   what=f"drill {Path(run_dir).name}"))
     return stack
 
