@@ -9,7 +9,8 @@ marker child ``(bedrock declared at: <claim>)`` that carries the category.
 Nodes are frozen and every move copies only the path from the root to the
 node it changes, so applying an answer is pure and costs O(depth), not
 O(tree). Each node caches its subtree's leaf counts and height, which makes
-"leftmost open leaf" a walk down one path and the judge's counts free.
+"leftmost open leaf" a walk down one path and the judge's counts free; growing
+a node updates those facts instead of recounting its children.
 """
 from __future__ import annotations
 
@@ -40,19 +41,20 @@ class Node:
     leaves: int = field(init=False, repr=False, compare=False)
     closed: int = field(init=False, repr=False, compare=False)
     height: int = field(init=False, repr=False, compare=False)
+    first_open: int = field(init=False, repr=False, compare=False)  # child index, or -1
 
     def __post_init__(self):
-        if self.children:
-            leaves = closed = height = 0
-            for child in self.children:
-                leaves += child.leaves
-                closed += child.closed
-                height = max(height, child.height + 1)
-        else:
-            leaves, closed, height = 1, int(self.bedrock is not None), 0
-        object.__setattr__(self, "leaves", leaves)
-        object.__setattr__(self, "closed", closed)
-        object.__setattr__(self, "height", height)
+        leaves = closed = height = 0
+        first_open = -1
+        for index, child in enumerate(self.children):
+            leaves += child.leaves
+            closed += child.closed
+            height = max(height, child.height + 1)
+            if first_open < 0 and child.leaves > child.closed:
+                first_open = index
+        if not self.children:
+            leaves, closed = 1, int(self.bedrock is not None)
+        _set_facts(self, leaves, closed, height, first_open)
 
     @property
     def open_leaves(self) -> int:
@@ -67,11 +69,49 @@ class Node:
         return str(dict(self.extra).get("rationale") or "")
 
     def with_child(self, child: "Node") -> "Node":
-        return Node(self.claim, self.tag, self.bedrock, self.children + (child,), self.extra)
+        """This node with ``child`` appended; the cached facts are updated, not recounted."""
+        if not self.children:
+            return _derived(self, (child,), child.leaves, child.closed, child.height + 1,
+                            0 if child.open_leaves else -1)
+        first = self.first_open
+        if first < 0 and child.open_leaves:
+            first = len(self.children)
+        return _derived(self, self.children + (child,), self.leaves + child.leaves,
+                        self.closed + child.closed, max(self.height, child.height + 1), first)
 
     def with_child_at(self, index: int, child: "Node") -> "Node":
+        """This node with child ``index`` replaced by a grown copy of it."""
+        old = self.children[index]
         kids = self.children[:index] + (child,) + self.children[index + 1:]
-        return Node(self.claim, self.tag, self.bedrock, kids, self.extra)
+        if child.height < old.height:  # not a grown copy: count everything again
+            return Node(self.claim, self.tag, self.bedrock, kids, self.extra)
+        first = self.first_open
+        if child.open_leaves and (first < 0 or index < first):
+            first = index
+        elif not child.open_leaves and index == first:
+            first = next((i for i in range(index + 1, len(kids)) if kids[i].open_leaves), -1)
+        return _derived(self, kids, self.leaves - old.leaves + child.leaves,
+                        self.closed - old.closed + child.closed,
+                        max(self.height, child.height + 1), first)
+
+
+def _set_facts(node: Node, leaves: int, closed: int, height: int, first_open: int) -> None:
+    object.__setattr__(node, "leaves", leaves)
+    object.__setattr__(node, "closed", closed)
+    object.__setattr__(node, "height", height)
+    object.__setattr__(node, "first_open", first_open)
+
+
+def _derived(base: Node, children: tuple, leaves: int, closed: int, height: int,
+             first_open: int) -> Node:
+    """A copy of ``base`` with new children and known facts, without recounting: a
+    node with thousands of children (a root with many causes) stays cheap to grow."""
+    node = object.__new__(Node)
+    for name, value in (("claim", base.claim), ("tag", base.tag), ("bedrock", base.bedrock),
+                        ("children", children), ("extra", base.extra)):
+        object.__setattr__(node, name, value)
+    _set_facts(node, leaves, closed, height, first_open)
+    return node
 
 
 @dataclass(frozen=True)
@@ -137,16 +177,13 @@ def chain_at(root: Node, path: Path_) -> list[str]:
 
 
 def leftmost_open_leaf(root: Node) -> Path_ | None:
-    """The first open leaf in pre-order, found by following open counts down."""
+    """The first open leaf in pre-order: follow each node's first open child down."""
     if root.open_leaves == 0:
         return None
     node, path = root, []
     while node.children:
-        for index, child in enumerate(node.children):
-            if child.open_leaves:
-                node = child
-                path.append(index)
-                break
+        path.append(node.first_open)
+        node = node.children[node.first_open]
     return tuple(path)
 
 

@@ -118,3 +118,24 @@ def test_seed_without_claim_is_refused(seed):
 def test_six_categories():
     assert set(BEDROCK_CATEGORIES) == {"stated-value", "constraint", "prior-decision",
                                        "external-rule", "identity", "empirical"}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cached_facts_stay_exact_over_random_drills(seed):
+    """Growing a node updates its facts; they must equal a full recount."""
+    import random
+    from deeploop.drill.tree import Node, iter_nodes
+    rng = random.Random(seed)
+    tree = new_tree("root")
+    for step in range(150):
+        if tree.finished:
+            break
+        roll = rng.random()
+        text = ("BEDROCK:identity" if roll < 0.25 and tree.root.open_leaves > 1 else
+                f"BRANCH:b{step}" if roll < 0.55 and tree.cursor else f"c{step}")
+        tree = apply_action(tree, parse_answer(text)).tree
+        for node, _, _ in iter_nodes(tree.root):
+            fresh = Node(node.claim, node.tag, node.bedrock, node.children, node.extra)
+            assert (node.leaves, node.closed, node.height, node.first_open) == \
+                (fresh.leaves, fresh.closed, fresh.height, fresh.first_open)
+        assert tree.cursor == () or tree.cursor is None or node_at(tree.root, tree.cursor)

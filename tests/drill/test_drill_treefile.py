@@ -78,3 +78,21 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     save_tree(new_tree("s"), folder / "tree.json")
     assert [p.name for p in folder.iterdir()] == ["tree.json"]
     assert load_tree(folder / "tree.json").root.claim == "s"
+
+
+@pytest.mark.parametrize("name", LEGACY_RUNS)
+def test_hand_written_json_equals_json_dumps_on_recorded_trees(name):
+    tree = load_tree(LEGACY / name / "tree.json")
+    assert dumps_tree(tree) == json.dumps(tree_to_json(tree), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_hand_written_json_handles_extra_values_and_cursors():
+    data = {"root": {"claim": "r \"q\" \\ \n é", "bedrock": None, "meta": {"a": [1, {"b": None}],
+                                                                    "c": "ü"},
+                     "children": [{"claim": "c", "tag": "t", "bedrock": "identity",
+                                   "empty": {}, "list": [], "children": []}]},
+            "cursor": None}
+    for cursor in (None, [], [0]):
+        data["cursor"] = cursor
+        tree = loads_tree(json.dumps(data))
+        assert dumps_tree(tree) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
