@@ -40,9 +40,11 @@ class History:
     legacy: bool = False
     questioner: str = "offline"
 
-    def asked_on_chain(self, cursor: tuple) -> list[str]:
-        """Questions already asked of the active claim or any of its ancestors."""
-        return [q for path, q in self.asked if tuple(cursor[:len(path)]) == tuple(path)]
+
+
+def asked_on_chain(asked: list[tuple[tuple, str]], cursor: tuple) -> list[str]:
+    """Questions already asked of the claim at ``cursor`` or any of its ancestors."""
+    return [q for path, q in asked if tuple(cursor[:len(path)]) == tuple(path)]
 
 
 def starting_tree(events: list[dict]) -> Tree | None:

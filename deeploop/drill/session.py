@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections import Counter
+from html import escape
 from pathlib import Path
 from typing import Callable
 
@@ -23,12 +24,13 @@ from ..events import EVENTS_FILE, EventLog, now_iso
 from ..models.base import Usage
 from ..runs import Outcome, Status, create_run_dir
 from .answers import Action, Kind, RejectedAnswer, parse_answer
-from .history import History, read_journal
+from .history import History, asked_on_chain, read_journal
 from .journal import NODE, emit_round, lock_run, make_budget, precise_now, round_message
 from .judge import Verdict, is_circular, judge_round, tree_score
 from .moves import apply_action
 from .node import DeeperNode, load_deeper
 from .questioner import Questioner, get_questioner
+from .render import render_html, render_text
 from .replies import Question, Reply
 from .resume import resume_session
 from .tree import DEFAULT_TAG, Tree, new_tree, root_claim
@@ -150,8 +152,7 @@ class DrillSession:
 
     def _generate(self) -> Question | None:
         """Ask the questioner; a model that fails is retried once, then the run ends."""
-        cursor = self.tree.cursor
-        asked = [q for path, q in self.asked if tuple(cursor[:len(path)]) == tuple(path)]
+        asked = asked_on_chain(self.asked, self.tree.cursor)
         failure = None
         for _ in range(2):
             try:
@@ -182,6 +183,7 @@ class DrillSession:
             verification = self._verify(action)
             if verification is not None:
                 action = verification.action
+                meta["usage"] = meta["usage"] + verification.usage
             applied = apply_action(self.tree, action)
         except RejectedAnswer as exc:
             self._record_rejected(question, text, exc, meta)
@@ -307,12 +309,9 @@ class DrillSession:
         return f"drill {self.run_id}: round {self.rounds}, {state}"
 
     def _repr_html_(self) -> str:
-        from html import escape
-        from .render import render_html
         return f"<div><code>{escape(self.summary())}</code></div>" + render_html(self.tree)
 
     def _repr_pretty_(self, printer, cycle) -> None:
-        from .render import render_text
         printer.text(self.summary() + "\n\n" + render_text(self.tree))
 
 

@@ -250,7 +250,7 @@ class Skeptics:
             fh.seek(0)
             taken = len(fh.read())
             fh.write("x")
-        return Completion(self.votes[taken % len(self.votes)])
+        return Completion(self.votes[taken % len(self.votes)], Usage(20, 5, 0.01, 1))
 
 
 def test_refuted_bedrock_becomes_a_descent(tmp_path):
@@ -267,7 +267,9 @@ def test_refuted_bedrock_becomes_a_descent(tmp_path):
     verified = events_of(session.run_dir, "bedrock_verified")[0]
     assert verified["refuted"] and sum(v["refuted"] for v in verified["votes"]) == 2
     assert "skeptics refuted" in result.message
+    assert events_of(session.run_dir, "answer_emitted")[-1]["usage"]["calls"] == 3
     session.close()
+    assert DrillSession.resume(session.run_id).spend.usage.calls == 3  # replayed
 
 
 def test_a_minority_refuting_leaves_the_bedrock(tmp_path):
