@@ -11,22 +11,26 @@ The widget lives in ``deeploop.drill.widget`` and is imported on demand:
 the drill core never imports ipywidgets.
 """
 from .answers import Action, Kind, RejectedAnswer, parse_answer
+from .fanout import FanoutAnswerer
 from .judge import Verdict, judge_round, tree_score
 from .moves import Applied, apply_action
 from .questioner import OfflineQuestioner, ModelQuestioner, get_questioner, register_questioner
 from .render import render_html, render_text
 from .runner import run_drill
 from .session import DrillSession, RoundResult
+from .sources import ListAnswers, ModelAnswerer, file_answers
 from .tree import BEDROCK_CATEGORIES, Node, Tree, new_tree, root_claim
 from .treefile import dumps_tree, load_tree, save_tree
+from .verify import Verifier
 from .view import DrillView, load_drill
 
 __all__ = [
-    "Action", "Applied", "BEDROCK_CATEGORIES", "DrillSession", "DrillView", "Kind",
-    "ModelQuestioner", "Node", "OfflineQuestioner", "RejectedAnswer", "RoundResult", "Tree",
-    "Verdict", "apply_action", "dumps_tree", "get_questioner", "judge_round", "load_drill",
-    "load_tree", "new_tree", "parse_answer", "register_questioner", "render_html",
-    "render_text", "root_claim", "run_drill", "save_tree", "tree_score", "DrillWidget",
+    "Action", "Applied", "BEDROCK_CATEGORIES", "DrillSession", "DrillView", "DrillWidget",
+    "FanoutAnswerer", "Kind", "ListAnswers", "ModelAnswerer", "ModelQuestioner", "Node",
+    "OfflineQuestioner", "RejectedAnswer", "RoundResult", "Tree", "Verdict", "Verifier",
+    "apply_action", "dumps_tree", "file_answers", "get_questioner", "judge_round",
+    "load_drill", "load_tree", "new_tree", "parse_answer", "register_questioner",
+    "render_html", "render_text", "root_claim", "run_drill", "save_tree", "tree_score",
 ]
 
 
