@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-LEGACY = REPO.parent / "shared" / "fixtures" / "deeper-legacy" / "deeper"
-LEGACY_RUNS = ("harness-smoke", "smoke-branch", "smoke-chain")
+from .drill_helpers import LEGACY, REPO
 
 
 @pytest.fixture(autouse=True)

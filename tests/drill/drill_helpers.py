@@ -5,6 +5,11 @@ from pathlib import Path
 
 from deeploop.events import read_events
 
+REPO = Path(__file__).resolve().parents[2]
+# recorded by the reference; read in place, never copied into the repo
+LEGACY = REPO.parent / "shared" / "fixtures" / "deeper-legacy" / "deeper"
+LEGACY_RUNS = ("harness-smoke", "smoke-branch", "smoke-chain")
+
 
 def events_of(run_dir: Path, *types: str) -> list[dict]:
     journal = read_events(Path(run_dir) / "events.jsonl")
@@ -34,3 +39,25 @@ def pure_drill(answers: list[str], claim: str = "root claim"):
         scores.append(verdict.score)
         violations.append(verdict.violations)
     return cursors, scores, violations, tree
+
+
+# what the reference's render.sh prints for the recorded smoke-branch run
+SMOKE_BRANCH = """\
+# Depth tree
+
+## Bedrock
+
+- [prior-decision] (depth 3) (bedrock declared at: rethink — A traces back to choice X)
+- [constraint] (depth 2) (bedrock declared at: cause B also pushes us this way)
+
+## Tree
+
+- [from-user] Why does the `deeper` project exist instead of using one of the existing \
+interview skills?
+  - [from-user] cause A pushes us this way
+    - [from-user] rethink — A traces back to choice X
+      - [from-user]  [BEDROCK:prior-decision] (bedrock declared at: rethink — A traces back \
+to choice X)
+  - [from-user] cause B also pushes us this way
+    - [from-user]  [BEDROCK:constraint] (bedrock declared at: cause B also pushes us this way)
+"""

@@ -13,9 +13,8 @@ import pytest
 from deeploop.cli import main
 from deeploop.models.base import Completion
 from deeploop.models.mock import register_mock
-from conftest import LEGACY, REPO
-from drill_helpers import events_of, read_tree_json
-from test_drill_render import SMOKE_BRANCH
+from .drill_helpers import LEGACY, REPO, SMOKE_BRANCH, events_of, read_tree_json
+
 
 ROUND_ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint",
                  "rethink", "deeper still", "BEDROCK:prior-decision"]

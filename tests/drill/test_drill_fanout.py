@@ -12,7 +12,7 @@ from deeploop.drill.fanout import FanoutAnswerer, investigator_prompt, synthesiz
 from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
 from deeploop.models.base import Completion, Usage
-from drill_helpers import events_of, read_tree_json
+from .drill_helpers import events_of, read_tree_json
 
 DEADLINE = 0.6
 

@@ -3,8 +3,7 @@ import pytest
 
 from deeploop.drill import judge_round, load_tree, new_tree
 from deeploop.drill.judge import is_circular, question_violations, tree_score
-from conftest import LEGACY
-from drill_helpers import pure_drill
+from .drill_helpers import LEGACY, pure_drill
 
 
 @pytest.mark.parametrize("question, raw_chars, raw_lines, expected", [

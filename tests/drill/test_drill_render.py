@@ -3,29 +3,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import LEGACY, LEGACY_RUNS
+from .drill_helpers import LEGACY, LEGACY_RUNS, SMOKE_BRANCH, pure_drill
 from deeploop.drill import load_tree, new_tree, render_html, render_text
-from drill_helpers import pure_drill
-
-SMOKE_BRANCH = """\
-# Depth tree
-
-## Bedrock
-
-- [prior-decision] (depth 3) (bedrock declared at: rethink — A traces back to choice X)
-- [constraint] (depth 2) (bedrock declared at: cause B also pushes us this way)
-
-## Tree
-
-- [from-user] Why does the `deeper` project exist instead of using one of the existing \
-interview skills?
-  - [from-user] cause A pushes us this way
-    - [from-user] rethink — A traces back to choice X
-      - [from-user]  [BEDROCK:prior-decision] (bedrock declared at: rethink — A traces back \
-to choice X)
-  - [from-user] cause B also pushes us this way
-    - [from-user]  [BEDROCK:constraint] (bedrock declared at: cause B also pushes us this way)
-"""
 
 
 def test_smoke_branch_renders_exactly_as_the_reference():

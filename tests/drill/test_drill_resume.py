@@ -11,8 +11,7 @@ from deeploop.drill import DrillSession
 from deeploop.drill.journal import lock_path
 from deeploop.errors import InputError, NotFound, RunLocked
 from deeploop.events import EventLog
-from conftest import REPO
-from drill_helpers import events_of, read_tree_json
+from .drill_helpers import REPO, events_of, read_tree_json
 
 ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint — budget",
            "rethink", "deeper still", "BEDROCK:prior-decision"]

@@ -7,7 +7,7 @@ from deeploop.drill import DrillSession, run_drill
 from deeploop.drill.sources import ListAnswers, ModelAnswerer, file_answers, model_answer_text
 from deeploop.drill.replies import EmptyReply
 from deeploop.models.base import Completion, Usage
-from drill_helpers import events_of, read_tree_json
+from .drill_helpers import events_of, read_tree_json
 
 
 class Script:

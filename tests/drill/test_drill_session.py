@@ -7,7 +7,7 @@ from deeploop.budget import Budget
 from deeploop.drill import DrillSession, RejectedAnswer
 from deeploop.errors import InputError
 from deeploop.runs import load_run
-from drill_helpers import answer_all, events_of, read_tree_json
+from .drill_helpers import answer_all, events_of, read_tree_json
 
 
 def test_a_drill_is_a_run_of_the_deeper_node(runs_root):

@@ -6,7 +6,7 @@ from deeploop.drill import (BEDROCK_CATEGORIES, RejectedAnswer, apply_action, ne
 from deeploop.drill.tree import MAX_DEPTH, leftmost_open_leaf, node_at
 from deeploop.drill.treefile import tree_to_json
 from deeploop.errors import InputError
-from drill_helpers import pure_drill
+from .drill_helpers import pure_drill
 
 
 def test_reference_chain_to_bedrock():

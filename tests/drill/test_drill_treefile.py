@@ -3,11 +3,10 @@ import json
 
 import pytest
 
-from conftest import LEGACY, LEGACY_RUNS
+from .drill_helpers import LEGACY, LEGACY_RUNS, pure_drill
 from deeploop.drill import dumps_tree, load_tree, new_tree, save_tree
 from deeploop.drill.treefile import loads_tree, tree_to_json
 from deeploop.errors import InputError
-from drill_helpers import pure_drill
 
 
 @pytest.mark.parametrize("name", LEGACY_RUNS)

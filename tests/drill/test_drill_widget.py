@@ -11,8 +11,7 @@ pytest.importorskip("ipywidgets")
 from deeploop.cli import main  # noqa: E402
 from deeploop.drill import DrillWidget  # noqa: E402
 from deeploop.errors import InputError, MissingDependency, RunLocked  # noqa: E402
-from conftest import REPO  # noqa: E402
-from drill_helpers import events_of  # noqa: E402
+from .drill_helpers import REPO, events_of  # noqa: E402
 
 CLAIM = "Why does our checkout funnel keep regressing?"
 
