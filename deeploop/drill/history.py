@@ -64,7 +64,7 @@ def replay(base: Tree, events: list[dict], base_rounds: int = 0) -> History:
     for event in events:
         kind = event.get("type")
         h.usage = h.usage + _usage(event)
-        if kind in ("run_started", "drill_adopted"):
+        if kind in ("run_started", "drill_adopted", "drill_resumed"):
             h.questioner = str(event.get("questioner") or h.questioner)
         elif kind == "question_emitted":
             h.pending = event

@@ -202,3 +202,18 @@ def test_killed_for_real_then_resumed_equals_straight(runs_root, tmp_path):
         outcome = json.loads((runs_root / "deeper" / run_id / "outcome.json").read_text())
         assert outcome["rounds"] == 7 and outcome["violations_total"] == {
             "invalid-bedrock-category": 1}
+
+
+def test_render_rebuilds_a_missing_tree_from_the_journal(runs_root, capsys):
+    from deeploop.drill import DrillSession
+    with DrillSession.start("root claim", run_id="nt") as session:
+        session.answer("cause A")
+    (session.run_dir / "tree.json").unlink()
+    assert main(["render", "nt"]) == 0
+    assert capsys.readouterr().out.endswith("- [from-user] root claim\n"
+                                            "  - [from-user] cause A  <-- CURSOR\n")
+    other = runs_root / "deeper" / "empty"
+    other.mkdir()
+    (other / "events.jsonl").write_text('{"type": "judge_result", "round": 1}\n')
+    assert main(["render", "empty"]) == 2
+    assert "neither a drill journal nor a tree.json" in capsys.readouterr().err

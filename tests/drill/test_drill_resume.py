@@ -256,3 +256,14 @@ def test_the_lock_lives_beside_the_run_folder(runs_root):
     assert lock_path(session.run_dir) == runs_root / "deeper" / ".side.drill.lock"
     assert not any(p.name.endswith(".lock") for p in session.run_dir.iterdir())
     session.close()
+
+
+def test_resume_keeps_the_last_questioner(tmp_path):
+    script = tmp_path / "questions.txt"
+    script.write_text("What evidence shows it?\n")
+    DrillSession.start("root claim", run_id="q").close()
+    DrillSession.resume("q", questioner=f"scripted:{script}").close()
+    again = DrillSession.resume("q")
+    assert again.questioner.spec == f"scripted:{script}"
+    assert again.ask().text == "What evidence shows it?"
+    again.close()
