@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -98,10 +98,10 @@ def _majority_bedrock(survivors: list[JobResult]) -> tuple[str, list[str]] | Non
     return category, [" ".join(r.split()) for c, r in declared if c == category and r]
 
 
-def blocked_text(report_failed: list[JobResult], total: int, threshold: int) -> str:
-    reasons = ", ".join(f"{r.name} ({r.status})" for r in report_failed)
-    return f"BLOCKED: {len(report_failed)} of {total} investigators failed " \
-           f"(threshold {threshold}): {reasons}"
+def blocked_text(failed: list[JobResult], total: int, threshold: int) -> str:
+    reasons = ", ".join(f"{r.name} ({r.status})" for r in failed)
+    return (f"BLOCKED: {len(failed)} of {total} investigators failed "
+            f"(threshold {threshold}): {reasons}")
 
 
 @dataclass
@@ -115,7 +115,6 @@ class FanoutAnswerer:
     synthesizer: Model | None = None
     source: str = "fanout"
     tag: str = "from-fanout"
-    usage: Usage = field(default_factory=Usage)
 
     def __post_init__(self):
         if not self.angles:
@@ -127,7 +126,9 @@ class FanoutAnswerer:
 
     def answer(self, question: str, chain: list[str], *, round: int) -> Reply:
         model = self.investigator
-        jobs = {angle: (lambda a=angle: model.complete(investigator_prompt(question, a)))
+        # the context becomes NODE_NAME, ROUND and ANGLE for a command: model
+        jobs = {angle: (lambda a=angle: model.complete(investigator_prompt(question, a),
+                                                       node="deeper", round=round, angle=a))
                 for angle in self.angles}
         results = run_parallel(jobs, self.deadline)
         usage = sum((r.usage for r in results), Usage())
