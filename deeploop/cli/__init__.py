@@ -22,6 +22,7 @@ COMMANDS = [
     "deeploop.cli.core",
     "deeploop.cli.demo",
     "deeploop.cli.notebook",
+    "deeploop.cli.drill",
 ]
 
 

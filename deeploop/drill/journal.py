@@ -1,0 +1,114 @@
+"""Writing one drill round to the run folder, in the order that makes resume exact.
+
+``answer_emitted`` is the commit point: it carries the action that was
+applied, so replaying the journal rebuilds the tree. Everything written
+after it in a round (``tree.json``, ``judge_result``, ``state.md``,
+``ralph_iter_end``) is derived and can be completed on resume.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..budget import Budget
+from ..fileio import file_lock
+from .fanout import log_improvements
+from .treefile import TREE_FILE, save_tree
+
+NODE = "deeper"
+
+
+def precise_now() -> str:
+    """Start times with microseconds, so runs started in one second still order."""
+    moment = datetime.now(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
+
+
+def lock_path(run_dir: Path) -> Path:
+    """Beside the run folder, not in it: refusing to resume leaves the folder untouched."""
+    run_dir = Path(run_dir)
+    return run_dir.parent / f".{run_dir.name}.drill.lock"
+
+
+def lock_run(run_dir: Path) -> contextlib.ExitStack:
+    """Hold the run's lock until the stack is closed; a second holder is refused."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(file_lock(lock_path(run_dir), wait=False,
+                                  what=f"drill {Path(run_dir).name}"))
+    return stack
+
+
+def make_budget(budget: Budget | None, hard_cap: int | None, node) -> Budget:
+    budget = budget or Budget(max_rounds=node.hard_cap)
+    return dataclasses.replace(budget, max_rounds=hard_cap) if hard_cap is not None else budget
+
+
+def emit_round(session, n: int, question, text: str, outcome: str, action, tree, verdict,
+               meta: dict, *, circular: bool = False, verification=None, reason: str = "") -> None:
+    log = session.log
+    if verification is not None:
+        log.emit("bedrock_verified", n, **verification.to_json())
+    if meta.get("fanout") is not None:
+        emit_fanout(session, n, meta["fanout"])
+    fields = {"answer": text, "source": meta["source"], "outcome": outcome,
+              "cursor_before": list(session.tree.cursor),
+              "cursor": None if tree.cursor is None else list(tree.cursor),
+              "circular": circular, "violations": verdict.violations}
+    if action is not None:
+        fields["action"] = action.to_json()
+    if reason:
+        fields["reason"] = reason
+    if meta.get("line") is not None:
+        fields["line"] = meta["line"]
+    if meta.get("answers_file"):
+        fields["answers_file"] = meta["answers_file"]
+    if meta["usage"].calls:
+        fields["usage"] = meta["usage"].to_json()
+    log.emit("answer_emitted", n, **fields)
+    if tree is not session.tree:
+        save_tree(tree, session.run_dir / TREE_FILE)
+    log.emit("judge_result", n, score=verdict.score, violations=verdict.violations,
+             detail=verdict.detail)
+    append_state(session.run_dir, n, question.text, text)
+
+
+def emit_fanout(session, n: int, report) -> None:
+    """One event per investigator, and failures into both improvements files."""
+    for result in report.results:
+        if result.ok:
+            session.log.emit("subagent_completed", n, angle=result.name,
+                             seconds=round(result.seconds, 3))
+        else:
+            session.log.emit("subagent_force_killed", n, angle=result.name,
+                             reason=result.status, seconds=round(result.seconds, 3),
+                             snippet=result.snippet)
+    paths = [session.run_dir / "improvements.md"]
+    if session.node.improvements_path is not None:
+        paths.append(session.node.improvements_path)
+    log_improvements(paths, session.run_id, n, report.failed)
+
+
+def append_state(run_dir: Path, n: int, question: str, answer: str) -> None:
+    with open(Path(run_dir) / "state.md", "a", encoding="utf-8") as fh:
+        fh.write(f"\n--- round {n} ---\nQ: {question}\nA: {answer.strip()}\n")
+
+
+def round_message(outcome: str, action, tree, reason: str = "") -> str:
+    """One line a person reads after their answer."""
+    if outcome == "rejected":
+        return f"rejected: {reason}"
+    if outcome == "blocked":
+        return "blocked: the investigators could not answer; the same claim stays open"
+    if outcome == "stop":
+        return "stopped; resume the run to continue"
+    if "bedrock-refuted" in (action.flags if action else ()):
+        return f"the skeptics refuted that bedrock; drilling into: {action.claim}"
+    if tree.cursor is None:
+        return "every branch reached bedrock"
+    if outcome == "bedrock":
+        return f"bedrock ({action.category}); next open claim: {tree.active.claim}"
+    if outcome == "branch":
+        return f"parallel cause added: {action.claim}"
+    return f"drilling into: {action.claim}"

@@ -1,0 +1,135 @@
+"""Run a few jobs in parallel against one deadline; stop and classify stragglers.
+
+Each job runs in its own forked process and process group, so a job that
+misses the deadline is really stopped, together with any program it
+started (a ``command:`` model's subprocess), rather than left running in a
+thread. Outcomes are classified with a closed vocabulary:
+
+- ``completed``: returned substantive text;
+- ``timeout``: still running at the deadline (killed);
+- ``error``: raised, or died without an answer;
+- ``empty``: returned nothing;
+- ``incomplete``: returned ``INVESTIGATION_INCOMPLETE: <reason>``.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Callable
+
+from ..models.base import Completion, Usage
+
+INCOMPLETE = "INVESTIGATION_INCOMPLETE"
+FAILURES = ("timeout", "error", "empty", "incomplete")
+SNIPPET_CHARS = 200
+
+
+@dataclass
+class JobResult:
+    name: str
+    status: str                    # completed | timeout | error | empty | incomplete
+    text: str = ""
+    seconds: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    detail: str = ""               # why it failed, one line
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def snippet(self) -> str:
+        return " ".join((self.detail or self.text).split())[:SNIPPET_CHARS]
+
+
+def classify(text: str) -> str:
+    """Pure: the status of a job that returned ``text``."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return "empty"
+    if stripped.upper().startswith(INCOMPLETE):
+        return "incomplete"
+    return "completed"
+
+
+def _child(job: Callable[[], Completion | str], conn) -> None:
+    os.setpgid(0, 0)  # own group: a kill reaches whatever this job starts
+    try:
+        result = job()
+        if isinstance(result, Completion):
+            conn.send(("done", result.text or "", result.usage))
+        else:
+            conn.send(("done", str(result or ""), Usage()))
+    except BaseException as exc:  # report, never hang the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0], Usage()))
+    finally:
+        conn.close()
+
+
+def run_parallel(jobs: dict[str, Callable[[], Completion | str]], deadline: float,
+                 clock: Callable[[], float] = time.monotonic) -> list[JobResult]:
+    """Run ``jobs`` at once; results in the jobs' order, each classified."""
+    ctx = multiprocessing.get_context("fork")
+    started = clock()
+    running = {}
+    for name, job in jobs.items():
+        receiver, sender = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child, args=(job, sender), daemon=True)
+        process.start()
+        sender.close()
+        _own_group(process.pid)
+        running[receiver] = (name, process)
+    results = {}
+    try:
+        while running:
+            remaining = started + deadline - clock()
+            if remaining <= 0:
+                break
+            for conn in wait(list(running), timeout=remaining):
+                name, process = running.pop(conn)
+                results[name] = _receive(conn, name, process, clock() - started)
+    finally:  # the deadline passed, or we were interrupted: stop whoever is left
+        for conn, (name, process) in running.items():
+            _kill(process)
+            conn.close()
+            results[name] = JobResult(name, "timeout", seconds=clock() - started,
+                                      detail=f"no answer within {deadline:g} s; stopped")
+    return [results[name] for name in jobs]
+
+
+def _receive(conn, name: str, process, seconds: float) -> JobResult:
+    try:
+        kind, text, usage = conn.recv()
+    except (EOFError, OSError):
+        process.join(1)
+        return JobResult(name, "error", seconds=seconds,
+                         detail=f"exited with code {process.exitcode} without an answer")
+    finally:
+        conn.close()
+    process.join(5)
+    if kind == "error":
+        return JobResult(name, "error", seconds=seconds, usage=usage, detail=text)
+    status = classify(text)
+    detail = text.strip() if status == "incomplete" else ("returned nothing" if status == "empty"
+                                                          else "")
+    return JobResult(name, status, text.strip(), seconds, usage, detail)
+
+
+def _own_group(pid: int) -> None:
+    """Also set the group from the parent, so a kill right after start reaches it."""
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # the child already did it, or has exited
+
+
+def _kill(process) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.join(5)

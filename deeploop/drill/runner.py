@@ -1,0 +1,75 @@
+"""Unattended drills: an answer source answers every round until the drill ends.
+
+The loop is the session's own round, repeated: ask, get a reply, record it.
+It stops when the tree closes (passed), on STOP (aborted), at the round cap
+or a budget, when the answers run out (paused, resumable), after
+``spin_limit`` circular answers in a row (spinning), after ``blocked_limit``
+BLOCKED fanout rounds in a row (failed), or when a source fails or returns
+nothing twice in one round (failed, with the reason).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import InputError, ModelError
+from ..runs import Status
+from .answers import RejectedAnswer
+from .replies import Reply
+from .session import DrillSession, RoundResult
+from .sources import Answerer
+
+
+def run_drill(session: DrillSession, answerer: Answerer,
+              on_round: Callable[[RoundResult], None] | None = None) -> str:
+    """Drive ``session`` with ``answerer`` to its end; return the final status."""
+    spin_limit = int(session.node.setting("spin_limit"))
+    unusable = 0
+    while not session.finished:
+        question = session.ask()
+        if question is None:
+            break
+        reply = _reply(session, answerer, question.text)
+        if reply is None:
+            break
+        try:
+            result = _record(session, answerer, reply)
+        except RejectedAnswer:  # recorded as a round with its violation; ask again
+            result = session.last_result
+        except InputError as exc:  # unusable and unrecorded (e.g. "BRANCH:" with no claim)
+            unusable += 1
+            if unusable >= 2:
+                session.end(Status.FAILED, f"{answerer.source} gave unusable answers twice "
+                                           f"in round {session.rounds + 1}: {exc}")
+            continue
+        unusable = 0
+        if on_round and result is not None:
+            on_round(result)
+        if not session.finished and session.circular_streak >= spin_limit:
+            session.end(Status.SPINNING, f"{session.circular_streak} circular answers in a row")
+    return str(session.status)
+
+
+def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | None:
+    """One reply, retrying a failed or empty one once; None when the drill stops here."""
+    n = session.rounds + 1
+    failure = None
+    for _ in range(2):
+        try:
+            reply = answerer.answer(question, session.tree.chain(), round=n)
+        except ModelError as exc:
+            failure = exc
+            continue
+        if reply is None:
+            session.pause(f"answers ran out after round {session.rounds}; "
+                          "resume with more answers")
+        return reply
+    session.end(Status.FAILED, f"{answerer.source} failed twice in round {n}: {failure}")
+    return None
+
+
+def _record(session: DrillSession, answerer: Answerer, reply: Reply) -> RoundResult:
+    if reply.blocked:
+        return session.record_blocked(reply)
+    return session.answer(reply.text, source=reply.source, tag=reply.tag, usage=reply.usage,
+                          line=reply.line, answers_file=getattr(answerer, "path", None),
+                          fanout=reply.fanout)

@@ -1,0 +1,143 @@
+"""``DrillWidget``: drill a claim in a notebook cell, one question at a time.
+
+The widget is a view over a DrillSession: every button builds the same
+answer text a person would type in the terminal (``BEDROCK:<category> —
+rationale``, ``BRANCH:<claim>``, ``STOP``) and passes it to
+``session.answer``, so the run folder is identical whichever way the drill
+was answered. Headless use (tests, scripts): set ``answer_box.value`` and
+call ``answer_button.click()``.
+"""
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from ..errors import DeeploopError, InputError, require
+from ..runs import resolve_run
+from .render import render_html
+from .session import DrillSession
+from .tree import BEDROCK_CATEGORIES
+
+
+class DrillWidget:
+    """``DrillWidget("a claim")`` starts a drill; ``DrillWidget("<run id>")`` resumes one."""
+
+    def __init__(self, claim_or_run: str | None = None, *, claim: str | None = None,
+                 run: str | Path | None = None, root: Path | None = None, **options):
+        self._w = require("ipywidgets", "notebook")
+        self.session = _open(claim_or_run, claim, run, root, options)
+        self._build()
+        self.refresh()
+
+    # ----- layout ---------------------------------------------------------
+
+    def _build(self) -> None:
+        w = self._w
+        self.question_label = w.HTML()
+        self.answer_box = w.Textarea(placeholder="a deeper reason (or the rationale / the "
+                                     "parallel cause for the buttons below)",
+                                     layout=w.Layout(width="100%"))
+        self.answer_button = w.Button(description="Answer", button_style="primary")
+        self.category = w.Dropdown(options=list(BEDROCK_CATEGORIES), description="Category")
+        self.bedrock_button = w.Button(description="Bedrock", button_style="success")
+        self.branch_button = w.Button(description="Branch")
+        self.stop_button = w.Button(description="Stop", button_style="danger")
+        self.round_label = w.Label()
+        self.message = w.HTML()
+        self.tree_view = w.HTML()
+        self.answer_button.on_click(lambda _: self.submit(self.answer_box.value))
+        self.bedrock_button.on_click(lambda _: self.submit(self._bedrock_text()))
+        self.branch_button.on_click(lambda _: self.submit(f"BRANCH:{self.answer_box.value}"))
+        self.stop_button.on_click(lambda _: self.submit("STOP"))
+        self.buttons = [self.answer_button, self.bedrock_button, self.branch_button,
+                        self.stop_button]
+        self.box = w.VBox([
+            self.round_label, self.question_label, self.answer_box,
+            w.HBox([self.answer_button, self.category, self.bedrock_button,
+                    self.branch_button, self.stop_button]),
+            self.message, self.tree_view])
+
+    def _bedrock_text(self) -> str:
+        rationale = self.answer_box.value.strip()
+        return f"BEDROCK:{self.category.value}" + (f" — {rationale}" if rationale else "")
+
+    # ----- actions --------------------------------------------------------
+
+    def submit(self, text: str) -> None:
+        """Answer the current question with ``text``; errors show in the widget."""
+        try:
+            result = self.session.answer(text)
+        except InputError as exc:
+            self._say(str(exc), error=True)
+            self.refresh(keep_message=True)
+            return
+        except DeeploopError as exc:  # a model or I/O failure: show it, keep the widget
+            self._say(f"{type(exc).__name__}: {exc}", error=True)
+            self.refresh(keep_message=True)
+            return
+        self.answer_box.value = ""
+        self._say(result.message)
+        self.refresh(keep_message=True)
+
+    def refresh(self, keep_message: bool = False) -> None:
+        session = self.session
+        question = session.ask()
+        cap = session.budget.max_rounds
+        if question is not None:
+            self.question_label.value = f"<b>{escape(question.text)}</b>"
+            state = "in progress"
+        else:
+            self.question_label.value = f"<i>{escape(_ended(session))}</i>"
+            state = str(session.status)
+        self.round_label.value = f"Round {session.rounds} of {cap} · {state} · {session.run_id}"
+        self.tree_view.value = render_html(session.tree)
+        for button in self.buttons:
+            button.disabled = session.finished
+        if not keep_message:
+            self.message.value = ""
+
+    def close(self) -> None:
+        """Release the run (an unfinished drill is recorded as paused) and the widgets."""
+        self.session.close()
+        self.box.close()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        color = "#b91c1c" if error else "#166534"
+        self.message.value = f'<span style="color: {color}">{escape(text)}</span>'
+
+    # ----- display --------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.box._repr_mimebundle_(**kwargs)
+
+    def _repr_html_(self) -> str:
+        return self.session._repr_html_()
+
+
+def _ended(session: DrillSession) -> str:
+    if session.tree.finished:
+        return "Every branch reached bedrock. The drill is done."
+    return f"The drill has ended: {session.status} ({session.exit_reason})."
+
+
+def _open(claim_or_run, claim, run, root, options) -> DrillSession:
+    if sum(x is not None for x in (claim_or_run, claim, run)) != 1:
+        raise InputError("give DrillWidget one claim or one run id")
+    if run is not None:
+        return DrillSession.resume(run, root=root, **options)
+    if claim is not None:
+        return DrillSession.start(claim, root=root, **options)
+    if _is_run(claim_or_run, root):
+        return DrillSession.resume(claim_or_run, root=root, **options)
+    return DrillSession.start(claim_or_run, root=root, **options)
+
+
+def _is_run(text: str, root: Path | None) -> bool:
+    """A string that names an existing run is a resume; anything else is a claim."""
+    if "\n" in text or len(text) > 200:
+        return False
+    try:
+        resolve_run(text, root)
+    except DeeploopError:
+        return False
+    return True

@@ -1,0 +1,219 @@
+"""The command line: deeploop drill and deeploop render, as a user runs them."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from deeploop.cli import main
+from deeploop.models.base import Completion
+from deeploop.models.mock import register_mock
+from .drill_helpers import LEGACY, REPO, SMOKE_BRANCH, events_of, read_tree_json
+
+
+ROUND_ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint",
+                 "rethink", "deeper still", "BEDROCK:prior-decision"]
+
+
+def test_drill_from_an_answers_file(runs_root, tmp_path, capsys):
+    answers = tmp_path / "answers.txt"
+    answers.write_text("\n".join(ROUND_ANSWERS) + "\n")
+    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "f1"]) == 0
+    out = capsys.readouterr()
+    assert "round 3: rejected · score 0.0 · invalid-bedrock-category" in out.out
+    assert "## Tree" in out.out
+    assert out.out.rstrip().endswith(f"drill f1: passed (every branch reached bedrock) — "
+                                     f"{runs_root / 'deeper' / 'f1'}")
+    assert read_tree_json(runs_root / "deeper" / "f1")["cursor"] is None
+
+
+def test_file_runs_out_then_resume_goes_on_from_the_next_line(runs_root, tmp_path, capsys):
+    answers = tmp_path / "answers.txt"
+    answers.write_text("cause A\nBRANCH:cause B\n")
+    assert main(["drill", "--seed", str(LEGACY.parent / "deeper-sample-seed.md"),
+                 "--answers", str(answers), "--run-id", "f2", "--quiet"]) == 0
+    assert "paused (answers ran out after round 2" in capsys.readouterr().out
+    answers.write_text("\n".join(ROUND_ANSWERS) + "\n")
+    assert main(["drill", "--resume", "f2", "--answers", str(answers), "--quiet"]) == 0
+    assert "passed" in capsys.readouterr().out
+    tree = read_tree_json(runs_root / "deeper" / "f2")
+    assert tree["root"]["claim"].startswith("Why does the `deeper` project exist")
+    assert [c["claim"] for c in tree["root"]["children"]] == ["cause A", "cause B"]
+
+
+@pytest.mark.parametrize("name", ["smoke-branch", "smoke-chain", "harness-smoke"])
+def test_render_a_recorded_folder_by_path(name, capsys):
+    assert main(["render", str(LEGACY / name)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# Depth tree\n")
+    if name == "smoke-branch":
+        assert text == SMOKE_BRANCH
+
+
+def test_render_by_run_id_and_as_html(legacy_copy, capsys):
+    legacy_copy("smoke-branch")
+    assert main(["render", "smoke-branch"]) == 0
+    assert capsys.readouterr().out == SMOKE_BRANCH
+    assert main(["render", "smoke-branch", "--html"]) == 0
+    assert "<details open>" in capsys.readouterr().out
+
+
+def test_render_refuses_clearly(runs_root, capsys):
+    assert main(["render", "nope"]) == 2
+    assert "deeploop render: no run 'nope'" in capsys.readouterr().err
+    broken = runs_root / "deeper" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "tree.json").write_text("{")
+    (broken / "events.jsonl").write_text("")
+    assert main(["render", "broken"]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken / 'tree.json'}: not valid JSON" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["drill"], "give exactly one of: a CLAIM, --seed FILE or --resume RUN"),
+    (["drill", "x", "--resume", "r"], "give exactly one of"),
+    (["drill", "x", "--questioner", "oracle"], "unknown questioner 'oracle'"),
+    (["drill", "x", "--answers", "/no/such/file"], "answers file not found: /no/such/file"),
+    (["drill", "x", "--answers", "-", "--answerer", "mock:commit-msg"], "cannot be combined"),
+    (["drill", "x", "--fanout", "9", "--answerer", "mock:commit-msg"], "--fanout must be between 1 and 5"),
+    (["drill", "x", "--fanout", "3"], "--fanout needs a model"),
+    (["drill", "x", "--verify", "3"], "--verify needs a model for the skeptics"),
+    (["drill", "x", "--hard-cap", "0"], "--hard-cap must be a positive number"),
+    (["drill", "x", "--deadline", "-1"], "--deadline must be a positive number"),
+    (["drill", "x", "--answerer", "gpt:4"], "unknown model spec 'gpt:4'"),
+    (["drill", "--seed", "/no/seed.md"], "seed file not found"),
+    (["drill", "--resume", "nope"], "no run 'nope'"),
+    (["drill", "--resume", "r", "--run-id", "s"], "--run-id names a new run"),
+])
+def test_bad_flags_exit_2_with_one_line_and_create_no_run(argv, message, runs_root, capsys,
+                                                          monkeypatch):
+    if "r" in argv:  # a run to resume
+        from deeploop.drill import DrillSession
+        DrillSession.start("x", run_id="r").close()
+    before = sorted(p.name for p in (runs_root / "deeper").iterdir()) \
+        if (runs_root / "deeper").exists() else []
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    after = sorted(p.name for p in (runs_root / "deeper").iterdir()) \
+        if (runs_root / "deeper").exists() else []
+    assert after == before
+
+
+def test_a_failed_drill_exits_1(runs_root, capsys):
+    assert main(["drill", "x", "--answerer", "command:true", "--quiet"]) == 1
+    assert "failed (model failed twice in round 1" in capsys.readouterr().out
+
+
+def test_a_locked_run_is_refused_by_the_cli(runs_root, capsys, monkeypatch):
+    import io
+    from deeploop.drill import DrillSession
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a\n"))
+    DrillSession.start("x", run_id="held").close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from deeploop.drill import DrillSession; "
+         "s = DrillSession.resume('held'); print('holding', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert main(["drill", "--resume", "held", "--answers", "-"]) == 2
+        assert "drill held is in use by another process" in capsys.readouterr().err
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+class Angles:
+    spec = "mock:drill-angles"
+
+    def complete(self, prompt, **context):
+        if "YOUR ANGLE: boundary" in prompt:
+            time.sleep(30)
+        return Completion("BEDROCK:empirical — the dashboards show it")
+
+
+def test_fanout_from_the_cli(runs_root, node_dir, capsys):
+    register_mock("drill-angles", Angles)
+    assert main(["drill", "x", "--fanout", "5", "--investigator", "mock:drill-angles",
+                 "--deadline", "0.5", "--run-id", "fan"]) == 0
+    run_dir = runs_root / "deeper" / "fan"
+    assert [e["angle"] for e in events_of(run_dir, "subagent_force_killed")] == ["boundary"]
+    assert len(events_of(run_dir, "subagent_completed")) == 4
+    marker = read_tree_json(run_dir)["root"]["children"][0]
+    assert marker["bedrock"] == "empirical" and marker["tag"] == "from-fanout"
+    assert "[angle: boundary — collection failed: timeout]" in marker["rationale"]
+    assert "reason `timeout`" in (node_dir / "IMPROVEMENTS.md").read_text()
+
+
+def test_help_for_both_commands(capsys):
+    for command in ("drill", "render"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0
+    assert "--fanout" in capsys.readouterr().out
+
+
+ANSWER_BY_ROUND = textwrap.dedent(f"""
+    import os, time
+    answers = {ROUND_ANSWERS!r}
+    time.sleep(0.1)
+    print(answers[int(os.environ["ROUND"]) - 1])
+""")
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "deeploop", "drill", *args, "--quiet"]
+
+
+def test_killed_for_real_then_resumed_equals_straight(runs_root, tmp_path):
+    script = tmp_path / "answer.py"
+    script.write_text(ANSWER_BY_ROUND)
+    answerer = f"command:{sys.executable} {script}"
+    env = dict(os.environ)
+    subprocess.run(_cli("root claim", "--run-id", "straight", "--answerer", answerer),
+                   cwd=REPO, env=env, check=True, capture_output=True)
+    expected = read_tree_json(runs_root / "deeper" / "straight")
+    rng = random.Random(7)
+    for k, after_lines in enumerate((3, 9, 16)):
+        run_id = f"killed-{k}"
+        proc = subprocess.Popen(_cli("root claim", "--run-id", run_id, "--answerer", answerer),
+                                cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        events = runs_root / "deeper" / run_id / "events.jsonl"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (
+                not events.exists() or len(events.read_text().splitlines()) < after_lines):
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.15))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert not (runs_root / "deeper" / run_id / "outcome.json").exists()
+        resumed = subprocess.run(_cli("--resume", run_id, "--answerer", answerer), cwd=REPO,
+                                 env=env, capture_output=True, text=True)
+        assert resumed.returncode == 0, resumed.stderr
+        assert "passed" in resumed.stdout
+        assert read_tree_json(runs_root / "deeper" / run_id) == expected
+        outcome = json.loads((runs_root / "deeper" / run_id / "outcome.json").read_text())
+        assert outcome["rounds"] == 7 and outcome["violations_total"] == {
+            "invalid-bedrock-category": 1}
+
+
+def test_render_rebuilds_a_missing_tree_from_the_journal(runs_root, capsys):
+    from deeploop.drill import DrillSession
+    with DrillSession.start("root claim", run_id="nt") as session:
+        session.answer("cause A")
+    (session.run_dir / "tree.json").unlink()
+    assert main(["render", "nt"]) == 0
+    assert capsys.readouterr().out.endswith("- [from-user] root claim\n"
+                                            "  - [from-user] cause A  <-- CURSOR\n")
+    other = runs_root / "deeper" / "empty"
+    other.mkdir()
+    (other / "events.jsonl").write_text('{"type": "judge_result", "round": 1}\n')
+    assert main(["render", "empty"]) == 2
+    assert "neither a drill journal nor a tree.json" in capsys.readouterr().err

@@ -1,0 +1,107 @@
+"""Views: the reference's exact text, and HTML that survives untrusted notebooks."""
+from html.parser import HTMLParser
+
+import pytest
+
+from .drill_helpers import LEGACY, LEGACY_RUNS, SMOKE_BRANCH, pure_drill
+from deeploop.drill import load_tree, new_tree, render_html, render_text
+
+
+def test_smoke_branch_renders_exactly_as_the_reference():
+    assert render_text(load_tree(LEGACY / "smoke-branch" / "tree.json")) == SMOKE_BRANCH
+
+
+def test_open_tree_marks_the_cursor_and_says_none_yet():
+    _, _, _, tree = pure_drill(["cause A", "BRANCH:cause B"])
+    assert render_text(tree) == (
+        "# Depth tree\n\n## Bedrock\n\n(none yet)\n\n## Tree\n\n"
+        "- [from-user] root claim\n"
+        "  - [from-user] cause A\n"
+        "  - [from-user] cause B  <-- CURSOR\n")
+
+
+def test_cursor_at_root_is_not_marked_like_the_reference():
+    assert render_text(new_tree("r")).endswith("## Tree\n\n- [from-user] r\n")
+
+
+# Jupyter's sanitizer (JupyterLab apputils) keeps these tags and attributes
+# in untrusted notebooks; anything else is stripped.
+ALLOWED_TAGS = {"div", "span", "details", "summary", "strong", "em", "ul", "li", "code", "b",
+                "i", "small"}
+ALLOWED_ATTRS = {"style", "title", "open", "class"}
+
+
+class _Audit(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attrs, self.stack, self.text = set(), set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attrs.update(name for name, _ in attrs)
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack.pop() == tag, f"unbalanced </{tag}>"
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _audit(html: str) -> _Audit:
+    audit = _Audit()
+    audit.feed(html)
+    audit.close()
+    assert not audit.stack, f"unclosed tags: {audit.stack}"
+    return audit
+
+
+@pytest.mark.parametrize("name", LEGACY_RUNS)
+def test_recorded_trees_render_both_ways(name):
+    tree = load_tree(LEGACY / name / "tree.json")
+    assert render_text(tree).startswith("# Depth tree\n")
+    audit = _audit(render_html(tree))
+    assert audit.tags <= ALLOWED_TAGS and audit.attrs <= ALLOWED_ATTRS
+
+
+def test_html_is_escaped_balanced_and_sanitizer_safe():
+    _, _, _, tree = pure_drill(["<script>alert(1)</script>", "b & <i>", "BRANCH:c",
+                                "BEDROCK:empirical — <b>measured</b>"])
+    html = render_html(tree)
+    audit = _audit(html)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert audit.tags <= ALLOWED_TAGS and audit.attrs <= ALLOWED_ATTRS
+    assert "onclick" not in html and "<style" not in html
+
+
+def test_html_opens_the_cursor_path_only():
+    _, _, _, tree = pure_drill(["a", "b", "BRANCH:c", "BEDROCK:identity"])
+    # the cursor went back to b; c (closed by its marker) is off the path and stays shut
+    html = render_html(tree)
+    assert html.count("<details open>") == 2  # root and a
+    assert html.count("<details>") == 1       # c
+    assert "CURSOR" in html and "BEDROCK · identity" in html and "depth 3" in html
+    assert html.index("CURSOR") < html.index("<details>")  # on b, before c
+
+
+def test_finished_tree_opens_everything_and_lists_bedrock():
+    _, _, _, tree = pure_drill(["a", "BEDROCK:constraint — the budget is fixed"])
+    html = render_html(tree)
+    assert "<details>" not in html
+    assert "the budget is fixed" in html and "1 of 1 leaves at bedrock" in html
+
+
+def test_html_survives_nbconvert(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbconvert = pytest.importorskip("nbconvert")
+    tree = load_tree(LEGACY / "smoke-branch" / "tree.json")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("tree")
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={
+        "text/html": tree._repr_html_(), "text/plain": render_text(tree)}, execution_count=1)]
+    nb.cells.append(cell)
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    assert body.count("<details open") == 4  # nbconvert may write open=""
+    assert "<summary>" in body
+    assert "BEDROCK · prior-decision" in body
+    assert "rethink — A traces back to choice X" in body

@@ -1,0 +1,130 @@
+"""Unattended drills: a model or a file answers every round until the drill ends."""
+import json
+
+import pytest
+
+from deeploop.drill import DrillSession, run_drill
+from deeploop.drill.sources import ListAnswers, ModelAnswerer, file_answers, model_answer_text
+from deeploop.drill.replies import EmptyReply
+from deeploop.models.base import Completion, Usage
+from .drill_helpers import events_of, read_tree_json
+
+
+class Script:
+    """A model answering from a list (then repeating the last), counting its calls."""
+
+    def __init__(self, *outputs, spec="mock:script"):
+        self.outputs, self.spec, self.prompts = list(outputs), spec, []
+
+    def complete(self, prompt, **context):
+        self.prompts.append(prompt)
+        text = self.outputs[min(len(self.prompts), len(self.outputs)) - 1]
+        return Completion(text, Usage(50, 10, 0.01, 1))
+
+
+def test_a_model_answers_until_bedrock():
+    model = Script("because the cache is cold\n\n(a second paragraph the claim drops)",
+                   "because deploys flush it", "BEDROCK:constraint — the CDN contract says so")
+    session = DrillSession.start("checkout is slow")
+    assert run_drill(session, ModelAnswerer(model)) == "passed"
+    tree = read_tree_json(session.run_dir)
+    first = tree["root"]["children"][0]
+    assert first["claim"] == "because the cache is cold" and first["tag"] == "from-model"
+    marker = first["children"][0]["children"][0]
+    assert marker["bedrock"] == "constraint" and marker["rationale"] == "the CDN contract says so"
+    assert "1. checkout is slow" in model.prompts[1] and "## QUESTION" in model.prompts[1]
+    outcome = json.loads((session.run_dir / "outcome.json").read_text())
+    assert outcome["usage"]["calls"] == 3 and outcome["usage"]["usd"] == pytest.approx(0.03)
+
+
+def test_three_circular_answers_in_a_row_spin():
+    session = DrillSession.start("checkout is slow")
+    status = run_drill(session, ModelAnswerer(Script("Checkout is slow!")))
+    assert status == "spinning" and session.rounds == 3
+    assert "3 circular answers in a row" in session.exit_reason
+    assert [e["violations"] for e in events_of(session.run_dir, "judge_result")] == \
+        [["circular-answer"]] * 3
+    assert events_of(session.run_dir, "loop_aborted")[0]["status"] == "spinning"
+
+
+def test_a_person_repeating_themselves_is_flagged_but_not_stopped():
+    session = DrillSession.start("checkout is slow")
+    for _ in range(4):
+        session.answer("checkout is slow")
+    assert not session.finished and session.circular_streak == 4
+    session.close()
+
+
+class Silent:
+    spec = "mock:silent"
+
+    def __init__(self, then=None):
+        self.calls, self.then = 0, then
+
+    def complete(self, prompt, **context):
+        self.calls += 1
+        return Completion(self.then if self.then and self.calls > 1 else "  ")
+
+
+def test_a_model_that_returns_nothing_is_retried_once_then_fails():
+    model = Silent()
+    session = DrillSession.start("root claim")
+    assert run_drill(session, ModelAnswerer(model)) == "failed"
+    assert model.calls == 2 and session.rounds == 0
+    assert session.exit_reason == ("model failed twice in round 1: "
+                                   "answerer mock:silent returned nothing")
+    assert read_tree_json(session.run_dir)["root"]["children"] == []
+
+
+def test_one_empty_reply_is_forgiven():
+    session = DrillSession.start("root claim", hard_cap=1)
+    assert run_drill(session, ModelAnswerer(Silent(then="because Y"))) == "hard_cap"
+    assert read_tree_json(session.run_dir)["root"]["children"][0]["claim"] == "because Y"
+
+
+def test_a_questioner_that_returns_nothing_ends_the_run():
+    from deeploop.drill.node import load_deeper
+    from deeploop.drill.questioner import ModelQuestioner
+    session = DrillSession.start("root claim", questioner=ModelQuestioner(Silent(), load_deeper()))
+    assert run_drill(session, ListAnswers(["a"])) == "failed"
+    assert "questioner failed twice in round 1" in session.exit_reason
+
+
+def test_unusable_answers_twice_fail_the_run():
+    session = DrillSession.start("root claim")
+    assert run_drill(session, ModelAnswerer(Script("BRANCH:"))) == "failed"
+    assert "unusable answers twice" in session.exit_reason and session.rounds == 0
+
+
+def test_rejected_answers_count_as_rounds_and_the_drill_goes_on():
+    seen = []
+    session = DrillSession.start("root claim")
+    answers = ListAnswers(["BEDROCK:nonsense", "a", "BEDROCK:identity"])
+    assert run_drill(session, answers, on_round=seen.append) == "passed"
+    assert [r.outcome for r in seen] == ["rejected", "advanced", "bedrock"]
+    assert seen[0].verdict.violations == ["invalid-bedrock-category"]
+
+
+def test_answers_running_out_pause_and_the_same_file_resumes(tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text("cause A\n\nBRANCH:cause B\n")
+    session = DrillSession.start("root claim", run_id="f")
+    assert run_drill(session, file_answers(path)) == "paused"
+    assert "answers ran out after round 2" in session.exit_reason
+    path.write_text("cause A\n\nBRANCH:cause B\nBEDROCK:constraint\nrethink\n"
+                    "BEDROCK:prior-decision\n")
+    resumed = DrillSession.resume("f")
+    answers = file_answers(path, start=resumed.answers_used[str(path.resolve())])
+    assert run_drill(resumed, answers) == "passed"
+    tree = read_tree_json(resumed.run_dir)
+    assert [c["claim"] for c in tree["root"]["children"]] == ["cause A", "cause B"]
+    assert [e["line"] for e in events_of(resumed.run_dir, "answer_emitted")] == [1, 2, 3, 4, 5]
+
+
+def test_model_answer_text_keeps_keyword_lines_and_their_rationale():
+    assert model_answer_text("Let me think.\nBEDROCK:empirical\nmeasured in May", "m") == \
+        "BEDROCK:empirical\nmeasured in May"
+    assert model_answer_text("first claim\nsecond thought", "m") == "first claim"
+    assert model_answer_text("Bedrock is deep.\nbecause Y", "m") == "Bedrock is deep."
+    with pytest.raises(EmptyReply):
+        model_answer_text("\n \n", "m")
