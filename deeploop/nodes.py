@@ -74,7 +74,7 @@ def load_node(path: Path | str, name: str | None = None) -> Node:
         raise InputError(f"node {name} has no PROMPT.md ({path})")
     if not any((path / j).is_file() for j in ("judge.py", "judge.sh")):
         raise InputError(f"node {name} has no judge (judge.py or judge.sh in {path})")
-    settings = _read_settings(path / "node.toml", name)
+    settings = read_settings(path / "node.toml", name)
     return Node(
         name=name, path=path,
         hard_cap=_positive(settings.get("hard_cap", DEFAULT_HARD_CAP), int, "hard_cap", name),
@@ -95,7 +95,7 @@ def find_node(name: str) -> Node:
     raise NotFound(f"unknown node {name!r} (looked in {looked})")
 
 
-def _read_settings(path: Path, name: str) -> dict:
+def read_settings(path: Path, name: str) -> dict:
     if not path.exists():
         return {}
     try:

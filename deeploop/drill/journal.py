@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..budget import Budget
+from ..events import precise_now
 from ..fileio import file_lock
 from .fanout import log_improvements
 from .treefile import TREE_FILE, save_tree
 
 NODE = "deeper"
-
-
-def precise_now() -> str:
-    """Start times with microseconds, so runs started in one second still order."""
-    moment = datetime.now(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
 
 
 def lock_path(run_dir: Path) -> Path:

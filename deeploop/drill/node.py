@@ -7,30 +7,17 @@ model questioner needs its PROMPT.md.
 """
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import read_text
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from ..lessons import lesson_keys
+from ..nodes import node_search_path, read_settings
 
 NODE_NAME = "deeper"
 DEFAULTS = {"hard_cap": 20, "done_threshold": 0.9, "default_model": None, "deadline": 180.0,
             "fanout": 5, "fail_threshold": 3, "spin_limit": 3, "blocked_limit": 2}
-_LESSON_KEY = re.compile(r"^\s*[-*]\s*`([^`]+)`", re.MULTILINE)
-
-
-def node_search_path() -> list[Path]:
-    paths = [Path(p) for p in os.environ.get("DEEPLOOP_NODES", "").split(os.pathsep) if p]
-    paths.append(Path("nodes"))
-    paths.append(Path(__file__).resolve().parents[2] / "nodes")
-    return paths
 
 
 @dataclass
@@ -60,7 +47,7 @@ class DeeperNode:
             return ""
 
     def lessons(self) -> list[str]:
-        return list(dict.fromkeys(_LESSON_KEY.findall(self.bans())))
+        return lesson_keys(self.bans())
 
     @property
     def improvements_path(self) -> Path | None:
@@ -80,12 +67,7 @@ def load_deeper(path: Path | str | None = None) -> DeeperNode:
 
 
 def _settings(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    data = read_settings(path, NODE_NAME)
     for key in ("hard_cap", "fanout", "fail_threshold", "spin_limit", "blocked_limit"):
         value = data.get(key, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
