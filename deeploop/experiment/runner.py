@@ -1,0 +1,151 @@
+"""Run one training subprocess and read its summary.
+
+The trainer runs in its own process group (so a kill reaches anything it
+spawned), with API keys and other secrets scrubbed from its environment,
+its output going to ``logs/NNN.log``. It is killed when it runs past
+``2 × budget + 60`` seconds or its process group's resident memory passes
+the cap. The summary block (``---`` then ``key: value`` lines) is parsed
+from the log; what it means (keep, discard, crash) is decided elsewhere.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+SUMMARY_KEYS = ("val_bpb", "training_seconds", "total_seconds", "peak_vram_mb",
+                "mfu_percent", "total_tokens_M", "num_steps", "num_params_M", "depth")
+TAIL_LINES = 50
+_SECRET = re.compile(r"API_?KEY|TOKEN|SECRET|PASSW|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|AUTH",
+                     re.IGNORECASE)
+_SUMMARY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(\S+)\s*$")
+
+
+def kill_timeout(budget: float) -> float:
+    return 2 * budget + 60
+
+
+def default_memory_cap() -> int | None:
+    """80 % of physical memory, in bytes; None where the OS will not say."""
+    try:
+        return int(0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def scrub_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment minus anything that looks like a credential."""
+    return {k: v for k, v in environ.items()
+            if not _SECRET.search(k) and not k.startswith("ANTHROPIC_")}
+
+
+def parse_summary(text: str) -> dict[str, float]:
+    """``key: value`` lines after the last ``---`` line; only finite numbers."""
+    lines = text.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.strip() == "---"]
+    if not marks:
+        return {}
+    summary = {}
+    for line in lines[marks[-1] + 1:]:
+        match = _SUMMARY_LINE.match(line.strip())
+        if not match:
+            continue
+        try:
+            value = float(match.group(2))
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            summary[match.group(1)] = value
+    return summary
+
+
+def find_fail(text: str) -> str | None:
+    return next((line.strip() for line in text.splitlines() if line.startswith("FAIL")), None)
+
+
+@dataclass
+class TrainResult:
+    returncode: int | None
+    wall_seconds: float
+    summary: dict[str, float] = field(default_factory=dict)
+    killed: str | None = None          # "timeout" | "memory" when the harness killed it
+    fail_line: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"returncode": self.returncode, "wall_seconds": round(self.wall_seconds, 3),
+                "killed": self.killed, "fail_line": self.fail_line}
+
+
+def group_rss(pgid: int) -> int:
+    """Resident bytes of every process in a process group (Linux /proc)."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid:
+            total += int(fields[21]) * page  # rss in pages
+    return total
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path, *,
+                 python: str = sys.executable, timeout: float | None = None,
+                 memory_cap: int | None = None, poll: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic,
+                 extra_env: dict[str, str] | None = None) -> TrainResult:
+    """Train once; never raises for anything the trainer does."""
+    timeout = kill_timeout(budget) if timeout is None else timeout
+    env = scrub_env(dict(os.environ))
+    env.update({"DEEPLOOP_TIME_BUDGET": f"{budget:g}", "DEEPLOOP_DATA_DIR": str(data_dir),
+                "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+    watch_memory = memory_cap is not None and os.path.isdir("/proc")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = clock()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        killed = None
+        try:
+            while proc.poll() is None:
+                if clock() - started > timeout:
+                    killed = "timeout"
+                elif watch_memory and group_rss(proc.pid) > memory_cap:
+                    killed = "memory"
+                if killed:
+                    _kill_group(proc)
+                    break
+                time.sleep(poll)
+        except BaseException:  # Ctrl-C or a harness bug: never leave a trainer running
+            _kill_group(proc)
+            raise
+        if killed is None:  # children it left behind go with it
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    wall = clock() - started
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    return TrainResult(proc.returncode, wall, parse_summary(text), killed, find_fail(text),
+                       text.splitlines()[-TAIL_LINES:])
