@@ -17,6 +17,7 @@ from ..errors import DeeploopError
 
 COMMANDS = [
     # one module per command group, e.g. "deeploop.cli.core"
+    "deeploop.cli.experiment",
 ]
 
 
