@@ -28,7 +28,8 @@ DEFAULT_SHA256 = "8d27184180c1adee9740598572fca0834f02eafa55a0a0b4bceb893cd23ea4
 DOC_HEADER = b"# ==> %s <==\n"
 _HEADER_RE = re.compile(rb"^# ==> (.+?) <==\n", re.MULTILINE)
 VAL_EVERY = 10           # every 10th document is validation
-EVAL_BYTES = 2 ** 17     # bytes scored by evaluate_bpb (fewer only for small user data)
+EVAL_BYTES = 2 ** 16     # bytes scored by evaluate_bpb (fewer only for small user data)
+EVAL_CHUNK = 4096        # scored in chunks spread evenly over the validation split
 MIN_VAL_BYTES = 4096
 MAX_FILE_BYTES = 60_000  # the default corpus skips larger (mostly generated) modules
 
@@ -51,6 +52,23 @@ class Corpus:
         return {"name": self.name, "sha256": self.sha256, "source": self.source,
                 "train_bytes": len(self.train), "val_bytes": len(self.val),
                 "eval_bytes": self.eval_bytes}
+
+
+def eval_spans(val_len: int, eval_bytes: int) -> list[tuple[int, int]]:
+    """(start, length) of the scored chunks: chunk ``i`` scores validation bytes
+    ``start+1 .. start+length`` given the bytes before them in the chunk.
+    Spread evenly so one long file cannot dominate; contiguous when the
+    split is too small to spread."""
+    count = -(-eval_bytes // EVAL_CHUNK)
+    stride = (val_len - 1) // count
+    if stride < EVAL_CHUNK:
+        return [(0, eval_bytes)]
+    return [(i * stride, min(EVAL_CHUNK, eval_bytes - i * EVAL_CHUNK)) for i in range(count)]
+
+
+def eval_targets(val: bytes, eval_bytes: int) -> bytes:
+    """The exact bytes evaluate_bpb scores, for comparing with compressors."""
+    return b"".join(val[s + 1:s + 1 + n] for s, n in eval_spans(len(val), eval_bytes))
 
 
 def sha256(data: bytes) -> str:

@@ -40,10 +40,12 @@ def crash_reason(result: TrainResult) -> str | None:
 
 
 def decide_keep(val_bpb: float, best: float | None, min_delta: float = 0.0) -> tuple[RowStatus, str]:
-    """Keep strictly below ``best - min_delta``; the first scored run is kept."""
+    """Keep strictly below ``best - min_delta`` (compared at 6 decimals, as
+    recorded, so 1.500000 vs 1.450000 with min-delta 0.05 is not a keep);
+    the first scored run is kept."""
     if best is None:
         return RowStatus.KEEP, "first scored run"
-    gain = best - val_bpb
+    gain = round(best - val_bpb, 6)  # at the precision results.tsv records
     if gain > min_delta:
         return RowStatus.KEEP, f"improves the best {best:.6f} by {gain:.6f}"
     if gain > 0:

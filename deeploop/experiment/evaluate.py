@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError, require
-from .corpus import load_default, prepare, read_prepared_meta
+from .corpus import eval_spans, load_default, prepare, read_prepared_meta
 
 DEFAULT_BUDGET_CPU = 60.0
 DEFAULT_BUDGET_GPU = 300.0
@@ -87,39 +87,42 @@ def get_batch(data, batch_size: int, seq_len: int, generator=None):
 
 def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
                  eval_bytes: int | None = None) -> float:
-    """Bits per byte of ``model`` on validation bytes 1..eval_bytes.
+    """Bits per byte of ``model`` on the fixed validation bytes.
 
-    ``model(x)`` must return logits (B, T, 256). Windows do not overlap, so a
-    longer context helps only within a window; the number of scored bytes
-    does not depend on ``seq_len``.
+    ``model(x)`` must return logits (B, T, 256). The scored bytes are chunks
+    spread over the split (``corpus.eval_spans``); each chunk is cut into
+    non-overlapping windows of ``seq_len``, so a longer context helps only
+    within a window and the number of scored bytes never depends on it.
     """
     torch = require("torch", "ml")
-    F = torch.nn.functional
     n = eval_bytes or corpus_meta()["eval_bytes"]
     if len(val) < n + 1:
         raise InputError(f"validation split has {len(val)} bytes, evaluation needs {n + 1}")
-    windows = [(s, min(seq_len, n - s)) for s in range(0, n, seq_len)]
+    windows = [(start + offset, min(seq_len, length - offset))
+               for start, length in eval_spans(len(val), n)
+               for offset in range(0, length, seq_len)]
     total_bits = 0.0
     was_training = model.training
     model.eval()
     with torch.inference_mode():
         for i in range(0, len(windows), batch_size):
-            total_bits += _score(model, val, windows[i:i + batch_size], torch, F)
+            total_bits += _score(model, val, windows[i:i + batch_size], torch)
     model.train(was_training)
     return total_bits / n
 
 
-def _score(model, val, windows, torch, F) -> float:
+def _score(model, val, windows, torch) -> float:
+    """Bits for a batch of windows; windows of one length run together."""
     bits = 0.0
     by_length: dict[int, list[int]] = {}
-    for start, length in windows:  # the last window may be shorter
+    for start, length in windows:
         by_length.setdefault(length, []).append(start)
     for length, starts in by_length.items():
         offsets = torch.tensor(starts)[:, None] + torch.arange(length + 1)
         window = val[offsets.to(val.device)].long()
         logits = model(window[:, :-1]).float()
-        nats = F.cross_entropy(logits.reshape(-1, logits.size(-1)),
-                               window[:, 1:].reshape(-1), reduction="sum")
+        nats = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), window[:, 1:].reshape(-1), reduction="sum")
         bits += nats.item() / math.log(2)
     return bits
 

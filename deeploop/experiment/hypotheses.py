@@ -80,7 +80,7 @@ def pending(hypotheses: list[Hypothesis], tested: set[str]) -> list[Hypothesis]:
     return [h for h in hypotheses if h.key not in tested]
 
 
-def tested_keys(events: list[dict]) -> set[str]:
+def keys_tested(events: list[dict]) -> set[str]:
     """Keys of hypotheses recorded as tested by experiment events."""
     keys = set()
     for event in events:

@@ -23,7 +23,7 @@ from ..models.base import Usage
 from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
-from .hypotheses import pending, read_hypotheses, tested_keys
+from .hypotheses import pending, read_hypotheses, keys_tested
 from .notify import DEFAULT_THRESHOLDS, Notifier, message_for, sent_kinds
 from .proposers import Proposal, ProposalContext, Proposer, get_proposer
 from .results import RowStatus, append_row, new_row, read_results
@@ -137,9 +137,13 @@ class Loop:
             yield self.result(number, "rejected", proposal, reason=proposal.error,
                               timing={"propose_s": propose_s, "total_s": self.clock() - started})
             return
-        trained = self.trainer(self.ws.path, self.run.log_path(number), self.budget_s,
-                               self.run.data_dir, timeout=kill_timeout(self.budget_s),
-                               memory_cap=self.memory_cap())
+        launched: list[dict] = []  # recorded at once (resume needs the pid), yielded after
+        trained = self.trainer(
+            self.ws.path, self.run.log_path(number), self.budget_s, self.run.data_dir,
+            timeout=kill_timeout(self.budget_s), memory_cap=self.memory_cap(),
+            on_start=lambda pid: launched.append(
+                self.log.emit("training_started", round=number, pid=pid)))
+        yield from launched
         best = read_results(self.run.results_path).best()
         verdict = decide.judge(trained, best.val_bpb if best else None, self.settings.min_delta)
         append_row(self.run.results_path, new_row(commit, verdict.status, proposal.description,
@@ -182,7 +186,7 @@ class Loop:
 
     def context(self, number: int, current: str) -> ProposalContext:
         program = self.ws.path / PROGRAM_FILE
-        tested = tested_keys(self.history)
+        tested = keys_tested(self.history)
         return ProposalContext(
             workspace=self.ws.path, train_py=current,
             program_md=program.read_text(encoding="utf-8") if program.is_file() else "",

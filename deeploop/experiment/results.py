@@ -109,7 +109,9 @@ def _number(text: str, column: str) -> tuple[float | None, str | None]:
 def parse_row(fields: list[str], header: list[str], line: int) -> Row:
     values = dict(zip(header, fields))
     problems = []
-    if len(fields) != len(header):
+    standard = [c for c in header if c in HEADER]
+    if len(fields) > len(header) or any(c not in values for c in standard):
+        # a short row may only lack trailing extra columns (editors drop empty ones)
         problems.append(f"{len(fields)} fields, the header has {len(header)}")
     val_bpb, bad = _number(values.get("val_bpb", ""), "val_bpb")
     problems += [bad] if bad else []

@@ -101,6 +101,22 @@ def group_rss(pgid: int) -> int:
     return total
 
 
+def kill_orphan(pgid: int, workspace: Path) -> bool:
+    """Kill a trainer left running by a harness that was killed: only if that
+    process group still exists and its leader runs in ``workspace``."""
+    try:
+        cwd = os.readlink(f"/proc/{pgid}/cwd")
+    except OSError:
+        return False  # gone already (or no /proc to check: leave it be)
+    if Path(cwd).resolve() != Path(workspace).resolve():
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -113,7 +129,8 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
                  python: str = sys.executable, timeout: float | None = None,
                  memory_cap: int | None = None, poll: float = 0.1,
                  clock: Callable[[], float] = time.monotonic,
-                 extra_env: dict[str, str] | None = None) -> TrainResult:
+                 extra_env: dict[str, str] | None = None,
+                 on_start: Callable[[int], None] | None = None) -> TrainResult:
     """Train once; never raises for anything the trainer does."""
     timeout = kill_timeout(budget) if timeout is None else timeout
     env = scrub_env(dict(os.environ))
@@ -128,6 +145,8 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
                                 start_new_session=True)
         killed = None
         try:
+            if on_start is not None:
+                on_start(proc.pid)
             while proc.poll() is None:
                 if clock() - started > timeout:
                     killed = "timeout"

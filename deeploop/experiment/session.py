@@ -19,7 +19,7 @@ from .loop import Loop, Trainer
 from .proposers import Proposer
 from .results import RowStatus, append_row, new_row, read_results
 from .rundir import ExperimentRun, Settings
-from .runner import run_training
+from .runner import kill_orphan, run_training
 from .workspace import Workspace
 
 
@@ -46,6 +46,9 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
                              f"({', '.join(ws.dirty_paths())}): commit or discard them first")
         return []
     number, base = flight["round"], flight["base_commit"]
+    for event in events:  # a trainer outliving a killed harness must not run on
+        if event.get("type") == "training_started" and event.get("round") == number:
+            kill_orphan(int(event["pid"]), ws.path)
     committed = _committed(events, number)
     baseline = flight.get("kind") == "baseline"
     commit = base if baseline else committed.get("commit")

@@ -63,12 +63,13 @@ def _collect(ws: Workspace, base: str, untracked_before: set[str]):
     path = ws.path / TRAIN_FILE
     new_source = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
     discarded = []
-    if ws.head() != base:
-        discarded.append("commits")
-        ws.reset_hard(base)
+    if ws.head() != base:  # the agent committed: keep its train.py, drop the commits
+        committed = ws.git("diff", "--name-only", base, "HEAD").split()
+        discarded += ["commits"] + [p for p in committed if p != TRAIN_FILE]
+        ws.git("reset", "-q", "--mixed", base)  # its work stays in the files for now
     others = [p for p in ws.dirty_paths() if p != TRAIN_FILE]
     ws.restore(others)
-    discarded += others
+    discarded += [p for p in others if p not in discarded]
     for name in sorted(ws.untracked() - untracked_before):
         try:
             os.remove(ws.path / name)
