@@ -44,6 +44,9 @@ def register(sub) -> None:
     run.add_argument("--max-memory-gb", type=float, dest="max_memory_gb",
                      help="kill a trainer whose memory passes this (default 80%% of RAM)")
     run.add_argument("--seed", type=int, help="seed of the offline proposer's tie-breaking")
+    run.add_argument("--no-warm-start", dest="warm_start", action="store_const", const=False,
+                     help="start every trainer as a fresh process instead of forking it "
+                          "from a helper that has torch imported")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
@@ -57,7 +60,7 @@ def register(sub) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict:
     names = ("experiments", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
-             "breakthrough", "major_breakthrough", "max_memory_gb", "seed")
+             "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start")
     return {n: getattr(args, n) for n in names}
 
 

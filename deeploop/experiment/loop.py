@@ -60,6 +60,7 @@ class Loop:
     clock: Callable[[], float] = time.monotonic
     history: list[dict] = field(default_factory=list)
     baseline_round: int | None = None
+    starter: object = None  # warm.WarmStarter while the loop runs, if enabled
 
     def __post_init__(self):
         self.ws = self.run.workspace()
@@ -141,6 +142,7 @@ class Loop:
         trained = self.trainer(
             self.ws.path, self.run.log_path(number), self.budget_s, self.run.data_dir,
             timeout=kill_timeout(self.budget_s), memory_cap=self.memory_cap(),
+            starter=self.starter,
             on_start=lambda pid: launched.append(
                 self.log.emit("training_started", round=number, pid=pid)))
         yield from launched

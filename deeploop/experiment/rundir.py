@@ -41,6 +41,7 @@ class Settings:
     major_breakthrough: float = 0.03
     max_memory_gb: float | None = None
     seed: int = 0
+    warm_start: bool = True          # fork trainers from a helper with torch imported
 
     def validate(self) -> "Settings":
         _check(self.experiments, "--experiments", allow_zero=True, integer=True)

@@ -117,12 +117,45 @@ def kill_orphan(pgid: int, workspace: Path) -> bool:
     return True
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill(pgid: int) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
+
+
+class _Cold:
+    """A fresh ``python train.py`` per experiment."""
+
+    def __init__(self, python, workspace, env, log_path):
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid = self.proc.pid
+
+    def wait(self, timeout: float | None) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        self.log.close()
+
+
+class _Warm:
+    """A child forked by the warm-start helper (torch already imported)."""
+
+    def __init__(self, starter, workspace, env, log_path):
+        self.starter = starter
+        self.pid = starter.launch(str(workspace), env, str(log_path))
+
+    def wait(self, timeout: float | None) -> int | None:
+        return self.starter.poll(timeout)
+
+    def close(self) -> None:
+        pass
 
 
 def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path, *,
@@ -130,41 +163,52 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
                  memory_cap: int | None = None, poll: float = 0.1,
                  clock: Callable[[], float] = time.monotonic,
                  extra_env: dict[str, str] | None = None,
-                 on_start: Callable[[int], None] | None = None) -> TrainResult:
-    """Train once; never raises for anything the trainer does."""
+                 on_start: Callable[[int], None] | None = None,
+                 starter=None) -> TrainResult:
+    """Train once; never raises for anything the trainer does. With a
+    ``starter`` (warm.WarmStarter) the trainer is forked from a helper that
+    has torch imported already; otherwise it is a fresh subprocess."""
     timeout = kill_timeout(budget) if timeout is None else timeout
-    env = scrub_env(dict(os.environ))
-    env.update({"DEEPLOOP_TIME_BUDGET": f"{budget:g}", "DEEPLOOP_DATA_DIR": str(data_dir),
-                "PYTHONUNBUFFERED": "1", **(extra_env or {})})
-    watch_memory = memory_cap is not None and os.path.isdir("/proc")
+    env = trainer_env(budget, data_dir, extra_env)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = clock()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        killed = None
+    trainer = None
+    if starter is not None:
         try:
-            if on_start is not None:
-                on_start(proc.pid)
-            while proc.poll() is None:
-                if clock() - started > timeout:
-                    killed = "timeout"
-                elif watch_memory and group_rss(proc.pid) > memory_cap:
-                    killed = "memory"
-                if killed:
-                    _kill_group(proc)
-                    break
-                time.sleep(poll)
-        except BaseException:  # Ctrl-C or a harness bug: never leave a trainer running
-            _kill_group(proc)
-            raise
-        if killed is None:  # children it left behind go with it
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            trainer = _Warm(starter, workspace, env, log_path)
+        except (OSError, ValueError):
+            trainer = None  # the helper is gone: a fresh process still works
+    trainer = trainer or _Cold(python, workspace, env, log_path)
+    killed, returncode = None, None
+    try:
+        if on_start is not None:
+            on_start(trainer.pid)
+        watch_memory = memory_cap is not None and os.path.isdir("/proc")
+        while returncode is None:
+            returncode = trainer.wait(poll)
+            if returncode is not None:
+                break
+            if clock() - started > timeout:
+                killed = "timeout"
+            elif watch_memory and group_rss(trainer.pid) > memory_cap:
+                killed = "memory"
+            if killed:
+                _kill(trainer.pid)
+                returncode = trainer.wait(None)
+    except BaseException:  # Ctrl-C or a harness bug: never leave a trainer running
+        _kill(trainer.pid)
+        raise
+    finally:
+        trainer.close()
+    _kill(trainer.pid)  # children it left behind go with it
     wall = clock() - started
     text = log_path.read_text(encoding="utf-8", errors="replace")
-    return TrainResult(proc.returncode, wall, parse_summary(text), killed, find_fail(text),
+    return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
                        text.splitlines()[-TAIL_LINES:])
+
+
+def trainer_env(budget: float, data_dir: Path, extra: dict[str, str] | None = None) -> dict:
+    env = scrub_env(dict(os.environ))
+    env.update({"DEEPLOOP_TIME_BUDGET": f"{budget:g}", "DEEPLOOP_DATA_DIR": str(data_dir),
+                "PYTHONUNBUFFERED": "1", **(extra or {})})
+    return env

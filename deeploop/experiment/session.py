@@ -9,6 +9,8 @@ changes that no interrupted experiment explains is refused untouched.
 """
 from __future__ import annotations
 
+import os
+import sys
 import time
 from typing import Callable, Iterator
 
@@ -19,7 +21,8 @@ from .loop import Loop, Trainer
 from .proposers import Proposer
 from .results import RowStatus, append_row, new_row, read_results
 from .rundir import ExperimentRun, Settings
-from .runner import kill_orphan, run_training
+from .runner import kill_orphan, run_training, scrub_env
+from .warm import WarmStarter
 from .workspace import Workspace
 
 
@@ -82,6 +85,8 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
         loop.load(read_events(run.events_path).events)
         yield from recovered
         try:
+            if settings.warm_start:
+                loop.starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)))
             yield from loop.events()
         except (KeyboardInterrupt, GeneratorExit):
             recover(run, ws, read_events(run.events_path).events)
@@ -99,3 +104,6 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
             loop.log.emit("loop_aborted", reason=detail)
             loop.finish("failed", detail)
             raise
+        finally:
+            if loop.starter is not None:
+                loop.starter.close()

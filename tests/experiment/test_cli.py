@@ -78,10 +78,11 @@ def test_run_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, cap
     run = init_run("cli", str(corpus_file))
     install_trainer(run)
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
-                           "--experiments", "2", "--budget", "5", "--no-progress")
+                           "--experiments", "2", "--budget", "5", "--no-progress",
+                           "--no-warm-start")
     assert code == 0 and "experiments:  2 (baseline not counted)" in out
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
-                           "--experiments", "3", "--no-progress")
+                           "--experiments", "3", "--no-progress")  # earlier options are kept
     assert code == 0 and "experiments:  3" in out
     rounds = [e for e in run.event_log().path.read_text().splitlines() if '"experiment_result"' in e]
     assert len(rounds) == 4 and '"round": 3' in rounds[-1]

@@ -36,7 +36,9 @@ class Scripted:
 
 
 def run_all(run, proposer, **settings):
-    events = list(run_experiments(run, Settings(**{"budget": 5, **settings}), proposer=proposer))
+    """Run the loop to its end; fake trainers need no warm start (no torch)."""
+    settings = {"budget": 5, "warm_start": False, **settings}
+    events = list(run_experiments(run, Settings(**settings), proposer=proposer))
     return events, read_results(run.results_path)
 
 
@@ -170,3 +172,20 @@ def test_offline_search_improves_the_fake_objective(fake_run):
     assert fake_run.workspace().head()[:7] == results.best().commit
     descriptions = [r.description for r in results.experiments()]
     assert len(set(descriptions)) == len(descriptions)
+
+
+def test_hand_edited_results_are_respected_and_kept(fake_run):
+    run_all(fake_run, Scripted({"DEPTH": 5}), experiments=1)
+    path = fake_run.results_path
+    lines = path.read_text().splitlines()
+    header = lines[0] + "\tnote"
+    edited = [header] + [line + "\tok" for line in lines[1:]]
+    edited.append("zzzzzzz\t0.000001\t1.0\tkept\tmy typo: would be the best\tbad")
+    path.write_text("\n".join(edited) + "\n")
+    events, results = run_all(fake_run, Scripted({"DEPTH": 6}), experiments=2)
+    assert [p.split(": ", 1)[1] for p in results.problems] == [
+        "status must be keep, discard or crash, got 'kept'"]
+    assert "my typo" in path.read_text()
+    assert results.rows[-1].status == "keep" and results.rows[-1].extra == {"note": ""}
+    assert results.best().commit == results.rows[-1].commit
+    assert path.read_text().splitlines()[-1].endswith("\tkeep\tDEPTH -> 6\t")
