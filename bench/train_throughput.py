@@ -44,22 +44,17 @@ def matmul_peak(torch, seconds: float) -> tuple[float, int]:
 
 
 def train_rate(t, seconds: float) -> tuple[float, int]:
-    """Steady-state tokens/s of the template's training step on random bytes."""
+    """Steady-state tokens/s of the template's own training step on random bytes."""
     torch = t.torch
-    device, _ = t.setup()
+    device, autocast = t.setup()
     model = t.GPT(device)
-    optimizer = t.make_optimizer(model, fused=False)
+    optimizers = t.make_optimizers(model)
     data = torch.randint(0, 256, (2_000_000,), dtype=torch.uint8)
     generator = torch.Generator().manual_seed(0)
 
     def step():
         x, y = t.fixed.get_batch(data, t.BATCH_SIZE, t.SEQ_LEN, generator)
-        loss = torch.nn.functional.cross_entropy(model(x).view(-1, t.VOCAB), y.reshape(-1))
-        loss.backward()
-        if t.GRAD_CLIP > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), t.GRAD_CLIP)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        t.train_step(model, optimizers, x, y, autocast, 0.5)
 
     for _ in range(3):
         step()

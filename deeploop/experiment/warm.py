@@ -25,6 +25,8 @@ import sys
 import traceback
 
 PRELOAD = ("torch", "torch.nn.functional")
+# not `-m`: the package imports this module, and runpy warns about re-running it
+_ENTRY = "import sys; from deeploop.experiment.warm import serve; serve(tuple(sys.argv[1:]))"
 
 
 def _child(request: dict) -> None:
@@ -84,7 +86,7 @@ class WarmStarter:
 
     def __init__(self, python: str, env: dict[str, str], preload: tuple[str, ...] = PRELOAD):
         self.proc = subprocess.Popen(
-            [python, "-m", "deeploop.experiment.warm", *preload], env=env, bufsize=0,
+            [python, "-c", _ENTRY, *preload], env=env, bufsize=0,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
         self._buffer = b""
 
@@ -129,7 +131,3 @@ class WarmStarter:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
-
-
-if __name__ == "__main__":
-    serve(tuple(sys.argv[1:]))

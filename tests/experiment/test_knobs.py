@@ -13,22 +13,24 @@ TEMPLATE = template_files()["train.py"]
 
 def test_template_knobs_are_upper_case_literals_in_the_block():
     knobs = read_knobs(TEMPLATE)
-    assert {"DEPTH", "WIDTH", "HEADS", "SEQ_LEN", "BATCH_SIZE", "LR", "WEIGHT_DECAY",
-            "WARMUP_FRAC", "WARMDOWN_FRAC"} <= set(knobs)
-    assert "VOCAB" not in knobs and "FAIL_LOSS" not in knobs  # outside the block
+    assert {"DEPTH", "WIDTH", "HEADS", "SEQ_LEN", "BATCH_SIZE", "MATRIX_LR", "EMBED_LR",
+            "NGRAM_ORDER", "WARMUP_FRAC", "WARMDOWN_FRAC"} <= set(knobs)
+    assert "VOCAB" not in knobs and "PRIME" not in knobs  # outside the block
     assert all(name.isupper() for name in knobs)
 
 
 def test_set_knobs_changes_one_literal_and_keeps_the_comment():
-    new = set_knobs(TEMPLATE, {"LR": 0.0045, "DEPTH": 5})
+    new = set_knobs(TEMPLATE, {"MATRIX_LR": 0.0045, "DEPTH": 5})
     changed = [(a, b) for a, b in zip(TEMPLATE.splitlines(), new.splitlines()) if a != b]
     assert len(changed) == 2
-    old_line, new_line = next(c for c in changed if c[0].startswith("LR"))
-    assert new_line.startswith("LR = 0.0045 ") and old_line.split("#")[1] == new_line.split("#")[1]
+    old_line, new_line = next(c for c in changed if c[0].startswith("MATRIX_LR"))
+    assert new_line.startswith("MATRIX_LR = 0.0045 ")
+    assert old_line.split("#")[1] == new_line.split("#")[1]
     assert read_knobs(new)["DEPTH"].value == 5
+    old = read_knobs(TEMPLATE)
     assert [str(c) for c in diff_knobs(TEMPLATE, new)] == [
-        f"DEPTH {read_knobs(TEMPLATE)['DEPTH'].value} -> 5",
-        f"LR {format_value(read_knobs(TEMPLATE)['LR'].value)} -> 0.0045"]
+        f"DEPTH {old['DEPTH'].value} -> 5",
+        f"MATRIX_LR {format_value(old['MATRIX_LR'].value)} -> 0.0045"]
 
 
 def test_unknown_knob_and_unparsable_file_are_refused():
