@@ -97,7 +97,7 @@ def _prepare(args):
 
 
 def cmd_run(args) -> int:
-    from ..experiment.progress import ProgressBar
+    from ..experiment.status import ProgressBar
     from ..experiment.results import read_results
     from ..experiment.session import run_experiments
     from ..experiment.status import format_status, load_status

@@ -6,7 +6,9 @@ Three sources, one shape (``Corpus``):
   source (PSF license, see ``data/NOTICE.txt``), stored xz-compressed in the
   package and checked against its SHA-256;
 - ``--data PATH``: a person's own text files (a file or a folder of them);
-- TinyStories: a local copy, or the Hugging Face hub when there is network.
+- TinyStories: a local copy, or the Hugging Face hub when there is network
+  (only the small validation file is fetched, and only when the optional
+  ``huggingface_hub`` package is installed; tests and CI use local files).
 
 Tokens are bytes (vocabulary 256). A corpus is a list of documents; every
 ``VAL_EVERY``-th document is validation, so the split is fixed by the
@@ -176,9 +178,78 @@ def load_corpus(spec: str | None) -> Corpus:
     if spec is None or spec in ("", "default"):
         return load_default()
     if spec == "tinystories" or spec.startswith("tinystories:"):
-        from .tinystories import load_tinystories
         return load_tinystories(spec.partition(":")[2] or None)
     return load_paths(spec)
+
+
+
+# TinyStories ships as <|endoftext|>-separated stories in two text files,
+# TinyStoriesV2-GPT4-train.txt (~2 GB) and ...-valid.txt (~22 MB). A folder
+# holding both uses the official split (train capped at max_bytes); a single
+# file is split by story, every tenth story to validation.
+TINYSTORIES_REPO = "roneneldan/TinyStories"
+TINYSTORIES_TRAIN = "TinyStoriesV2-GPT4-train.txt"
+TINYSTORIES_VALID = "TinyStoriesV2-GPT4-valid.txt"
+TINYSTORIES_SEPARATOR = b"<|endoftext|>"
+TINYSTORIES_MAX_BYTES = 64 * 2 ** 20  # plenty for a budget of minutes; keeps memory bounded
+
+
+def _stories(text: bytes) -> list[bytes]:
+    """Non-empty stories, each ending in one newline, separators dropped."""
+    return [s.strip() + b"\n" for s in text.split(TINYSTORIES_SEPARATOR) if s.strip()]
+
+
+def _read_head(path: Path, max_bytes: int) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(max_bytes)
+    cut = data.rfind(TINYSTORIES_SEPARATOR)  # never keep half a story
+    return data if len(data) < max_bytes or cut < 0 else data[:cut]
+
+
+def tinystories_from_text(text: bytes, source: str) -> Corpus:
+    docs = _stories(text)
+    if not docs:
+        raise InputError(f"TinyStories file {source} holds no stories")
+    val = b"".join(d for i, d in enumerate(docs) if i % VAL_EVERY == VAL_EVERY - 1)
+    train = b"".join(d for i, d in enumerate(docs) if i % VAL_EVERY != VAL_EVERY - 1)
+    return _checked(Corpus("tinystories", sha256(train + val), train, val, source))
+
+
+def tinystories_from_folder(folder: Path, max_bytes: int = TINYSTORIES_MAX_BYTES) -> Corpus:
+    train = b"".join(_stories(_read_head(folder / TINYSTORIES_TRAIN, max_bytes)))
+    val = b"".join(_stories(_read_head(folder / TINYSTORIES_VALID, max_bytes)))
+    return _checked(Corpus("tinystories", sha256(train + val), train, val, str(folder)))
+
+
+def tinystories_from_hub(max_bytes: int = TINYSTORIES_MAX_BYTES) -> Corpus:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise InputError("TinyStories from the hub needs huggingface_hub "
+                         "(pip install huggingface_hub); or pass tinystories:PATH") from None
+    try:
+        path = hf_hub_download(TINYSTORIES_REPO, TINYSTORIES_VALID, repo_type="dataset")
+    except Exception as exc:  # the hub client raises many types; all mean "not reachable"
+        raise InputError(f"cannot fetch {TINYSTORIES_VALID} from the hub "
+                         f"({type(exc).__name__}); "
+                         "pass tinystories:PATH to a local copy") from None
+    source = f"hub:{TINYSTORIES_REPO}/{TINYSTORIES_VALID}"
+    return tinystories_from_text(_read_head(Path(path), max_bytes), source)
+
+
+def load_tinystories(path: str | None, max_bytes: int = TINYSTORIES_MAX_BYTES) -> Corpus:
+    """``path`` None fetches from the hub; a folder or file is read locally."""
+    if path is None:
+        return tinystories_from_hub(max_bytes)
+    local = Path(path).expanduser()
+    if local.is_dir():
+        if (local / TINYSTORIES_TRAIN).is_file() and (local / TINYSTORIES_VALID).is_file():
+            return tinystories_from_folder(local, max_bytes)
+        raise InputError(f"TinyStories folder {local} lacks {TINYSTORIES_TRAIN} "
+                         f"and {TINYSTORIES_VALID}")
+    if not local.is_file():
+        raise InputError(f"TinyStories path not found: {local}")
+    return tinystories_from_text(_read_head(local, max_bytes), str(local))
 
 
 # Prepared data: the split written once per run as raw bytes, so each

@@ -24,7 +24,7 @@ from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
 from .hypotheses import pending, read_hypotheses, keys_tested
-from .notify import DEFAULT_THRESHOLDS, Notifier, message_for, sent_kinds
+from .notify import Notifier, message_for, sent_kinds
 from .proposers import Proposal, ProposalContext, Proposer, get_proposer
 from .results import RowStatus, append_row, new_row, read_results
 from .rundir import ExperimentRun, Settings
@@ -217,7 +217,7 @@ class Loop:
         thresholds = {"breakthrough": self.settings.breakthrough,
                       "major_breakthrough": self.settings.major_breakthrough}
         for kind in decide.breakthroughs(baseline and baseline.val_bpb, best and best.val_bpb,
-                                         thresholds or DEFAULT_THRESHOLDS):
+                                         thresholds):
             yield from self.notify(kind)
 
     def notify(self, kind: str, detail: str = "") -> Iterator[dict]:

@@ -18,7 +18,6 @@ from typing import Callable
 from ..events import EventLog
 
 KINDS = ("breakthrough", "major_breakthrough", "done", "crash")
-DEFAULT_THRESHOLDS = {"breakthrough": 0.01, "major_breakthrough": 0.03}
 COMMAND_TIMEOUT = 15.0
 
 

@@ -1,13 +1,16 @@
-"""``deeploop status``: what an experiment run has done, from its files.
+"""What an experiment run has done: ``deeploop status`` and the live progress bar.
 
 Counts and the best score come from results.tsv (bad rows are listed, and
 crash rows never count as the best); time comes from the events, summed
-over experiments so pauses between resumes are not counted.
+over experiments so pauses between resumes are not counted. The progress
+bar (tqdm) only reads the loop's events; the loop never knows it is there.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..events import read_events
 from .results import Results, Row, RowStatus, read_results
@@ -68,7 +71,9 @@ def load_status(run_dir: Path, name: str = "") -> ExperimentStatus:
     return status
 
 
-def _clock(seconds: float) -> str:
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
@@ -93,3 +98,52 @@ def format_status(status: ExperimentStatus) -> str:
         lines.append(f"elapsed:      {_clock(status.elapsed_s)}   experiments/hour: {rate}")
     lines += [f"problem: {p}" for p in status.problems]
     return "\n".join(lines)
+
+
+# -- live progress ----------------------------------------------------------------
+
+
+def time_left(runs: int, remaining: int, spent_s: float, hours: float | None) -> float | None:
+    """Seconds left: the average run so far (baseline included) times the
+    experiments remaining, capped by the wall-clock budget. Pure."""
+    estimate = 0.0 if remaining <= 0 else (spent_s / runs * remaining if runs else None)
+    if hours is not None:
+        cap = max(0.0, hours * 3600 - spent_s)
+        estimate = cap if estimate is None else min(estimate, cap)
+    return estimate
+
+
+class ProgressBar:
+    """Experiments done, best val_bpb and time left, updated from events."""
+
+    def __init__(self, total: int, done: int, best: float | None, hours: float | None,
+                 disable: bool = False, clock: Callable[[], float] = time.monotonic):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=total, initial=min(done, total), unit="exp", disable=disable,
+                        desc="experiments", dynamic_ncols=True)
+        self.total, self.done = total, min(done, total)  # tqdm stops counting when disabled
+        self.runs, self.best, self.hours = 0, best, hours
+        self.clock, self.started = clock, clock()
+        self.postfix = ""
+        self._update_postfix()
+
+    def _update_postfix(self) -> None:
+        best = f"{self.best:.6f}" if self.best else "-"
+        left = time_left(self.runs, self.total - self.done, self.clock() - self.started,
+                         self.hours)
+        self.postfix = f"best val_bpb {best} | left {_clock(left)}"
+        self.bar.set_postfix_str(self.postfix)
+
+    def __call__(self, event: dict) -> None:
+        if event.get("type") != "experiment_result":
+            return
+        self.runs += 1
+        if event.get("status") == "keep" and event.get("val_bpb"):
+            self.best = min(self.best or event["val_bpb"], event["val_bpb"])
+        if event.get("kind") != "baseline" and self.done < self.total:
+            self.done += 1
+            self.bar.update(1)
+        self._update_postfix()
+
+    def close(self) -> None:
+        self.bar.close()

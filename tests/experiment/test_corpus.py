@@ -6,7 +6,7 @@ import pytest
 
 from deeploop.errors import InputError
 from deeploop.experiment import corpus as C
-from deeploop.experiment.tinystories import load_tinystories
+from deeploop.experiment.corpus import load_tinystories
 
 from .conftest import corpus_text
 

@@ -189,3 +189,19 @@ def test_hand_edited_results_are_respected_and_kept(fake_run):
     assert results.rows[-1].status == "keep" and results.rows[-1].extra == {"note": ""}
     assert results.best().commit == results.rows[-1].commit
     assert path.read_text().splitlines()[-1].endswith("\tkeep\tDEPTH -> 6\t")
+
+
+def test_progress_bar_follows_events():
+    from deeploop.experiment.status import ProgressBar, time_left
+    now = [0.0]
+    bar = ProgressBar(total=4, done=0, best=None, hours=None, disable=True, clock=lambda: now[0])
+    assert bar.postfix == "best val_bpb - | left ?"
+    now[0] = 60.0
+    bar({"type": "experiment_result", "kind": "baseline", "status": "keep", "val_bpb": 2.5})
+    assert bar.done == 0 and bar.postfix == "best val_bpb 2.500000 | left 0:04:00"
+    now[0] = 120.0
+    bar({"type": "experiment_result", "kind": "proposal", "status": "keep", "val_bpb": 2.4})
+    bar({"type": "experiment_started", "round": 2})
+    assert bar.done == 1 and bar.postfix == "best val_bpb 2.400000 | left 0:03:00"
+    assert time_left(2, 3, 120.0, hours=0.05) == 60.0  # capped by --hours
+    assert time_left(0, 3, 0.0, hours=None) is None and time_left(5, 0, 9.0, None) == 0.0

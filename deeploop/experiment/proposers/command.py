@@ -19,8 +19,7 @@ from ...models.command import CommandModel
 from ..knobs import describe, diff_knobs
 from ..workspace import TRAIN_FILE, Workspace
 from .base import Proposal, ProposalContext, failed
-from .llm import tested_hypothesis
-from .prompt import SYSTEM, build_prompt
+from .llm import SYSTEM, build_prompt, tested_hypothesis
 
 _DESCRIPTION = re.compile(r"^\s*\**DESCRIPTION\**\s*:\s*(.+?)\s*$", re.M | re.I)
 
