@@ -31,6 +31,8 @@ def export_html(notebook: Path, html_path: Path, *, hide_code: bool = True,
     nb = nbformat.read(str(notebook), as_version=4)
     if title:
         nb.metadata["title"] = title
+    if hide_code:  # a cell that showed nothing (a section for another run kind) leaves no gap
+        nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.get("outputs")]
     exporter = nbconvert.HTMLExporter(
         template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=hide_code, exclude_input_prompt=hide_code,

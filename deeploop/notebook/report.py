@@ -7,7 +7,10 @@ writes ``report.ipynb`` (executed, code kept) and ``report.html``
 (self-contained: code hidden, images embedded, no network links).
 
 A template is any notebook whose parameters cell declares the parameter for
-its subject: ``run_dir: str = ""`` and/or ``results: str = ""``.
+its subject: ``run_dir: str = ""`` and/or ``results: str = ""``. The one not
+used is passed as ``""``, so a template may default either to an example.
+The built-in template is ``notebooks/report.ipynb`` (the package's
+``templates/report.ipynb`` is a symbolic link to it).
 
 The report is derived from the run's files, so it may be rebuilt at will,
 but a failed rebuild never replaces a good one: the template runs into
@@ -33,6 +36,7 @@ TEMPLATE = Path(__file__).with_name("templates") / "report.ipynb"
 REPORT_NOTEBOOK = "report.ipynb"
 REPORT_HTML = "report.html"
 DEFAULT_TIMEOUT = 300  # seconds per cell: an unattended report never hangs forever
+SUBJECTS = ("run_dir", "results")
 
 
 @dataclass
@@ -58,8 +62,10 @@ def build_report(source, out_dir=None, *, template=None, results: bool | None = 
     out = _out_dir(out_dir, param, subject)
     template = Path(template) if template else TEMPLATE
     nb = load_notebook(template)
-    parameters = validate(read_parameters(nb), {param: str(subject)},
-                          where=f"report template {template}")
+    declared = read_parameters(nb)
+    given = {name: "" for name in SUBJECTS if name in declared}  # the other one's example off
+    given[param] = str(subject)
+    parameters = validate(declared, given, where=f"report template {template}")
     kernel = check_kernel(nb, kernel_name)
     timeout = check_timeout(timeout)
     out.mkdir(parents=True, exist_ok=True)  # only once every check has passed

@@ -21,6 +21,12 @@ def images(page: str) -> list[str]:
     return re.findall(r'<img[^>]*src="data:image/png;base64,', page)
 
 
+def row(*cells) -> str:
+    """A table row as the views write it: words left-aligned, numbers as they are."""
+    return "".join(f"<td>{c}</td>" if re.match(r"^[-+]?[\d.,:%]*\d[\d.,:%]*$", str(c))
+                   else f'<td style="text-align: left">{c}</td>' for c in cells)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     run = copy_run(fixture_run("commit-msg-20260522T061505Z-meta1"),
@@ -42,8 +48,8 @@ def test_report_shows_outcome_chart_and_violations(report):
     page = result.html.read_text()
     assert "commit-msg-20260522T061505Z-meta1" in page
     assert "hard_cap" in page and "reached hard cap of 3 rounds" in page
-    assert re.search(r"<td>no-conv-format</td><td>3</td><td>1, 2, 3</td>", page)
-    assert len(images(page)) == 1  # the score chart, embedded exactly once
+    assert row("no-conv-format", 3, "1, 2, 3") in page
+    assert len(images(page)) == 2  # score per round and run, violations over runs; once each
 
 
 def test_report_html_hides_code_and_fetches_nothing(report):
@@ -75,16 +81,16 @@ def test_every_recorded_commit_msg_run_reports(tmp_path):
     for run, result in done:
         outcome = json.loads((run / "outcome.json").read_text())
         page = result.html.read_text()
-        assert f"<td>final score</td><td>{outcome['final_score']:.6g}</td>" in page
-        assert len(images(page)) == 1
+        assert row("final score", f"{outcome['final_score']:.6g}") in page
+        assert len(images(page)) == 2
         assert not (run / "report.html").exists()
 
 
 def test_results_file_report(tmp_path):
     result = build_report(RESULTS, tmp_path / "out")
     page = result.html.read_text()
-    assert "<td>keep</td><td>4</td>" in page and "<td>discard</td><td>1</td>" in page
-    assert "<td>best kept val_bpb</td><td>1.8079</td>" in page
+    assert row("kept", 3) in page and row("discarded", 1) in page  # the baseline is not counted
+    assert row("best val_bpb", "1.807902 (5efc7aa: reduce depth from 8 to 4)") in page
     assert len(images(page)) == 1 and external_links(page) == []
 
 

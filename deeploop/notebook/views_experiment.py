@@ -1,0 +1,181 @@
+"""Report cells for experiment runs (``runs/experiment/<tag>/``) and any
+autoresearch-format results.tsv: the progress chart, counts, top hits, the
+meta-analysis timeline, and time and cost.
+
+Each public function takes the report's subject (``views.Subject``) and
+returns something to display, a ``Note`` when the run has nothing for it,
+or None when the subject is not an experiment (the cell shows nothing).
+"""
+from __future__ import annotations
+
+from . import progress
+from .viewkit import (BLUE, GREEN, GREY, RED, Html, Note, clock, esc, figure, finish, fixed,
+                      section, short, signed, table)
+
+CONFIDENCE_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+VERDICT_COLOURS = {"confirmed": "#166534", "refuted": "#b91c1c", "crashed": "#92400e",
+                   "untested": "#6b7280", "pending": "#1d4ed8"}
+
+
+def progress_chart(subject):
+    """val_bpb per experiment: keeps green, discards grey, crashes marked,
+    the running best as a step line, kept changes labelled."""
+    if subject.kind != "experiment":
+        return None
+    results = subject.results
+    if not results.rows:
+        return Note("No experiments recorded yet: results.tsv has no rows.")
+    fig, axes = figure(9.5, 4.2)
+    draw_progress(axes[0][0], results, progress.meta_timeline(subject.events))
+    return finish(fig)
+
+
+def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
+    """Draw the progress chart on ``ax`` (shared by the report and the live monitor)."""
+    from matplotlib.ticker import MaxNLocator
+    rows = [p for p in progress.points(results) if p.ok]
+    scored = [p for p in rows if p.status != "crash" and p.val_bpb]
+    low, high = _y_range(results, scored)
+    for status, colour in (("discard", GREY), ("keep", GREEN)):
+        shown = [p for p in scored if p.status == status]
+        inside = [p for p in shown if p.val_bpb <= high]
+        if inside:
+            ax.scatter([p.n for p in inside], [p.val_bpb for p in inside], s=16, color=colour,
+                       label=status, zorder=3, alpha=0.8 if status == "discard" else 1.0)
+        above = [p.n for p in shown if p.val_bpb > high]  # off the scale: pinned to the top
+        if above:
+            ax.scatter(above, [high] * len(above), marker="^", s=18, color=colour, zorder=3)
+    crashes = [p.n for p in rows if p.status == "crash"]
+    if crashes:  # crash rows record 0.000000: mark them along the bottom instead
+        ax.scatter(crashes, [0.03] * len(crashes), marker="x", s=22, color=RED,
+                   transform=ax.get_xaxis_transform(), label="crash", zorder=3)
+    steps = progress.running_best(results)
+    if steps:
+        ax.step([n for n, _ in steps], [b for _, b in steps], where="post", color=GREEN,
+                lw=1.4, alpha=0.7, label="running best")
+    for hit in progress.kept_labels(results, labels):
+        ax.annotate(short(hit.description, 36), (hit.n, hit.val_bpb), xytext=(4, 5),
+                    textcoords="offset points", fontsize=7, rotation=25, color="#14532d")
+    for analysis in analyses:
+        if analysis.experiments is not None:
+            ax.axvline(analysis.experiments + 0.5, color=BLUE, ls="--", lw=0.8, alpha=0.6)
+            ax.text(analysis.experiments + 0.5, 0.97, f" M{analysis.number}", color=BLUE,
+                    fontsize=8, transform=ax.get_xaxis_transform(), va="top")
+    if low is not None:
+        ax.set_ylim(low, high)
+    ax.set(xlabel="experiment (row of results.tsv)", ylabel="val_bpb (lower is better)",
+           title="Progress")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=8)
+
+
+def _y_range(results, scored) -> tuple[float | None, float | None]:
+    """Frame the kept values and the near misses; far-off discards are pinned."""
+    if not scored:
+        return None, None
+    values = [p.val_bpb for p in scored]
+    kept = [p.val_bpb for p in scored if p.status == "keep"] or values
+    low, top = min(values), max(kept)
+    spread = max(top - low, 0.01 * top)
+    high = min(max(values), top + 0.6 * spread)
+    margin = 0.06 * max(high - low, spread)
+    return low - margin, max(high, top) + margin
+
+
+def counts(subject):
+    """Experiments, keep/discard/crash, rejected proposals, baseline and best."""
+    from ..experiment.status import summarize
+    status = summarize(subject.results, subject.events, subject.name)
+    best, baseline = status.best, status.baseline
+    share = (100 * status.delta / baseline.val_bpb) if status.delta is not None else None
+    rows = [("experiments (baseline not counted)", status.experiments),
+            ("kept", status.kept), ("discarded", status.discarded), ("crashed", status.crashed)]
+    if subject.record is not None:
+        rows.insert(0, ("status", subject.record.status))
+        rows.append(("rejected proposals (not trained)", status.rejected))
+    rows += [("baseline val_bpb", fixed(baseline.val_bpb) if baseline else "–"),
+             ("best val_bpb", f"{fixed(best.val_bpb)} ({best.commit}: {short(best.description)})"
+              if best else "none yet"),
+             ("change vs baseline", f"{signed(status.delta)} ({share:+.2f}%)"
+              if share is not None else "–")]
+    after = "".join(f"<p>Bad row, kept in the file and never counted: {esc(p)}</p>"
+                    for p in status.problems)
+    return section("Outcome", ("", ""), rows, after=after)
+
+
+def top_hits(subject, limit: int = 10):
+    """The kept changes that improved most on the best before them."""
+    if subject.kind != "experiment":
+        return None
+    hits = progress.top_hits(subject.results, limit)
+    if not hits:
+        return Note("Top hits: no kept change has improved on the first kept result yet.")
+    rows = [(i, h.n, h.commit, fixed(h.val_bpb), signed(-h.improvement),
+             f"{-100 * h.share:+.2f}%", h.description) for i, h in enumerate(hits, 1)]
+    return section("Top hits", ("#", "experiment", "commit", "val_bpb", "vs previous best", "%",
+                                "change"), rows)
+
+
+def meta_timeline(subject):
+    """Each meta-analysis: when, why, by whom, and its hypotheses' fate."""
+    if subject.kind != "experiment":
+        return None
+    analyses = progress.meta_timeline(subject.events)
+    if not analyses:
+        what = "no meta_analysis events" if subject.record else "a results.tsv has no events"
+        return Note(f"Meta-analysis timeline: none recorded ({what}).")
+    parts, text = ["<h2>Meta-analysis timeline</h2>"], ["Meta-analysis timeline"]
+    for a in analyses:
+        head = _analysis_head(a)
+        parts.append(f"<h3>{esc(head)}</h3>")
+        text.append(head)
+        rows = [(h.rank, h.id, h.change, h.expected, h.confidence, h.verdict,
+                 "–" if h.experiment is None else h.experiment, signed(h.delta))
+                for h in a.hypotheses]
+        parts.append(_verdict_table(rows) if rows else "<p>(no hypotheses recorded)</p>")
+        text += [f"  {r[1]} {r[2]} -> {r[5]}" for r in rows]
+    return Html("".join(parts), "\n".join(text))
+
+
+def _analysis_head(a) -> str:
+    analyst = a.analyst + (f" (fell back: {a.fallback})" if a.fallback else "")
+    after = f"after {a.experiments} experiments" if a.experiments is not None else "when ?"
+    best = f", best {fixed(a.best_val_bpb)} ({a.best_commit})" if a.best_val_bpb else ""
+    version = f", program v{a.program_version}" if a.program_version else ""
+    return f"M{a.number}: {after}, trigger {a.trigger}, analyst {analyst}{best}{version}"
+
+
+def _verdict_table(rows: list) -> str:
+    header = ("rank", "id", "change", "expected", "confidence", "verdict", "experiment", "Δ")
+    markup = table(header, rows)
+    for verdict, colour in VERDICT_COLOURS.items():  # colour the verdict cells only
+        markup = markup.replace(f'<td style="text-align: left">{verdict}</td>',
+                                f'<td style="text-align: left; color: {colour}; '
+                                f'font-weight: bold">{verdict}</td>')
+    return markup
+
+
+def time_and_cost(subject):
+    """Where the time went (training, proposing, harness) and what models cost."""
+    if subject.kind != "experiment":
+        return None
+    if subject.record is None:
+        return Note("Time and cost: a results.tsv alone records neither (see a run's events).")
+    spent = progress.spending(subject.events)
+    if not spent.experiments:
+        return Note("Time and cost: no experiment has finished yet.")
+    rate = f"{spent.per_hour:.1f}" if spent.per_hour else "–"
+    rows = [("experiments timed", spent.experiments),
+            ("time in experiments", clock(spent.total_s)),
+            ("  training", clock(spent.training_s)),
+            ("  proposing", clock(spent.propose_s)),
+            ("  harness (commit, start-up, evaluation)", clock(spent.overhead_s)),
+            ("first to last event (pauses included)", clock(spent.wall_s)),
+            ("experiments per hour", rate),
+            ("meta-analyses", spent.analyses),
+            ("model calls", spent.calls),
+            ("tokens in / out", f"{spent.input_tokens} / {spent.output_tokens}"),
+            ("cost (USD)", f"{spent.usd:.4f}")]
+    return section("Time and cost", ("", ""), rows)
