@@ -20,6 +20,7 @@ from .events import EVENTS_FILE, EventLog, precise_now
 from .judges import JudgeContext, Verdict, load_judge
 from .models import Model
 from .nodes import Node
+from .reporting import end_with_report
 from .runs import Outcome, Status, create_run_dir
 
 _BLOCKED = re.compile(r"^BLOCKED:", re.MULTILINE)
@@ -48,6 +49,7 @@ def is_blocked(output: str) -> bool:
 class LoopResult:
     run_dir: Path
     outcome: Outcome
+    report: Path | None = None  # report.html, when asked for and built
 
 
 @dataclass
@@ -64,8 +66,10 @@ class _Progress:
 def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
              budget: Budget | None = None, root: Path | None = None,
              on_event: Callable[[dict], None] | None = None,
-             clock: Callable[[], float] | None = None) -> LoopResult:
-    """Run one ralph run of ``node`` on ``seed``; return its folder and outcome."""
+             clock: Callable[[], float] | None = None, report: bool = False) -> LoopResult:
+    """Run one ralph run of ``node`` on ``seed``; return its folder and outcome.
+
+    ``report`` ends the run with its executed report (see ``reporting``)."""
     if not seed.strip():
         raise InputError("seed is empty")
     budget = budget or Budget(max_rounds=node.hard_cap)
@@ -89,7 +93,7 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
     finally:
         outcome = _outcome(run_dir.name, node.name, state, spend)
         outcome.write(run_dir)
-    return LoopResult(run_dir, outcome)
+    return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report))
 
 
 def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress) -> None:

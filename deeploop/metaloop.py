@@ -15,6 +15,7 @@ from .lessons import FeedbackReport, describe_feedback, feedback
 from .loop import LoopResult, run_node
 from .models import Model
 from .nodes import Node
+from .reporting import end_with_report
 
 
 @dataclass
@@ -27,8 +28,11 @@ class MetaLoopResult:
 def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
                   runs: int, feedback_every: int = 1, window: int = 5, threshold: int = 2,
                   budget: Budget | None = None, root: Path | None = None,
-                  out: Callable[[str], None] = print) -> MetaLoopResult:
-    """Run ``runs`` node runs with feedback after every ``feedback_every``."""
+                  out: Callable[[str], None] = print, report: bool = False) -> MetaLoopResult:
+    """Run ``runs`` node runs with feedback after every ``feedback_every``.
+
+    With ``report``, each run ends with its executed report, built after the
+    feedback that follows it so the lessons it caused are in it."""
     if runs < 1 or feedback_every < 1:
         raise InputError("--runs and --feedback-every must be at least 1")
     out(f"meta-loop: node={node.name} runs={runs} feedback_every={feedback_every}")
@@ -40,9 +44,12 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
         out(f"  -> {o.status} in {o.rounds} rounds (score={o.final_score})")
         results.append(result)
         if i % feedback_every == 0:
-            report = feedback(node, window=window, threshold=threshold, root=root)
-            reports.append(report)
-            out(describe_feedback(report, node.name, window, node.bans_path))
+            feedback_report = feedback(node, window=window, threshold=threshold, root=root)
+            reports.append(feedback_report)
+            out(describe_feedback(feedback_report, node.name, window, node.bans_path))
+        result.report = end_with_report(result.run_dir, enabled=report)
+        if result.report:
+            out(f"  report: {result.report}")
     bans = node.bans()
     out(f"\nmeta-loop: done. Final BANS.md ({node.bans_path}):\n-----\n"
         f"{bans.rstrip() or '(empty)'}\n-----")

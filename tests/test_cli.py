@@ -40,7 +40,7 @@ def test_python_dash_m_and_usage_errors_are_one_line():
 
 def test_loop_prints_the_run_folder(capsys, commit_node, seed_file, runs_root):
     code, out, err = run_cli(capsys, "loop", "commit-msg", "--seed", str(seed_file),
-                             "--hard-cap", "2", "--run-id", "first")
+                             "--hard-cap", "2", "--run-id", "first", "--no-report")
     assert code == 0 and out.strip() == str(runs_root / "commit-msg" / "first")
     assert "hard_cap in 2 rounds (score=0.25)" in err
 
@@ -80,7 +80,7 @@ def test_failed_run_exits_1_with_outcome(capsys, nodes_dir, tmp_path, runs_root)
               toml="default_model = 'mock:commit-msg'\n")
     seed = tmp_path / "seed.md"
     seed.write_text("x")
-    code, out, err = run_cli(capsys, "loop", "raiser", "--seed", str(seed))
+    code, out, err = run_cli(capsys, "loop", "raiser", "--seed", str(seed), "--no-report")
     assert code == 1
     outcome = json.loads((runs_root / "raiser" / os.listdir(runs_root / "raiser")[0]
                           / "outcome.json").read_text())
@@ -104,7 +104,7 @@ def test_runs_and_show_work_on_recorded_reference_runs(capsys, legacy, monkeypat
 
 def test_feedback_and_meta_loop_commands(capsys, commit_node, seed_file):
     code, out, _ = run_cli(capsys, "meta-loop", "commit-msg", "--seed", str(seed_file),
-                           "--runs", "2", "--hard-cap", "1")
+                           "--runs", "2", "--hard-cap", "1", "--no-report")
     assert code == 0 and "-> PROMOTED: length" in out and "Final BANS.md" in out
     code, out, _ = run_cli(capsys, "feedback", "commit-msg")
     assert code == 0 and "0 new lesson(s)" in out and "  2 length" in out

@@ -29,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--seed", required=True, metavar="FILE", help="the locked input")
     add_model_and_budget(p)
     p.add_argument("--run-id", metavar="ID", help="name the run (default: NODE-STAMP-SUFFIX)")
+    add_no_report(p)
     p.set_defaults(func=cmd_loop)
 
     p = sub.add_parser("feedback", help="promote recurring violations into BANS.md",
@@ -52,6 +53,7 @@ def register(sub) -> None:
     p.add_argument("--window", type=int, default=5, metavar="W", help="feedback window (5)")
     p.add_argument("--threshold", type=int, default=2, metavar="C", help="feedback threshold (2)")
     add_model_and_budget(p)
+    add_no_report(p, "each run")
     p.set_defaults(func=cmd_meta_loop)
 
 
@@ -63,6 +65,12 @@ def add_model_and_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-seconds", type=float, metavar="S", help="wall-clock budget per run")
     p.add_argument("--max-tokens", type=int, metavar="T", help="token budget per run")
     p.add_argument("--max-usd", type=float, metavar="D", help="dollar budget per run")
+
+
+def add_no_report(p: argparse.ArgumentParser, what: str = "the run") -> None:
+    p.add_argument("--no-report", dest="report", action="store_false",
+                   help=f"do not end {what} with report.ipynb and report.html (built by default; "
+                        "a report that fails is a warning, never a failed run)")
 
 
 def cmd_runs(args) -> int:
@@ -127,8 +135,11 @@ def cmd_loop(args) -> int:
     from ..loop import run_node
     from ..models import get_model
     node, seed, spec, budget = prepare(args)
-    result = run_node(node, seed, get_model(spec), run_id=args.run_id, budget=budget)
+    result = run_node(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
+                      report=args.report)
     print(result.run_dir)
+    if result.report:
+        print(f"report: {result.report}", file=sys.stderr)
     o = result.outcome
     print(f"{o.status} in {o.rounds} rounds (score={o.final_score}): {o.exit_reason}",
           file=sys.stderr)
@@ -150,5 +161,5 @@ def cmd_meta_loop(args) -> int:
     node, seed, spec, budget = prepare(args)
     run_meta_loop(node, seed, lambda: get_model(spec), runs=args.runs,
                   feedback_every=args.feedback_every, window=args.window,
-                  threshold=args.threshold, budget=budget)
+                  threshold=args.threshold, budget=budget, report=args.report)
     return 0

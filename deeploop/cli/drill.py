@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import InputError
+from .core import add_no_report
 
 ANSWER_HELP = ("a deeper reason, BEDROCK:<category> [rationale], BRANCH:<parallel cause> "
                "or STOP")
@@ -45,6 +46,7 @@ def register(sub) -> None:
     p.add_argument("--max-tokens", type=int, metavar="T", help="token budget")
     p.add_argument("--max-usd", type=float, metavar="D", help="dollar budget")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
+    add_no_report(p)
     p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("render", help="print a drill's tree (text, or --html)",
@@ -66,6 +68,7 @@ def cmd_drill(args) -> int:
     from ..drill.node import load_deeper
     from ..drill.runner import run_drill
     from ..drill.render import render_text
+    from ..reporting import end_with_report
     from ..runs import Status
     from .drill_setup import answer_lines, build_answerer, build_budget, build_verifier, \
         open_session
@@ -90,6 +93,9 @@ def cmd_drill(args) -> int:
     if not args.quiet:
         print("\n" + render_text(session.tree), end="")
     print(f"drill {session.run_id}: {session.status} ({session.exit_reason}) — {session.run_dir}")
+    report = end_with_report(session.run_dir, enabled=args.report)
+    if report and not args.quiet:
+        print(f"report: {report}")
     failing = (Status.FAILED, Status.SPINNING, Status.BUDGET)
     return 1 if session.status in failing else 0
 

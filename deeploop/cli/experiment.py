@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from .core import add_no_report
+
 EPILOG = ("Runs live in runs/experiment/<tag>/ (under $DEEPLOOP_RUNS if set): workspace/ "
           "(git, branch deeploop/<tag>), results.tsv, logs/, events.jsonl.")
 
@@ -48,6 +50,7 @@ def register(sub) -> None:
                      help="start every trainer as a fresh process instead of forking it "
                           "from a helper that has torch imported")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_report(run)
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", help="sum up an experiment run (or any results.tsv)")
@@ -101,6 +104,7 @@ def cmd_run(args) -> int:
     from ..experiment.results import read_results
     from ..experiment.session import run_experiments
     from ..experiment.status import format_status, load_status
+    from ..reporting import end_with_report
     run, settings, proposer = _prepare(args)
     best = read_results(run.results_path).best()
     status = load_status(run.path, args.tag)
@@ -113,6 +117,9 @@ def cmd_run(args) -> int:
     finally:
         bar.close()
     print(format_status(load_status(run.path, args.tag)))
+    report = end_with_report(run.path, enabled=args.report)
+    if report:
+        print(f"report: {report}")
     outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
     if outcome["status"] == "failed":
         print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)

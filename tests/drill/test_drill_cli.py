@@ -23,7 +23,7 @@ ROUND_ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:const
 def test_drill_from_an_answers_file(runs_root, tmp_path, capsys):
     answers = tmp_path / "answers.txt"
     answers.write_text("\n".join(ROUND_ANSWERS) + "\n")
-    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "f1"]) == 0
+    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "f1", "--no-report"]) == 0
     out = capsys.readouterr()
     assert "round 3: rejected · score 0.0 · invalid-bedrock-category" in out.out
     assert "## Tree" in out.out
@@ -36,10 +36,11 @@ def test_file_runs_out_then_resume_goes_on_from_the_next_line(runs_root, tmp_pat
     answers = tmp_path / "answers.txt"
     answers.write_text("cause A\nBRANCH:cause B\n")
     assert main(["drill", "--seed", str(LEGACY.parent / "deeper-sample-seed.md"),
-                 "--answers", str(answers), "--run-id", "f2", "--quiet"]) == 0
+                 "--answers", str(answers), "--run-id", "f2", "--quiet", "--no-report"]) == 0
     assert "paused (answers ran out after round 2" in capsys.readouterr().out
     answers.write_text("\n".join(ROUND_ANSWERS) + "\n")
-    assert main(["drill", "--resume", "f2", "--answers", str(answers), "--quiet"]) == 0
+    assert main(["drill", "--resume", "f2", "--answers", str(answers), "--quiet",
+                 "--no-report"]) == 0
     assert "passed" in capsys.readouterr().out
     tree = read_tree_json(runs_root / "deeper" / "f2")
     assert tree["root"]["claim"].startswith("Why does the `deeper` project exist")
@@ -107,7 +108,7 @@ def test_bad_flags_exit_2_with_one_line_and_create_no_run(argv, message, runs_ro
 
 
 def test_a_failed_drill_exits_1(runs_root, capsys):
-    assert main(["drill", "x", "--answerer", "command:true", "--quiet"]) == 1
+    assert main(["drill", "x", "--answerer", "command:true", "--quiet", "--no-report"]) == 1
     assert "failed (model failed twice in round 1" in capsys.readouterr().out
 
 
@@ -140,7 +141,7 @@ class Angles:
 
 def test_fanout_from_the_cli(runs_root, node_dir, capsys):
     register_mock("drill-angles", Angles)
-    assert main(["drill", "x", "--fanout", "5", "--investigator", "mock:drill-angles",
+    assert main(["drill", "x", "--no-report", "--fanout", "5", "--investigator", "mock:drill-angles",
                  "--deadline", "0.5", "--run-id", "fan"]) == 0
     run_dir = runs_root / "deeper" / "fan"
     assert [e["angle"] for e in events_of(run_dir, "subagent_force_killed")] == ["boundary"]
@@ -168,7 +169,7 @@ ANSWER_BY_ROUND = textwrap.dedent(f"""
 
 
 def _cli(*args):
-    return [sys.executable, "-m", "deeploop", "drill", *args, "--quiet"]
+    return [sys.executable, "-m", "deeploop", "drill", *args, "--quiet", "--no-report"]
 
 
 def test_killed_for_real_then_resumed_equals_straight(runs_root, tmp_path):

@@ -48,7 +48,7 @@ def test_widget_and_terminal_write_identical_runs(runs_root, monkeypatch, capsys
     _drive_widget(widget)
     assert widget.session.status == "passed"
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(TYPED) + "\n"))
-    assert main(["drill", CLAIM, "--run-id", "typed"]) == 0
+    assert main(["drill", CLAIM, "--run-id", "typed", "--no-report"]) == 0
     assert "passed" in capsys.readouterr().out
     assert _normalised(widget.session.run_dir) == _normalised(runs_root / "deeper" / "typed")
 

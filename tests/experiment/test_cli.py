@@ -78,11 +78,11 @@ def test_run_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, cap
     run = init_run("cli", str(corpus_file))
     install_trainer(run)
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
-                           "--experiments", "2", "--budget", "5", "--no-progress",
+                           "--experiments", "2", "--budget", "5", "--no-progress", "--no-report",
                            "--no-warm-start")
     assert code == 0 and "experiments:  2 (baseline not counted)" in out
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
-                           "--experiments", "3", "--no-progress")  # earlier options are kept
+                           "--experiments", "3", "--no-progress", "--no-report")  # earlier options are kept
     assert code == 0 and "experiments:  3" in out
     rounds = [e for e in run.event_log().path.read_text().splitlines() if '"experiment_result"' in e]
     assert len(rounds) == 4 and '"round": 3' in rounds[-1]
@@ -96,7 +96,8 @@ def test_real_template_trains_end_to_end(runs_root, corpus_file, capsys):
     """The shipped train.py, a 2-second budget: a measured baseline, one real
     experiment, a summary the harness can read."""
     code, out, err = run_cli(capsys, "experiment", "run", "--tag", "real", "--experiments", "1",
-                             "--budget", "2", "--data", str(corpus_file), "--no-progress")
+                             "--budget", "2", "--data", str(corpus_file), "--no-progress",
+                             "--no-report")
     assert code == 0, err
     results = read_results(runs_root / "experiment" / "real" / "results.tsv")
     assert [r.description for r in results.rows][0] == "baseline"
