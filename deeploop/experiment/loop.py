@@ -14,6 +14,7 @@ reset, ``experiment_result``. See ``recovery.py``.
 from __future__ import annotations
 
 import ast
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -61,6 +62,7 @@ class Loop:
     history: list[dict] = field(default_factory=list)
     baseline_round: int | None = None
     starter: object = None  # warm.WarmStarter while the loop runs, if enabled
+    stop: threading.Event | None = None  # set by a widget: stop after the running experiment
 
     def __post_init__(self):
         self.ws = self.run.workspace()
@@ -105,6 +107,17 @@ class Loop:
         reason = budget_exhausted(self.limits, self.spend)
         return ("budget_exhausted", reason) if reason else None
 
+    def stop_requested(self) -> str | None:
+        """Who asked the loop to stop before the next experiment: the ``stop``
+        event (a notebook's Stop button) or a ``STOP`` file in the run folder
+        (any shell). The file is consumed, so a resume starts afresh."""
+        if self.stop is not None and self.stop.is_set():
+            return "stop event"
+        if self.run.stop_path.exists():
+            self.run.stop_path.unlink(missing_ok=True)
+            return "STOP file"
+        return None
+
     def events(self) -> Iterator[dict]:
         yield self.log.emit("experiment_run_started", settings=vars(self.settings),
                             budget_s=self.budget_s, proposer=self.proposer.spec,
@@ -116,12 +129,19 @@ class Loop:
                 if status == "budget_exhausted":
                     yield self.log.emit("budget_exhausted", reason=reason)
                 break
+            asked = self.stop_requested()
+            if asked:
+                done = self.next_number() - 1
+                status, reason = "paused", f"stopped by {asked} after experiment {done}"
+                yield self.log.emit("stop_requested", source=asked, after_experiment=done)
+                break
             baseline = self.needs_baseline()
             yield from self.experiment(self.next_number(), baseline)
             if baseline and self.needs_baseline():
                 status, reason = "failed", "the baseline crashed: see logs/ for why"
                 break
-        yield from self.notify("done")
+        if status != "paused":  # a stop on request is not the end: resume sends "done"
+            yield from self.notify("done")
         self.finish(status, reason)
 
     def experiment(self, number: int, baseline: bool) -> Iterator[dict]:

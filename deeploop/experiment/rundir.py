@@ -90,6 +90,7 @@ class ExperimentRun:
     data_dir = property(lambda self: self.path / "data")
     notify_log = property(lambda self: self.path / "notify.log")
     settings_path = property(lambda self: self.path / SETTINGS_FILE)
+    stop_path = property(lambda self: self.path / "STOP")  # touch it to stop between experiments
 
     def log_path(self, number: int) -> Path:
         return self.logs_dir / f"{number:03d}.log"
@@ -138,13 +139,19 @@ def template_files() -> dict[str, str]:
 
 def init_run(tag: str, data: str | None = None, root: Path | None = None) -> ExperimentRun:
     """Create the run folder, its workspace and prepared corpus. The corpus is
-    read before anything is created, and a failure half-way removes the folder."""
+    read before anything is created, and a failure half-way removes what was made.
+
+    A folder holding only a papermill session's files (``deeploop session``
+    creates the run folder before the notebook starts the loop) is used as is.
+    """
     path = run_path(tag, root)
-    if path.exists():
+    before = session_only(path)
+    if path.exists() and before is None:
         raise InputError(f"experiment tag {tag!r} already exists ({path}): "
                          "use --resume to continue it")
     corpus = load_corpus(data)
-    create_run_dir(NODE, tag, root)
+    if before is None:
+        create_run_dir(NODE, tag, root)
     run = ExperimentRun(path, tag)
     try:
         meta = prepare(corpus, run.data_dir)
@@ -156,9 +163,31 @@ def init_run(tag: str, data: str | None = None, root: Path | None = None) -> Exp
         run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
                              workspace=str(ws.path), corpus=meta)
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
+        _remove_all_but(path, before)
         raise
     return run
+
+
+def session_only(path: Path) -> set[str] | None:
+    """The names in ``path`` if it is a folder holding only session files, else None."""
+    if not path.is_dir():
+        return None
+    names = {p.name for p in path.iterdir()}
+    return names if all(n.startswith("session.") for n in names) else None
+
+
+def _remove_all_but(path: Path, keep: set[str] | None) -> None:
+    """Undo a failed init: the whole folder if we made it, else what we added."""
+    if keep is None:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for item in path.iterdir():
+        if item.name in keep:
+            continue
+        if item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink()
 
 
 def check_data(run: ExperimentRun, data: str | None) -> None:

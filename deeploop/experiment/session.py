@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -76,12 +77,16 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
 
 def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Proposer | None = None,
                     trainer: Trainer = run_training,
-                    clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
-    """Run the loop for ``run``, yielding every event as it is recorded."""
+                    clock: Callable[[], float] = time.monotonic,
+                    stop: threading.Event | None = None) -> Iterator[dict]:
+    """Run the loop for ``run``, yielding every event as it is recorded.
+
+    Setting ``stop`` (or creating ``STOP`` in the run folder) ends the run
+    ``paused`` after the experiment in flight; ``--resume`` continues it."""
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"):
         ws = run.workspace()
         recovered = recover(run, ws, read_events(run.events_path).events)
-        loop = Loop(run, settings, proposer, trainer, clock)
+        loop = Loop(run, settings, proposer, trainer, clock, stop=stop)
         loop.load(read_events(run.events_path).events)
         yield from recovered
         try:
