@@ -1,0 +1,120 @@
+"""ExperimentMonitor and ExperimentJob, headless: the loop runs in a thread, the
+widgets follow its events, Stop ends the run after the running experiment."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from deeploop.errors import InputError  # noqa: E402
+from deeploop.experiment.results import read_results  # noqa: E402
+from deeploop.experiment.runner import run_training  # noqa: E402
+from deeploop.notebook.job import ExperimentJob, open_experiment  # noqa: E402
+from deeploop.notebook.monitor import ExperimentMonitor  # noqa: E402
+from deeploop.runs import runs_root  # noqa: E402
+from tests.experiment.conftest import corpus_text, install_trainer  # noqa: E402
+from tests.experiment.test_loop import Scripted  # noqa: E402
+
+FAST = {"budget": 5, "warm_start": False}  # the fake trainer needs no torch helper
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(corpus_text(), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def fake(corpus):
+    """An experiment tag whose train.py is the fake trainer."""
+    run, _ = open_experiment("mon", data=corpus)
+    install_trainer(run)
+    return run
+
+
+def test_monitor_follows_the_loop_and_ends_with_the_report(fake):
+    monitor = ExperimentMonitor("mon", experiments=2, propose_with=Scripted(
+        {"LR": 0.006}, {"LR": 0.001}), **FAST)
+    assert monitor.bar.value == 0 and bytes(monitor.chart.value) == b""
+    outcome = monitor.start().wait(timeout=120)
+    assert outcome["status"] == "passed"
+    assert monitor.bar.value == 2 and monitor.bar.max == 2
+    best = read_results(fake.results_path).best().val_bpb
+    assert monitor.bar_label.value.startswith(f"2 / 2 · best val_bpb {best:.6f}")
+    assert bytes(monitor.chart.value).startswith(b"\x89PNG")
+    assert "Experiment 2" in monitor.last.value and "discard" in monitor.last.value
+    assert monitor.stop_button.disabled and monitor.status.value.startswith("passed: ")
+    assert monitor.report_path == fake.path / "report.html" and monitor.report_path.is_file()
+    assert f"report <code>{monitor.report_path}</code>" in monitor.status.value
+
+
+def test_stop_button_ends_after_the_running_experiment(fake):
+    holder = {}
+
+    def train(*args, **kwargs):  # the user presses Stop while experiment 1 trains
+        if "clicked" not in holder and len(read_results(fake.results_path).rows) == 1:
+            holder["clicked"] = True
+            holder["monitor"].stop_button.click()
+        return run_training(*args, **kwargs)
+
+    monitor = ExperimentMonitor("mon", experiments=5, report=False, trainer=train,
+                                propose_with=Scripted({"LR": 0.006}, {"LR": 0.001}), **FAST)
+    holder["monitor"] = monitor
+    outcome = monitor.start().wait(timeout=120)
+    assert outcome["status"] == "paused" and outcome["rounds"] == 1
+    assert [r.status for r in read_results(fake.results_path).rows] == ["keep", "keep"]
+    assert monitor.stop_button.disabled and monitor.bar.value == 1
+    assert monitor.status.value.startswith("paused: stopped by stop event after experiment 1")
+
+    again = ExperimentMonitor("mon", experiments=2, report=False,
+                              propose_with=Scripted({"LR": 0.001}), **FAST)
+    assert again.bar.value == 1  # progress so far is read back from the files
+    assert again.start().wait(timeout=120)["status"] == "passed" and again.bar.value == 2
+
+
+def test_hypothesis_under_test_is_shown(fake):
+    monitor = ExperimentMonitor("mon", report=False, **FAST)
+    monitor.update({"type": "experiment_committed", "round": 4, "description": "LR 0.04 -> 0.06",
+                    "hypothesis": {"id": "M1.2", "change": "MATRIX_LR 0.04 -> 0.06"}})
+    assert monitor.testing.value == ("Experiment 4 tests: <b>LR 0.04 -&gt; 0.06</b> · M1.2: "
+                                     "MATRIX_LR 0.04 -&gt; 0.06")
+    monitor.update({"type": "experiment_committed", "round": 5, "description": "DEPTH 4 -> 6",
+                    "hypothesis": None})
+    assert "(the proposer's own idea)" in monitor.testing.value
+
+
+def test_job_raises_what_the_loop_raised(fake):
+    class Broken:
+        spec = "broken"
+
+        def propose(self, context):
+            raise RuntimeError("proposer bug")
+    job = ExperimentJob(fake, open_experiment("mon", experiments=2, **FAST)[1],
+                        proposer=Broken(), report=False).start()
+    with pytest.raises(RuntimeError, match="proposer bug"):
+        job.wait(timeout=120)
+    outcome = json.loads((fake.path / "outcome.json").read_text())
+    assert outcome["status"] == "failed" and "proposer bug" in outcome["exit_reason"]
+
+
+def test_bad_settings_create_nothing(corpus):
+    with pytest.raises(InputError, match="unknown proposer 'magic'"):
+        open_experiment("bad", data=corpus, proposer="magic")
+    with pytest.raises(InputError, match="--budget must be a positive number"):
+        open_experiment("bad", data=corpus, budget=-1)
+    assert not (runs_root() / "experiment" / "bad").exists()
+    with pytest.raises(InputError, match="call start"):
+        ExperimentJob(None, None).wait()
+
+
+def test_a_session_folder_becomes_the_experiment(corpus):
+    folder = runs_root() / "experiment" / "sess"
+    folder.mkdir(parents=True)
+    (folder / "session.json").write_text('{"status": "running"}')
+    run, settings = open_experiment("sess", data=corpus, experiments=3)
+    assert run.path == folder and settings.experiments == 3
+    assert (folder / "session.json").read_text() == '{"status": "running"}'
+    assert (folder / "results.tsv").is_file() and (folder / "workspace" / "train.py").is_file()
