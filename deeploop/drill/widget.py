@@ -6,9 +6,14 @@ rationale``, ``BRANCH:<claim>``, ``STOP``) and passes it to
 ``session.answer``, so the run folder is identical whichever way the drill
 was answered. Headless use (tests, scripts): set ``answer_box.value`` and
 call ``answer_button.click()``.
+
+With ``report=True`` a drill that ends (done, stopped, capped) gets its
+executed report, built in a thread so the widget stays live; the message
+line then names report.html (``wait_report()`` blocks until it is there).
 """
 from __future__ import annotations
 
+import threading
 from html import escape
 from pathlib import Path
 
@@ -23,9 +28,13 @@ class DrillWidget:
     """``DrillWidget("a claim")`` starts a drill; ``DrillWidget("<run id>")`` resumes one."""
 
     def __init__(self, claim_or_run: str | None = None, *, claim: str | None = None,
-                 run: str | Path | None = None, root: Path | None = None, **options):
+                 run: str | Path | None = None, root: Path | None = None,
+                 report: bool = False, **options):
         self._w = require("ipywidgets", "notebook")
         self.session = _open(claim_or_run, claim, run, root, options)
+        self.report = report
+        self.report_path: Path | None = None
+        self.reporter: threading.Thread | None = None
         self._build()
         self.refresh()
 
@@ -78,6 +87,8 @@ class DrillWidget:
         self.answer_box.value = ""
         self._say(result.message)
         self.refresh(keep_message=True)
+        if self.session.finished:
+            self._end_with_report()
 
     def refresh(self, keep_message: bool = False) -> None:
         session = self.session
@@ -95,6 +106,28 @@ class DrillWidget:
             button.disabled = session.finished
         if not keep_message:
             self.message.value = ""
+
+    def _end_with_report(self) -> None:
+        if not self.report or self.reporter is not None:
+            return
+        self.session.close()  # release the run before a report reads it
+        self.reporter = threading.Thread(target=self._build_report, daemon=True)
+        self.reporter.start()
+
+    def _build_report(self) -> None:
+        from ..reporting import end_with_report
+        lines = []
+        self.report_path = end_with_report(self.session.run_dir, warn=lines.append)
+        if self.report_path:
+            self._say(f"report: {self.report_path}")
+        else:
+            self._say(lines[0] if lines else "no report", error=True)
+
+    def wait_report(self, timeout: float | None = None) -> Path | None:
+        """Block until the report of a finished drill is built (headless use)."""
+        if self.reporter is not None:
+            self.reporter.join(timeout)
+        return self.report_path
 
     def close(self) -> None:
         """Release the run (an unfinished drill is recorded as paused) and the widgets."""

@@ -134,3 +134,18 @@ def test_the_drill_core_never_imports_ipywidgets():
             "deeploop.cli.drill; from deeploop.drill import DrillSession; "
             "sys.exit('ipywidgets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_a_finished_drill_ends_with_its_report():
+    widget = DrillWidget(CLAIM, report=True)
+    widget.answer_box.value = "cause A"
+    widget.answer_button.click()
+    assert widget.reporter is None  # still open: no report yet
+    widget.category.value = "empirical"
+    widget.answer_box.value = "measured twice"
+    widget.bedrock_button.click()
+    page = widget.wait_report(120)
+    assert page == widget.session.run_dir / "report.html"
+    assert widget.message.value.endswith(f"report: {page}</span>")
+    text = page.read_text()
+    assert "BEDROCK · empirical" in text and "measured twice" in text
