@@ -8,13 +8,22 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 DEBS   := git xz-utils bzip2 zstd chromium
 
-.PHONY: demo test bench clean-venv debs
+.PHONY: demo test bench notebooks clean-venv debs
 
 demo: $(VENV)/.demo-deps
 	$(PY) -m deeploop demo
 
 test: $(VENV)/.test-deps
 	$(PY) -m pytest -q
+
+# Re-execute the example notebooks in place (commit them executed; make test checks
+# them with nbval). Runs go to a throw-away folder, never ./runs.
+notebooks: $(VENV)/.test-deps
+	root=$$(mktemp -d -t deeploop-nbval-XXXXXX) && \
+	DEEPLOOP_RUNS=$$root MPLBACKEND=Agg $(PY) -m jupyter nbconvert --to notebook --execute \
+	  --inplace --ExecutePreprocessor.record_timing=False \
+	  --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.timeout=600 \
+	  notebooks/*.ipynb; status=$$?; rm -rf $$root; exit $$status
 
 bench: $(VENV)/.test-deps
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

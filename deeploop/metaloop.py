@@ -2,10 +2,14 @@
 
 Run N ralph runs of a node in series and promote recurring violations after
 every K runs; each run starts from the lessons the previous ones earned.
+``sandbox`` gives a demo or a notebook a private copy of a node, with no
+lessons yet and its own runs folder, so the real BANS.md is never touched.
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +18,7 @@ from .errors import InputError
 from .lessons import FeedbackReport, describe_feedback, feedback
 from .loop import LoopResult, run_node
 from .models import Model
-from .nodes import Node
+from .nodes import Node, find_node, load_node
 from .reporting import end_with_report
 
 
@@ -23,6 +27,37 @@ class MetaLoopResult:
     runs: list[LoopResult]
     feedback: list[FeedbackReport]
     bans: str
+
+    @property
+    def scores(self) -> list[float | None]:
+        """Final score of each run, in order: the climb lessons should cause."""
+        return [r.outcome.final_score for r in self.runs]
+
+
+@dataclass
+class Sandbox:
+    node: Node      # the private copy
+    runs: Path      # its runs root
+    seed: str       # the node's sample-seed.md, or ""
+
+
+def sandbox(name: str, folder: Path | str | None = None) -> Sandbox:
+    """Copy node ``name`` into ``folder/nodes/`` with an empty BANS.md; runs go
+    to ``folder/runs/``. The default folder is fresh under the runs root."""
+    from .runs import runs_root
+    shipped = find_node(name)
+    if folder is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        folder = runs_root() / "sandbox" / f"{name}-{stamp}"
+    folder = Path(folder)
+    if (folder / "nodes" / name).exists():
+        raise InputError(f"sandbox already holds node {name}: {folder / 'nodes' / name}")
+    node_dir = folder / "nodes" / name
+    shutil.copytree(shipped.path, node_dir, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    (node_dir / "BANS.md").write_text("", encoding="utf-8")
+    seed = node_dir / "sample-seed.md"
+    return Sandbox(load_node(node_dir, name), folder / "runs",
+                   seed.read_text(encoding="utf-8") if seed.is_file() else "")
 
 
 def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,

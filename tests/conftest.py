@@ -8,6 +8,9 @@ import pytest
 
 from tests.helpers import LEGACY, REPO
 
+# Notebooks the tests execute on purpose (some fail by design), not examples for nbval.
+collect_ignore_glob = ["notebook/data/*.ipynb"]
+
 
 @pytest.fixture
 def nodes_dir(tmp_path_factory) -> Path:

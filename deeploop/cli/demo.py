@@ -7,9 +7,7 @@ promoted.
 """
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
-from pathlib import Path
 
 
 def register(sub) -> None:
@@ -23,24 +21,18 @@ def register(sub) -> None:
 
 def cmd_demo(args) -> int:
     from ..budget import Budget
-    from ..metaloop import run_meta_loop
+    from ..metaloop import run_meta_loop, sandbox
     from ..models import get_model
-    from ..nodes import find_node, load_node
     from ..runs import runs_root
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     home = runs_root() / "demo" / stamp
-    shipped = find_node("commit-msg")
-    node_dir = home / "nodes" / "commit-msg"
-    shutil.copytree(shipped.path, node_dir, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    (node_dir / "BANS.md").write_text("", encoding="utf-8")
-    node = load_node(node_dir)
-    seed = (node_dir / "sample-seed.md").read_text(encoding="utf-8")
-    result = run_meta_loop(node, seed, lambda: get_model("mock:commit-msg"), runs=args.runs,
-                           budget=Budget(max_rounds=3), root=home / "runs")
-    climb = " -> ".join(f"{r.outcome.final_score}" for r in result.runs)
+    box = sandbox("commit-msg", home)
+    result = run_meta_loop(box.node, box.seed, lambda: get_model("mock:commit-msg"),
+                           runs=args.runs, budget=Budget(max_rounds=3), root=box.runs)
+    climb = " -> ".join(f"{score}" for score in result.scores)
     print(f"\nscore climb: {climb}")
-    print(f"runs:    {home / 'runs' / 'commit-msg'}")
-    print(f"lessons: {node.bans_path}")
-    print(f"inspect: DEEPLOOP_RUNS={home / 'runs'} deeploop runs")
+    print(f"runs:    {box.runs / 'commit-msg'}")
+    print(f"lessons: {box.node.bans_path}")
+    print(f"inspect: DEEPLOOP_RUNS={box.runs} deeploop runs")
     return 0

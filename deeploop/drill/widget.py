@@ -28,9 +28,10 @@ class DrillWidget:
     """``DrillWidget("a claim")`` starts a drill; ``DrillWidget("<run id>")`` resumes one."""
 
     def __init__(self, claim_or_run: str | None = None, *, claim: str | None = None,
-                 run: str | Path | None = None, root: Path | None = None,
+                 run: str | Path | None = None, root: Path | str | None = None,
                  report: bool = False, **options):
         self._w = require("ipywidgets", "notebook")
+        root = Path(root) if root else None  # a notebook parameter arrives as a string
         self.session = _open(claim_or_run, claim, run, root, options)
         self.report = report
         self.report_path: Path | None = None

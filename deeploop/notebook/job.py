@@ -20,8 +20,21 @@ from ..errors import InputError
 from ..reporting import end_with_report
 
 
-def open_experiment(tag: str, *, data: str | None = None, root: Path | None = None,
-                    **overrides):
+def experiment_place(tag: str, run_dir: Path | str | None,
+                     root: Path | str | None) -> tuple[str, Path | None]:
+    """(tag, runs root) of an experiment. A ``run_dir`` (what ``deeploop
+    session`` passes a notebook) names both: ``<root>/experiment/<tag>``."""
+    if not run_dir:
+        return tag, Path(root) if root else None
+    folder = Path(run_dir).resolve()
+    if folder.parent.name != "experiment":
+        raise InputError(f"an experiment's run folder must be <runs root>/experiment/<tag>, "
+                         f"not {folder}")
+    return folder.name, folder.parent.parent
+
+
+def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,
+                    run_dir: Path | str | None = None, **overrides):
     """(run, settings) for ``tag``: created when new, resumed when it exists.
 
     ``overrides`` are Settings fields (experiments, budget, proposer, ...);
@@ -31,6 +44,7 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | None = No
     from ..experiment.proposers import get_proposer
     from ..experiment.rundir import (SETTINGS_FILE, Settings, check_data, init_run, open_run,
                                      run_path)
+    tag, root = experiment_place(tag, run_dir, root)
     Settings().merged(overrides)  # bad numbers fail before anything is created
     exists = (run_path(tag, root) / SETTINGS_FILE).is_file()
     run = open_run(tag, root) if exists else None

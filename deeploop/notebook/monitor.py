@@ -23,15 +23,17 @@ class ExperimentMonitor:
 
     Keyword arguments are the experiment's settings (experiments, budget,
     proposer, hours, min_delta, seed, ...); an existing tag is resumed.
+    ``run_dir`` (``<root>/experiment/<tag>``) names the tag and root at once.
     ``report`` builds report.html when the loop ends. ``propose_with`` (a
     Proposer) and ``trainer`` replace the real ones, for tests.
     """
 
-    def __init__(self, tag: str, *, root: Path | str | None = None, data: str | None = None,
+    def __init__(self, tag: str = "", *, root: Path | str | None = None,
+                 run_dir: Path | str | None = None, data: str | None = None,
                  report: bool = True, propose_with=None, trainer=None, **settings):
         self._w = require("ipywidgets", "notebook")
-        root = Path(root) if root else None
-        self.run, self.settings = open_experiment(tag, data=data, root=root, **settings)
+        self.run, self.settings = open_experiment(tag, data=data or None, root=root,
+                                                  run_dir=run_dir, **settings)
         self.job = ExperimentJob(self.run, self.settings, proposer=propose_with, trainer=trainer,
                                  report=report, listeners=[self.update], warn=self._warn)
         self.best: float | None = None

@@ -178,7 +178,8 @@ def _from_verdict(by_id: dict[str, Tested], item) -> None:
 
 @dataclass
 class Spending:
-    experiments: int = 0
+    experiments: int = 0      # results recorded, baselines included
+    baselines: int = 0
     total_s: float = 0.0
     training_s: float = 0.0
     propose_s: float = 0.0
@@ -195,7 +196,9 @@ class Spending:
 
     @property
     def per_hour(self) -> float | None:
-        return self.experiments / (self.total_s / 3600) if self.total_s else None
+        """Experiments (baselines not counted) per hour of experiment time, as status says."""
+        done = self.experiments - self.baselines
+        return done / (self.total_s / 3600) if self.total_s else None
 
 
 def spending(events: list[dict]) -> Spending:
@@ -206,6 +209,7 @@ def spending(events: list[dict]) -> Spending:
         if kind == "experiment_result":
             timing = event.get("timing") if isinstance(event.get("timing"), dict) else {}
             spent.experiments += 1
+            spent.baselines += event.get("kind") == "baseline"
             spent.total_s += _float(timing.get("total_s"), 0.0)
             spent.training_s += _float(timing.get("training_seconds"), 0.0)
             spent.propose_s += _float(timing.get("propose_s"), 0.0)

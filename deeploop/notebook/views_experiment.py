@@ -167,13 +167,13 @@ def time_and_cost(subject):
     if not spent.experiments:
         return Note("Time and cost: no experiment has finished yet.")
     rate = f"{spent.per_hour:.1f}" if spent.per_hour else "–"
-    rows = [("experiments timed", spent.experiments),
+    rows = [("results recorded (baselines included)", spent.experiments),
             ("time in experiments", clock(spent.total_s)),
             ("  training", clock(spent.training_s)),
             ("  proposing", clock(spent.propose_s)),
             ("  harness (commit, start-up, evaluation)", clock(spent.overhead_s)),
             ("first to last event (pauses included)", clock(spent.wall_s)),
-            ("experiments per hour", rate),
+            ("experiments per hour (baselines not counted)", rate),
             ("meta-analyses", spent.analyses),
             ("model calls", spent.calls),
             ("tokens in / out", f"{spent.input_tokens} / {spent.output_tokens}"),
