@@ -10,13 +10,24 @@ from __future__ import annotations
 from collections import Counter
 
 from ..drill.render import bedrock_leaves
+from ..errors import DeeploopError
 from .viewkit import BLUE, GREEN, Html, Note, esc, figure, finish, section
+
+
+def _view(subject):
+    """(the drill view, None) or (None, why there is no tree to show)."""
+    try:
+        return subject.drill, None
+    except DeeploopError as exc:  # e.g. killed before its first round was saved
+        return None, str(exc)
 
 
 def tree(subject):
     if subject.kind != "drill":
         return None
-    view = subject.drill
+    view, problem = _view(subject)
+    if view is None:
+        return Note(f"Tree: none to show ({problem}).")
     markup = f"<h2>Tree</h2><p><code>{esc(view.summary())}</code></p>{view.html()}"
     return Html(markup, view.summary() + "\n\n" + view.text())
 
@@ -71,7 +82,10 @@ def bedrock(subject, limit: int = 200):
     """Every closed branch: its category, depth, the claim it closed, the rationale."""
     if subject.kind != "drill":
         return None
-    closed = bedrock_leaves(subject.drill.tree)
+    view, problem = _view(subject)
+    if view is None:
+        return Note(f"Bedrock: none to show ({problem}).")
+    closed = bedrock_leaves(view.tree)
     if not closed:
         return Note("Bedrock: no branch has reached bedrock yet.")
     tally = Counter(category for _, category, _ in closed)

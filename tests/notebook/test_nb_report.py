@@ -139,3 +139,68 @@ def test_bad_input(tmp_path, case, error, pattern):
     with pytest.raises(error, match=pattern):
         calls[case]()
     assert not (tmp_path / "o").exists()  # nothing written for bad input
+
+
+@pytest.fixture
+def experiment_run(tmp_path, monkeypatch):
+    """A real experiment run (fake trainer), plus meta-analysis events in the meta
+    tier's format, one of whose hypotheses the next experiment tested."""
+    from deeploop.events import EventLog
+    from deeploop.experiment.rundir import Settings
+    from deeploop.experiment.session import run_experiments
+    from deeploop.notebook.job import open_experiment
+    from tests.experiment.conftest import corpus_text, install_trainer
+    from tests.experiment.test_loop import Scripted
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(corpus_text())
+    run, _ = open_experiment("rep", data=str(corpus))
+    install_trainer(run)
+    list(run_experiments(run, Settings(experiments=3, budget=5, warm_start=False),
+                         proposer=Scripted({"LR": 0.006}, {"LR": 0.001}, {"MODE": "error"})))
+    log = EventLog(run.events_path, "rep", "experiment")
+    log.emit("meta_analysis", analysis=1, trigger="interval", analyst="offline", fallback=None,
+             experiments=2, best={"val_bpb": 2.0, "commit": "abc1234"}, program_version=2,
+             hypotheses=[{"id": "M1.1", "rank": 1, "change": "DEPTH 4 -> 6", "expected": "down",
+                          "confidence": "HIGH", "reason": "deeper helped"},
+                         {"id": "M1.2", "rank": 2, "change": "LR 0.006 -> 0.008",
+                          "expected": "down", "confidence": "LOW", "reason": "a guess"}],
+             verdicts=[])
+    log.emit("experiment_result", round=4, kind="proposal", status="keep", val_bpb=1.99,
+             best_before=2.0, hypothesis={"id": "M1.1"}, description="DEPTH 4 -> 6",
+             timing={"total_s": 1.0, "training_seconds": 0.1, "propose_s": 0.0})
+    return run
+
+
+def test_experiment_run_report(experiment_run, tmp_path):
+    result = build_report(experiment_run.path)
+    page = result.html.read_text()
+    assert row("kept", 1) in page and row("discarded", 1) in page and row("crashed", 1) in page
+    assert "<h2>Top hits</h2>" in page and "LR -&gt; 0.006" in page
+    assert "M1: after 2 experiments, trigger interval, analyst offline" in page
+    assert 'font-weight: bold">confirmed</td>' in page and 'bold">pending</td>' in page
+    assert "<h2>Time and cost</h2>" in page
+    assert len(images(page)) == 1 and external_links(page) == []
+    assert "Score per round" not in page and "Depth tree" not in page  # other kinds' cells
+
+
+@pytest.mark.parametrize("name", ["harness-smoke", "smoke-branch", "smoke-chain"])
+def test_recorded_drills_report(tmp_path, name):
+    from deeploop.drill.view import load_drill
+    run = FIXTURES / "deeper-legacy" / "deeper" / name
+    page = build_report(run, tmp_path / name).html.read_text()
+    view = load_drill(run)
+    assert "<h2>Tree</h2>" in page and '<details open="">' in page
+    assert view.tree.root.claim.replace("`", "") in page.replace("`", "")
+    assert f"Bedrock ({len(re.findall('BEDROCK:', view.text()))})" in page
+    assert len(images(page)) == 1  # depth over rounds
+    assert not (run / "report.html").exists()
+
+
+def test_a_drill_from_the_cli_ends_with_its_report(tmp_path, capsys):
+    from deeploop.cli import main
+    answers = tmp_path / "answers.txt"
+    answers.write_text("cause A\nBRANCH:cause B\nBEDROCK:constraint\nrethink\n"
+                       "BEDROCK:prior-decision — we chose X\n")
+    assert main(["drill", "Why?", "--answers", str(answers), "--run-id", "d1", "--quiet"]) == 0
+    page = (tmp_path / "runs" / "deeper" / "d1" / "report.html").read_text()
+    assert "Bedrock (2)" in page and "we chose X" in page and "every branch reached bedrock" in page
