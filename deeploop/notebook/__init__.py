@@ -1,4 +1,4 @@
-"""Headless notebooks: papermill sessions, batches and executed reports.
+"""Notebooks: headless sessions, batches and executed reports; the widgets.
 
 - ``parameters``: a notebook's ``parameters`` cell, and checking given values.
 - ``session``: ``run_session`` executes one notebook into a run folder
@@ -6,12 +6,27 @@
 - ``grid`` / ``batch`` / ``index``: a batch file, ``run_batch`` over any
   Executor, and the batch's ``index.html``.
 - ``report``: ``build_report`` executes a report template for a run or a
-  results file (``views``: what the template shows; ``html``: offline export).
+  results file (``html``: offline export). What the template shows:
+  ``views`` (one call per cell, by run kind) over ``views_experiment``
+  (with the pure ``progress``), ``views_node`` and ``views_drill``.
 - ``headline``: ``record_headline``, called inside a notebook.
+- Widgets, imported on first use: ``ExperimentMonitor`` (``monitor``, over
+  ``job.ExperimentJob``, the experiment loop in a thread) and ``RunBrowser``
+  (``browser``).
 
 Importing this package stays cheap (a kernel imports it to record its
-headline); papermill and friends load only when a session starts.
+headline); papermill, ipywidgets and friends load only when used.
 """
 from .headline import HEADLINE_MIME, record_headline
 
-__all__ = ["HEADLINE_MIME", "record_headline"]
+__all__ = ["ExperimentMonitor", "HEADLINE_MIME", "RunBrowser", "record_headline"]
+
+
+def __getattr__(name):
+    if name == "ExperimentMonitor":  # lazy: only a notebook needs ipywidgets
+        from .monitor import ExperimentMonitor
+        return ExperimentMonitor
+    if name == "RunBrowser":
+        from .browser import RunBrowser
+        return RunBrowser
+    raise AttributeError(f"module 'deeploop.notebook' has no attribute {name!r}")

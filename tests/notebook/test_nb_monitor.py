@@ -118,3 +118,13 @@ def test_a_session_folder_becomes_the_experiment(corpus):
     assert run.path == folder and settings.experiments == 3
     assert (folder / "session.json").read_text() == '{"status": "running"}'
     assert (folder / "results.tsv").is_file() and (folder / "workspace" / "train.py").is_file()
+
+
+def test_the_core_and_the_report_engine_never_import_ipywidgets():
+    import subprocess
+    import sys
+    code = ("import sys, deeploop.cli, deeploop.loop, deeploop.metaloop, deeploop.reporting, "
+            "deeploop.notebook, deeploop.notebook.views, deeploop.notebook.job, "
+            "deeploop.notebook.report, deeploop.experiment.session; "
+            "sys.exit('ipywidgets' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
