@@ -76,6 +76,7 @@ class ExperimentMonitor:
 
     def start(self) -> "ExperimentMonitor":
         self.clock = time.monotonic()
+        self.results_seen = 0  # the time left is estimated from this invocation's pace
         self.status.value = "running"
         self.job.start()
         return self

@@ -23,7 +23,8 @@ ROUND_ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:const
 def test_drill_from_an_answers_file(runs_root, tmp_path, capsys):
     answers = tmp_path / "answers.txt"
     answers.write_text("\n".join(ROUND_ANSWERS) + "\n")
-    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "f1", "--no-report"]) == 0
+    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "f1",
+                 "--no-report"]) == 0
     out = capsys.readouterr()
     assert "round 3: rejected · score 0.0 · invalid-bedrock-category" in out.out
     assert "## Tree" in out.out
@@ -141,7 +142,8 @@ class Angles:
 
 def test_fanout_from_the_cli(runs_root, node_dir, capsys):
     register_mock("drill-angles", Angles)
-    assert main(["drill", "x", "--no-report", "--fanout", "5", "--investigator", "mock:drill-angles",
+    assert main(["drill", "x", "--no-report", "--fanout", "5",
+                 "--investigator", "mock:drill-angles",
                  "--deadline", "0.5", "--run-id", "fan"]) == 0
     run_dir = runs_root / "deeper" / "fan"
     assert [e["angle"] for e in events_of(run_dir, "subagent_force_killed")] == ["boundary"]

@@ -82,7 +82,8 @@ def test_run_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, cap
                            "--no-warm-start")
     assert code == 0 and "experiments:  2 (baseline not counted)" in out
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
-                           "--experiments", "3", "--no-progress", "--no-report")  # earlier options are kept
+                           "--experiments", "3", "--no-progress",
+                           "--no-report")  # earlier options are kept
     assert code == 0 and "experiments:  3" in out
     rounds = [e for e in run.event_log().path.read_text().splitlines() if '"experiment_result"' in e]
     assert len(rounds) == 4 and '"round": 3' in rounds[-1]

@@ -47,7 +47,8 @@ def test_lists_runs_newest_first_with_status_and_score(root):
     browser = RunBrowser(root)
     labels = [label for label, _ in browser.runs.options]
     assert labels[0].startswith("deeper / smoke-branch · unfinished · score 1 · 2026-05-22T16")
-    assert labels[1].startswith("commit-msg / commit-msg-20260522T061548Z-meta2 · passed · score 1")
+    assert labels[1].startswith("commit-msg / commit-msg-20260522T061548Z-meta2 · passed · "
+                                "score 1")
     assert labels[2].startswith("commit-msg / commit-msg-20260522T061505Z-meta1 · hard_cap · "
                                 "score 0.25")
     assert browser.runs.value is None and browser.report_view.value == ""

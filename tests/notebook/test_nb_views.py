@@ -41,7 +41,8 @@ def test_kind_decides_which_cells_show(where, kind):
 
 def test_results_file_subject():
     subject = views.load(results=str(RESULTS))
-    assert subject.kind == "experiment" and subject.record is None and len(subject.results.rows) == 5
+    assert subject.kind == "experiment" and subject.record is None
+    assert len(subject.results.rows) == 5
     assert views.violations_table(subject) is None and views.drill_tree(subject) is None
     assert "a results.tsv alone records neither" in repr(views.time_and_cost(subject))
     hits = html(views.top_hits(subject))
