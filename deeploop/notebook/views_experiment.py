@@ -113,7 +113,8 @@ def top_hits(subject, limit: int = 10):
     if not hits:
         return Note("Top hits: no kept change has improved on the first kept result yet.")
     rows = [(i, h.n, h.commit, fixed(h.val_bpb), signed(-h.improvement),
-             f"{-100 * h.share:+.2f}%", h.description) for i, h in enumerate(hits, 1)]
+             f"{-100 * h.share:+.2f}%", short(h.description, 120))  # free text can run long
+            for i, h in enumerate(hits, 1)]
     return section("Top hits", ("#", "experiment", "commit", "val_bpb", "vs previous best", "%",
                                 "change"), rows)
 
@@ -131,8 +132,8 @@ def meta_timeline(subject):
         head = _analysis_head(a)
         parts.append(f"<h3>{esc(head)}</h3>")
         text.append(head)
-        rows = [(h.rank, h.id, h.change, h.expected, h.confidence, h.verdict,
-                 "–" if h.experiment is None else h.experiment, signed(h.delta))
+        rows = [(h.rank, h.id, short(h.change, 120), short(h.expected, 80), h.confidence,
+                 h.verdict, "–" if h.experiment is None else h.experiment, signed(h.delta))
                 for h in a.hypotheses]
         parts.append(_verdict_table(rows) if rows else "<p>(no hypotheses recorded)</p>")
         text += [f"  {r[1]} {r[2]} -> {r[5]}" for r in rows]
