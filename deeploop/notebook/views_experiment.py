@@ -35,7 +35,7 @@ def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
     from matplotlib.ticker import MaxNLocator
     rows = [p for p in progress.points(results) if p.ok]
     scored = [p for p in rows if p.status != "crash" and p.val_bpb]
-    low, high = _y_range(results, scored)
+    low, high = _y_range(scored)
     for status, colour in (("discard", GREY), ("keep", GREEN)):
         shown = [p for p in scored if p.status == status]
         inside = [p for p in shown if p.val_bpb <= high]
@@ -44,7 +44,8 @@ def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
                        label=status, zorder=3, alpha=0.8 if status == "discard" else 1.0)
         above = [p.n for p in shown if p.val_bpb > high]  # off the scale: pinned to the top
         if above:
-            ax.scatter(above, [high] * len(above), marker="^", s=18, color=colour, zorder=3)
+            ax.scatter(above, [high] * len(above), marker="^", s=18, color=colour, zorder=3,
+                       clip_on=False, label=None if inside else f"{status} (off the scale)")
     crashes = [p.n for p in rows if p.status == "crash"]
     if crashes:  # crash rows record 0.000000: mark them along the bottom instead
         ax.scatter(crashes, [0.03] * len(crashes), marker="x", s=22, color=RED,
@@ -68,10 +69,10 @@ def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
 
 
-def _y_range(results, scored) -> tuple[float | None, float | None]:
+def _y_range(scored) -> tuple[float | None, float | None]:
     """Frame the kept values and the near misses; far-off discards are pinned."""
     if not scored:
         return None, None
