@@ -40,6 +40,7 @@ class ExperimentMonitor:
         self.done = 0
         self.results_seen = 0
         self.clock = time.monotonic()
+        self.ended = False
         self._build()
         self._load()
 
@@ -51,7 +52,8 @@ class ExperimentMonitor:
         self.header = w.HTML(f"<b>Experiment {escape(self.run.tag)}</b> · proposer "
                              f"<code>{escape(s.proposer)}</code> · training budget {budget} · "
                              f"<code>{escape(str(self.run.path))}</code>")
-        self.bar = w.IntProgress(min=0, max=max(s.experiments, 1), description="experiments")
+        self.bar = w.IntProgress(min=0, max=max(s.experiments, 1), description="experiments",
+                                 style={"description_width": "initial"})
         self.bar_label = w.Label()
         self.testing = w.HTML("<i>not started</i>")
         self.last = w.HTML()
@@ -132,8 +134,9 @@ class ExperimentMonitor:
         left = time_left(self.results_seen, self.settings.experiments - self.done,
                          time.monotonic() - self.clock, self.settings.hours)
         best = f"{self.best:.6f}" if self.best else "–"
+        running = self.job.running and not self.ended
         self.bar_label.value = (f"{self.done} / {self.settings.experiments} · best val_bpb "
-                                f"{best} · left {clock(left) if self.job.running else '–'}")
+                                f"{best} · left {clock(left) if running else '–'}")
 
     def _hypothesis(self, event: dict) -> str:
         description = escape(str(event.get("description") or ""))
@@ -145,6 +148,7 @@ class ExperimentMonitor:
         return f"<b>{description}</b> · {escape(str(name))}: {escape(str(text)[:160])}"
 
     def _finished(self, event: dict) -> None:
+        self.ended = True
         self.stop_button.disabled = True
         self.testing.value = ""
         outcome = self.job.outcome() or {}

@@ -43,7 +43,7 @@ def test_monitor_follows_the_loop_and_ends_with_the_report(fake):
     assert outcome["status"] == "passed"
     assert monitor.bar.value == 2 and monitor.bar.max == 2
     best = read_results(fake.results_path).best().val_bpb
-    assert monitor.bar_label.value.startswith(f"2 / 2 · best val_bpb {best:.6f}")
+    assert monitor.bar_label.value == f"2 / 2 · best val_bpb {best:.6f} · left –"
     assert bytes(monitor.chart.value).startswith(b"\x89PNG")
     assert "Experiment 2" in monitor.last.value and "discard" in monitor.last.value
     assert monitor.stop_button.disabled and monitor.status.value.startswith("passed: ")
