@@ -73,6 +73,7 @@ class ExperimentJob:
         self.error: BaseException | None = None
         self.report_path: Path | None = None
         self.thread: threading.Thread | None = None
+        self.recorded = 0  # events the loop recorded in this job
 
     @property
     def running(self) -> bool:
@@ -114,12 +115,15 @@ class ExperimentJob:
         try:
             for event in run_experiments(self.run, self.settings, proposer=self.proposer,
                                          stop=self.stop_event, **kwargs):
+                self.recorded += 1
                 self._tell(event)
         except BaseException as exc:  # recorded by the loop; kept for wait() to raise
             self.error = exc
         finally:
             extra = {"warn": self.warn} if self.warn else {}
-            self.report_path = end_with_report(self.run.path, enabled=self.report, **extra)
+            # a loop refused at the door (another process holds the run) reports nothing
+            self.report_path = end_with_report(self.run.path, enabled=self.report and
+                                               self.recorded > 0, **extra)
             self._tell({"type": "job_finished", "report": str(self.report_path or "")})
             self.finished.set()
 

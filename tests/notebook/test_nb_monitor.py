@@ -128,3 +128,14 @@ def test_the_core_and_the_report_engine_never_import_ipywidgets():
             "deeploop.notebook.report, deeploop.experiment.session; "
             "sys.exit('ipywidgets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_held_run_is_refused_and_gets_no_report(fake):
+    from deeploop.errors import RunLocked
+    from deeploop.fileio import file_lock
+    settings = open_experiment("mon", experiments=1, **FAST)[1]
+    with file_lock(fake.path / ".lock", wait=False, what="experiment 'mon'"):
+        job = ExperimentJob(fake, settings, report=True).start()
+        with pytest.raises(RunLocked):
+            job.wait(timeout=60)
+    assert job.report_path is None and not (fake.path / "report.html").exists()
