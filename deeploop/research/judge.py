@@ -21,7 +21,7 @@ from .report_doc import CITATION, LOW_FLAG
 
 RULES = ("no-citation", "unflagged-low-confidence", "question-hopping", "unrecorded-question",
          "fabricated-source")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(*_`\"'])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(*_`\"'])")
 
 
 def added_lines(before: str, after: str) -> list[str]:
@@ -48,7 +48,7 @@ def claims(lines: list[str]) -> list[str]:
         if text.startswith("#") or text.startswith(">") or set(text) <= set("-*_ "):
             continue
         text = re.sub(r"^([-*+]|\d+\.)\s+", "", text)
-        found.extend(s for s in _SENTENCE_END.split(text) if s.strip())
+        found.extend(s for s in SENTENCE_END.split(text) if s.strip())
     return found
 
 

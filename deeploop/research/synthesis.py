@@ -86,9 +86,14 @@ def split_sentences(text: str) -> list[str]:
             if len(s.split()) >= 4 and len(s) <= MAX_CHARS]
 
 
+# Words of the follow-up frame "What is X used for?": matching them would let
+# any sentence saying "used" answer a question about X.
+_FRAME = frozenset(tokenize("used uses using use"))
+
+
 def relevant_sentences(question: str, passages: list) -> list[Sentence]:
     """Sentences sharing terms with the question, best first, near-duplicates out."""
-    wanted = set(tokenize(question))
+    wanted = set(tokenize(question)) - _FRAME or set(tokenize(question))
     need = 2 if len(wanted) >= 3 else 1
     found: list[Sentence] = []
     for rank, passage in enumerate(passages):
