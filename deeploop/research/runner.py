@@ -8,6 +8,7 @@ by ``deeploop research init``) and continued by every later one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,12 +124,21 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
             bar(event)
             if on_event:
                 on_event(event)
+    except Exception:
+        if report:  # a failed run is worth a report too; its own error comes first
+            with contextlib.suppress(Exception):
+                _report(run)
+        raise
     finally:
         bar.close()
     if report:
-        from ..notebook.report import build_report
-        build_report(run.path)
+        _report(run)
     return json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8"))
+
+
+def _report(run: ResearchRun) -> None:
+    from ..notebook.report import build_report
+    build_report(run.path)
 
 
 def describe(run: ResearchRun) -> str:
