@@ -33,7 +33,7 @@ from .knowledge import INDEX_FILE, append_entry, parse_index, read_index
 from .pick import Pick, pick_question
 from .process_log import (PROCESS_LOG_FILE, append_cohort, cohorts_recorded,
                           recommendations_in, recommended_block)
-from .program_doc import searches_of, seeds_of, topic_of
+from .program_doc import MAX_SEARCHES, searches_of, seeds_of, topic_of
 from .rundir import PROGRAM_FILE, REPORT_FILE, ResearchRun, Settings
 from .settle import settle
 from .synthesizer import Attempt, Context, Synthesizer
@@ -108,17 +108,20 @@ class ResearchLoop:
         rng = random.Random(self.settings.seed * 100_003 + self.next_round())
         return pick_question(seeds_of(program), self.entries(), recommendations_in(log), rng)
 
-    def context(self, round: int) -> Context:
+    def context(self, round: int, pick: Pick) -> Context:
+        """The topic and the strategy's searches per question; a retry of a
+        partial question searches once more (it needs what was not found)."""
         program = self.run.program_path.read_text(encoding="utf-8")
-        return Context(topic_of(program), searches_of(strategy_section(program)),
-                       self.constitution, self.lessons, round)
+        searches = searches_of(strategy_section(program)) + (pick.origin == "retry")
+        return Context(topic_of(program), min(searches, MAX_SEARCHES), self.constitution,
+                       self.lessons, round)
 
     def iteration(self, round: int, pick: Pick) -> Iterator[dict]:
         head = self.ws.head()
         self.rounds.append(round)
         yield self.log.emit("research_started", round=round, question=pick.question,
                             origin=pick.origin, head=head)
-        attempt = self.synthesizer.research(pick.question, self.context(round))
+        attempt = self.synthesizer.research(pick.question, self.context(round, pick))
         self.spend.add(attempt.usage)
         yield self.log.emit("research_synthesised", round=round, attempt=attempt.to_json())
         yield from self.complete(round, attempt, head)

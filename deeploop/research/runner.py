@@ -17,7 +17,7 @@ from typing import Callable
 from ..errors import InputError, NotFound
 from ..runs import OUTCOME_FILE
 from .knowledge import read_index
-from .program_doc import topic_of
+from .program_doc import seeds_of, topic_of
 from .rundir import (ResearchRun, Settings, clean_topic, exists, init_research, load_source,
                      open_research)
 from .synthesizer import Synthesizer, get_synthesizer
@@ -104,9 +104,11 @@ def _check_same_topic(run: ResearchRun, topic: str | None, questions) -> None:
         raise InputError(f"research {run.tag!r} is about {topic_of(program)!r}: a tag keeps its "
                          f"topic (edit '## Problem Statement' in {run.program_path}, "
                          "or pick a new tag)")
-    if questions:
-        raise InputError(f"seed questions are set when a tag is created: add more under "
-                         f"'## Seed Questions' in {run.program_path}")
+    new = [q for q in questions or [] if q.strip() and q.strip() not in seeds_of(program)]
+    if new:
+        raise InputError(f"seed question {new[0]!r} is not in program.md: seeds are set when a "
+                         f"tag is created (add more under '## Seed Questions' in "
+                         f"{run.program_path})")
 
 
 def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,

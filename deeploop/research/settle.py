@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ..judges import Verdict
 from .judge import SENTENCE_END, judge_iteration
 from .knowledge import Entry
-from .report_doc import CITATION, LOW_FLAG, add_sources, append_to_section
+from .report_doc import CITATION, LOW_FLAG, add_sources, append_to_section, replace_question
 from .synthesizer import Attempt
 
 _MARKER = re.compile(r"^(\s*(?:[-*+]|\d+\.)\s+)")
@@ -90,11 +90,16 @@ def headline(block: str) -> str | None:
 
 
 def place(report: str, attempt: Attempt, block: str, cited: list[str], summarise: bool) -> str:
-    """report.md with ``block`` in its section, the summary line and the sources."""
-    report = append_to_section(report, attempt.section, block)
+    """report.md with ``block`` in its section (in place of the question's
+    earlier block, on a retry), its summary line and the sources."""
+    report = replace_question(report, attempt.question, block) or \
+        append_to_section(report, attempt.section, block)
+    marker = f"- *{attempt.question}* "
+    kept = [ln for ln in report.split("\n") if not ln.startswith(marker)]
+    report = "\n".join(kept)
     line = headline(block) if summarise else None
     if line:
-        report = append_to_section(report, "Executive Summary", f"- *{attempt.question}* {line}")
+        report = append_to_section(report, "Executive Summary", marker + line)
     return add_sources(report, [(attempt.labels.get(t, t), t) for t in cited])
 
 
