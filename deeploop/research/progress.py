@@ -29,7 +29,7 @@ class ResearchProgress:
             self.question = ""
             if self.bar.n < self.bar.total:
                 self.bar.update(1)
-        elif kind == "meta_analysis":
+        elif kind == "meta_analysis" and not self.bar.disable:
             self.bar.write(f"cohort {event.get('cohort')} analysed: program "
                            f"v{event.get('version_to', '?')}")
         else:

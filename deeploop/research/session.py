@@ -65,6 +65,7 @@ def recover(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
     if flight is not None:
         yield from _finish_round(loop, events, flight)
     yield from _commit_leftovers(loop)
+    yield from _record_meta(loop, read_events(loop.run.events_path).events)
 
 
 def _finish_round(loop: ResearchLoop, events: list[dict], flight: dict) -> Iterator[dict]:
@@ -109,6 +110,16 @@ def _commit_leftovers(loop: ResearchLoop) -> Iterator[dict]:
     if dirty:
         commit = ws.commit(f"edit: hand edits to {', '.join(dirty)}", paths=tuple(dirty))
         yield loop.log.emit("hand_edits", paths=dirty, commit=commit)
+
+
+def _record_meta(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
+    """A ``meta_analysis`` event for a cohort committed just before a kill."""
+    recorded = max((e.get("cohort", 0) for e in events if e.get("type") == "meta_analysis"),
+                   default=0)
+    committed = cohorts_recorded(loop.ws.show("HEAD", PROCESS_LOG_FILE))
+    if committed > recorded and loop.ws.git("log", "-1", "--format=%s").startswith("meta:"):
+        yield loop.log.emit("meta_analysis", cohort=committed, analyst="offline",
+                            commit=loop.ws.head(), recovered=True)
 
 
 def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer, *,
