@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError, NotFound
-from ..runs import OUTCOME_FILE
+from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
-from .rundir import (ResearchRun, Settings, clean_topic, exists, init_research, load_source,
-                     open_research)
+from .rundir import (NODE, ResearchRun, Settings, clean_topic, exists, init_research,
+                     load_source, open_research)
 from .synthesizer import Synthesizer, get_synthesizer
 
 
@@ -35,14 +35,20 @@ class Prepared:
 
 
 def locate(tag: str, run_dir: str | Path | None) -> tuple[str, Path | None]:
-    """(tag, runs root) for a run folder a notebook session was given."""
+    """(tag, runs root) for a run folder a notebook session was given; with
+    neither (a notebook run by hand), a fresh tag."""
     if not run_dir:
-        return tag, None
+        return tag or new_run_id(NODE), None
     path = Path(run_dir).resolve()
     tag = tag or path.name
     if path.name != tag or path.parent.name != "research":
         raise InputError(f"run_dir must be <runs root>/research/<tag>, got {path}")
     return tag, path.parent.parent
+
+
+def seed_list(text: str) -> list[str]:
+    """Seed questions written on one line, separated by ``|`` (notebook parameters)."""
+    return [q.strip() for q in (text or "").split("|") if q.strip()]
 
 
 def node_texts() -> tuple[str, str]:
@@ -77,8 +83,6 @@ def make_synthesizer(settings: Settings, client=None) -> tuple[Synthesizer, list
 def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | None = None,
             run_dir: str | Path | None = None, client=None, **overrides) -> Prepared:
     tag, root = locate(tag, run_dir)
-    if not tag:
-        raise InputError("a research run needs a tag (--tag NAME)")
     Settings().merged(overrides)  # bad numbers fail before anything is created
     if exists(tag, root):
         run = open_research(tag, root)
