@@ -57,6 +57,7 @@ class ResearchLoop:
         self.limits = Budget(max_rounds=10**9, max_seconds=(self.settings.hours or 6.0) * 3600,
                              max_tokens=self.settings.max_tokens, max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
+        self.rounds: list[int] = []
 
     # -- state read back from files ------------------------------------------------
     def load(self, events: list[dict]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from deeploop.cli import main
 from deeploop.errors import ModelError
+from deeploop.judges import JudgeContext, load_judge
 from deeploop.lessons import feedback
 from deeploop.models.anthropic import AnthropicModel
 from deeploop.nodes import find_node
@@ -120,6 +121,10 @@ def test_uncited_and_fabricated_claims_are_judged_and_kept_out(collection, resea
     assert "best design" not in report and "fake.example" not in report
     row = entries(prepared)[0]
     assert row.sources == [SPEC] and row.confidence == "MEDIUM"  # one site is not HIGH
+    # The node's judge.py re-judges the round from the run's files alike.
+    judge = load_judge(research_node)
+    context = JudgeContext("research", prepared.run.path, 1, "", "")
+    assert judge.func("", context)["violations"] == verdict["violations"]
 
 
 def test_a_malformed_reply_is_recorded_partial_and_retried(collection, research_node):
