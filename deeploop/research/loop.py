@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator
 
@@ -48,7 +48,6 @@ class ResearchLoop:
     lessons: str = ""
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = datetime.now
-    history: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         self.ws = self.run.workspace()
@@ -61,7 +60,6 @@ class ResearchLoop:
 
     # -- state read back from files ------------------------------------------------
     def load(self, events: list[dict]) -> None:
-        self.history = [e for e in events if e.get("type") == "research_result"]
         self.notifier.sent = sent_kinds(events)
         for event in events:
             if event.get("type") == "research_synthesised":
@@ -148,7 +146,6 @@ class ResearchLoop:
             search_count=entry.search_count, program_version=version, commit=commit,
             summary=entry.answer_summary, gaps=entry.gaps, score=verdict.score,
             entries=len(rows_before) + 1, cost=attempt.usage.to_json())
-        self.history.append(event)
         yield event
         yield from self.check_breakthrough(event)
 
