@@ -60,11 +60,16 @@ class Notifier:
     clock: Callable[[], datetime] = datetime.now
     run_command: Callable[[list[str], str], str | None] = _run_command
 
-    def send(self, kind: str, message: str) -> dict | None:
-        """Deliver ``kind`` unless it was sent before; the event, or None."""
-        if kind in self.sent:
+    def send(self, kind: str, message: str, key: str | None = None) -> dict | None:
+        """Deliver ``kind`` unless it was sent before; the event, or None.
+
+        ``key`` (default: the kind) is what "once" is about, so a loop can
+        send one kind several times for different things (research sends a
+        breakthrough once per report section)."""
+        key = key or kind
+        if key in self.sent:
             return None
-        self.sent.add(kind)
+        self.sent.add(key)
         lines = [f"[{self.clock():%H:%M:%S}] {message}"]
         problem = None
         if self.command:
@@ -77,11 +82,14 @@ class Notifier:
         with open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
         fields = {"kind": kind, "message": message, "command_error": problem}
+        if key != kind:
+            fields["key"] = key
         if self.events is not None:
             return self.events.emit("notification", **fields)
         return {"type": "notification", **fields}
 
 
 def sent_kinds(events: list[dict]) -> set[str]:
-    return {e.get("kind") for e in events if e.get("type") == "notification"}
+    """The keys already sent (a notification's ``key``, else its kind)."""
+    return {e.get("key") or e.get("kind") for e in events if e.get("type") == "notification"}
 

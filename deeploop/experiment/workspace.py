@@ -1,4 +1,5 @@
-"""The experiment workspace: its own git repo on branch ``deeploop/<tag>``.
+"""The experiment workspace: its own git repo on branch ``deeploop/<tag>``
+(research mode reuses it on ``research/<tag>``).
 
 It holds ``train.py`` (the only file experiments change) and ``program.md``
 (the strategy). Each experiment is one commit; a discard is ``git reset
@@ -34,6 +35,13 @@ def _git_program() -> str:
     return git
 
 
+def check_branch(branch: str, tag: str) -> None:
+    """Refuse a tag that makes no valid git branch name, before anything is created."""
+    if subprocess.run([_git_program(), "check-ref-format", "--branch", branch],
+                      capture_output=True).returncode != 0:
+        raise InputError(f"invalid tag {tag!r}: {branch} is not a valid git branch name")
+
+
 @dataclass
 class Workspace:
     path: Path
@@ -47,20 +55,21 @@ class Workspace:
         return proc.stdout
 
     @classmethod
-    def create(cls, path: Path | str, tag: str, files: dict[str, str]) -> "Workspace":
-        """A new repo on ``deeploop/<tag>`` whose first commit holds ``files``."""
+    def create(cls, path: Path | str, tag: str, files: dict[str, str], *,
+               branch: str | None = None,
+               message: str = "baseline: deeploop experiment template") -> "Workspace":
+        """A new repo on ``branch`` (default ``deeploop/<tag>``) whose first
+        commit holds ``files``. Research workspaces use ``research/<tag>``."""
         ws = cls(Path(path))
-        branch = BRANCH_PREFIX + tag
-        if subprocess.run([_git_program(), "check-ref-format", "--branch", branch],
-                          capture_output=True).returncode != 0:
-            raise InputError(f"invalid tag {tag!r}: {branch} is not a valid git branch name")
+        branch = branch or BRANCH_PREFIX + tag
+        check_branch(branch, tag)
         ws.path.mkdir(parents=True)
         ws.git("init", "-q")
         ws.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
         for name, text in files.items():
             (ws.path / name).write_text(text, encoding="utf-8")
         ws.git("add", "--", *files)
-        ws.git("commit", "-q", "-m", "baseline: deeploop experiment template")
+        ws.git("commit", "-q", "-m", message)
         return ws
 
     def head(self) -> str:

@@ -26,6 +26,11 @@ from . import views_drill, views_experiment, views_node
 from .viewkit import Html, Note, esc, num, section
 
 
+def _is_research(record: RunRecord) -> bool:
+    return record.node == "research" or (record.path / "workspace" /
+                                         "knowledge_index.tsv").is_file()
+
+
 def _is_experiment(record: RunRecord) -> bool:
     return record.node == "experiment" or (record.path / "results.tsv").is_file()
 
@@ -35,7 +40,8 @@ def _is_drill(record: RunRecord) -> bool:
             or bool(record.journal.of_type("question_emitted", "answer_emitted")))
 
 
-KINDS = [("experiment", _is_experiment), ("drill", _is_drill)]  # first match wins; else node
+# First match wins; anything else is a node-loop run.
+KINDS = [("research", _is_research), ("experiment", _is_experiment), ("drill", _is_drill)]
 
 
 @dataclass

@@ -1,6 +1,9 @@
 """Research mode: questions answered from sources into a cited report.
 
-``research.sources`` holds the document sources (offline ``local:DIR`` and the
-bundled ``sample:stdlib`` collection); the loop, synthesis and judge build on
-its ``get_source(spec).search(query, k)``.
+``sources`` holds the document sources (offline ``local:DIR`` and the
+bundled ``sample:stdlib`` collection); ``synthesizer`` and ``web`` turn a
+question into an attempt; ``settle`` and ``judge`` decide what is written;
+``loop`` and ``session`` run and resume the loop; ``analyst`` is the cohort
+meta-analysis; ``runner`` is what the CLI and the notebook call. See
+docs/research-mode.md.
 """

@@ -17,11 +17,11 @@ import re
 
 from ..judges import Verdict
 from .knowledge import Entry, normalise
-from .report_doc import CITATION, LOW_FLAG
+from .report_doc import CITATION, LOW_FLAG, question_block
 
 RULES = ("no-citation", "unflagged-low-confidence", "question-hopping", "unrecorded-question",
          "fabricated-source")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(*_`\"'])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[(*_`\"'])")
 
 
 def added_lines(before: str, after: str) -> list[str]:
@@ -48,8 +48,16 @@ def claims(lines: list[str]) -> list[str]:
         if text.startswith("#") or text.startswith(">") or set(text) <= set("-*_ "):
             continue
         text = re.sub(r"^([-*+]|\d+\.)\s+", "", text)
-        found.extend(s for s in _SENTENCE_END.split(text) if s.strip())
+        found.extend(s for s in SENTENCE_END.split(text) if s.strip())
     return found
+
+
+def _flagged(question: str, report: str, lines: list[str]) -> bool:
+    """The LOW flag sits in the question's own block (or, when it has none,
+    among the lines this iteration added)."""
+    span = question_block(report, question)
+    text = report[span[0]:span[1]] if span else "\n".join(lines)
+    return LOW_FLAG in text
 
 
 def judge_iteration(report_before: str, report_after: str, rows_before: list[Entry],
@@ -62,7 +70,8 @@ def judge_iteration(report_before: str, report_after: str, rows_before: list[Ent
     violations = []
     if uncited:
         violations.append("no-citation")
-    if any(r.confidence == "LOW" for r in new_rows) and not any(LOW_FLAG in l for l in lines):
+    if any(r.confidence == "LOW" and not _flagged(r.question, report_after, lines)
+           for r in new_rows):
         violations.append("unflagged-low-confidence")
     if rows_before and rows_before[-1].status == "partial" and any(
             normalise(r.question) != normalise(rows_before[-1].question) for r in new_rows):

@@ -56,6 +56,30 @@ def append_to_section(report: str, section: str, block: str) -> str:
     return report[:body_start] + new_body + report[end:]
 
 
+_BLOCK_END = re.compile(r"^#{2,3} ", re.MULTILINE)
+
+
+def question_block(report: str, question: str) -> tuple[int, int] | None:
+    """(start, end) of the ``### question`` block in ``report``, or None."""
+    heading = f"### {question}\n"
+    start = report.find(heading)
+    while start > 0 and report[start - 1] != "\n":
+        start = report.find(heading, start + 1)
+    if start < 0:
+        return None
+    nxt = _BLOCK_END.search(report, start + len(heading))
+    return start, nxt.start() if nxt else len(report)
+
+
+def replace_question(report: str, question: str, block: str) -> str | None:
+    """``report`` with the question's block replaced by ``block`` (a retry
+    refines its answer in place), or None when the question has no block."""
+    span = question_block(report, question)
+    if span is None:
+        return None
+    return report[:span[0]] + block.strip("\n") + "\n\n" + report[span[1]:]
+
+
 def add_sources(report: str, sources: list[tuple[str, str]]) -> str:
     """List each (name, target) once in the Sources section."""
     present = _listed_sources(report)

@@ -38,6 +38,10 @@ class Sentence:
     passage: object  # a sources.Passage: doc, section, target, citation()
     terms: frozenset
     score: float
+    also: list = field(default_factory=list)  # passages of other documents saying the same
+
+    def citations(self) -> str:
+        return " ".join(p.citation() for p in [self.passage, *self.also])
 
 
 @dataclass
@@ -50,7 +54,7 @@ class Finding:
 
     @property
     def sources(self) -> list[str]:
-        return list(dict.fromkeys(s.passage.target for s in self.sentences))
+        return list(dict.fromkeys(p.target for s in self.sentences for p in [s.passage, *s.also]))
 
     @property
     def summary(self) -> str:
@@ -66,8 +70,7 @@ class Finding:
         if not self.sentences:
             lines.append(f"{LOW_FLAG}")
             return "\n".join(lines)
-        lines.append(" ".join(f"{_strip_end(s.text)} {s.passage.citation()}."
-                              for s in self.sentences))
+        lines.append(" ".join(f"{_strip_end(s.text)} {s.citations()}." for s in self.sentences))
         if self.confidence == "LOW":
             lines += ["", LOW_FLAG]
         if self.status == "conflicting":
@@ -86,17 +89,29 @@ def split_sentences(text: str) -> list[str]:
             if len(s.split()) >= 4 and len(s) <= MAX_CHARS]
 
 
+# Words of the follow-up frame "What is X used for?": matching them would let
+# any sentence saying "used" answer a question about X.
+_FRAME = frozenset(tokenize("used uses using use"))
+
+
 def relevant_sentences(question: str, passages: list) -> list[Sentence]:
-    """Sentences sharing terms with the question, best first, near-duplicates out."""
-    wanted = set(tokenize(question))
+    """Sentences sharing terms with the question, best first. A near-duplicate
+    is left out; when another document says it, that document is kept as
+    corroboration (``also``) of the sentence already found."""
+    wanted = set(tokenize(question)) - _FRAME or set(tokenize(question))
     need = 2 if len(wanted) >= 3 else 1
     found: list[Sentence] = []
     for rank, passage in enumerate(passages):
         for text in split_sentences(passage.text):
             terms = frozenset(tokenize(text))
             hits = len(terms & wanted)
-            if hits >= need and not any(_jaccard(terms, s.terms) > 0.7 for s in found):
+            if hits < need:
+                continue
+            twin = next((s for s in found if _jaccard(terms, s.terms) > 0.7), None)
+            if twin is None:
                 found.append(Sentence(text, passage, terms, hits + 1.0 / (1 + rank)))
+            elif passage.doc not in {p.doc for p in [twin.passage, *twin.also]}:
+                twin.also.append(passage)
     return sorted(found, key=lambda s: -s.score)
 
 
@@ -115,6 +130,9 @@ def agreement(sentences: list[Sentence], question: str) -> tuple[set[str], bool]
     """Documents whose sentences overlap another document's, and any conflict."""
     asked = set(tokenize(question))
     agreeing, conflict = set(), False
+    for sentence in sentences:
+        if sentence.also:
+            agreeing |= {p.doc for p in [sentence.passage, *sentence.also]}
     for i, a in enumerate(sentences):
         for b in sentences[i + 1:]:
             if a.passage.doc == b.passage.doc:

@@ -1,0 +1,122 @@
+"""What the report template shows for research runs (``runs/research/<tag>/``).
+
+Each view takes the report's subject (``views.load``) and returns something
+displayable, or None for any other kind of run, so the template's research
+cells show nothing on experiments, drills or node loops. Everything is read
+from the run's files: the workspace's knowledge_index.tsv, report.md and
+process_log.md, and the ``research_result``/``meta_analysis`` events.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .viewkit import Html, esc
+
+COLOURS = {"HIGH": "#2ca02c", "MEDIUM": "#ff9f1c", "LOW": "#d62728"}
+
+
+def _workspace(subject) -> Path | None:
+    if subject.kind != "research" or subject.record is None:
+        return None
+    folder = Path(subject.path) / "workspace"
+    return folder if (folder / "knowledge_index.tsv").is_file() else None
+
+
+def _index(folder: Path):
+    from ..research.knowledge import read_index
+    return read_index(folder / "knowledge_index.tsv")
+
+
+def overview(subject):
+    """Topic, entries by confidence, cohorts analysed, program version, spend."""
+    folder = _workspace(subject)
+    if folder is None:
+        return None
+    from ..meta.program import program_version
+    from ..research.program_doc import topic_of
+    program = (folder / "program.md").read_text(encoding="utf-8")
+    index = _index(folder)
+    counts = Counter(e.confidence for e in index.entries)
+    metas = subject.record.journal.of_type("meta_analysis")
+    usd = sum(float((e.get("cost") or {}).get("usd") or 0)
+              for e in subject.record.journal.of_type("research_result"))
+    rows = [("topic", topic_of(program)), ("entries", len(index.entries)),
+            ("HIGH / MEDIUM / LOW", f"{counts['HIGH']} / {counts['MEDIUM']} / {counts['LOW']}"),
+            ("cohort analyses", len(metas)), ("program.md version", f"v{program_version(program)}"),
+            ("synthesis cost", f"${usd:.4f}")]
+    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows)
+    bad = "".join(f"<li>{esc(p)}</li>" for p in index.problems)
+    extra = f"<p>Rows kept but not counted:</p><ul>{bad}</ul>" if bad else ""
+    return Html(f"<h2>Research</h2><table>{body}</table>{extra}")
+
+
+def confidence_chart(subject):
+    """Entries per round coloured by confidence, and the cohort analyses."""
+    if _workspace(subject) is None:
+        return None
+    import matplotlib.pyplot as plt
+    results = subject.record.journal.of_type("research_result")
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    levels = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}  # fixed rows, whatever occurred
+    for level, colour in COLOURS.items():
+        xs = [e.get("round") for e in results if e.get("confidence") == level]
+        if xs:
+            ax.scatter(xs, [levels[level]] * len(xs), color=colour, s=40, label=level)
+    for n, event in enumerate(subject.record.journal.of_type("meta_analysis")):
+        after = [e.get("round") for e in results if e.get("entries") == 5 * event.get("cohort", 0)]
+        if after:
+            ax.axvline(after[-1] + 0.5, color="#555", ls="--", lw=1,
+                       label="cohort analysis" if n == 0 else None)
+    ax.set(xlabel="round", title="Confidence of each entry")
+    ax.set_yticks(list(levels.values()), list(levels))
+    ax.set_ylim(-0.5, 2.5)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def knowledge_table(subject):
+    """One line per knowledge-index entry: the audit trail of the research."""
+    folder = _workspace(subject)
+    if folder is None:
+        return None
+    rows = []
+    for n, entry in enumerate(_index(folder).entries, start=1):
+        colour = COLOURS.get(entry.confidence, "#000")
+        rows.append(f"<tr><td>{n}</td><td>{esc(entry.question)}</td>"
+                    f"<td style='color:{colour}'><b>{esc(entry.confidence)}</b></td>"
+                    f"<td>{esc(entry.status)}</td><td>{len(entry.sources)}</td>"
+                    f"<td>{entry.search_count}</td><td>{esc(entry.program_version)}</td></tr>")
+    head = ("<tr><th>#</th><th>question</th><th>confidence</th><th>status</th>"
+            "<th>sources</th><th>searches</th><th>program</th></tr>")
+    return Html(f"<h2>Knowledge index</h2><table>{head}{''.join(rows)}</table>")
+
+
+def cohort_timeline(subject):
+    """Each cohort analysis: version change, searches per question, recommendations."""
+    if _workspace(subject) is None:
+        return None
+    metas = subject.record.journal.of_type("meta_analysis")
+    if not metas:
+        return Html("<h2>Cohort analyses</h2><p>None yet: the first comes after 5 entries.</p>")
+    items = []
+    for event in metas:
+        recs = "".join(f"<li>{esc(q)}</li>" for q in event.get("recommendations") or [])
+        change = "; ".join(event.get("change") or []) or "finished after an interruption"
+        items.append(f"<li><b>Cohort {esc(event.get('cohort'))}</b>: program "
+                     f"v{esc(event.get('version_from', '?'))} → v{esc(event.get('version_to', '?'))}"
+                     f"; {esc(change)}<ul>{recs}</ul></li>")
+    return Html(f"<h2>Cohort analyses</h2><ul>{''.join(items)}</ul>")
+
+
+def report_text(subject):
+    """report.md itself, as the research left it."""
+    folder = _workspace(subject)
+    if folder is None:
+        return None
+    from IPython.display import Markdown
+    return Markdown((folder / "report.md").read_text(encoding="utf-8"))

@@ -1,0 +1,215 @@
+"""A research run folder ``runs/research/<tag>/`` and its settings.
+
+Layout: ``workspace/`` (git, branch ``research/<tag>``: program.md,
+report.md, knowledge_index.tsv, process_log.md), ``events.jsonl`` (one
+journal for every invocation on the tag), ``research.json`` (topic and
+settings, updated by every run), ``notify.log``, ``outcome.json`` and the
+report (``report.ipynb``, ``report.html``).
+
+A tag is created once (``init_research``); running it again continues it.
+The folder may already exist holding only a notebook session's files
+(``session.ipynb``/``session.json``): papermill creates the run folder first.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from ..errors import InputError, NotFound
+from ..events import EVENTS_FILE, EventLog, now_iso
+from ..experiment.workspace import Workspace, check_branch
+from ..fileio import atomic_write_json
+from ..runs import runs_root, validate_run_id
+from .knowledge import COLUMNS, INDEX_FILE
+from .process_log import PROCESS_LOG_FILE, process_log_text
+from .program_doc import PLACEHOLDER, default_seeds, program_text
+from .report_doc import new_report
+from .sources import get_source
+
+NODE = "research"
+SETTINGS_FILE = "research.json"
+PROGRAM_FILE = "program.md"
+REPORT_FILE = "report.md"
+DEFAULT_SOURCES = "sample:stdlib"
+
+
+@dataclass
+class Settings:
+    """What a run does; every field has a finite default."""
+
+    entries: int = 10                # stop when the index has this many entries
+    sources: str = DEFAULT_SOURCES   # local:DIR or sample:stdlib (offline synthesis)
+    synthesizer: str = "offline"     # or anthropic:<model>
+    hours: float | None = None       # wall clock for this invocation (default 6)
+    max_usd: float = 10.0
+    max_tokens: int = 5_000_000
+    max_uses: int = 5                # web searches per question (anthropic)
+    notify_cmd: str | None = None
+    seed: int = 0                    # the picker's random choices among follow-ups
+
+    def validate(self) -> "Settings":
+        _check(self.entries, "--entries", integer=True)
+        _check(self.hours, "--hours")
+        _check(self.max_usd, "--max-usd")
+        _check(self.max_tokens, "--max-tokens", integer=True)
+        _check(self.max_uses, "--max-uses", integer=True)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise InputError(f"--seed must be a whole number, got {self.seed!r}")
+        return self
+
+    def merged(self, overrides: dict) -> "Settings":
+        known = {f.name for f in fields(self)}
+        values = asdict(self)
+        values.update({k: v for k, v in overrides.items() if k in known and v is not None})
+        return Settings(**values).validate()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+def _check(value, flag: str, integer: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{flag} must be a number, got {value!r}")
+    if integer and int(value) != value:
+        raise InputError(f"{flag} must be a whole number, got {value!r}")
+    if value <= 0:
+        raise InputError(f"{flag} must be a positive number, got {value!r}")
+
+
+@dataclass
+class ResearchRun:
+    path: Path
+    tag: str
+
+    workspace_dir = property(lambda self: self.path / "workspace")
+    events_path = property(lambda self: self.path / EVENTS_FILE)
+    settings_path = property(lambda self: self.path / SETTINGS_FILE)
+    notify_log = property(lambda self: self.path / "notify.log")
+    program_path = property(lambda self: self.workspace_dir / PROGRAM_FILE)
+    report_path = property(lambda self: self.workspace_dir / REPORT_FILE)
+    index_path = property(lambda self: self.workspace_dir / INDEX_FILE)
+    process_log_path = property(lambda self: self.workspace_dir / PROCESS_LOG_FILE)
+
+    def workspace(self) -> Workspace:
+        ws = Workspace(self.workspace_dir)
+        if not (ws.path / ".git").exists() or not self.program_path.is_file():
+            raise InputError(f"not a research workspace (no git repo with {PROGRAM_FILE}): "
+                             f"{ws.path}")
+        return ws
+
+    def event_log(self) -> EventLog:
+        return EventLog(self.events_path, run_id=self.tag, node=NODE)
+
+    def record(self) -> dict:
+        try:
+            return json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{self.settings_path} is not valid JSON ({exc})") from None
+
+    def settings(self) -> Settings:
+        return Settings.from_json(self.record().get("settings", {}))
+
+    def save_settings(self, settings: Settings) -> None:
+        record = self.record()
+        record["settings"] = asdict(settings)
+        atomic_write_json(self.settings_path, record)
+
+
+def run_path(tag: str, root: Path | None = None) -> Path:
+    return (root or runs_root()) / NODE / validate_run_id(tag, "tag")
+
+
+def exists(tag: str, root: Path | None = None) -> bool:
+    path = run_path(tag, root)
+    return (path / SETTINGS_FILE).exists() or (path / "workspace").exists()
+
+
+def open_research(tag: str, root: Path | None = None) -> ResearchRun:
+    path = run_path(tag, root)
+    if not (path / SETTINGS_FILE).is_file():
+        raise NotFound(f"no research tagged {tag!r} under {path.parent}: "
+                       f"create it with deeploop research init --tag {tag} --topic ...")
+    return ResearchRun(path, tag)
+
+
+def load_source(spec: str):
+    """The document source, indexed now: a bad spec, a missing folder or an
+    empty collection fails here, before anything is written."""
+    source = get_source(spec)
+    source.refresh()
+    return source
+
+
+def clean_topic(topic: str | None) -> str:
+    if topic is None:
+        return PLACEHOLDER
+    text = " ".join(str(topic).split())
+    if not text:
+        raise InputError("--topic is empty: say what to research, e.g. "
+                         "--topic \"structured concurrency in Python\"")
+    return text
+
+
+def init_research(tag: str, topic: str | None = None, sources: str | None = None,
+                  questions: list[str] | None = None, root: Path | None = None) -> ResearchRun:
+    """Create the run folder and its workspace; refuse an existing tag.
+
+    Everything is checked first (tag, topic, sources); a failure half-way
+    removes what this call created and nothing else."""
+    path = run_path(tag, root)
+    branch = f"research/{tag}"
+    check_branch(branch, tag)
+    if exists(tag, root):
+        raise InputError(f"research tag {tag!r} already exists ({path}): "
+                         f"'deeploop research run --tag {tag}' continues it")
+    if (path / EVENTS_FILE).exists():
+        raise InputError(f"{path} already holds another run's events.jsonl: pick another tag")
+    topic = clean_topic(topic)
+    spec = sources or DEFAULT_SOURCES
+    source = load_source(spec)
+    seeds = [q.strip() for q in questions or [] if q.strip()] or default_seeds(topic)
+    bad = [q for q in seeds if not q.endswith("?")]
+    if bad:
+        raise InputError(f"seed question must end with '?': {bad[0]!r}")
+    made_folder = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    run = ResearchRun(path, tag)
+    try:
+        _create(run, branch, topic, spec, seeds)
+        run.event_log().emit("research_init", tag=tag, topic=topic, branch=branch, sources=spec,
+                             seeds=seeds, documents=len(source.documents()),
+                             skipped=[str(s) for s in source.skipped()])
+    except BaseException:
+        _undo(run, made_folder)
+        raise
+    return run
+
+
+def _create(run: ResearchRun, branch: str, topic: str, spec: str, seeds: list[str]) -> None:
+    created = now_iso()
+    files = {PROGRAM_FILE: program_text(topic, seeds, created=created),
+             REPORT_FILE: new_report(topic),
+             INDEX_FILE: "\t".join(COLUMNS) + "\n",
+             PROCESS_LOG_FILE: process_log_text()}
+    Workspace.create(run.workspace_dir, run.tag, files, branch=branch,
+                     message=f"init: research workspace for {topic[:60]}")
+    atomic_write_json(run.settings_path, {"tag": run.tag, "topic": topic, "created": created,
+                                          "settings": asdict(Settings(sources=spec))})
+
+
+def _undo(run: ResearchRun, made_folder: bool) -> None:
+    if made_folder:
+        shutil.rmtree(run.path, ignore_errors=True)
+        return
+    shutil.rmtree(run.workspace_dir, ignore_errors=True)
+    for name in (SETTINGS_FILE, EVENTS_FILE):
+        (run.path / name).unlink(missing_ok=True)

@@ -1,0 +1,173 @@
+"""One invocation of the research loop: lock, recover, run, end.
+
+Resume is replay. A round whose ``research_started`` has no
+``research_result`` was interrupted:
+
+- before ``research_synthesised``: report.md and the index go back to the
+  round's starting commit, and the question is picked again;
+- after it: the round is finished from the recorded attempt (no second
+  search, no second bill), committing it unless its commit already exists.
+
+Then whatever else is uncommitted in the workspace is committed, never
+thrown away: a cohort analysis cut short becomes its ``meta:`` commit, and a
+person's edits (a new topic in program.md, a hand-edited index) an ``edit:``
+commit. A hand-edited index row that is malformed is reported, kept and not
+counted.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+from pathlib import Path
+
+from ..errors import InputError, JudgeError
+from ..events import read_events
+from ..fileio import file_lock
+from ..judges import Verdict
+from .knowledge import INDEX_FILE, read_index
+from .loop import ResearchLoop, settle_at
+from .process_log import PROCESS_LOG_FILE, cohorts_recorded
+from .program_doc import PLACEHOLDER, has_placeholder, seeds_of
+from .rundir import PROGRAM_FILE, REPORT_FILE, ResearchRun, Settings
+from .synthesizer import Attempt, Synthesizer
+
+TRACKED = (PROGRAM_FILE, REPORT_FILE, INDEX_FILE, PROCESS_LOG_FILE)
+
+
+def in_flight(events: list[dict]) -> dict | None:
+    """The last started round that has no result, if any."""
+    finished = {e.get("round") for e in events if e.get("type") == "research_result"}
+    started = [e for e in events if e.get("type") == "research_started"]
+    last = started[-1] if started else None
+    return last if last is not None and last.get("round") not in finished else None
+
+
+def _of_round(events: list[dict], kind: str, number: int) -> dict | None:
+    return next((e for e in reversed(events) if e.get("type") == kind
+                 and e.get("round") == number), None)
+
+
+def check_program(run: ResearchRun) -> None:
+    """Refuse a program still on the template's placeholder, or with nothing to ask."""
+    program = run.program_path.read_text(encoding="utf-8")
+    if has_placeholder(program):
+        raise InputError(f"program.md still says {PLACEHOLDER}: write the topic under "
+                         f"'## Problem Statement' (and the seed questions) in {run.program_path}")
+    if not seeds_of(program) and not read_index(run.index_path).entries:
+        raise InputError(f"program.md has no seed questions: list some under "
+                         f"'## Seed Questions' in {run.program_path}")
+
+
+def recover(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
+    """Finish or undo an interrupted round, then commit what is left over."""
+    flight = in_flight(events)
+    if flight is not None:
+        yield from _finish_round(loop, events, flight)
+    yield from _commit_leftovers(loop)
+    yield from _record_meta(loop, read_events(loop.run.events_path).events)
+
+
+def _finish_round(loop: ResearchLoop, events: list[dict], flight: dict) -> Iterator[dict]:
+    ws, number, head = loop.ws, flight["round"], flight["head"]
+    synthesised = _of_round(events, "research_synthesised", number)
+    committed = _of_round(events, "research_committed", number)
+    if synthesised is None:
+        ws.git("checkout", "-q", head, "--", REPORT_FILE, INDEX_FILE)
+        yield loop.log.emit("research_interrupted", round=number, question=flight["question"],
+                            reason="interrupted before the synthesis was recorded")
+        return
+    attempt = Attempt.from_json(synthesised["attempt"])
+    commit = committed.get("commit") if committed else _orphan_commit(ws, head, number)
+    if commit is None:
+        ws.git("checkout", "-q", head, "--", REPORT_FILE, INDEX_FILE)
+    elif committed is None:
+        yield loop.log.emit("research_committed", round=number, commit=commit, recovered=True)
+    yield from loop.complete(number, attempt, head, commit=commit)
+
+
+def _orphan_commit(ws, head: str, number: int) -> str | None:
+    """The round's commit when it was made but its event was not written."""
+    tip = ws.head()
+    if tip == head:
+        return None
+    message = ws.git("log", "-1", "--format=%s", tip)
+    parent = ws.git("rev-parse", f"{tip}^").strip()
+    return tip if parent == head and message.startswith(f"research {number}:") else None
+
+
+def _commit_leftovers(loop: ResearchLoop) -> Iterator[dict]:
+    ws = loop.ws
+    dirty = [p for p in ws.dirty_paths() if p in TRACKED]
+    if PROCESS_LOG_FILE in dirty:
+        written = cohorts_recorded(loop.run.process_log_path.read_text(encoding="utf-8"))
+        if written > cohorts_recorded(ws.show("HEAD", PROCESS_LOG_FILE)):
+            commit = ws.commit(f"meta: cohort {written} analysis (finished after an interruption)",
+                               paths=(PROGRAM_FILE, PROCESS_LOG_FILE))
+            yield loop.log.emit("meta_analysis", cohort=written, analyst="offline",
+                                commit=commit, recovered=True)
+            dirty = [p for p in dirty if p not in (PROGRAM_FILE, PROCESS_LOG_FILE)]
+    if dirty:
+        commit = ws.commit(f"edit: hand edits to {', '.join(dirty)}", paths=tuple(dirty))
+        yield loop.log.emit("hand_edits", paths=dirty, commit=commit)
+
+
+def _record_meta(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
+    """A ``meta_analysis`` event for a cohort committed just before a kill."""
+    recorded = max((e.get("cohort", 0) for e in events if e.get("type") == "meta_analysis"),
+                   default=0)
+    committed = cohorts_recorded(loop.ws.show("HEAD", PROCESS_LOG_FILE))
+    if committed > recorded and loop.ws.git("log", "-1", "--format=%s").startswith("meta:"):
+        yield loop.log.emit("meta_analysis", cohort=committed, analyst="offline",
+                            commit=loop.ws.head(), recovered=True)
+
+
+def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer, *,
+                 constitution: str = "", lessons: str = "",
+                 clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
+    """Run the loop for ``run``, yielding every event as it is recorded."""
+    with file_lock(run.path / ".lock", wait=False, what=f"research {run.tag!r}"):
+        check_program(run)  # refused before anything is touched
+        loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
+        events = read_events(run.events_path).events
+        loop.load(events)
+        yield from recover(loop, events)
+        problems = read_index(run.index_path).problems
+        if problems:
+            yield loop.log.emit("index_problems", problems=problems)
+        try:
+            yield from loop.events()
+        except (KeyboardInterrupt, GeneratorExit):
+            _settle_interrupted(loop, run)
+            loop.log.emit("loop_aborted", reason="interrupted")
+            loop.finish("aborted", "interrupted")
+            raise
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            _settle_interrupted(loop, run)
+            for _ in loop.notify("crash", f"deeploop research {run.tag}: stopped: {detail}"):
+                pass
+            loop.log.emit("loop_aborted", reason=detail)
+            loop.finish("failed", detail)
+            raise
+
+
+def rejudge(run_dir, number: int) -> Verdict:
+    """The judge's verdict on round ``number`` of a research run, from its files."""
+    run = ResearchRun(Path(run_dir), Path(run_dir).name)
+    events = read_events(run.events_path).events
+    started = _of_round(events, "research_started", number)
+    synthesised = _of_round(events, "research_synthesised", number)
+    if started is None or synthesised is None:
+        raise JudgeError(f"round {number} of {run_dir} has no recorded synthesis to judge")
+    attempt = Attempt.from_json(synthesised["attempt"])
+    return settle_at(run.workspace(), started["head"], attempt)[0].verdict
+
+
+def _settle_interrupted(loop: ResearchLoop, run: ResearchRun) -> None:
+    """Finish (or undo) the round in flight now, so the files are whole."""
+    try:
+        for _ in recover(loop, read_events(run.events_path).events):
+            pass
+    except Exception:
+        pass  # the next run recovers; the original error is the one to report
