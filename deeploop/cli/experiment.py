@@ -10,7 +10,8 @@ EPILOG = ("Runs live in runs/experiment/<tag>/ (under $DEEPLOOP_RUNS if set): wo
 
 
 def register(sub) -> None:
-    exp = sub.add_parser("experiment", help="autoresearch mode: edit train.py, train, keep or discard",
+    exp = sub.add_parser("experiment",
+                         help="autoresearch mode: edit train.py, train, keep or discard",
                          description=__doc__, epilog=EPILOG)
     actions = exp.add_subparsers(dest="action", metavar="ACTION", parser_class=type(exp))
     actions.required = True

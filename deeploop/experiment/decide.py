@@ -39,7 +39,8 @@ def crash_reason(result: TrainResult) -> str | None:
     return None
 
 
-def decide_keep(val_bpb: float, best: float | None, min_delta: float = 0.0) -> tuple[RowStatus, str]:
+def decide_keep(val_bpb: float, best: float | None,
+                min_delta: float = 0.0) -> tuple[RowStatus, str]:
     """Keep strictly below ``best - min_delta`` (compared at 6 decimals, as
     recorded, so 1.500000 vs 1.450000 with min-delta 0.05 is not a keep);
     the first scored run is kept."""

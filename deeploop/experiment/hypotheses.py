@@ -18,7 +18,8 @@ from .knobs import Value, parse_value
 HYPOTHESES_FILE = "next-hypotheses.md"
 _STAMP = re.compile(r"^#\s*Meta-Analysis\s*[—–-]+\s*(.+?)\s*$", re.MULTILINE)
 _ITEM = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:Hypothesis\s+)?(\d+)\s*[.):](?!\d)", re.I)
-_ARROW = re.compile(r"`?\b([A-Z][A-Z0-9_]*)\b`?\s*[:=]?\s+`?([^\s`;,]+?)`?\s*(?:->|→)\s*`?([^\s`;,)]+)")
+_ARROW = re.compile(r"`?\b([A-Z][A-Z0-9_]*)\b`?\s*[:=]?\s+`?([^\s`;,]+?)`?\s*"
+                    r"(?:->|→)\s*`?([^\s`;,)]+)")
 _ASSIGN = re.compile(r"`?\b([A-Z][A-Z0-9_]*)\s*=\s*([^\s`;,)]+)`?")
 
 

@@ -71,8 +71,8 @@ def parse_value(text: str) -> Value:
 
 def _block_lines(lines: list[str]) -> tuple[int, int]:
     """1-based inclusive line range of the hyperparameter block (whole file if unmarked)."""
-    start = next((i for i, l in enumerate(lines, 1) if l.strip().startswith(BLOCK_START)), None)
-    end = next((i for i, l in enumerate(lines, 1) if l.strip().startswith(BLOCK_END)), None)
+    start = next((i for i, s in enumerate(lines, 1) if s.strip().startswith(BLOCK_START)), None)
+    end = next((i for i, s in enumerate(lines, 1) if s.strip().startswith(BLOCK_END)), None)
     if start is None or end is None or end < start:
         return 1, len(lines)
     return start, end

@@ -9,7 +9,7 @@ widget can follow; the files stay the truth.
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
-reset, ``experiment_result``. See ``recovery.py``.
+reset, ``experiment_result``. See ``session.py`` for resume.
 """
 from __future__ import annotations
 
@@ -18,18 +18,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from ..budget import Budget, Spend, budget_exhausted, cap_reached
+from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..models.base import Usage
 from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
-from .hypotheses import pending, read_hypotheses, keys_tested
+from .hypotheses import keys_tested, pending, read_hypotheses
 from .notify import Notifier, message_for, sent_kinds
 from .proposers import Proposal, ProposalContext, Proposer, get_proposer
 from .results import RowStatus, append_row, new_row, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import TrainResult, default_memory_cap, kill_timeout, run_training
-from .workspace import PROGRAM_FILE, TRAIN_FILE
+from .workspace import PROGRAM_FILE
 
 Trainer = Callable[..., TrainResult]
 
@@ -69,8 +69,9 @@ class Loop:
         self.budget_s = self.settings.budget or default_budget()
         self.corpus_sha = self.run.corpus().get("sha256")
         self.spend = Spend(clock=self.clock)
+        hours = self.settings.hours
         self.limits = Budget(max_rounds=max(self.settings.experiments, 1),
-                             max_seconds=(self.settings.hours or 6.0) * 3600,
+                             max_seconds=hours * 3600 if hours else DEFAULT_MAX_SECONDS,
                              max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
 
@@ -91,8 +92,10 @@ class Loop:
         return sum(1 for e in self.history if e.get("kind", "proposal") != "baseline")
 
     def needs_baseline(self) -> bool:
+        """No baseline has been measured yet (crashed ones do not count)."""
         results = read_results(self.run.results_path)
-        return not any(r.is_baseline and r.counts for r in results.rows)
+        return not any(r.is_baseline and r.ok and r.status != RowStatus.CRASH and r.val_bpb
+                       for r in results.rows)
 
     # -- the loop ---------------------------------------------------------------------
     def stop_reason(self) -> tuple[str, str] | None:
@@ -133,11 +136,18 @@ class Loop:
                             kind="baseline" if baseline else "proposal", rows_before=rows_before,
                             proposer=None if baseline else self.proposer.spec)
         proposal, commit, diff = yield from self.apply(number, baseline, base)
-        propose_s = self.clock() - started
         if commit is None:
+            elapsed = round(self.clock() - started, 3)
             yield self.result(number, "rejected", proposal, reason=proposal.error,
-                              timing={"propose_s": propose_s, "total_s": self.clock() - started})
+                              timing={"propose_s": elapsed, "total_s": elapsed})
             return
+        yield from self.train(number, proposal, base, commit, diff, started)
+        yield from self.check_breakthroughs()
+
+    def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,
+              started: float) -> Iterator[dict]:
+        """Train a committed proposal, record its row, keep or reset, report."""
+        propose_s = self.clock() - started
         launched: list[dict] = []  # recorded at once (resume needs the pid), yielded after
         trained = self.trainer(
             self.ws.path, self.run.log_path(number), self.budget_s, self.run.data_dir,
@@ -161,10 +171,10 @@ class Loop:
             best_before=best.val_bpb if best else None,
             log=str(self.run.log_path(number).relative_to(self.run.path)),
             log_tail=trained.log_tail if verdict.status == RowStatus.CRASH else None,
-            timing={"propose_s": round(propose_s, 3), "train_wall_s": round(trained.wall_seconds, 3),
+            timing={"propose_s": round(propose_s, 3),
+                    "train_wall_s": round(trained.wall_seconds, 3),
                     "training_seconds": training, "total_s": round(total, 3),
                     "overhead_s": round(total - training, 3) if training else None})
-        yield from self.check_breakthroughs()
 
     def apply(self, number: int, baseline: bool, base: str):
         """Get a proposal and commit it: (proposal, commit or None, diff)."""

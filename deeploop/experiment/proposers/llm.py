@@ -2,9 +2,10 @@
 
 The prompt (the ``command:`` proposer uses it too) holds program.md,
 results.tsv, the git log, pending hypotheses and train.py; the model replies
-with a description plus a whole file or a unified diff. A reply that cannot be used is retried once with the problem stated;
-a second bad reply, or a model error, becomes a failed proposal that the
-loop records. Usage (tokens, dollars) is summed over both calls.
+with a description plus a whole file or a unified diff. A reply that cannot
+be used is retried once with the problem stated; a second bad reply, or a
+model error, becomes a failed proposal that the loop records. Usage (tokens,
+dollars) is summed over both calls.
 """
 from __future__ import annotations
 
