@@ -61,6 +61,10 @@ class Loop:
     history: list[dict] = field(default_factory=list)
     baseline_round: int | None = None
     starter: object = None  # warm.WarmStarter while the loop runs, if enabled
+    # Which pending hypotheses the proposer sees, given them and the history so
+    # far; the default offers all of them, best rank first. The meta tier
+    # replaces it to mix hypotheses with the proposer's own ideas.
+    steer: Callable[[list, list[dict]], list] | None = None
 
     def __post_init__(self):
         self.ws = self.run.workspace()
@@ -198,12 +202,14 @@ class Loop:
 
     def context(self, number: int, current: str) -> ProposalContext:
         program = self.ws.path / PROGRAM_FILE
-        tested = keys_tested(self.history)
+        offered = pending(read_hypotheses(self.ws.path), keys_tested(self.history))
+        if self.steer is not None:
+            offered = self.steer(offered, list(self.history))
         return ProposalContext(
             workspace=self.ws.path, train_py=current,
             program_md=program.read_text(encoding="utf-8") if program.is_file() else "",
             results=read_results(self.run.results_path), git_log=self.ws.log_oneline(20),
-            experiment=number, pending=pending(read_hypotheses(self.ws.path), tested),
+            experiment=number, pending=offered,
             history=list(self.history), seed=self.settings.seed)
 
     def result(self, number: int, status: str, proposal: Proposal, **fields) -> dict:

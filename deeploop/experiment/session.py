@@ -76,12 +76,15 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
 
 def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Proposer | None = None,
                     trainer: Trainer = run_training,
-                    clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
-    """Run the loop for ``run``, yielding every event as it is recorded."""
+                    clock: Callable[[], float] = time.monotonic,
+                    steer: Callable | None = None) -> Iterator[dict]:
+    """Run the loop for ``run``, yielding every event as it is recorded. Between
+    two yields the loop is idle, so a caller may commit to the workspace (the
+    meta tier's ``meta:`` commits); ``steer`` picks the hypotheses offered."""
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"):
         ws = run.workspace()
         recovered = recover(run, ws, read_events(run.events_path).events)
-        loop = Loop(run, settings, proposer, trainer, clock)
+        loop = Loop(run, settings, proposer, trainer, clock, steer=steer)
         loop.load(read_events(run.events_path).events)
         yield from recovered
         try:
