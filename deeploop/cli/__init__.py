@@ -23,6 +23,7 @@ COMMANDS = [
     "deeploop.cli.demo",
     "deeploop.cli.notebook",
     "deeploop.cli.drill",
+    "deeploop.cli.experiment",
 ]
 
 

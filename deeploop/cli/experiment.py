@@ -1,0 +1,137 @@
+"""``deeploop experiment init|run`` and ``deeploop status``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EPILOG = ("Runs live in runs/experiment/<tag>/ (under $DEEPLOOP_RUNS if set): workspace/ "
+          "(git, branch deeploop/<tag>), results.tsv, logs/, events.jsonl.")
+
+
+def register(sub) -> None:
+    exp = sub.add_parser("experiment",
+                         help="autoresearch mode: edit train.py, train, keep or discard",
+                         description=__doc__, epilog=EPILOG)
+    actions = exp.add_subparsers(dest="action", metavar="ACTION", parser_class=type(exp))
+    actions.required = True
+
+    init = actions.add_parser("init", help="create runs/experiment/<tag>/ with its workspace")
+    init.add_argument("--tag", required=True, help="name of the run (no '/', '..' or spaces)")
+    init.add_argument("--data", help="text file or folder to train on, or tinystories[:PATH] "
+                                     "(default: the embedded CPython stdlib corpus)")
+    init.set_defaults(func=cmd_init)
+
+    run = actions.add_parser("run", help="run the loop (creates the tag if it is new)",
+                             epilog=EPILOG)
+    run.add_argument("--tag", required=True, help="name of the run")
+    run.add_argument("--experiments", type=int, help="stop when the tag has N experiments, "
+                     "baseline not counted (default 12)")
+    run.add_argument("--hours", type=float, help="wall-clock limit for this run (default 6)")
+    run.add_argument("--budget", type=float, help="training seconds per experiment "
+                     "(default 60 on CPU, 300 on GPU)")
+    run.add_argument("--proposer", help="offline (default), anthropic:<model> or command:<cmd>")
+    run.add_argument("--min-delta", type=float, dest="min_delta",
+                     help="keep only if val_bpb improves by more than this (default 0)")
+    run.add_argument("--max-usd", type=float, dest="max_usd", help="dollar limit (default 10)")
+    run.add_argument("--data", help="corpus for a new tag (see init); checked on --resume")
+    run.add_argument("--resume", action="store_true", help="continue an existing tag")
+    run.add_argument("--notify-cmd", dest="notify_cmd",
+                     help="command run with each notification's text as its last argument")
+    run.add_argument("--breakthrough", type=float, help="share below baseline that notifies "
+                     "'breakthrough' (default 0.01)")
+    run.add_argument("--major-breakthrough", type=float, dest="major_breakthrough",
+                     help="share below baseline for 'major_breakthrough' (default 0.03)")
+    run.add_argument("--max-memory-gb", type=float, dest="max_memory_gb",
+                     help="kill a trainer whose memory passes this (default 80%% of RAM)")
+    run.add_argument("--seed", type=int, help="seed of the offline proposer's tie-breaking")
+    run.add_argument("--no-warm-start", dest="warm_start", action="store_const", const=False,
+                     help="start every trainer as a fresh process instead of forking it "
+                          "from a helper that has torch imported")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="sum up an experiment run (or any results.tsv)")
+    where = status.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tag", help="experiment tag under runs/experiment/")
+    where.add_argument("--results", help="an autoresearch-format results.tsv")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=cmd_status)
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    names = ("experiments", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
+             "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start")
+    return {n: getattr(args, n) for n in names}
+
+
+def cmd_init(args) -> int:
+    from ..experiment.rundir import init_run
+    run = init_run(args.tag, args.data)
+    print(f"created {run.path} (branch deeploop/{args.tag}, corpus {run.corpus()['name']})")
+    return 0
+
+
+def _prepare(args):
+    """Validate everything first, then create or open the run."""
+    from ..experiment.proposers import get_proposer
+    from ..experiment.rundir import Settings, check_data, init_run, open_run, run_path
+    from ..errors import InputError
+    Settings().merged(_overrides(args))  # bad numbers fail before anything is created
+    exists = run_path(args.tag).exists()
+    if exists and not args.resume:
+        raise InputError(f"experiment tag {args.tag!r} already exists: use --resume to continue it")
+    run = open_run(args.tag) if exists else None
+    settings = (run.settings() if run else Settings()).merged(_overrides(args))
+    proposer = get_proposer(settings.proposer)
+    if settings.proposer.startswith("anthropic:"):
+        from ..models.anthropic import has_api_key
+        if not has_api_key():
+            raise InputError(f"--proposer {settings.proposer} needs ANTHROPIC_API_KEY "
+                             "in the environment")
+    if run is None:
+        run = init_run(args.tag, args.data)
+    else:
+        check_data(run, args.data)
+    run.save_settings(settings)
+    return run, settings, proposer
+
+
+def cmd_run(args) -> int:
+    from ..experiment.status import ProgressBar
+    from ..experiment.results import read_results
+    from ..experiment.session import run_experiments
+    from ..experiment.status import format_status, load_status
+    run, settings, proposer = _prepare(args)
+    best = read_results(run.results_path).best()
+    status = load_status(run.path, args.tag)
+    bar = ProgressBar(settings.experiments, status.experiments + status.rejected,
+                      best.val_bpb if best else None, settings.hours,
+                      disable=args.no_progress or not sys.stderr.isatty())
+    try:
+        for event in run_experiments(run, settings, proposer=proposer):
+            bar(event)
+    finally:
+        bar.close()
+    print(format_status(load_status(run.path, args.tag)))
+    outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
+    if outcome["status"] == "failed":
+        print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args) -> int:
+    from ..experiment.results import read_results
+    from ..experiment.rundir import open_run
+    from ..experiment.status import format_status, load_status, summarize
+    if args.tag:
+        status = load_status(open_run(args.tag).path, args.tag)
+    else:
+        from pathlib import Path
+        from ..errors import NotFound
+        if not Path(args.results).is_file():
+            raise NotFound(f"results file not found: {args.results}")
+        status = summarize(read_results(args.results), name=args.results)
+    print(json.dumps(status.to_json(), indent=2) if args.json else format_status(status))
+    return 0

@@ -1,0 +1,173 @@
+"""The fixed side of train.py: data access, the time budget and ``evaluate_bpb``.
+
+train.py (the one file the agent edits) imports this module; the agent never
+edits it, so every experiment is scored the same way. ``evaluate_bpb`` is the
+ground truth: bits per byte over the first ``eval_bytes`` validation bytes
+(a fixed number per corpus), whatever context length the model uses.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ..errors import InputError, require
+from .corpus import eval_spans, load_default, prepare, read_prepared_meta
+
+DEFAULT_BUDGET_CPU = 60.0
+DEFAULT_BUDGET_GPU = 300.0
+BUDGET_ENV = "DEEPLOOP_TIME_BUDGET"
+DATA_ENV = "DEEPLOOP_DATA_DIR"
+# Dense bf16 peak by GPU name, for MFU on CUDA (CPU peak is measured instead).
+GPU_PEAK_FLOPS = {"H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,
+                  "A10": 125e12, "4090": 165e12, "3090": 71e12, "T4": 65e12}
+
+
+def gpu_present() -> bool:
+    """Whether an NVIDIA GPU is visible, without importing torch (for the harness)."""
+    return Path("/proc/driver/nvidia/gpus").is_dir() or shutil.which("nvidia-smi") is not None
+
+
+def parse_budget(value, what: str = BUDGET_ENV) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InputError(f"{what} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def time_budget(cuda: bool | None = None) -> float:
+    """Training seconds: ``$DEEPLOOP_TIME_BUDGET``, else 60 on CPU, 300 on GPU."""
+    if os.environ.get(BUDGET_ENV):
+        return parse_budget(os.environ[BUDGET_ENV])
+    cuda = gpu_present() if cuda is None else cuda
+    return DEFAULT_BUDGET_GPU if cuda else DEFAULT_BUDGET_CPU
+
+
+def data_dir() -> Path:
+    """The prepared corpus: ``$DEEPLOOP_DATA_DIR`` (set by the harness), else the
+    embedded corpus prepared once in the user's cache (for a run by hand)."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "deeploop" / "corpus-default"
+    if not (folder / "corpus.json").exists():
+        prepare(load_default(), folder)
+    return folder
+
+
+def corpus_meta() -> dict:
+    return read_prepared_meta(data_dir())
+
+
+def load_split(split: str, device="cpu"):
+    """One split as a uint8 tensor of byte tokens."""
+    torch = require("torch", "ml")
+    if split not in ("train", "val"):
+        raise InputError(f"unknown split {split!r}: use 'train' or 'val'")
+    data = bytearray((data_dir() / f"{split}.bin").read_bytes())
+    return torch.frombuffer(data, dtype=torch.uint8).to(device)
+
+
+def get_batch(data, batch_size: int, seq_len: int, generator=None):
+    """Random windows: inputs and next-byte targets, both int64 (B, T)."""
+    torch = require("torch", "ml")
+    starts = torch.randint(0, len(data) - seq_len - 1, (batch_size,), generator=generator)
+    offsets = starts[:, None] + torch.arange(seq_len + 1)
+    window = data[offsets.to(data.device)].long()
+    return window[:, :-1], window[:, 1:]
+
+
+def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
+                 eval_bytes: int | None = None) -> float:
+    """Bits per byte of ``model`` on the fixed validation bytes.
+
+    ``model(x)`` must return logits (B, T, 256). The scored bytes are chunks
+    spread over the split (``corpus.eval_spans``); each chunk is cut into
+    non-overlapping windows of ``seq_len``, so a longer context helps only
+    within a window and the number of scored bytes never depends on it.
+    """
+    torch = require("torch", "ml")
+    n = eval_bytes or corpus_meta()["eval_bytes"]
+    if len(val) < n + 1:
+        raise InputError(f"validation split has {len(val)} bytes, evaluation needs {n + 1}")
+    windows = [(start + offset, min(seq_len, length - offset))
+               for start, length in eval_spans(len(val), n)
+               for offset in range(0, length, seq_len)]
+    total_bits = 0.0
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, len(windows), batch_size):
+            total_bits += _score(model, val, windows[i:i + batch_size], torch)
+    model.train(was_training)
+    return total_bits / n
+
+
+def _score(model, val, windows, torch) -> float:
+    """Bits for a batch of windows; windows of one length run together."""
+    bits = 0.0
+    by_length: dict[int, list[int]] = {}
+    for start, length in windows:
+        by_length.setdefault(length, []).append(start)
+    for length, starts in by_length.items():
+        offsets = torch.tensor(starts)[:, None] + torch.arange(length + 1)
+        window = val[offsets.to(val.device)].long()
+        logits = model(window[:, :-1]).float()
+        nats = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), window[:, 1:].reshape(-1), reduction="sum")
+        bits += nats.item() / math.log(2)
+    return bits
+
+
+def peak_memory_mb(device="cpu") -> float:
+    """Peak memory of this process: CUDA allocations on GPU, peak RSS on CPU."""
+    if str(device).startswith("cuda"):
+        torch = require("torch", "ml")
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2 ** 20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB else
+
+
+def matmul_peak_flops(device="cpu", size: int = 2048, seconds: float = 0.5) -> float:
+    """Measured float32 matmul throughput, the CPU reference for MFU."""
+    torch = require("torch", "ml")
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b  # first call pays for allocation and kernel choice
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    return 2 * size ** 3 * count / (time.perf_counter() - started)
+
+
+def peak_flops(device="cpu") -> float:
+    """Reference peak for MFU: a table for known GPUs; on CPU a matmul
+    measurement cached beside the prepared data, so it is paid once per run."""
+    torch = require("torch", "ml")
+    if str(device).startswith("cuda"):
+        name = torch.cuda.get_device_name()
+        return next((v for k, v in GPU_PEAK_FLOPS.items() if k in name), 100e12)
+    cache = data_dir() / "peak_flops.json"
+    key = f"{torch.__version__}/{torch.get_num_threads()}"
+    try:
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == key:
+            return float(cached["flops"])
+    except (OSError, ValueError, KeyError):
+        pass
+    flops = matmul_peak_flops(device)
+    try:
+        from ..fileio import atomic_write_json
+        atomic_write_json(cache, {"key": key, "flops": flops})
+    except OSError:
+        pass  # a read-only data folder only costs a re-measurement next time
+    return flops

@@ -1,0 +1,257 @@
+"""The experiment loop, as a generator of events.
+
+Experiment 0 is the unmodified baseline, measured. Then each experiment:
+propose → check (only train.py, it parses, it changed) → commit → train in a
+subprocess → judge → append a results.tsv row → keep the commit, or reset to
+the one it started from → ``experiment_result`` event. Events are written to
+``events.jsonl`` as they happen and yielded, so a progress bar or a notebook
+widget can follow; the files stay the truth.
+
+Writes happen in an order resume can finish from: ``experiment_started``
+(before the workspace is touched), ``experiment_committed``, the row, the git
+reset, ``experiment_result``. See ``session.py`` for resume.
+"""
+from __future__ import annotations
+
+import ast
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
+from ..models.base import Usage
+from ..runs import Outcome
+from . import decide
+from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
+from .hypotheses import keys_tested, pending, read_hypotheses
+from .notify import Notifier, message_for, sent_kinds
+from .proposers import Proposal, ProposalContext, Proposer, get_proposer
+from .results import RowStatus, append_row, new_row, read_results
+from .rundir import ExperimentRun, Settings
+from .runner import TrainResult, default_memory_cap, kill_timeout, run_training
+from .workspace import PROGRAM_FILE
+
+Trainer = Callable[..., TrainResult]
+
+
+def default_budget() -> float:
+    return DEFAULT_BUDGET_GPU if gpu_present() else DEFAULT_BUDGET_CPU
+
+
+def check_proposal(proposal: Proposal, current: str) -> str | None:
+    """Why a proposal cannot be trained, or None. Pure."""
+    if not proposal.ok:
+        return proposal.error or "the proposer returned nothing"
+    try:
+        ast.parse(proposal.train_py)
+    except SyntaxError as exc:
+        return f"train.py does not parse: line {exc.lineno}: {exc.msg}"
+    if proposal.train_py == current:
+        return "the proposal does not change train.py"
+    return None
+
+
+@dataclass
+class Loop:
+    run: ExperimentRun
+    settings: Settings
+    proposer: Proposer | None = None
+    trainer: Trainer = run_training
+    clock: Callable[[], float] = time.monotonic
+    history: list[dict] = field(default_factory=list)
+    baseline_round: int | None = None
+    starter: object = None  # warm.WarmStarter while the loop runs, if enabled
+    # Which pending hypotheses the proposer sees, given them and the history so
+    # far; the default offers all of them, best rank first. The meta tier
+    # replaces it to mix hypotheses with the proposer's own ideas.
+    steer: Callable[[list, list[dict]], list] | None = None
+
+    def __post_init__(self):
+        self.ws = self.run.workspace()
+        self.log = self.run.event_log()
+        self.proposer = self.proposer or get_proposer(self.settings.proposer)
+        self.budget_s = self.settings.budget or default_budget()
+        self.corpus_sha = self.run.corpus().get("sha256")
+        self.spend = Spend(clock=self.clock)
+        hours = self.settings.hours
+        self.limits = Budget(max_rounds=max(self.settings.experiments, 1),
+                             max_seconds=hours * 3600 if hours else DEFAULT_MAX_SECONDS,
+                             max_usd=self.settings.max_usd)
+        self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
+
+    # -- state read back from files -------------------------------------------------
+    def load(self, events: list[dict]) -> None:
+        self.history = [e for e in events if e.get("type") == "experiment_result"]
+        self.notifier.sent = sent_kinds(events)
+        for event in self.history:
+            self.spend.add(Usage(**{k: v for k, v in (event.get("cost") or {}).items()
+                                    if k in ("input_tokens", "output_tokens", "usd", "calls")}))
+
+    def next_number(self) -> int:
+        return max((e.get("round", 0) for e in self.history), default=-1) + 1
+
+    def done(self) -> int:
+        """Experiments finished so far, baselines not counted; rejected proposals
+        count, so a proposer that keeps failing cannot loop for ever."""
+        return sum(1 for e in self.history if e.get("kind", "proposal") != "baseline")
+
+    def needs_baseline(self) -> bool:
+        """No baseline has been measured yet (crashed ones do not count)."""
+        results = read_results(self.run.results_path)
+        return not any(r.is_baseline and r.ok and r.status != RowStatus.CRASH and r.val_bpb
+                       for r in results.rows)
+
+    # -- the loop ---------------------------------------------------------------------
+    def stop_reason(self) -> tuple[str, str] | None:
+        """(outcome status, reason) when the loop should stop; budgets in a fixed order."""
+        if self.needs_baseline():
+            return None
+        self.spend.rounds = self.done()
+        if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
+            return "passed", f"{self.settings.experiments} experiments done"
+        reason = budget_exhausted(self.limits, self.spend)
+        return ("budget_exhausted", reason) if reason else None
+
+    def events(self) -> Iterator[dict]:
+        yield self.log.emit("experiment_run_started", settings=vars(self.settings),
+                            budget_s=self.budget_s, proposer=self.proposer.spec,
+                            next_experiment=self.next_number())
+        while True:
+            stop = self.stop_reason()
+            if stop:
+                status, reason = stop
+                if status == "budget_exhausted":
+                    yield self.log.emit("budget_exhausted", reason=reason)
+                break
+            baseline = self.needs_baseline()
+            yield from self.experiment(self.next_number(), baseline)
+            if baseline and self.needs_baseline():
+                status, reason = "failed", "the baseline crashed: see logs/ for why"
+                break
+        yield from self.notify("done")
+        self.finish(status, reason)
+
+    def experiment(self, number: int, baseline: bool) -> Iterator[dict]:
+        self.baseline_round = number if baseline else None
+        started = self.clock()
+        base = self.ws.head()
+        rows_before = len(read_results(self.run.results_path).rows)
+        yield self.log.emit("experiment_started", round=number, base_commit=base,
+                            kind="baseline" if baseline else "proposal", rows_before=rows_before,
+                            proposer=None if baseline else self.proposer.spec)
+        proposal, commit, diff = yield from self.apply(number, baseline, base)
+        if commit is None:
+            elapsed = round(self.clock() - started, 3)
+            yield self.result(number, "rejected", proposal, reason=proposal.error,
+                              timing={"propose_s": elapsed, "total_s": elapsed})
+            return
+        yield from self.train(number, proposal, base, commit, diff, started)
+        yield from self.check_breakthroughs()
+
+    def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,
+              started: float) -> Iterator[dict]:
+        """Train a committed proposal, record its row, keep or reset, report."""
+        propose_s = self.clock() - started
+        launched: list[dict] = []  # recorded at once (resume needs the pid), yielded after
+        trained = self.trainer(
+            self.ws.path, self.run.log_path(number), self.budget_s, self.run.data_dir,
+            timeout=kill_timeout(self.budget_s), memory_cap=self.memory_cap(),
+            starter=self.starter,
+            on_start=lambda pid: launched.append(
+                self.log.emit("training_started", round=number, pid=pid)))
+        yield from launched
+        best = read_results(self.run.results_path).best()
+        verdict = decide.judge(trained, best.val_bpb if best else None, self.settings.min_delta)
+        append_row(self.run.results_path, new_row(commit, verdict.status, proposal.description,
+                                                  verdict.val_bpb, verdict.memory_gb))
+        if verdict.status != RowStatus.KEEP and commit != base:
+            self.ws.reset_hard(base)
+        total = self.clock() - started
+        training = trained.summary.get("training_seconds")
+        yield self.result(
+            number, verdict.status.value, proposal, commit=commit, diff=diff,
+            reason=verdict.reason, val_bpb=verdict.val_bpb, memory_gb=verdict.memory_gb,
+            metrics=trained.summary, trainer=trained.to_json(),
+            best_before=best.val_bpb if best else None,
+            log=str(self.run.log_path(number).relative_to(self.run.path)),
+            log_tail=trained.log_tail if verdict.status == RowStatus.CRASH else None,
+            timing={"propose_s": round(propose_s, 3),
+                    "train_wall_s": round(trained.wall_seconds, 3),
+                    "training_seconds": training, "total_s": round(total, 3),
+                    "overhead_s": round(total - training, 3) if training else None})
+
+    def apply(self, number: int, baseline: bool, base: str):
+        """Get a proposal and commit it: (proposal, commit or None, diff)."""
+        current = self.ws.read()
+        if baseline:
+            return Proposal(current, "baseline"), base, ""
+        proposal = self.proposer.propose(self.context(number, current))
+        self.spend.add(proposal.usage)
+        problem = check_proposal(proposal, current)
+        self.ws.restore(self.ws.dirty_paths())  # a proposer never leaves edits behind
+        if problem:
+            proposal.error = problem
+            return proposal, None, ""
+        self.ws.write(proposal.train_py)
+        commit = self.ws.commit(f"exp {number}: {proposal.description}")
+        diff = self.ws.diff(base, commit)
+        hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
+        yield self.log.emit("experiment_committed", round=number, commit=commit,
+                            description=proposal.description, hypothesis=hypothesis, diff=diff)
+        return proposal, commit, diff
+
+    def context(self, number: int, current: str) -> ProposalContext:
+        program = self.ws.path / PROGRAM_FILE
+        offered = pending(read_hypotheses(self.ws.path), keys_tested(self.history))
+        if self.steer is not None:
+            offered = self.steer(offered, list(self.history))
+        return ProposalContext(
+            workspace=self.ws.path, train_py=current,
+            program_md=program.read_text(encoding="utf-8") if program.is_file() else "",
+            results=read_results(self.run.results_path), git_log=self.ws.log_oneline(20),
+            experiment=number, pending=offered,
+            history=list(self.history), seed=self.settings.seed)
+
+    def result(self, number: int, status: str, proposal: Proposal, **fields) -> dict:
+        hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
+        kind = "baseline" if number == self.baseline_round else "proposal"
+        event = self.log.emit("experiment_result", round=number, kind=kind, status=status,
+                              description=proposal.description, hypothesis=hypothesis,
+                              proposal=proposal.to_json(), cost=proposal.usage.to_json(),
+                              corpus_sha256=self.corpus_sha, **fields)
+        self.history.append(event)
+        return event
+
+    def memory_cap(self) -> int | None:
+        gb = self.settings.max_memory_gb
+        return int(gb * 2 ** 30) if gb else default_memory_cap()
+
+    # -- notifications and the end ----------------------------------------------------
+    def check_breakthroughs(self) -> Iterator[dict]:
+        results = read_results(self.run.results_path)
+        best, baseline = results.best(), results.baseline()
+        thresholds = {"breakthrough": self.settings.breakthrough,
+                      "major_breakthrough": self.settings.major_breakthrough}
+        for kind in decide.breakthroughs(baseline and baseline.val_bpb, best and best.val_bpb,
+                                         thresholds):
+            yield from self.notify(kind)
+
+    def notify(self, kind: str, detail: str = "") -> Iterator[dict]:
+        results = read_results(self.run.results_path)
+        best, baseline = results.best(), results.baseline()
+        message = message_for(kind, self.run.tag, best and best.val_bpb,
+                              baseline and baseline.val_bpb, len(results.experiments()), detail)
+        event = self.notifier.send(kind, message)
+        if event:
+            yield event
+
+    def finish(self, status: str, reason: str) -> None:
+        results = read_results(self.run.results_path)
+        best, baseline = results.best(), results.baseline()
+        Outcome(self.run.tag, "experiment", status, len(results.experiments()), None, reason,
+                extra={"best_val_bpb": best.val_bpb if best else None,
+                       "best_commit": best.commit if best else None,
+                       "baseline_val_bpb": baseline.val_bpb if baseline else None,
+                       "kept": results.count("keep"), "discarded": results.count("discard"),
+                       "crashed": results.count("crash"),
+                       "usd": round(self.spend.usage.usd, 6)}).write(self.run.path)

@@ -1,0 +1,106 @@
+"""A model writes the change: ``anthropic:<model>`` (or any Model adapter).
+
+The prompt (the ``command:`` proposer uses it too) holds program.md,
+results.tsv, the git log, pending hypotheses and train.py; the model replies
+with a description plus a whole file or a unified diff. A reply that cannot
+be used is retried once with the problem stated; a second bad reply, or a
+model error, becomes a failed proposal that the loop records. Usage (tokens,
+dollars) is summed over both calls.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ...errors import ModelError
+from ...models.base import Model, Usage
+from ..results import HEADER, Results, format_row
+from .base import Proposal, ProposalContext, failed
+from .edits import ReplyError, parse_reply
+
+_TAG = re.compile(r"\[H(\d+)\]")
+MAX_TOKENS = 16000  # a whole train.py fits with room to spare
+MAX_ROWS = 40
+
+SYSTEM = ("You are an autonomous ML researcher running one experiment of a loop that "
+          "trains a small byte-level GPT for a fixed wall-clock budget and keeps a change "
+          "only if it lowers val_bpb. Be concrete; change one idea at a time.")
+
+REPLY_FORMAT = """Reply with exactly:
+DESCRIPTION: <one line; for hyperparameter changes write NAME old -> new, e.g. LR 0.003 -> 0.0045>
+followed by EITHER a ```python block holding the complete new train.py
+OR a ```diff block holding a unified diff of train.py (---/+++ train.py, @@ hunks).
+If your change tests hypothesis N from the list above, end the description with [HN]."""
+
+AGENT_FORMAT = """Edit train.py in place in the current folder. Do not change any other file and
+do not commit. When you are done, print one final line:
+DESCRIPTION: <one line; for hyperparameter changes write NAME old -> new>
+If your change tests hypothesis N from the list above, end the description with [HN]."""
+
+
+def results_table(results: Results, limit: int = MAX_ROWS) -> str:
+    rows = results.rows[-limit:]
+    header = list(HEADER)
+    lines = ["\t".join(header)] + [format_row(r, header) for r in rows]
+    skipped = len(results.rows) - len(rows)
+    return (f"({skipped} earlier rows not shown)\n" if skipped else "") + "\n".join(lines)
+
+
+def build_prompt(context: ProposalContext, agent: bool = False) -> str:
+    parts = ["## program.md (strategy)", context.program_md.strip() or "(empty)",
+             "## Results so far (results.tsv, oldest first)", results_table(context.results),
+             "## Recent commits (git log --oneline -20)", context.git_log.strip() or "(none)"]
+    if context.pending:
+        parts += ["## Hypotheses to test first (from the meta-analysis, best first)",
+                  "\n".join(f"[H{h.rank}] {h.text}" for h in context.pending[:5])]
+    parts += ["## train.py (the only file you may change)",
+              f"```python\n{context.train_py.rstrip()}\n```",
+              "## Your task",
+              f"This is experiment {context.experiment}. Propose ONE change to train.py that is "
+              "likely to lower val_bpb within the same training budget. Keep the imports from "
+              "deeploop.experiment, the evaluation call and the summary block as they are.",
+              AGENT_FORMAT if agent else REPLY_FORMAT]
+    return "\n\n".join(parts) + "\n"
+
+
+def retry_prompt(prompt: str, problem: str) -> str:
+    return (prompt + f"\n\nYour previous reply could not be used: {problem}. "
+            "Reply again, in exactly the format above.\n")
+
+
+def tested_hypothesis(description: str, context: ProposalContext):
+    match = _TAG.search(description)
+    if not match:
+        return None
+    rank = int(match.group(1))
+    return next((h for h in context.pending if h.rank == rank), None)
+
+
+@dataclass
+class LLMProposer:
+    model: Model
+    attempts: int = 2  # the first reply and one retry
+
+    @property
+    def spec(self) -> str:
+        return self.model.spec
+
+    def propose(self, context: ProposalContext) -> Proposal:
+        prompt = build_prompt(context)
+        usage, problem = Usage(), ""
+        for attempt in range(1, self.attempts + 1):
+            ask = prompt if attempt == 1 else retry_prompt(prompt, problem)
+            try:
+                completion = self.model.complete(ask, system=SYSTEM, max_tokens=MAX_TOKENS)
+            except ModelError as exc:
+                return failed(str(exc), usage, attempt)
+            usage = usage + completion.usage
+            try:
+                edit = parse_reply(completion.text, context.train_py)
+            except ReplyError as exc:
+                problem = str(exc)
+                continue
+            return Proposal(edit.train_py, edit.description,
+                            hypothesis=tested_hypothesis(edit.description, context),
+                            usage=usage, attempts=attempt, notes={"edit": edit.kind})
+        return failed(f"malformed reply twice: {problem}", usage, self.attempts)

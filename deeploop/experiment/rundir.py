@@ -1,0 +1,172 @@
+"""An experiment run folder ``runs/experiment/<tag>/`` and its settings.
+
+Layout: ``workspace/`` (git, branch ``deeploop/<tag>``: train.py, program.md),
+``results.tsv`` (untracked by the workspace's git), ``logs/NNN.log``,
+``events.jsonl``, ``data/`` (the prepared corpus), ``experiment.json`` (the
+settings, updated by every run), ``notify.log`` and ``outcome.json``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from ..errors import InputError, NotFound
+from ..events import EVENTS_FILE, EventLog
+from ..fileio import atomic_write_json
+from ..runs import create_run_dir, runs_root, validate_run_id
+from .corpus import load_corpus, prepare, read_prepared_meta
+from .results import HEADER
+from .workspace import PROGRAM_FILE, TRAIN_FILE, Workspace, open_workspace
+
+NODE = "experiment"
+SETTINGS_FILE = "experiment.json"
+TEMPLATE_DIR = Path(__file__).parent / "template"
+
+
+@dataclass
+class Settings:
+    """What a run does; every field has a finite default."""
+
+    experiments: int = 12            # stop when the tag has this many (baseline not counted)
+    hours: float | None = None       # wall clock for this invocation
+    budget: float | None = None      # training seconds per experiment (None: 60 CPU / 300 GPU)
+    proposer: str = "offline"
+    min_delta: float = 0.0
+    max_usd: float = 10.0
+    notify_cmd: str | None = None
+    breakthrough: float = 0.01
+    major_breakthrough: float = 0.03
+    max_memory_gb: float | None = None
+    seed: int = 0
+    warm_start: bool = True          # fork trainers from a helper with torch imported
+
+    def validate(self) -> "Settings":
+        _check(self.experiments, "--experiments", allow_zero=True, integer=True)
+        _check(self.hours, "--hours")
+        _check(self.budget, "--budget")
+        _check(self.min_delta, "--min-delta", allow_zero=True)
+        _check(self.max_usd, "--max-usd")
+        _check(self.breakthrough, "--breakthrough")
+        _check(self.major_breakthrough, "--major-breakthrough")
+        _check(self.max_memory_gb, "--max-memory-gb")
+        return self
+
+    def merged(self, overrides: dict) -> "Settings":
+        known = {f.name for f in fields(self)}
+        values = asdict(self)
+        values.update({k: v for k, v in overrides.items() if k in known and v is not None})
+        return Settings(**values).validate()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+def _check(value, flag: str, allow_zero: bool = False, integer: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{flag} must be a number, got {value!r}")
+    if integer and int(value) != value:
+        raise InputError(f"{flag} must be a whole number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        kind = "zero or more" if allow_zero else "a positive number"
+        raise InputError(f"{flag} must be {kind}, got {value!r}")
+
+
+@dataclass
+class ExperimentRun:
+    path: Path
+    tag: str
+
+    workspace_dir = property(lambda self: self.path / "workspace")
+    results_path = property(lambda self: self.path / "results.tsv")
+    logs_dir = property(lambda self: self.path / "logs")
+    events_path = property(lambda self: self.path / EVENTS_FILE)
+    data_dir = property(lambda self: self.path / "data")
+    notify_log = property(lambda self: self.path / "notify.log")
+    settings_path = property(lambda self: self.path / SETTINGS_FILE)
+
+    def log_path(self, number: int) -> Path:
+        return self.logs_dir / f"{number:03d}.log"
+
+    def workspace(self) -> Workspace:
+        return open_workspace(self.workspace_dir)
+
+    def event_log(self) -> EventLog:
+        return EventLog(self.events_path, run_id=self.tag, node=NODE)
+
+    def corpus(self) -> dict:
+        return read_prepared_meta(self.data_dir)
+
+    def record(self) -> dict:
+        try:
+            return json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{self.settings_path} is not valid JSON ({exc})") from None
+
+    def settings(self) -> Settings:
+        return Settings.from_json(self.record().get("settings", {}))
+
+    def save_settings(self, settings: Settings) -> None:
+        record = self.record()
+        record["settings"] = asdict(settings)
+        atomic_write_json(self.settings_path, record)
+
+
+def run_path(tag: str, root: Path | None = None) -> Path:
+    return (root or runs_root()) / NODE / validate_run_id(tag, "tag")
+
+
+def open_run(tag: str, root: Path | None = None) -> ExperimentRun:
+    path = run_path(tag, root)
+    if not (path / SETTINGS_FILE).is_file():
+        raise NotFound(f"no experiment tagged {tag!r} under {path.parent}")
+    return ExperimentRun(path, tag)
+
+
+def template_files() -> dict[str, str]:
+    return {name: (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+            for name in (TRAIN_FILE, PROGRAM_FILE)}
+
+
+def init_run(tag: str, data: str | None = None, root: Path | None = None) -> ExperimentRun:
+    """Create the run folder, its workspace and prepared corpus. The corpus is
+    read before anything is created, and a failure half-way removes the folder."""
+    path = run_path(tag, root)
+    if path.exists():
+        raise InputError(f"experiment tag {tag!r} already exists ({path}): "
+                         "use --resume to continue it")
+    corpus = load_corpus(data)
+    create_run_dir(NODE, tag, root)
+    run = ExperimentRun(path, tag)
+    try:
+        meta = prepare(corpus, run.data_dir)
+        ws = Workspace.create(run.workspace_dir, tag, template_files())
+        run.logs_dir.mkdir()
+        run.results_path.write_text("\t".join(HEADER) + "\n", encoding="utf-8")
+        atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",
+                                              "corpus": meta, "settings": asdict(Settings())})
+        run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
+                             workspace=str(ws.path), corpus=meta)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return run
+
+
+def check_data(run: ExperimentRun, data: str | None) -> None:
+    """A resumed run must train on the corpus it started with."""
+    if data is None:
+        return
+    wanted = load_corpus(data).sha256
+    have = run.corpus().get("sha256")
+    if wanted != have:
+        raise InputError(f"--data {data} is not the corpus experiment {run.tag!r} started with "
+                         f"(SHA-256 {wanted[:12]}… vs {str(have)[:12]}…)")

@@ -1,0 +1,214 @@
+"""Run one training subprocess and read its summary.
+
+The trainer runs in its own process group (so a kill reaches anything it
+spawned), with API keys and other secrets scrubbed from its environment,
+its output going to ``logs/NNN.log``. It is killed when it runs past
+``2 × budget + 60`` seconds or its process group's resident memory passes
+the cap. The summary block (``---`` then ``key: value`` lines) is parsed
+from the log; what it means (keep, discard, crash) is decided elsewhere.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+SUMMARY_KEYS = ("val_bpb", "training_seconds", "total_seconds", "peak_vram_mb",
+                "mfu_percent", "total_tokens_M", "num_steps", "num_params_M", "depth")
+TAIL_LINES = 50
+_SECRET = re.compile(r"API_?KEY|TOKEN|SECRET|PASSW|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|AUTH",
+                     re.IGNORECASE)
+_SUMMARY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(\S+)\s*$")
+
+
+def kill_timeout(budget: float) -> float:
+    return 2 * budget + 60
+
+
+def default_memory_cap() -> int | None:
+    """80 % of physical memory, in bytes; None where the OS will not say."""
+    try:
+        return int(0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def scrub_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment minus anything that looks like a credential."""
+    return {k: v for k, v in environ.items()
+            if not _SECRET.search(k) and not k.startswith("ANTHROPIC_")}
+
+
+def parse_summary(text: str) -> dict[str, float]:
+    """``key: value`` lines after the last ``---`` line; only finite numbers."""
+    lines = text.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.strip() == "---"]
+    if not marks:
+        return {}
+    summary = {}
+    for line in lines[marks[-1] + 1:]:
+        match = _SUMMARY_LINE.match(line.strip())
+        if not match:
+            continue
+        try:
+            value = float(match.group(2))
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            summary[match.group(1)] = value
+    return summary
+
+
+def find_fail(text: str) -> str | None:
+    return next((line.strip() for line in text.splitlines() if line.startswith("FAIL")), None)
+
+
+@dataclass
+class TrainResult:
+    returncode: int | None
+    wall_seconds: float
+    summary: dict[str, float] = field(default_factory=dict)
+    killed: str | None = None          # "timeout" | "memory" when the harness killed it
+    fail_line: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"returncode": self.returncode, "wall_seconds": round(self.wall_seconds, 3),
+                "killed": self.killed, "fail_line": self.fail_line}
+
+
+def group_rss(pgid: int) -> int:
+    """Resident bytes of every process in a process group (Linux /proc)."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid:
+            total += int(fields[21]) * page  # rss in pages
+    return total
+
+
+def kill_orphan(pgid: int, workspace: Path) -> bool:
+    """Kill a trainer left running by a harness that was killed: only if that
+    process group still exists and its leader runs in ``workspace``."""
+    try:
+        cwd = os.readlink(f"/proc/{pgid}/cwd")
+    except OSError:
+        return False  # gone already (or no /proc to check: leave it be)
+    if Path(cwd).resolve() != Path(workspace).resolve():
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _kill(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class _Cold:
+    """A fresh ``python train.py`` per experiment."""
+
+    def __init__(self, python, workspace, env, log_path):
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid = self.proc.pid
+
+    def wait(self, timeout: float | None) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        self.log.close()
+
+
+class _Warm:
+    """A child forked by the warm-start helper (torch already imported)."""
+
+    def __init__(self, starter, workspace, env, log_path):
+        self.starter = starter
+        self.pid = starter.launch(str(workspace), env, str(log_path))
+
+    def wait(self, timeout: float | None) -> int | None:
+        return self.starter.poll(timeout)
+
+    def close(self) -> None:
+        pass
+
+
+def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path, *,
+                 python: str = sys.executable, timeout: float | None = None,
+                 memory_cap: int | None = None, poll: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic,
+                 extra_env: dict[str, str] | None = None,
+                 on_start: Callable[[int], None] | None = None,
+                 starter=None) -> TrainResult:
+    """Train once; never raises for anything the trainer does. With a
+    ``starter`` (warm.WarmStarter) the trainer is forked from a helper that
+    has torch imported already; otherwise it is a fresh subprocess."""
+    timeout = kill_timeout(budget) if timeout is None else timeout
+    env = trainer_env(budget, data_dir, extra_env)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = clock()
+    trainer = None
+    if starter is not None:
+        try:
+            trainer = _Warm(starter, workspace, env, log_path)
+        except (OSError, ValueError):
+            trainer = None  # the helper is gone: a fresh process still works
+    trainer = trainer or _Cold(python, workspace, env, log_path)
+    killed, returncode = None, None
+    try:
+        if on_start is not None:
+            on_start(trainer.pid)
+        watch_memory = memory_cap is not None and os.path.isdir("/proc")
+        while returncode is None:
+            returncode = trainer.wait(poll)
+            if returncode is not None:
+                break
+            if clock() - started > timeout:
+                killed = "timeout"
+            elif watch_memory and group_rss(trainer.pid) > memory_cap:
+                killed = "memory"
+            if killed:
+                _kill(trainer.pid)
+                returncode = trainer.wait(None)
+    except BaseException:  # Ctrl-C or a harness bug: never leave a trainer running
+        _kill(trainer.pid)
+        raise
+    finally:
+        trainer.close()
+    _kill(trainer.pid)  # children it left behind go with it
+    wall = clock() - started
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
+                       text.splitlines()[-TAIL_LINES:])
+
+
+def trainer_env(budget: float, data_dir: Path, extra: dict[str, str] | None = None) -> dict:
+    env = scrub_env(dict(os.environ))
+    env.update({"DEEPLOOP_TIME_BUDGET": f"{budget:g}", "DEEPLOOP_DATA_DIR": str(data_dir),
+                "PYTHONUNBUFFERED": "1", **(extra or {})})
+    return env

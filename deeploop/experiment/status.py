@@ -1,0 +1,149 @@
+"""What an experiment run has done: ``deeploop status`` and the live progress bar.
+
+Counts and the best score come from results.tsv (bad rows are listed, and
+crash rows never count as the best); time comes from the events, summed
+over experiments so pauses between resumes are not counted. The progress
+bar (tqdm) only reads the loop's events; the loop never knows it is there.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..events import read_events
+from .results import Results, Row, RowStatus, read_results
+
+
+@dataclass
+class ExperimentStatus:
+    name: str
+    experiments: int
+    kept: int
+    discarded: int
+    crashed: int
+    best: Row | None
+    baseline: Row | None
+    rejected: int = 0
+    elapsed_s: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def delta(self) -> float | None:
+        if self.best and self.baseline and self.baseline.val_bpb:
+            return self.best.val_bpb - self.baseline.val_bpb
+        return None
+
+    @property
+    def per_hour(self) -> float | None:
+        if not self.elapsed_s:
+            return None
+        return (self.experiments + self.rejected) / (self.elapsed_s / 3600)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "experiments": self.experiments, "kept": self.kept,
+                "discarded": self.discarded, "crashed": self.crashed, "rejected": self.rejected,
+                "best": self.best.to_json() if self.best else None,
+                "baseline_val_bpb": self.baseline.val_bpb if self.baseline else None,
+                "delta": self.delta, "elapsed_s": self.elapsed_s,
+                "experiments_per_hour": self.per_hour, "problems": self.problems}
+
+
+def summarize(results: Results, events: list[dict] | None = None,
+              name: str = "") -> ExperimentStatus:
+    done = [e for e in events or [] if e.get("type") == "experiment_result"]
+    elapsed = sum(float((e.get("timing") or {}).get("total_s") or 0) for e in done)
+    return ExperimentStatus(
+        name=name or str(results.path or "results.tsv"),
+        experiments=len(results.experiments()),
+        kept=results.count(RowStatus.KEEP), discarded=results.count(RowStatus.DISCARD),
+        crashed=results.count(RowStatus.CRASH), best=results.best(),
+        baseline=results.baseline(),
+        rejected=sum(1 for e in done if e.get("status") == "rejected"),
+        elapsed_s=elapsed if done else None, problems=results.problems)
+
+
+def load_status(run_dir: Path, name: str = "") -> ExperimentStatus:
+    journal = read_events(run_dir / "events.jsonl")
+    status = summarize(read_results(run_dir / "results.tsv"), journal.events, name)
+    status.problems += journal.problems
+    return status
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_status(status: ExperimentStatus) -> str:
+    lines = [f"experiment {status.name}",
+             f"experiments:  {status.experiments} (baseline not counted)"]
+    if status.best:
+        lines.append(f"best val_bpb: {status.best.val_bpb:.6f} "
+                     f"(commit {status.best.commit}: {status.best.description})")
+    else:
+        lines.append("best val_bpb: none yet")
+    if status.baseline and status.delta is not None:
+        share = 100 * status.delta / status.baseline.val_bpb
+        lines.append(f"baseline:     {status.baseline.val_bpb:.6f}  "
+                     f"delta {status.delta:+.6f} ({share:+.2f}%)")
+    counts = f"{status.kept} / {status.discarded} / {status.crashed}"
+    lines.append(f"kept / discarded / crashed: {counts}"
+                 + (f"   rejected proposals: {status.rejected}" if status.rejected else ""))
+    if status.elapsed_s is not None:
+        rate = f"{status.per_hour:.1f}" if status.per_hour else "n/a"
+        lines.append(f"elapsed:      {_clock(status.elapsed_s)}   experiments/hour: {rate}")
+    lines += [f"problem: {p}" for p in status.problems]
+    return "\n".join(lines)
+
+
+# -- live progress ----------------------------------------------------------------
+
+
+def time_left(runs: int, remaining: int, spent_s: float, hours: float | None) -> float | None:
+    """Seconds left: the average run so far (baseline included) times the
+    experiments remaining, capped by the wall-clock budget. Pure."""
+    estimate = 0.0 if remaining <= 0 else (spent_s / runs * remaining if runs else None)
+    if hours is not None:
+        cap = max(0.0, hours * 3600 - spent_s)
+        estimate = cap if estimate is None else min(estimate, cap)
+    return estimate
+
+
+class ProgressBar:
+    """Experiments done, best val_bpb and time left, updated from events."""
+
+    def __init__(self, total: int, done: int, best: float | None, hours: float | None,
+                 disable: bool = False, clock: Callable[[], float] = time.monotonic):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=total, initial=min(done, total), unit="exp", disable=disable,
+                        desc="experiments", dynamic_ncols=True)
+        self.total, self.done = total, min(done, total)  # tqdm stops counting when disabled
+        self.runs, self.best, self.hours = 0, best, hours
+        self.clock, self.started = clock, clock()
+        self.postfix = ""
+        self._update_postfix()
+
+    def _update_postfix(self) -> None:
+        best = f"{self.best:.6f}" if self.best else "-"
+        left = time_left(self.runs, self.total - self.done, self.clock() - self.started,
+                         self.hours)
+        self.postfix = f"best val_bpb {best} | left {_clock(left)}"
+        self.bar.set_postfix_str(self.postfix)
+
+    def __call__(self, event: dict) -> None:
+        if event.get("type") != "experiment_result":
+            return
+        self.runs += 1
+        if event.get("status") == "keep" and event.get("val_bpb"):
+            self.best = min(self.best or event["val_bpb"], event["val_bpb"])
+        if event.get("kind") != "baseline" and self.done < self.total:
+            self.done += 1
+            self.bar.update(1)
+        self._update_postfix()
+
+    def close(self) -> None:
+        self.bar.close()

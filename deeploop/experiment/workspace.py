@@ -1,0 +1,122 @@
+"""The experiment workspace: its own git repo on branch ``deeploop/<tag>``.
+
+It holds ``train.py`` (the only file experiments change) and ``program.md``
+(the strategy). Each experiment is one commit; a discard is ``git reset
+--hard`` to the commit it started from, so the branch tip is always the best
+kept version. Commits are made as "deeploop" with hooks and signing off, so
+a person's git configuration cannot break or slow the loop.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+TRAIN_FILE = "train.py"
+PROGRAM_FILE = "program.md"
+BRANCH_PREFIX = "deeploop/"
+_GIT_CONFIG = ["-c", "user.name=deeploop", "-c", "user.email=deeploop@localhost",
+               "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null",
+               "-c", "core.autocrlf=false", "-c", "advice.detachedHead=false"]
+
+
+class GitError(InputError):
+    """A git command failed; ``stderr`` holds its last line."""
+
+
+def _git_program() -> str:
+    git = shutil.which("git")
+    if git is None:
+        raise InputError("git is not installed: the experiment loop keeps its history in git")
+    return git
+
+
+@dataclass
+class Workspace:
+    path: Path
+
+    def git(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run([_git_program(), *_GIT_CONFIG, *args], cwd=self.path,
+                              capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise GitError(f"git {args[0]} failed in {self.path}: {tail}", stderr=tail)
+        return proc.stdout
+
+    @classmethod
+    def create(cls, path: Path | str, tag: str, files: dict[str, str]) -> "Workspace":
+        """A new repo on ``deeploop/<tag>`` whose first commit holds ``files``."""
+        ws = cls(Path(path))
+        branch = BRANCH_PREFIX + tag
+        if subprocess.run([_git_program(), "check-ref-format", "--branch", branch],
+                          capture_output=True).returncode != 0:
+            raise InputError(f"invalid tag {tag!r}: {branch} is not a valid git branch name")
+        ws.path.mkdir(parents=True)
+        ws.git("init", "-q")
+        ws.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        for name, text in files.items():
+            (ws.path / name).write_text(text, encoding="utf-8")
+        ws.git("add", "--", *files)
+        ws.git("commit", "-q", "-m", "baseline: deeploop experiment template")
+        return ws
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def branch(self) -> str:
+        return self.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+
+    def resolve(self, ref: str) -> str:
+        return self.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+
+    def is_dirty(self) -> bool:
+        """Uncommitted changes to tracked files (untracked files do not count)."""
+        return bool(self.git("status", "--porcelain", "--untracked-files=no").strip())
+
+    def dirty_paths(self) -> list[str]:
+        out = self.git("status", "--porcelain", "--untracked-files=no")
+        return [line[3:] for line in out.splitlines() if line.strip()]
+
+    def untracked(self) -> set[str]:
+        out = self.git("ls-files", "--others", "--exclude-standard", "-z")
+        return {p for p in out.split("\0") if p}
+
+    def read(self, name: str = TRAIN_FILE) -> str:
+        return (self.path / name).read_text(encoding="utf-8")
+
+    def write(self, text: str, name: str = TRAIN_FILE) -> None:
+        (self.path / name).write_text(text, encoding="utf-8")
+
+    def commit(self, message: str, paths: tuple[str, ...] = (TRAIN_FILE,)) -> str:
+        self.git("add", "--", *paths)
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.head()
+
+    def reset_hard(self, commit: str) -> None:
+        self.git("reset", "-q", "--hard", commit)
+
+    def restore(self, paths: list[str]) -> None:
+        """Put tracked files back as HEAD has them."""
+        if paths:
+            self.git("checkout", "-q", "HEAD", "--", *paths)
+
+    def diff(self, base: str, head: str = "HEAD", path: str = TRAIN_FILE) -> str:
+        return self.git("diff", base, head, "--", path)
+
+    def log_oneline(self, count: int = 20) -> str:
+        return self.git("log", "--oneline", f"-{count}")
+
+    def show(self, commit: str, path: str = TRAIN_FILE) -> str:
+        return self.git("show", f"{commit}:{path}")
+
+
+def open_workspace(path: Path | str) -> Workspace:
+    ws = Workspace(Path(path))
+    if not (ws.path / ".git").exists():
+        raise InputError(f"not an experiment workspace (no git repo): {ws.path}")
+    if not (ws.path / TRAIN_FILE).is_file():
+        raise InputError(f"experiment workspace has no {TRAIN_FILE}: {ws.path}")
+    return ws

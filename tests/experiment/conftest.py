@@ -1,0 +1,116 @@
+"""Fixtures for the experiment loop: a small corpus, run folders in a temp
+runs root, and a fake trainer that needs no torch.
+
+The fake train.py has a hyperparameter block like the real template and
+prints the real summary block; its val_bpb is a smooth function of its knobs
+(best near LR 0.006, DEPTH 6), so the offline search has something to find.
+MODE switches it into the failure paths the harness must survive.
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+
+FAKE_TRAIN = textwrap.dedent('''\
+    """Fake trainer for tests: no torch, instant, deterministic."""
+    import math
+    import os
+    import sys
+    import time
+
+    # --- hyperparameters --------------------------------------------------
+    LR = 0.003
+    DEPTH = 4
+    WIDTH = 128
+    MODE = "ok"
+    SLEEP = 0.0
+    # --- end hyperparameters -----------------------------------------------
+
+
+    def main():
+        time.sleep(SLEEP)
+        if os.path.exists(os.path.join("..", "slow")):  # a test wants to kill us mid-run
+            time.sleep(120)
+        if MODE == "garbage":
+            print("loss went somewhere\\n---\\nval_bpb: banana\\n%%%%")
+            return
+        if MODE == "silent":
+            return
+        if MODE == "fail":
+            print("FAIL: loss nan at step 3")
+            sys.exit(1)
+        if MODE == "error":
+            raise RuntimeError("shape mismatch")
+        if MODE == "hang":
+            while True:
+                time.sleep(0.05)
+        if MODE == "alloc":
+            hog = []
+            while True:
+                hog.append(bytearray(50 * 2 ** 20))
+                time.sleep(0.01)
+        if MODE == "env":
+            print("KEYS " + " ".join(sorted(k for k in os.environ if "KEY" in k or "TOKEN" in k)))
+        val = 2.0 + (math.log10(LR) - math.log10(0.006)) ** 2 + 0.01 * (DEPTH - 6) ** 2
+        val += 0.0001 * WIDTH / 128
+        budget = float(os.environ.get("DEEPLOOP_TIME_BUDGET", "60"))
+        print("---")
+        print(f"val_bpb:          {val:.6f}")
+        print(f"training_seconds: {min(budget, 0.1):.1f}")
+        print("total_seconds:    0.2")
+        print("peak_vram_mb:     512.0")
+        print("mfu_percent:      1.00")
+        print("total_tokens_M:   0.1")
+        print("num_steps:        10")
+        print("num_params_M:     0.1")
+        print(f"depth:            {DEPTH}")
+
+
+    if __name__ == "__main__":
+        main()
+    ''')
+
+
+def corpus_text(documents: int = 30, lines: int = 80) -> str:
+    """A deterministic multi-file text corpus big enough to split (~100 KB)."""
+    parts = []
+    for d in range(documents):
+        parts.append(f"# ==> module_{d:02d}.py <==\n")
+        for i in range(lines):
+            parts.append(f"def function_{d}_{i}(value):\n"
+                         f"    return value * {i} + {d}  # note {i % 7}\n")
+    return "".join(parts)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("DEEPLOOP_RUNS", str(root))
+    return root
+
+
+@pytest.fixture
+def corpus_file(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(corpus_text(), encoding="utf-8")
+    return path
+
+
+def install_trainer(run, text: str = FAKE_TRAIN, message: str = "fake trainer for tests"):
+    """Replace the workspace's train.py and commit, as a person would."""
+    ws = run.workspace()
+    ws.write(text)
+    ws.commit(message)
+    return ws
+
+
+@pytest.fixture
+def fake_run(runs_root, corpus_file):
+    from deeploop.experiment.rundir import init_run
+    run = init_run("t1", str(corpus_file))
+    install_trainer(run)
+    return run
