@@ -3,7 +3,7 @@ hypotheses first, learns directions from history, avoids crashes, never
 repeats a measured move, and writes structured descriptions."""
 from __future__ import annotations
 
-from deeploop.experiment.hypotheses import parse_hypotheses
+from deeploop.meta.hypotheses import parse_hypotheses
 from deeploop.experiment.knobs import parse_description, read_knobs
 from deeploop.experiment.proposers import ProposalContext, get_proposer
 from deeploop.experiment.proposers.offline import OfflineProposer, read_history
@@ -49,7 +49,7 @@ def test_pending_hypothesis_goes_first_and_is_tagged():
                             "1. `NOSUCH = 3` (not in this train.py)\n"
                             "2. Deeper: DEPTH 4 -> 6\n")
     proposal, parsed = propose(context("a\t2.1\t0.5\tkeep\tbaseline\n", pending=hyps))
-    assert proposal.description == "DEPTH 4 -> 6 [H2]" and parsed.hypothesis == 2
+    assert proposal.description == "DEPTH 4 -> 6 [H2]" and parsed.hypothesis == "H2"
     assert proposal.hypothesis.rank == 2
 
 
