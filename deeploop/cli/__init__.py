@@ -24,6 +24,7 @@ COMMANDS = [
     "deeploop.cli.notebook",
     "deeploop.cli.drill",
     "deeploop.cli.experiment",
+    "deeploop.cli.meta",
 ]
 
 
