@@ -4,10 +4,13 @@ keeps the change in git if val_bpb improves, else resets.
 The pieces, each its own module: ``corpus`` and ``evaluate`` (fixed data and
 the ground-truth metric, read-only to the agent), ``template/train.py`` (the
 file the agent edits), ``results`` (results.tsv), ``knobs`` (hyperparameters
-and structured descriptions), ``workspace`` (git), ``runner`` (the training subprocess), ``decide`` (pure
-keep/discard), ``proposers`` (offline, anthropic, command), ``notify``,
-``status``, ``rundir``, ``loop`` and ``session`` (the loop and resume).
-Nothing here imports torch at module level.
+and structured descriptions), ``workspace`` (git), ``runner`` (the training
+subprocess), ``decide`` (pure keep/discard, noise), ``proposers`` (offline,
+anthropic, command), ``notify``, ``status``, ``rundir``, ``loop`` and
+``session`` (the loop and resume), ``synthetic`` (a cheap objective in place
+of training, for benchmarks and tests). Hypotheses from the meta-analysis
+tier live in ``deeploop.meta.hypotheses``. Nothing here imports torch at
+module level.
 """
 from .decide import Verdict, crash_reason, decide_keep, judge
 from .knobs import Change, Description, describe, parse_description, read_knobs, set_knobs

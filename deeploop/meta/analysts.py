@@ -64,7 +64,8 @@ def _offline(arg: str) -> Analyst:
 
 def _anthropic(arg: str) -> Analyst:
     if not arg:
-        raise InputError("analyst anthropic:<model> needs a model, e.g. anthropic:claude-sonnet-4-6")
+        raise InputError("analyst anthropic:<model> needs a model, "
+                         "e.g. anthropic:claude-sonnet-4-6")
     from ..models.anthropic import AnthropicModel
     from .llm import LLMAnalyst
     return LLMAnalyst(AnthropicModel(arg))

@@ -2,8 +2,8 @@
 
 Ideas come from what the history says (``stats``), each scored:
 
-- **fit** a parabola through the measurements along one knob (all else as
-  now) and jump to where it bottoms out;
+- **fit**: jump to where a quadratic model of all measurements puts a
+  knob's best value (``response``);
 - **push** a direction that was kept, one step further (two when the effect
   is sure), expecting about its mean gain again;
 - **combine** two near misses on different knobs, or the two best pushes;
@@ -27,7 +27,7 @@ from .analysts import Analysis
 from .hypotheses import COUNT, Hypothesis
 from .inputs import MetaInputs
 from .response import curves
-from .stats import Effect, crash_values, effects, near_misses, since_last_keep
+from .stats import MIN_EFFECT, Effect, crash_values, effects, near_misses, since_last_keep
 from .strategy import findings, strategy_change, strategy_text
 
 BONUS = {"HIGH": 0.6, "MEDIUM": 0.3, "LOW": 0.0}
@@ -65,6 +65,9 @@ class Ideas:
         self.now = since_last_keep(self.records)
         self.tried_now = {frozenset((m.knob, m.new) for m in r.moves) for r in self.now}
         self.last_keep = next((r for r in reversed(self.records) if r.row.counts), None)
+        best_value = inputs.summary.best.val_bpb if inputs.summary.best else None
+        self.curves = curves(self.records, self.knobs, best_value, inputs.summary.baseline) \
+            if best_value else []
         self.plateau = inputs.summary.plateau
 
     # -- guards -----------------------------------------------------------------------
@@ -103,7 +106,9 @@ class Ideas:
             if not effect.keeps or (effect.mean or 0) <= 0:
                 continue
             sure = effect.certainty(self.floor_rel)
-            new = self.step(effect.knob, effect.direction, 2.0 if sure == "HIGH" else 1.0)
+            # momentum: a sure effect, or the move that just made the best, steps twice as far
+            fresh = effect.trials[-1] is self.last_keep
+            new = self.step(effect.knob, effect.direction, 2.0 if sure == "HIGH" or fresh else 1.0)
             if new is None:
                 found += self.unknown_value(effect, sure)
                 continue
@@ -126,20 +131,20 @@ class Ideas:
     def fits(self) -> list[Idea]:
         """Jump to where a knob's fitted response curve bottoms out."""
         best = self.inputs.summary.best
-        if best is None:
-            return []
         found = []
-        for curve in curves(self.records, self.knobs, best.val_bpb, self.inputs.summary.baseline):
+        for curve in self.curves:
             if not self.allowed({curve.knob: curve.best_value}):
                 continue
             gain = (best.val_bpb - curve.predicted) / best.val_bpb
+            if gain <= max(self.floor_rel or 0.0, 2 * MIN_EFFECT):
+                continue  # a predicted gain inside the noise is not worth an experiment
             sure = "MEDIUM" if curve.inside and len(curve.points) >= 4 else "LOW"
             found.append(self.idea(
                 {curve.knob: curve.best_value}, f"val_bpb about {curve.predicted:.4f}: where a "
-                f"parabola through {len(curve.points)} measurements along {curve.knob} bottoms out",
-                sure, "measured " + ", ".join(f"{format_value(v)}: {y:.4f}"
-                                              for v, y in curve.points),
-                1.2 + min(1.0, 30 * gain) + (0.3 if curve.inside else 0.0), "fit"))
+                f"quadratic model of the history puts the best {curve.knob}",
+                sure, f"{curve.knob} measured at {len(curve.points)} values: " + ", ".join(
+                    f"{format_value(v)} ({y:.4f})" for v, y in curve.points),
+                0.6 + min(1.2, 60 * gain) + (0.2 if curve.inside else 0.0), "fit"))
         return found
 
     def unknown_value(self, effect: Effect, sure: str) -> list[Idea]:
@@ -252,15 +257,22 @@ class Ideas:
     # -- choice -----------------------------------------------------------------------------
     def ranked(self) -> list[Idea]:
         pushes = self.pushes()
-        pool = (self.fits() + pushes + self.combinations(pushes) + self.reversals()
-                + self.retries() + self.explorations())
-        pool.sort(key=lambda i: -i.score)
-        chosen, per_knob, seen = [], {}, set()
+        # a knob with a fitted curve is steered by the fit alone: stepping past the
+        # optimum it found, or exploring around it, would spend experiments it
+        # already accounts for
+        fitted = {c.knob for c in self.curves}
+        single = [i for i in pushes + self.reversals() + self.retries() + self.explorations()
+                  if not fitted & set(i.changes)]
+        pool = sorted(self.fits() + single + self.combinations(pushes), key=lambda i: -i.score)
+        chosen, per_knob, ways, seen = [], {}, set(), set()
         for idea in pool + self.fillers():
             key = frozenset(idea.changes.items()) if idea.changes else idea.text
-            if key in seen or any(per_knob.get(k, 0) >= 2 for k in idea.changes):
-                continue
+            way = {(k, 1 if _gt(v, self.knobs.get(k)) else -1) for k, v in idea.changes.items()}
+            if key in seen or any(per_knob.get(k, 0) >= 2 for k in idea.changes) \
+                    or (len(way) == 1 and way <= ways):
+                continue  # one idea per knob and direction, at most two per knob
             seen.add(key)
+            ways |= way if len(way) == 1 else set()
             for knob in idea.changes:
                 per_knob[knob] = per_knob.get(knob, 0) + 1
             chosen.append(idea)

@@ -41,7 +41,7 @@ class Plan:
                           f"--- {PROCESS_LOG} (entry appended) ---", self.entry.rstrip(),
                           f"--- program.md (Current Strategy, v{self.version}) ---",
                           self.program_md.rstrip(),
-                          f"--- commit ---", self.commit_message, ""])
+                          "--- commit ---", self.commit_message, ""])
 
 
 def _value(v: float | None, fmt: str = "{:.6f}") -> str:

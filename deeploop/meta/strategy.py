@@ -38,8 +38,9 @@ def findings(inputs: MetaInputs) -> tuple[list[str], list[str]]:
 
 
 def _focus(ideas) -> list[str]:
-    kinds = {"fit": "Jump to the fitted optimum", "push": "Push", "combine": "Combine", "reverse": "Reverse",
-             "retry": "Retry with a smaller step", "explore": "Explore", "check": "Check"}
+    kinds = {"fit": "Jump to the fitted optimum", "push": "Push", "combine": "Combine",
+             "reverse": "Reverse", "retry": "Retry with a smaller step", "explore": "Explore",
+             "check": "Check"}
     return [f"{kinds.get(i.kind, i.kind)}: {i.text} ({i.confidence}: {i.reason})" for i in ideas]
 
 

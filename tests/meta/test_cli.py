@@ -32,7 +32,7 @@ def test_results_dry_run_on_the_autoresearch_fixture(mlx, capsys, monkeypatch):
     assert "best val_bpb: 1.807902 (commit 5efc7aa: reduce depth from 8 to 4)" in out
     numbered = [line for line in out.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
     assert [line[0] for line in numbered] == ["1", "2", "3", "4", "5"]
-    assert numbered[0] == "1. [M1.1] DEPTH 4 -> 3"
+    assert numbered[0] == "1. [M1.1] DEPTH 4 -> 2"
     assert "dry run: nothing written" in out
     assert sorted(p.name for p in mlx.parent.iterdir()) == before
 
@@ -126,3 +126,10 @@ def test_experiment_run_wires_the_meta_flags(meta_run, capsys, monkeypatch):
             settings.analyst) == (2, 0.5, 1, "offline")
     assert main(["experiment", "run", "--tag", "m1", "--resume", "--meta-interval", "-1"]) == 2
     assert "--meta-interval must be zero or more" in capsys.readouterr().err
+
+
+def test_status_counts_the_analyses(meta_run, capsys):
+    run_loop(meta_run, experiments=12, meta_threshold=1.0)
+    assert main(["status", "--tag", "m1"]) == 0
+    assert "meta-analyses: 1 (last after 12 experiments; program.md v2)" in \
+        capsys.readouterr().out

@@ -34,8 +34,12 @@ def test_a_direction_that_was_kept_is_pushed_first():
             "c\t1.960000\t1\tdiscard\tWIDTH 128 -> 160\n")
     _, analysis = analyse(rows)
     top = analysis.hypotheses[0]
-    assert top.changes == {"LR": 0.00675} and top.confidence == "MEDIUM"
+    # the move that made the best is pushed with momentum: two steps of x1.5
+    assert top.changes == {"LR": 0.0101} and top.confidence == "MEDIUM"
     assert "LR up: 1 of 1 kept" in top.reason
+    older = analyse(rows + "d\t1.940000\t1\tkeep\tDEPTH 4 -> 5\n",
+                    train_py=TRAIN.replace("DEPTH = 4", "DEPTH = 5"))[1].hypotheses
+    assert {"LR": 0.00675} in [h.changes for h in older]  # an older win: one step
     # the move measured from this best is never proposed again
     assert all(h.change != "WIDTH 128 -> 160" for h in analysis.hypotheses)
 
@@ -66,17 +70,23 @@ def test_near_misses_are_combined():
 
 
 def test_a_fitted_response_curve_points_at_its_bottom():
-    rows = ("a\t2.000000\t1\tkeep\tbaseline\n"              # LR 0.002
-            "b\t1.960000\t1\tkeep\tLR 0.002 -> 0.003\n"
+    rows = ("a\t2.050000\t1\tkeep\tbaseline\n"              # LR 0.002
+            "b\t1.990000\t1\tkeep\tLR 0.002 -> 0.003\n"
             "c\t1.950000\t1\tkeep\tLR 0.003 -> 0.0045\n"
-            "d\t1.970000\t1\tdiscard\tLR 0.0045 -> 0.00675\n")
+            "d\t1.951000\t1\tdiscard\tLR 0.0045 -> 0.00675\n")
     inputs, analysis = analyse(rows)
     start, measured = configs(inputs.records, inputs.knobs)
     assert start["LR"] == 0.002 and [c["LR"] for c in measured] == [0.003, 0.0045, 0.00675]
-    curve = curves(inputs.records, inputs.knobs, 1.95, baseline=2.0)[0]
-    assert curve.knob == "LR" and curve.inside and 0.0035 < curve.best_value < 0.0055
-    fit = next(h for h in analysis.hypotheses if h.expected.startswith("val_bpb about"))
-    assert fit.changes == {"LR": curve.best_value} and "4 measurements along LR" in fit.expected
+    curve = curves(inputs.records, inputs.knobs, 1.95, baseline=2.05)[0]
+    assert curve.knob == "LR" and curve.inside and 0.0045 < curve.best_value < 0.00675
+    top = analysis.hypotheses[0]
+    assert top.changes == {"LR": curve.best_value} and top.expected.startswith("val_bpb about")
+    assert top.reason.startswith("LR measured at 4 values: 0.002 (2.0500), 0.003 (1.9900)")
+    # the fit alone steers LR: no push past the bottom, no other LR idea
+    assert [h for h in analysis.hypotheses if "LR" in h.changes] == [top]
+    # a curve that bottoms out where LR already is: nothing to try on LR
+    flat = analyse(rows.replace("1.951000", "1.990000"))[1].hypotheses
+    assert all("LR" not in h.changes for h in flat)
 
 
 def test_plateau_prefers_bigger_steps_and_says_so():
@@ -101,7 +111,7 @@ def test_the_autoresearch_fixture():
     analysis = OfflineAnalyst().analyse(inputs)
     assert inputs.knobs == {"BATCH_SIZE": 65536, "MATRIX_LR": 0.04, "DEPTH": 4}
     changes = [h.change for h in analysis.hypotheses]
-    assert changes[0] == "DEPTH 4 -> 3"  # the biggest win, pushed further
+    assert changes[0] == "DEPTH 4 -> 2"  # the biggest win, pushed further with momentum
     assert "MATRIX_LR 0.04 -> 0.06" in changes and "BATCH_SIZE 65536 -> 32768" in changes
     assert "WEIGHT_DECAY up one step from its current value" in changes  # lowering it hurt
 

@@ -182,4 +182,50 @@ def test_resume_honours_a_missed_trigger_and_a_half_written_analysis(meta_run):
     events = run_loop(meta_run, experiments=13)
     assert ws.read("program.md") != "half written\n" and not ws.is_dirty()
     journal = read_events(meta_run.events_path).events
-    assert len(of_type(journal, "meta_analysis")) == 1 and len(of_type(events, "experiment_result")) == 1
+    assert len(of_type(journal, "meta_analysis")) == 1
+    assert len(of_type(events, "experiment_result")) == 1
+
+
+class Echo:
+    """A model that tests the first hypothesis its prompt offers (tagging it),
+    or, offered none, has its own idea: a new SLEEP value."""
+
+    spec = "echo:test"
+
+    def __init__(self):
+        self.prompts = []
+
+    def complete(self, prompt, *, system=None, max_tokens=None, **context):
+        from deeploop.experiment.knobs import read_knobs, set_knobs
+        from deeploop.models.base import Completion, Usage
+        self.prompts.append(prompt)
+        source = prompt.split("(the only file you may change)\n\n```python\n")[1]
+        source = source.split("\n```")[0] + "\n"
+        offered = re.findall(r"^\[(M\d+\.\d+)\] ([A-Z_]+) \S+ -> (\S+)", prompt, re.M)
+        if offered:
+            tag, knob, new = offered[0]
+            value = type(read_knobs(source)[knob].value)(new)
+            description = f"test {tag}: {knob} -> {new} [{tag}]"
+        else:
+            knob, value = "SLEEP", len(self.prompts) / 1000
+            description = f"SLEEP -> {value}"
+        new_source = set_knobs(source, {knob: value})
+        return Completion(f"DESCRIPTION: {description}\n```python\n{new_source}```\n",
+                          Usage(calls=1))
+
+
+def test_the_llm_proposer_is_steered_the_same_way(meta_run):
+    from deeploop.experiment.proposers.llm import LLMProposer
+    model = Echo()
+    events = run_loop(meta_run, experiments=19, analyst=FixedAnalyst(), meta_threshold=1.0,
+                      proposer=LLMProposer(model))
+    after = [e for e in of_type(events, "experiment_result") if e["round"] > 12]
+    assert [(e.get("hypothesis") or {}).get("id") for e in after] == [
+        "M1.1", "M1.2", "M1.3", None, "M1.4", "M1.5", None]
+    first, own = model.prompts[12], model.prompts[15]
+    section = first.split("## Hypotheses to test in this experiment")[1].split("## train.py")[0]
+    assert "[M1.1] DEPTH 4 -> 5" in section and "M1.2" not in section
+    assert "tag of the hypothesis your change tests, for example [M1.1]" in first
+    assert "## Hypotheses to test" not in own and "for example [M" not in own
+    assert read_results(meta_run.results_path).rows[13].description == \
+        "test M1.1: DEPTH -> 5 [M1.1]"
