@@ -12,10 +12,12 @@ Ideas come from what the history says (``stats``), each scored:
 - **explore** a knob direction never tried, the usual suspects first.
 
 Values at or past a crash in the same direction are never proposed, nor a
-value already measured from the current best. On a plateau, combining and
-exploring are preferred over small pushes. The five best distinct ideas
-(at most two per knob) become hypotheses ``M<analysis>.<rank>``; when the
-history is too thin for five, generic checks fill the list.
+change already measured from the current best. A knob with a fitted curve
+is left to the fit (no pushing past the bottom it found). On a plateau,
+combining and exploring are preferred over small pushes. The five best
+distinct ideas (one per knob and direction, at most two per knob) become
+hypotheses ``M<analysis>.<rank>``; when the history is too thin for five,
+generic checks fill the list.
 """
 from __future__ import annotations
 
@@ -58,16 +60,15 @@ class Ideas:
         self.records = inputs.records
         self.effects = effects(self.records)
         self.crashed = crash_values(self.records)
-        best = inputs.summary.best.val_bpb if inputs.summary.best else None
+        self.best = inputs.summary.best.val_bpb if inputs.summary.best else None
         floor = inputs.summary.floor
-        self.floor_rel = floor / best if floor and best else None
+        self.floor_rel = floor / self.best if floor and self.best else None
         # change sets measured from the current best: measuring one again teaches nothing
-        self.now = since_last_keep(self.records)
-        self.tried_now = {frozenset((m.knob, m.new) for m in r.moves) for r in self.now}
+        self.tried_now = {frozenset((m.knob, m.new) for m in r.moves)
+                          for r in since_last_keep(self.records)}
         self.last_keep = next((r for r in reversed(self.records) if r.row.counts), None)
-        best_value = inputs.summary.best.val_bpb if inputs.summary.best else None
-        self.curves = curves(self.records, self.knobs, best_value, inputs.summary.baseline) \
-            if best_value else []
+        self.curves = curves(self.records, self.knobs, self.best, inputs.summary.baseline) \
+            if self.best else []
         self.plateau = inputs.summary.plateau
 
     # -- guards -----------------------------------------------------------------------
@@ -130,12 +131,11 @@ class Ideas:
 
     def fits(self) -> list[Idea]:
         """Jump to where a knob's fitted response curve bottoms out."""
-        best = self.inputs.summary.best
         found = []
         for curve in self.curves:
             if not self.allowed({curve.knob: curve.best_value}):
                 continue
-            gain = (best.val_bpb - curve.predicted) / best.val_bpb
+            gain = (self.best - curve.predicted) / self.best
             if gain <= max(self.floor_rel or 0.0, 2 * MIN_EFFECT):
                 continue  # a predicted gain inside the noise is not worth an experiment
             sure = "MEDIUM" if curve.inside and len(curve.points) >= 4 else "LOW"
