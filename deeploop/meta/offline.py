@@ -177,7 +177,7 @@ class Ideas:
                     found.append(self.idea(
                         changes, "lower val_bpb by about the two gains together", "LOW",
                         f"both directions help on their own ({a.reason}; {b.reason})",
-                        (a.score + b.score) / 2 - 0.3, "combine"))
+                        min(a.score, b.score) - 0.2, "combine"))  # after both parts
         return found[:4]
 
     def reversals(self) -> list[Idea]:
