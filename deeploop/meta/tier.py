@@ -155,6 +155,8 @@ class MetaTier:
     def __call__(self, event: dict) -> list[dict]:
         if event.get("type") == "experiment_run_started":
             event = self._last_result()  # a trigger missed by a kill is honoured now
+        if event.get("type") != "experiment_result":
+            return []
         # well-formed non-baseline rows: the count an analysis records as "experiments"
         experiments = sum(1 for r in read_results(self.run.results_path).experiments() if r.ok)
         trigger = due(event, self.settings, experiments, self.analysed_at)
