@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, NotFound
 from ..events import read_events
 from ..experiment.knobs import Value, read_knobs
 from ..experiment.results import Results, read_results
@@ -120,7 +120,6 @@ def gather_file(path: Path | str) -> MetaInputs:
     next-hypotheses.md and the git log are read from beside it when present."""
     path = Path(path)
     if not path.is_file():
-        from ..errors import NotFound
         raise NotFound(f"results file not found: {path}")
     folder = path.parent
     previous = parse_hypotheses(_read(folder / HYPOTHESES_FILE))

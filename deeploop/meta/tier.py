@@ -23,11 +23,11 @@ from typing import Callable, Iterator
 
 from ..errors import InputError
 from ..events import read_events
-from ..fileio import file_lock
 from ..experiment.results import read_results
 from ..experiment.rundir import ExperimentRun, Settings
 from ..experiment.runner import run_training
 from ..experiment.session import run_experiments
+from ..fileio import file_lock
 from .analysts import Analysis, Analyst, get_analyst
 from .inputs import PROCESS_LOG, MetaInputs, gather_run, last_analysis
 from .outputs import COMMITTED, Plan, make_plan, write_plan

@@ -18,6 +18,7 @@ from deeploop.meta.offline import OfflineAnalyst
 from deeploop.meta.program import strategy_section
 from deeploop.meta.tier import analyse_run
 from deeploop.models.anthropic import AnthropicModel
+from tests.experiment.conftest import FAKE_TRAIN
 
 from .conftest import inputs_from, run_loop
 
@@ -110,19 +111,14 @@ def test_a_good_reply_is_used_as_written():
     ("I think you should raise the learning rate.", "no <hypotheses> block"),
     (529, "API error 529"),
 ])
-def test_a_bad_reply_falls_back_to_offline(reply, why, caplog):
+def test_a_bad_reply_falls_back_to_offline(reply, why):
     analyst, _ = analyst_replying(reply)
-    inputs = inputs_from(ROWS, number=1, train_py=open_fake())
+    inputs = inputs_from(ROWS, number=1, train_py=FAKE_TRAIN)
     analysis = analyst.analyse(inputs)
     assert why in analysis.fallback and analysis.analyst == "anthropic:claude-sonnet-4-6"
     offline = OfflineAnalyst().analyse(inputs)
     assert analysis.hypotheses == offline.hypotheses and analysis.strategy == offline.strategy
     assert analysis.narrative is None
-
-
-def open_fake():
-    from tests.experiment.conftest import FAKE_TRAIN
-    return FAKE_TRAIN
 
 
 def test_parse_reply_keeps_ids_ours_and_commit_message_as_given():

@@ -6,8 +6,7 @@ import pytest
 
 from deeploop.meta.freetext import read_moves
 from deeploop.meta.hypotheses import Hypothesis
-from deeploop.meta.stats import (Move, above_noise, crash_values, effects, moves_of,
-                                 near_misses)
+from deeploop.meta.stats import Move, above_noise, crash_values, effects, moves_of, near_misses
 
 from .conftest import inputs_from
 
