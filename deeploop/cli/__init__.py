@@ -25,6 +25,7 @@ COMMANDS = [
     "deeploop.cli.drill",
     "deeploop.cli.experiment",
     "deeploop.cli.research",
+    "deeploop.cli.meta",
 ]
 
 

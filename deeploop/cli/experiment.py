@@ -12,7 +12,8 @@ EPILOG = ("Runs live in runs/experiment/<tag>/ (under $DEEPLOOP_RUNS if set): wo
 
 
 def register(sub) -> None:
-    exp = sub.add_parser("experiment", help="autoresearch mode: edit train.py, train, keep or discard",
+    exp = sub.add_parser("experiment",
+                         help="autoresearch mode: edit train.py, train, keep or discard",
                          description=__doc__, epilog=EPILOG)
     actions = exp.add_subparsers(dest="action", metavar="ACTION", parser_class=type(exp))
     actions.required = True
@@ -33,7 +34,17 @@ def register(sub) -> None:
                      "(default 60 on CPU, 300 on GPU)")
     run.add_argument("--proposer", help="offline (default), anthropic:<model> or command:<cmd>")
     run.add_argument("--min-delta", type=float, dest="min_delta",
-                     help="keep only if val_bpb improves by more than this (default 0)")
+                     help="keep only if val_bpb improves by more than this (default 0, or "
+                          "2 sigma of the noise runs)")
+    run.add_argument("--noise-runs", type=int, dest="noise_runs", metavar="K",
+                     help="train the baseline K more times first to measure run-to-run noise")
+    run.add_argument("--meta-interval", type=int, dest="meta_interval",
+                     help="meta-analysis every N experiments (default 12; 0 turns it off)")
+    run.add_argument("--meta-threshold", type=float, dest="meta_threshold",
+                     help="... and right after a keep beating the best by more than this "
+                          "(default 0.003)")
+    run.add_argument("--analyst", help="who does the meta-analysis: offline (default) or "
+                                       "anthropic:<model>")
     run.add_argument("--max-usd", type=float, dest="max_usd", help="dollar limit (default 10)")
     run.add_argument("--data", help="corpus for a new tag (see init); checked on --resume")
     run.add_argument("--resume", action="store_true", help="continue an existing tag")
@@ -63,7 +74,8 @@ def register(sub) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict:
     names = ("experiments", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
-             "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start")
+             "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start",
+             "noise_runs", "meta_interval", "meta_threshold", "analyst")
     return {n: getattr(args, n) for n in names}
 
 
@@ -76,43 +88,30 @@ def cmd_init(args) -> int:
 
 def _prepare(args):
     """Validate everything first, then create or open the run."""
+    from ..experiment.opening import open_experiment
     from ..experiment.proposers import get_proposer
-    from ..experiment.rundir import Settings, check_data, init_run, open_run, run_path
-    from ..errors import InputError
-    Settings().merged(_overrides(args))  # bad numbers fail before anything is created
-    exists = run_path(args.tag).exists()
-    if exists and not args.resume:
-        raise InputError(f"experiment tag {args.tag!r} already exists: use --resume to continue it")
-    run = open_run(args.tag) if exists else None
-    settings = (run.settings() if run else Settings()).merged(_overrides(args))
-    proposer = get_proposer(settings.proposer)
-    if settings.proposer.startswith("anthropic:"):
-        from ..models.anthropic import has_api_key
-        if not has_api_key():
-            raise InputError(f"--proposer {settings.proposer} needs ANTHROPIC_API_KEY "
-                             "in the environment")
-    if run is None:
-        run = init_run(args.tag, args.data)
-    else:
-        check_data(run, args.data)
-    run.save_settings(settings)
-    return run, settings, proposer
+    from ..meta.analysts import get_analyst
+    run, settings = open_experiment(args.tag, data=args.data, resume=args.resume,
+                                    **_overrides(args))
+    return run, settings, get_proposer(settings.proposer), get_analyst(settings.analyst)
 
 
 def cmd_run(args) -> int:
+    import logging
+    logging.basicConfig(format="deeploop experiment: warning: %(message)s", level=logging.WARNING)
     from ..experiment.status import ProgressBar
     from ..experiment.results import read_results
-    from ..experiment.session import run_experiments
     from ..experiment.status import format_status, load_status
+    from ..meta.tier import run_with_meta
     from ..reporting import end_with_report
-    run, settings, proposer = _prepare(args)
+    run, settings, proposer, analyst = _prepare(args)
     best = read_results(run.results_path).best()
     status = load_status(run.path, args.tag)
     bar = ProgressBar(settings.experiments, status.experiments + status.rejected,
                       best.val_bpb if best else None, settings.hours,
                       disable=args.no_progress or not sys.stderr.isatty())
     try:
-        for event in run_experiments(run, settings, proposer=proposer):
+        for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
             bar(event)
     finally:
         bar.close()

@@ -4,14 +4,15 @@ keeps the change in git if val_bpb improves, else resets.
 The pieces, each its own module: ``corpus`` and ``evaluate`` (fixed data and
 the ground-truth metric, read-only to the agent), ``template/train.py`` (the
 file the agent edits), ``results`` (results.tsv), ``knobs`` (hyperparameters
-and structured descriptions), ``hypotheses`` (pending meta-analysis ideas),
-``workspace`` (git), ``runner`` (the training subprocess), ``decide`` (pure
-keep/discard), ``proposers`` (offline, anthropic, command), ``notify``,
-``status``, ``rundir``, ``loop`` and ``session`` (the loop and resume).
-Nothing here imports torch at module level.
+and structured descriptions), ``workspace`` (git), ``runner`` (the training
+subprocess), ``decide`` (pure keep/discard, noise), ``proposers`` (offline,
+anthropic, command), ``notify``, ``status``, ``rundir``, ``loop`` and
+``session`` (the loop and resume), ``synthetic`` (a cheap objective in place
+of training, for benchmarks and tests). Hypotheses from the meta-analysis
+tier live in ``deeploop.meta.hypotheses``. Nothing here imports torch at
+module level.
 """
 from .decide import Verdict, crash_reason, decide_keep, judge
-from .hypotheses import Hypothesis, parse_hypotheses, read_hypotheses
 from .knobs import Change, Description, describe, parse_description, read_knobs, set_knobs
 from .results import HEADER, Results, Row, RowStatus, append_row, read_results
 from .rundir import ExperimentRun, Settings, init_run, open_run
@@ -19,9 +20,9 @@ from .session import run_experiments
 from .status import ExperimentStatus, format_status, load_status, summarize
 
 __all__ = [
-    "Change", "Description", "ExperimentRun", "ExperimentStatus", "HEADER", "Hypothesis",
+    "Change", "Description", "ExperimentRun", "ExperimentStatus", "HEADER",
     "Results", "Row", "RowStatus", "Settings", "Verdict", "append_row", "crash_reason",
     "decide_keep", "describe", "format_status", "init_run", "judge", "load_status",
-    "open_run", "parse_description", "parse_hypotheses", "read_hypotheses", "read_knobs",
+    "open_run", "parse_description", "read_knobs",
     "read_results", "run_experiments", "set_knobs", "summarize",
 ]

@@ -4,10 +4,13 @@
 - ``decide_keep``: keep iff val_bpb beats the best kept by more than min_delta.
 - ``judge``: both, giving the row's status, score and memory.
 - ``breakthroughs``: which notification thresholds the best has crossed.
+- ``noise_sigma`` and ``noise_min_delta``: run-to-run noise from repeated
+  baselines, and the min-delta it implies (2 sigma).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, replace
 
 from .results import RowStatus
 from .runner import TrainResult
@@ -39,7 +42,8 @@ def crash_reason(result: TrainResult) -> str | None:
     return None
 
 
-def decide_keep(val_bpb: float, best: float | None, min_delta: float = 0.0) -> tuple[RowStatus, str]:
+def decide_keep(val_bpb: float, best: float | None,
+                min_delta: float = 0.0) -> tuple[RowStatus, str]:
     """Keep strictly below ``best - min_delta`` (compared at 6 decimals, as
     recorded, so 1.500000 vs 1.450000 with min-delta 0.05 is not a keep);
     the first scored run is kept."""
@@ -61,6 +65,24 @@ def judge(result: TrainResult, best: float | None, min_delta: float = 0.0) -> Ve
     memory_gb = result.summary.get("peak_vram_mb", 0.0) / 1024
     status, why = decide_keep(val_bpb, best, min_delta)
     return Verdict(status, why, val_bpb, memory_gb)
+
+
+def measured_only(verdict: Verdict) -> Verdict:
+    """A noise run measures the baseline again: never a keep, so never the best."""
+    if verdict.status == RowStatus.CRASH:
+        return verdict
+    return replace(verdict, status=RowStatus.DISCARD,
+                   reason="noise run: the baseline measured again")
+
+
+def noise_sigma(values: list[float]) -> float | None:
+    """Sample standard deviation of repeated measurements (None below two)."""
+    return statistics.stdev(values) if len(values) >= 2 else None
+
+
+def noise_min_delta(sigma: float | None) -> float:
+    """Keep only gains above two sigma of noise: a lucky run is not progress."""
+    return round(2 * sigma, 6) if sigma else 0.0
 
 
 def breakthroughs(baseline: float | None, best: float | None,

@@ -6,8 +6,9 @@ block between ``# --- hyperparameters`` and ``# --- end hyperparameters``
 the literal, so comments and layout survive and the diff is one line.
 
 Descriptions of changes are structured: ``MATRIX_LR 0.04 -> 0.06``, several
-joined by ``; ``, optionally tagged ``[H2]`` with the rank of the
-meta-analysis hypothesis they test. ``parse_description`` reads them back.
+joined by ``; ``, optionally tagged with the meta-analysis hypothesis they
+test: its id (``[M2.1]``) or, in hand-written files, its rank (``[H2]``).
+``parse_description`` reads them back.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ BLOCK_END = "# --- end hyperparameters"
 Value = int | float | bool | str
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _CHANGE = re.compile(r"\b([A-Z][A-Z0-9_]*)\s*[:=]?\s+(\S+?)\s*->\s*([^\s;,\]]+)")
-_HYP_TAG = re.compile(r"\[H(\d+)\]")
+_HYP_TAG = re.compile(r"\[(H\d+|M\d+\.\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Change:
 @dataclass(frozen=True)
 class Description:
     changes: tuple[Change, ...]
-    hypothesis: int | None
+    hypothesis: str | None      # the tag without brackets: "M2.1" or "H2"
     text: str
 
 
@@ -71,8 +72,8 @@ def parse_value(text: str) -> Value:
 
 def _block_lines(lines: list[str]) -> tuple[int, int]:
     """1-based inclusive line range of the hyperparameter block (whole file if unmarked)."""
-    start = next((i for i, l in enumerate(lines, 1) if l.strip().startswith(BLOCK_START)), None)
-    end = next((i for i, l in enumerate(lines, 1) if l.strip().startswith(BLOCK_END)), None)
+    start = next((i for i, s in enumerate(lines, 1) if s.strip().startswith(BLOCK_START)), None)
+    end = next((i for i, s in enumerate(lines, 1) if s.strip().startswith(BLOCK_END)), None)
     if start is None or end is None or end < start:
         return 1, len(lines)
     return start, end
@@ -126,11 +127,12 @@ def set_knobs(source: str, values: dict[str, Value]) -> str:
     return "".join(lines)
 
 
-def describe(changes: list[Change], hypothesis: int | None = None, note: str = "") -> str:
+def describe(changes: list[Change], hypothesis: str | None = None, note: str = "") -> str:
+    """``KNOB old -> new; ...`` plus the tag of the hypothesis tested (``M2.1``)."""
     text = "; ".join(str(c) for c in changes) or "no change"
     if note:
         text += f" ({note})"
-    return text + (f" [H{hypothesis}]" if hypothesis is not None else "")
+    return text + (f" [{hypothesis}]" if hypothesis else "")
 
 
 def parse_description(text: str) -> Description:
@@ -139,7 +141,7 @@ def parse_description(text: str) -> Description:
     changes = tuple(Change(m.group(1), parse_value(m.group(2)), parse_value(m.group(3)))
                     for m in _CHANGE.finditer(text or ""))
     tag = _HYP_TAG.search(text or "")
-    return Description(changes, int(tag.group(1)) if tag else None, text or "")
+    return Description(changes, tag.group(1) if tag else None, text or "")
 
 
 def diff_knobs(old_source: str, new_source: str) -> list[Change]:

@@ -7,9 +7,13 @@ the one it started from → ``experiment_result`` event. Events are written to
 ``events.jsonl`` as they happen and yielded, so a progress bar or a notebook
 widget can follow; the files stay the truth.
 
+With ``noise_runs`` K the baseline is trained K more times before the
+first proposal (rows ``baseline (noise run i/K)``, never kept); unless
+``min_delta`` is given, keeps must then beat the best by 2 sigma of that noise.
+
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
-reset, ``experiment_result``. See ``recovery.py``.
+reset, ``experiment_result``. See ``session.py`` for resume.
 """
 from __future__ import annotations
 
@@ -19,20 +23,27 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from ..budget import Budget, Spend, budget_exhausted, cap_reached
+from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..models.base import Usage
 from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
-from .hypotheses import pending, read_hypotheses, keys_tested
+from ..meta.hypotheses import keys_tested, pending, read_hypotheses, tagged
 from .notify import Notifier, message_for, sent_kinds
 from .proposers import Proposal, ProposalContext, Proposer, get_proposer
-from .results import RowStatus, append_row, new_row, read_results
+from .results import RowStatus, append_row, new_row, noise_description, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import TrainResult, default_memory_cap, kill_timeout, run_training
-from .workspace import PROGRAM_FILE, TRAIN_FILE
+from .workspace import PROGRAM_FILE
 
 Trainer = Callable[..., TrainResult]
+
+
+def usage_of(event: dict) -> Usage:
+    """The tokens and dollars an event records (``cost`` or ``usage``)."""
+    data = event.get("cost") or event.get("usage") or {}
+    return Usage(**{k: v for k, v in data.items()
+                    if k in ("input_tokens", "output_tokens", "usd", "calls")})
 
 
 def default_budget() -> float:
@@ -63,6 +74,10 @@ class Loop:
     baseline_round: int | None = None
     starter: object = None  # warm.WarmStarter while the loop runs, if enabled
     stop: threading.Event | None = None  # set by a widget: stop after the running experiment
+    # Which pending hypotheses the proposer sees, given them and the history so
+    # far; the default offers all of them, best rank first. The meta tier
+    # replaces it to mix hypotheses with the proposer's own ideas.
+    steer: Callable[[list, list[dict]], list] | None = None
 
     def __post_init__(self):
         self.ws = self.run.workspace()
@@ -71,8 +86,9 @@ class Loop:
         self.budget_s = self.settings.budget or default_budget()
         self.corpus_sha = self.run.corpus().get("sha256")
         self.spend = Spend(clock=self.clock)
+        hours = self.settings.hours
         self.limits = Budget(max_rounds=max(self.settings.experiments, 1),
-                             max_seconds=(self.settings.hours or 6.0) * 3600,
+                             max_seconds=hours * 3600 if hours else DEFAULT_MAX_SECONDS,
                              max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
 
@@ -80,9 +96,9 @@ class Loop:
     def load(self, events: list[dict]) -> None:
         self.history = [e for e in events if e.get("type") == "experiment_result"]
         self.notifier.sent = sent_kinds(events)
-        for event in self.history:
-            self.spend.add(Usage(**{k: v for k, v in (event.get("cost") or {}).items()
-                                    if k in ("input_tokens", "output_tokens", "usd", "calls")}))
+        for event in events:  # proposals and meta-analyses spend from one budget
+            if event.get("type") in ("experiment_result", "meta_analysis"):
+                self.spend.add(usage_of(event))
 
     def next_number(self) -> int:
         return max((e.get("round", 0) for e in self.history), default=-1) + 1
@@ -93,14 +109,34 @@ class Loop:
         return sum(1 for e in self.history if e.get("kind", "proposal") != "baseline")
 
     def needs_baseline(self) -> bool:
+        """No baseline has been measured yet (crashed ones do not count)."""
+        return not self.baseline_values()
+
+    def baseline_values(self) -> list[float]:
+        """Every scored measurement of the unmodified baseline, noise runs included."""
         results = read_results(self.run.results_path)
-        return not any(r.is_baseline and r.counts for r in results.rows)
+        return [r.val_bpb for r in results.rows
+                if r.is_baseline and r.ok and r.status != RowStatus.CRASH and r.val_bpb]
+
+    def noise_done(self) -> int:
+        return sum(1 for r in read_results(self.run.results_path).rows if r.ok and r.is_noise)
+
+    def noise_needed(self) -> bool:
+        return self.noise_done() < self.settings.noise_runs
+
+    def min_delta(self) -> float:
+        """The keep margin: as given, else 2 sigma of measured noise, else 0."""
+        if self.settings.min_delta is not None:
+            return self.settings.min_delta
+        if not self.settings.noise_runs:
+            return 0.0
+        return decide.noise_min_delta(decide.noise_sigma(self.baseline_values()))
 
     # -- the loop ---------------------------------------------------------------------
     def stop_reason(self) -> tuple[str, str] | None:
         """(outcome status, reason) when the loop should stop; budgets in a fixed order."""
-        if self.needs_baseline():
-            return None
+        if self.needs_baseline() or self.noise_needed():
+            return None  # measurements of the baseline come before any budget is spent
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
             return "passed", f"{self.settings.experiments} experiments done"
@@ -136,6 +172,9 @@ class Loop:
                 yield self.log.emit("stop_requested", source=asked, after_experiment=done)
                 break
             baseline = self.needs_baseline()
+            if not baseline and self.noise_needed():
+                yield from self.experiment(self.next_number(), True, noise=self.noise_done() + 1)
+                continue
             yield from self.experiment(self.next_number(), baseline)
             if baseline and self.needs_baseline():
                 status, reason = "failed", "the baseline crashed: see logs/ for why"
@@ -144,20 +183,40 @@ class Loop:
             yield from self.notify("done")
         self.finish(status, reason)
 
-    def experiment(self, number: int, baseline: bool) -> Iterator[dict]:
+    def experiment(self, number: int, baseline: bool, noise: int = 0) -> Iterator[dict]:
+        """One experiment; ``noise`` i > 0 measures the baseline again (run i of K)."""
         self.baseline_round = number if baseline else None
         started = self.clock()
         base = self.ws.head()
         rows_before = len(read_results(self.run.results_path).rows)
         yield self.log.emit("experiment_started", round=number, base_commit=base,
                             kind="baseline" if baseline else "proposal", rows_before=rows_before,
-                            proposer=None if baseline else self.proposer.spec)
+                            proposer=None if baseline else self.proposer.spec,
+                            **({"noise": noise} if noise else {}))
         proposal, commit, diff = yield from self.apply(number, baseline, base)
-        propose_s = self.clock() - started
+        if noise:
+            proposal.description = noise_description(noise, self.settings.noise_runs)
         if commit is None:
+            elapsed = round(self.clock() - started, 3)
             yield self.result(number, "rejected", proposal, reason=proposal.error,
-                              timing={"propose_s": propose_s, "total_s": self.clock() - started})
+                              timing={"propose_s": elapsed, "total_s": elapsed})
             return
+        yield from self.train(number, proposal, base, commit, diff, started, noise)
+        if noise and not self.noise_needed():
+            yield self.noise_estimate()
+        yield from self.check_breakthroughs()
+
+    def noise_estimate(self) -> dict:
+        values = self.baseline_values()
+        sigma = decide.noise_sigma(values)
+        return self.log.emit("noise_estimated", samples=values, sigma=sigma,
+                             min_delta=self.min_delta(),
+                             min_delta_given=self.settings.min_delta is not None)
+
+    def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,
+              started: float, noise: int = 0) -> Iterator[dict]:
+        """Train a committed proposal, record its row, keep or reset, report."""
+        propose_s = self.clock() - started
         launched: list[dict] = []  # recorded at once (resume needs the pid), yielded after
         trained = self.trainer(
             self.ws.path, self.run.log_path(number), self.budget_s, self.run.data_dir,
@@ -167,7 +226,10 @@ class Loop:
                 self.log.emit("training_started", round=number, pid=pid)))
         yield from launched
         best = read_results(self.run.results_path).best()
-        verdict = decide.judge(trained, best.val_bpb if best else None, self.settings.min_delta)
+        margin = self.min_delta()
+        verdict = decide.judge(trained, best.val_bpb if best else None, margin)
+        if noise:
+            verdict = decide.measured_only(verdict)
         append_row(self.run.results_path, new_row(commit, verdict.status, proposal.description,
                                                   verdict.val_bpb, verdict.memory_gb))
         if verdict.status != RowStatus.KEEP and commit != base:
@@ -178,13 +240,14 @@ class Loop:
             number, verdict.status.value, proposal, commit=commit, diff=diff,
             reason=verdict.reason, val_bpb=verdict.val_bpb, memory_gb=verdict.memory_gb,
             metrics=trained.summary, trainer=trained.to_json(),
-            best_before=best.val_bpb if best else None,
+            best_before=best.val_bpb if best else None, min_delta=margin,
             log=str(self.run.log_path(number).relative_to(self.run.path)),
             log_tail=trained.log_tail if verdict.status == RowStatus.CRASH else None,
-            timing={"propose_s": round(propose_s, 3), "train_wall_s": round(trained.wall_seconds, 3),
+            **({"noise": noise} if noise else {}),
+            timing={"propose_s": round(propose_s, 3),
+                    "train_wall_s": round(trained.wall_seconds, 3),
                     "training_seconds": training, "total_s": round(total, 3),
                     "overhead_s": round(total - training, 3) if training else None})
-        yield from self.check_breakthroughs()
 
     def apply(self, number: int, baseline: bool, base: str):
         """Get a proposal and commit it: (proposal, commit or None, diff)."""
@@ -198,6 +261,8 @@ class Loop:
         if problem:
             proposal.error = problem
             return proposal, None, ""
+        # the row says which hypothesis it tests, whatever tag the proposer wrote
+        proposal.description = tagged(proposal.description, proposal.hypothesis)
         self.ws.write(proposal.train_py)
         commit = self.ws.commit(f"exp {number}: {proposal.description}")
         diff = self.ws.diff(base, commit)
@@ -208,12 +273,14 @@ class Loop:
 
     def context(self, number: int, current: str) -> ProposalContext:
         program = self.ws.path / PROGRAM_FILE
-        tested = keys_tested(self.history)
+        offered = pending(read_hypotheses(self.ws.path), keys_tested(self.history))
+        if self.steer is not None:
+            offered = self.steer(offered, list(self.history))
         return ProposalContext(
             workspace=self.ws.path, train_py=current,
             program_md=program.read_text(encoding="utf-8") if program.is_file() else "",
             results=read_results(self.run.results_path), git_log=self.ws.log_oneline(20),
-            experiment=number, pending=pending(read_hypotheses(self.ws.path), tested),
+            experiment=number, pending=offered,
             history=list(self.history), seed=self.settings.seed)
 
     def result(self, number: int, status: str, proposal: Proposal, **fields) -> dict:

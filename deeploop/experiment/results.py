@@ -20,6 +20,7 @@ from ..errors import InputError
 HEADER = ("commit", "val_bpb", "memory_gb", "status", "description")
 REQUIRED = ("val_bpb", "status")
 BASELINE = "baseline"
+NOISE = "baseline (noise run"  # repeats of the baseline that measure run-to-run noise
 
 
 class RowStatus(str, Enum):
@@ -43,6 +44,7 @@ class Row:
     extra: dict[str, str] = field(default_factory=dict)
     line: int = 0
     problem: str | None = None
+    raw: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # as written
 
     @property
     def ok(self) -> bool:
@@ -57,6 +59,10 @@ class Row:
     @property
     def is_baseline(self) -> bool:
         return self.description.strip().lower().startswith(BASELINE)
+
+    @property
+    def is_noise(self) -> bool:
+        return self.description.strip().lower().startswith(NOISE)
 
     def to_json(self) -> dict:
         data = {"commit": self.commit, "val_bpb": self.val_bpb, "memory_gb": self.memory_gb,
@@ -123,7 +129,7 @@ def parse_row(fields: list[str], header: list[str], line: int) -> Row:
     extra = {k: v for k, v in values.items() if k not in HEADER}
     return Row(values.get("commit", "").strip(), val_bpb, memory, status,
                values.get("description", ""), extra, line,
-               "; ".join(problems) if problems else None)
+               "; ".join(problems) if problems else None, values)
 
 
 def parse_results(text: str, path: Path | None = None) -> Results:
@@ -155,6 +161,10 @@ def read_results(path: Path | str) -> Results:
 def clean_description(text: str) -> str:
     """One line: tabs and newlines would break the TSV."""
     return " ".join(str(text).split()) or "(no description)"
+
+
+def noise_description(index: int, runs: int) -> str:
+    return f"{NOISE} {index}/{runs})"
 
 
 def new_row(commit: str, status: str, description: str, val_bpb: float | None = None,

@@ -34,7 +34,7 @@ class Settings:
     hours: float | None = None       # wall clock for this invocation
     budget: float | None = None      # training seconds per experiment (None: 60 CPU / 300 GPU)
     proposer: str = "offline"
-    min_delta: float = 0.0
+    min_delta: float | None = None   # None: 0, or 2 sigma of the noise runs when there are some
     max_usd: float = 10.0
     notify_cmd: str | None = None
     breakthrough: float = 0.01
@@ -42,6 +42,10 @@ class Settings:
     max_memory_gb: float | None = None
     seed: int = 0
     warm_start: bool = True          # fork trainers from a helper with torch imported
+    noise_runs: int = 0              # extra baseline runs that measure run-to-run noise
+    meta_interval: int = 12          # a meta-analysis every N experiments (0: never)
+    meta_threshold: float = 0.003    # ... and after a keep beating the best by more than this
+    analyst: str = "offline"         # who does the meta-analysis: offline | anthropic:<model>
 
     def validate(self) -> "Settings":
         _check(self.experiments, "--experiments", allow_zero=True, integer=True)
@@ -52,6 +56,9 @@ class Settings:
         _check(self.breakthrough, "--breakthrough")
         _check(self.major_breakthrough, "--major-breakthrough")
         _check(self.max_memory_gb, "--max-memory-gb")
+        _check(self.noise_runs, "--noise-runs", allow_zero=True, integer=True)
+        _check(self.meta_interval, "--meta-interval", allow_zero=True, integer=True)
+        _check(self.meta_threshold, "--meta-threshold", allow_zero=True)
         return self
 
     def merged(self, overrides: dict) -> "Settings":

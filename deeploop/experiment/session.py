@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 from ..errors import InputError
 from ..events import read_events
 from ..fileio import file_lock
-from .loop import Loop, Trainer
+from .loop import Loop, Trainer, usage_of
 from .proposers import Proposer
 from .results import RowStatus, append_row, new_row, read_results
 from .rundir import ExperimentRun, Settings
@@ -78,21 +78,31 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
 def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Proposer | None = None,
                     trainer: Trainer = run_training,
                     clock: Callable[[], float] = time.monotonic,
-                    stop: threading.Event | None = None) -> Iterator[dict]:
+                    stop: threading.Event | None = None,
+                    steer: Callable | None = None,
+                    between: Callable[[dict], list[dict]] | None = None) -> Iterator[dict]:
     """Run the loop for ``run``, yielding every event as it is recorded.
 
     Setting ``stop`` (or creating ``STOP`` in the run folder) ends the run
-    ``paused`` after the experiment in flight; ``--resume`` continues it."""
+    ``paused`` after the experiment in flight; ``--resume`` continues it.
+    ``steer`` picks the hypotheses offered to the proposer. ``between`` is
+    called after each event, while the loop is idle, and may commit to the
+    workspace (the meta tier's ``meta:`` commits); the events it returns are
+    yielded too and their ``usage`` counts against the dollar budget."""
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"):
         ws = run.workspace()
         recovered = recover(run, ws, read_events(run.events_path).events)
-        loop = Loop(run, settings, proposer, trainer, clock, stop=stop)
+        loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer)
         loop.load(read_events(run.events_path).events)
         yield from recovered
         try:
             if settings.warm_start:
                 loop.starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)))
-            yield from loop.events()
+            for event in loop.events():
+                yield event
+                for extra in between(event) if between is not None else ():
+                    loop.spend.add(usage_of(extra))
+                    yield extra
         except (KeyboardInterrupt, GeneratorExit):
             recover(run, ws, read_events(run.events_path).events)
             loop.log.emit("loop_aborted", reason="interrupted")

@@ -28,6 +28,7 @@ class ExperimentStatus:
     rejected: int = 0
     elapsed_s: float | None = None
     problems: list[str] = field(default_factory=list)
+    analyses: list[dict] = field(default_factory=list)  # meta_analysis events
 
     @property
     def delta(self) -> float | None:
@@ -47,7 +48,10 @@ class ExperimentStatus:
                 "best": self.best.to_json() if self.best else None,
                 "baseline_val_bpb": self.baseline.val_bpb if self.baseline else None,
                 "delta": self.delta, "elapsed_s": self.elapsed_s,
-                "experiments_per_hour": self.per_hour, "problems": self.problems}
+                "experiments_per_hour": self.per_hour, "problems": self.problems,
+                "meta_analyses": len(self.analyses),
+                "program_version": self.analyses[-1].get("program_version")
+                if self.analyses else None}
 
 
 def summarize(results: Results, events: list[dict] | None = None,
@@ -61,7 +65,8 @@ def summarize(results: Results, events: list[dict] | None = None,
         crashed=results.count(RowStatus.CRASH), best=results.best(),
         baseline=results.baseline(),
         rejected=sum(1 for e in done if e.get("status") == "rejected"),
-        elapsed_s=elapsed if done else None, problems=results.problems)
+        elapsed_s=elapsed if done else None, problems=results.problems,
+        analyses=[e for e in events or [] if e.get("type") == "meta_analysis"])
 
 
 def load_status(run_dir: Path, name: str = "") -> ExperimentStatus:
@@ -96,6 +101,10 @@ def format_status(status: ExperimentStatus) -> str:
     if status.elapsed_s is not None:
         rate = f"{status.per_hour:.1f}" if status.per_hour else "n/a"
         lines.append(f"elapsed:      {_clock(status.elapsed_s)}   experiments/hour: {rate}")
+    if status.analyses:
+        last = status.analyses[-1]
+        lines.append(f"meta-analyses: {len(status.analyses)} (last after {last.get('experiments')} "
+                     f"experiments; program.md v{last.get('program_version')})")
     lines += [f"problem: {p}" for p in status.problems]
     return "\n".join(lines)
 

@@ -49,8 +49,9 @@ class CohortMetrics:
 
 def cohort_metrics(rows: list[dict]) -> CohortMetrics:
     n = len(rows)
-    share = (lambda level: 100.0 * sum(r.get("confidence", "").upper() == level for r in rows) / n
-             if n else 0.0)
+
+    def share(level: str) -> float:
+        return 100.0 * sum(r.get("confidence", "").upper() == level for r in rows) / n if n else 0.0
     types: dict[str, dict] = {}
     for row in rows:
         kind = types.setdefault(question_type(row.get("question", "")),

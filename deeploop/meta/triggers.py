@@ -16,7 +16,8 @@ def interval_due(experiments: int, interval: int = DEFAULT_INTERVAL) -> bool:
     return experiments > 0 and experiments % interval == 0
 
 
-def big_win(previous_best: float | None, new_value: float, threshold: float = DEFAULT_THRESHOLD) -> bool:
+def big_win(previous_best: float | None, new_value: float,
+            threshold: float = DEFAULT_THRESHOLD) -> bool:
     """A keep beating the previous best by more than ``threshold``.
 
     Values are compared at results.tsv precision (6 decimals) so that a gain

@@ -17,45 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
+from ..experiment.opening import experiment_place, open_experiment  # noqa: F401
 from ..reporting import end_with_report
-
-
-def experiment_place(tag: str, run_dir: Path | str | None,
-                     root: Path | str | None) -> tuple[str, Path | None]:
-    """(tag, runs root) of an experiment. A ``run_dir`` (what ``deeploop
-    session`` passes a notebook) names both: ``<root>/experiment/<tag>``."""
-    if not run_dir:
-        return tag, Path(root) if root else None
-    folder = Path(run_dir).resolve()
-    if folder.parent.name != "experiment":
-        raise InputError(f"an experiment's run folder must be <runs root>/experiment/<tag>, "
-                         f"not {folder}")
-    return folder.name, folder.parent.parent
-
-
-def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,
-                    run_dir: Path | str | None = None, **overrides):
-    """(run, settings) for ``tag``: created when new, resumed when it exists.
-
-    ``overrides`` are Settings fields (experiments, budget, proposer, ...);
-    everything is checked before a folder is created. A folder holding only
-    a papermill session's files (``deeploop session`` made it) is used as is.
-    """
-    from ..experiment.proposers import get_proposer
-    from ..experiment.rundir import (SETTINGS_FILE, Settings, check_data, init_run, open_run,
-                                     run_path)
-    tag, root = experiment_place(tag, run_dir, root)
-    Settings().merged(overrides)  # bad numbers fail before anything is created
-    exists = (run_path(tag, root) / SETTINGS_FILE).is_file()
-    run = open_run(tag, root) if exists else None
-    settings = (run.settings() if run else Settings()).merged(overrides)
-    get_proposer(settings.proposer)  # an unknown proposer fails here too
-    if run is None:
-        run = init_run(tag, data, root)
-    else:
-        check_data(run, data)
-    run.save_settings(settings)
-    return run, settings
 
 
 class ExperimentJob:
@@ -110,11 +73,11 @@ class ExperimentJob:
             return None
 
     def _work(self) -> None:
-        from ..experiment.session import run_experiments
+        from ..meta.tier import run_with_meta
         kwargs = {"trainer": self.trainer} if self.trainer else {}
         try:
-            for event in run_experiments(self.run, self.settings, proposer=self.proposer,
-                                         stop=self.stop_event, **kwargs):
+            for event in run_with_meta(self.run, self.settings, proposer=self.proposer,
+                                       stop=self.stop_event, **kwargs):
                 self.recorded += 1
                 self._tell(event)
         except BaseException as exc:  # recorded by the loop; kept for wait() to raise

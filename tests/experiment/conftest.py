@@ -81,7 +81,8 @@ def corpus_text(documents: int = 30, lines: int = 80) -> str:
     for d in range(documents):
         parts.append(f"# ==> module_{d:02d}.py <==\n")
         for i in range(lines):
-            parts.append(f"def function_{d}_{i}(value):\n    return value * {i} + {d}  # note {i % 7}\n")
+            parts.append(f"def function_{d}_{i}(value):\n"
+                         f"    return value * {i} + {d}  # note {i % 7}\n")
     return "".join(parts)
 
 

@@ -21,9 +21,11 @@ def run_cli(capsys, *argv):
     (["experiment", "init", "--tag", "bad..name"], "invalid tag 'bad..name'"),
     (["experiment", "run", "--tag", "x", "--budget", "0"], "--budget must be a positive number"),
     (["experiment", "run", "--tag", "x", "--budget", "-5"], "--budget must be a positive number"),
-    (["experiment", "run", "--tag", "x", "--experiments", "-1"], "--experiments must be zero or more"),
+    (["experiment", "run", "--tag", "x", "--experiments", "-1"],
+     "--experiments must be zero or more"),
     (["experiment", "run", "--tag", "x", "--hours", "-2"], "--hours must be a positive number"),
-    (["experiment", "run", "--tag", "x", "--min-delta", "-0.1"], "--min-delta must be zero or more"),
+    (["experiment", "run", "--tag", "x", "--min-delta", "-0.1"],
+     "--min-delta must be zero or more"),
     (["experiment", "run", "--tag", "x", "--max-usd", "0"], "--max-usd must be a positive number"),
     (["experiment", "run", "--tag", "x", "--proposer", "magic"], "unknown proposer 'magic'"),
     (["experiment", "run", "--tag", "x", "--data", "/no/such/file"], "--data path not found"),
@@ -46,7 +48,8 @@ def test_anthropic_without_a_key_is_refused_before_anything(runs_root, capsys, m
 
 
 def test_init_then_existing_tag_needs_resume(runs_root, corpus_file, tmp_path, capsys):
-    code, out, _ = run_cli(capsys, "experiment", "init", "--tag", "nov21", "--data", str(corpus_file))
+    code, out, _ = run_cli(capsys, "experiment", "init", "--tag", "nov21",
+                           "--data", str(corpus_file))
     assert code == 0 and "branch deeploop/nov21" in out
     run_dir = runs_root / "experiment" / "nov21"
     for name in ("workspace/train.py", "workspace/program.md", "results.tsv", "logs",
@@ -85,7 +88,8 @@ def test_run_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, cap
                            "--experiments", "3", "--no-progress",
                            "--no-report")  # earlier options are kept
     assert code == 0 and "experiments:  3" in out
-    rounds = [e for e in run.event_log().path.read_text().splitlines() if '"experiment_result"' in e]
+    lines = run.event_log().path.read_text().splitlines()
+    rounds = [e for e in lines if '"experiment_result"' in e]
     assert len(rounds) == 4 and '"round": 3' in rounds[-1]
     code, out, _ = run_cli(capsys, "status", "--tag", "cli")
     assert code == 0 and "experiments/hour" in out and "kept / discarded / crashed" in out

@@ -13,7 +13,8 @@ from .test_loop import results_of, run_all
 AGENT = textwrap.dedent("""\
     import subprocess, sys
     prompt = sys.stdin.read()
-    assert "train.py (the only file you may change)" in prompt and "Edit train.py in place" in prompt
+    assert "train.py (the only file you may change)" in prompt
+    assert "Edit train.py in place" in prompt
     src = open("train.py").read().replace("DEPTH = 4", "DEPTH = 6")
     open("train.py", "w").write(src)
     open("program.md", "a").write("agent scribbles\\n")

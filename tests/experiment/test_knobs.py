@@ -54,11 +54,12 @@ def test_format_value_keeps_types(value, text):
 
 
 def test_descriptions_round_trip():
-    text = describe([Change("MATRIX_LR", 0.04, 0.06), Change("DEPTH", 8, 4)], hypothesis=2)
-    assert text == "MATRIX_LR 0.04 -> 0.06; DEPTH 8 -> 4 [H2]"
+    text = describe([Change("MATRIX_LR", 0.04, 0.06), Change("DEPTH", 8, 4)], hypothesis="M3.2")
+    assert text == "MATRIX_LR 0.04 -> 0.06; DEPTH 8 -> 4 [M3.2]"
     parsed = parse_description(text)
     assert parsed.changes == (Change("MATRIX_LR", 0.04, 0.06), Change("DEPTH", 8, 4))
-    assert parsed.hypothesis == 2
+    assert parsed.hypothesis == "M3.2"
+    assert parse_description("LR 0.1 -> 0.2 [H2]").hypothesis == "H2"
 
 
 def test_free_text_descriptions_have_no_changes():

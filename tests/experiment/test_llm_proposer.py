@@ -8,7 +8,7 @@ import anthropic
 import httpx2
 import pytest
 
-from deeploop.experiment.hypotheses import parse_hypotheses
+from deeploop.meta.hypotheses import parse_hypotheses
 from deeploop.experiment.knobs import read_knobs
 from deeploop.experiment.proposers import ProposalContext
 from deeploop.experiment.proposers.edits import ReplyError, apply_unified_diff
@@ -77,8 +77,8 @@ def test_diff_reply_is_applied_and_tagged_with_its_hypothesis():
     assert proposal.hypothesis.rank == 1 and proposal.notes == {"edit": "diff"}
     assert proposal.usage.input_tokens == 1200 and proposal.usage.usd > 0
     prompt = seen[0]["messages"][0]["content"]
-    for part in ("# program", "abc1234\t2.100000", "abc1234 baseline", "[H1] 1. LR",
-                 "DEPTH = 4", "DESCRIPTION:"):
+    for part in ("# program", "abc1234\t2.100000", "abc1234 baseline", "[H1] LR 0.003 -> 0.0045",
+                 "DEPTH = 4", "DESCRIPTION:", "End the description with the tag of"):
         assert part in prompt
     assert seen[0]["model"] == "claude-sonnet-4-6" and "system" in seen[0]
 

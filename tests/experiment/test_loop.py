@@ -205,3 +205,24 @@ def test_progress_bar_follows_events():
     assert bar.done == 1 and bar.postfix == "best val_bpb 2.400000 | left 0:03:00"
     assert time_left(2, 3, 120.0, hours=0.05) == 60.0  # capped by --hours
     assert time_left(0, 3, 0.0, hours=None) is None and time_left(5, 0, 9.0, None) == 0.0
+
+
+def test_pending_hypotheses_reach_the_proposer_and_are_recorded(fake_run):
+    ws = fake_run.workspace()
+    (ws.path / "next-hypotheses.md").write_text(
+        "# Meta-Analysis — 2026-05-22 06:15:05\n1. Deeper: DEPTH 4 -> 6\n2. LR 0.003 -> 0.006\n")
+    from deeploop.experiment.proposers import get_proposer
+    seen = []
+
+    def steer(offered, history):
+        seen.append([h.rank for h in offered])
+        return offered
+
+    events = list(run_experiments(fake_run, Settings(budget=5, experiments=3, warm_start=False),
+                                  proposer=get_proposer("offline"), steer=steer))
+    results = read_results(fake_run.results_path)
+    assert [r.description for r in results.rows[1:3]] == [
+        "DEPTH 4 -> 6 [H1]", "LR 0.003 -> 0.006 [H2]"]
+    assert seen == [[1, 2], [2], []]
+    tagged = [e["hypothesis"]["rank"] for e in results_of(events) if e.get("hypothesis")]
+    assert tagged == [1, 2]

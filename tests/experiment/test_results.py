@@ -2,8 +2,6 @@
 best, appends in the file's own column order, real autoresearch files load."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from deeploop.errors import InputError

@@ -35,7 +35,8 @@ def _offline(arg: str) -> Proposer:
 
 def _anthropic(arg: str) -> Proposer:
     if not arg:
-        raise InputError("proposer anthropic:<model> needs a model, e.g. anthropic:claude-sonnet-4-6")
+        raise InputError("proposer anthropic:<model> needs a model, "
+                         "e.g. anthropic:claude-sonnet-4-6")
     from .llm import LLMProposer
     from ...models.anthropic import AnthropicModel
     return LLMProposer(AnthropicModel(arg))

@@ -1,23 +1,26 @@
 """A model writes the change: ``anthropic:<model>`` (or any Model adapter).
 
 The prompt (the ``command:`` proposer uses it too) holds program.md,
-results.tsv, the git log, pending hypotheses and train.py; the model replies
-with a description plus a whole file or a unified diff. A reply that cannot be used is retried once with the problem stated;
-a second bad reply, or a model error, becomes a failed proposal that the
-loop records. Usage (tokens, dollars) is summed over both calls.
+results.tsv, the git log, train.py and the meta-analysis hypotheses the loop
+offers for this experiment: when it offers some, the model is asked to test
+the first one it can and tag the description with its id (``[M2.1]``); when
+it offers none, the idea is the model's own. The model replies
+with a description plus a whole file or a unified diff. A reply that cannot
+be used is retried once with the problem stated; a second bad reply, or a
+model error, becomes a failed proposal that the loop records. Usage (tokens,
+dollars) is summed over both calls.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ...errors import ModelError
+from ...meta.hypotheses import find_tagged
 from ...models.base import Model, Usage
 from ..results import HEADER, Results, format_row
 from .base import Proposal, ProposalContext, failed
 from .edits import ReplyError, parse_reply
 
-_TAG = re.compile(r"\[H(\d+)\]")
 MAX_TOKENS = 16000  # a whole train.py fits with room to spare
 MAX_ROWS = 40
 
@@ -28,13 +31,14 @@ SYSTEM = ("You are an autonomous ML researcher running one experiment of a loop 
 REPLY_FORMAT = """Reply with exactly:
 DESCRIPTION: <one line; for hyperparameter changes write NAME old -> new, e.g. LR 0.003 -> 0.0045>
 followed by EITHER a ```python block holding the complete new train.py
-OR a ```diff block holding a unified diff of train.py (---/+++ train.py, @@ hunks).
-If your change tests hypothesis N from the list above, end the description with [HN]."""
+OR a ```diff block holding a unified diff of train.py (---/+++ train.py, @@ hunks)."""
 
 AGENT_FORMAT = """Edit train.py in place in the current folder. Do not change any other file and
 do not commit. When you are done, print one final line:
-DESCRIPTION: <one line; for hyperparameter changes write NAME old -> new>
-If your change tests hypothesis N from the list above, end the description with [HN]."""
+DESCRIPTION: <one line; for hyperparameter changes write NAME old -> new>"""
+
+TAG_RULE = ("End the description with the tag of the hypothesis your change tests, "
+            "for example [{label}].")
 
 
 def results_table(results: Results, limit: int = MAX_ROWS) -> str:
@@ -50,8 +54,9 @@ def build_prompt(context: ProposalContext, agent: bool = False) -> str:
              "## Results so far (results.tsv, oldest first)", results_table(context.results),
              "## Recent commits (git log --oneline -20)", context.git_log.strip() or "(none)"]
     if context.pending:
-        parts += ["## Hypotheses to test first (from the meta-analysis, best first)",
-                  "\n".join(f"[H{h.rank}] {h.text}" for h in context.pending[:5])]
+        parts += ["## Hypotheses to test in this experiment (from the meta-analysis, best "
+                  "first): test the first one you can apply to this train.py",
+                  "\n".join(h.describe() for h in context.pending[:5])]
     parts += ["## train.py (the only file you may change)",
               f"```python\n{context.train_py.rstrip()}\n```",
               "## Your task",
@@ -59,6 +64,8 @@ def build_prompt(context: ProposalContext, agent: bool = False) -> str:
               "likely to lower val_bpb within the same training budget. Keep the imports from "
               "deeploop.experiment, the evaluation call and the summary block as they are.",
               AGENT_FORMAT if agent else REPLY_FORMAT]
+    if context.pending:
+        parts.append(TAG_RULE.format(label=context.pending[0].label))
     return "\n\n".join(parts) + "\n"
 
 
@@ -68,11 +75,9 @@ def retry_prompt(prompt: str, problem: str) -> str:
 
 
 def tested_hypothesis(description: str, context: ProposalContext):
-    match = _TAG.search(description)
-    if not match:
-        return None
-    rank = int(match.group(1))
-    return next((h for h in context.pending if h.rank == rank), None)
+    """The offered hypothesis the reply's tag names; a tag for one that was not
+    offered names nothing (the loop records it as the model's own idea)."""
+    return find_tagged(description, context.pending)
 
 
 @dataclass

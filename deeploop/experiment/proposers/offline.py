@@ -102,13 +102,15 @@ class OfflineProposer:
             changes = chosen.changes
         new_source = set_knobs(context.train_py, changes)
         listed = [Change(n, knobs[n], v) for n, v in changes.items()]
-        rank = hypothesis.rank if hypothesis else None
-        return Proposal(new_source, describe(listed, rank), hypothesis=hypothesis)
+        label = hypothesis.label if hypothesis else None
+        return Proposal(new_source, describe(listed, label), hypothesis=hypothesis)
 
     def _from_hypotheses(self, context, knobs):
         for hypothesis in context.pending:
-            changes = {n: v for n, v in hypothesis.changes.items()
-                       if n in knobs and v != knobs[n] and type(v) is type(knobs[n])}
+            changes = {n: _as_type(v, knobs[n]) for n, v in hypothesis.changes.items()
+                       if n in knobs}
+            changes = {n: v for n, v in changes.items()
+                       if v != knobs[n] and type(v) is type(knobs[n])}
             if changes and len(changes) == len(hypothesis.changes) and valid({**knobs, **changes}):
                 return hypothesis, changes
         return None, {}
@@ -186,6 +188,14 @@ def _tried_sets(history: History) -> set[frozenset]:
     for trial in history.trials:
         groups[trial.row].add((trial.knob, trial.new))
     return {frozenset(g) for g in groups.values()}
+
+
+def _as_type(value: Value, current: Value) -> Value:
+    """``2`` for a float knob is 2.0: a hypothesis written by hand or by a model
+    need not spell floats the way the file does."""
+    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _sign(a: Value, b: Value) -> int:

@@ -1,0 +1,62 @@
+"""Opening an experiment run by tag: validate everything, then create or resume.
+
+One path for the command line (``deeploop experiment run``) and notebooks
+(``ExperimentMonitor``), so both refuse the same bad input the same way.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
+
+
+def check_specs(settings: Settings) -> None:
+    """Unknown proposer or analyst specs, or Claude without a key, fail now."""
+    from ..meta.analysts import get_analyst
+    from ..models.anthropic import has_api_key
+    from .proposers import get_proposer
+    get_proposer(settings.proposer)
+    get_analyst(settings.analyst)
+    for flag, spec in (("--proposer", settings.proposer), ("--analyst", settings.analyst)):
+        if spec.startswith("anthropic:") and not has_api_key():
+            raise InputError(f"{flag} {spec} needs ANTHROPIC_API_KEY in the environment")
+
+
+def experiment_place(tag: str, run_dir: Path | str | None,
+                     root: Path | str | None) -> tuple[str, Path | None]:
+    """(tag, runs root) of an experiment. A ``run_dir`` (what ``deeploop
+    session`` passes a notebook) names both: ``<root>/experiment/<tag>``."""
+    if not run_dir:
+        return tag, Path(root) if root else None
+    folder = Path(run_dir).resolve()
+    if folder.parent.name != "experiment":
+        raise InputError(f"an experiment's run folder must be <runs root>/experiment/<tag>, "
+                         f"not {folder}")
+    return folder.name, folder.parent.parent
+
+
+def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,
+                    run_dir: Path | str | None = None, resume: bool = True, **overrides):
+    """(run, settings) for ``tag``: created when new, resumed when it exists
+    (refused instead with ``resume=False``).
+
+    ``overrides`` are Settings fields (experiments, budget, proposer, ...);
+    everything, including the proposer and analyst specs, is checked before a
+    folder is created. A folder holding only a papermill session's files
+    (``deeploop session`` made it) is used as is.
+    """
+    tag, root = experiment_place(tag, run_dir, root)
+    Settings().merged(overrides)  # bad numbers fail before anything is created
+    exists = (run_path(tag, root) / SETTINGS_FILE).is_file()
+    if exists and not resume:
+        raise InputError(f"experiment tag {tag!r} already exists: use --resume to continue it")
+    run = open_run(tag, root) if exists else None
+    settings = (run.settings() if run else Settings()).merged(overrides)
+    check_specs(settings)
+    if run is None:
+        run = init_run(tag, data, root)
+    else:
+        check_data(run, data)
+    run.save_settings(settings)
+    return run, settings

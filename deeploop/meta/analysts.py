@@ -1,0 +1,75 @@
+"""Analysts by spec string: ``offline`` (default, statistics) and
+``anthropic:<model>`` (Claude, falling back to offline on a bad reply).
+
+A small registry like the proposers': ``register(name, factory)`` where the
+factory takes the text after the colon. Every analyst turns ``MetaInputs``
+into an ``Analysis``: five hypotheses, the new strategy section, the
+process-log findings and a commit message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, runtime_checkable
+
+from ..errors import InputError
+from ..models.base import Usage
+from .hypotheses import Hypothesis
+from .inputs import MetaInputs
+
+
+@dataclass
+class Analysis:
+    hypotheses: list[Hypothesis]     # exactly five, ranked
+    strategy: str                    # body of program.md's "Current Strategy"
+    worked: list[str]
+    didnt: list[str]
+    change: list[str]                # what the strategy change is and why
+    commit_message: str              # starts "meta:"
+    analyst: str                     # the spec that was asked
+    fallback: str | None = None      # why the offline analyst stood in, if it did
+    narrative: str | None = None     # a model's own process-log text
+    usage: Usage = field(default_factory=Usage)
+
+
+@runtime_checkable
+class Analyst(Protocol):
+    spec: str
+
+    def analyse(self, inputs: MetaInputs) -> Analysis: ...
+
+
+_FACTORIES: dict[str, Callable[[str], Analyst]] = {}
+
+
+def register(name: str, factory: Callable[[str], Analyst]) -> None:
+    _FACTORIES[name] = factory
+
+
+def known() -> list[str]:
+    return sorted(_FACTORIES)
+
+
+def get_analyst(spec: str | None) -> Analyst:
+    name, _, arg = (spec or "offline").partition(":")
+    if name not in _FACTORIES:
+        raise InputError(f"unknown analyst {spec!r}: use one of "
+                         + ", ".join(f"{n}:<model>" if n != "offline" else n for n in known()))
+    return _FACTORIES[name](arg.strip())
+
+
+def _offline(arg: str) -> Analyst:
+    from .offline import OfflineAnalyst
+    return OfflineAnalyst()
+
+
+def _anthropic(arg: str) -> Analyst:
+    if not arg:
+        raise InputError("analyst anthropic:<model> needs a model, "
+                         "e.g. anthropic:claude-sonnet-4-6")
+    from ..models.anthropic import AnthropicModel
+    from .llm import LLMAnalyst
+    return LLMAnalyst(AnthropicModel(arg))
+
+
+register("offline", _offline)
+register("anthropic", _anthropic)

@@ -1,0 +1,192 @@
+"""The two tiers together: triggers, one analysis, and steering.
+
+``run_with_meta`` runs the experiment loop and, whenever a trigger fires
+(every ``meta_interval`` experiments; right after a keep that beats the best
+by more than ``meta_threshold``), runs one analysis while the loop is idle:
+it writes next-hypotheses.md, appends to process_log.md, rewrites program.md's
+strategy, commits the two tracked files as ``meta: ...`` and records a
+``meta_analysis`` event. The commit goes on top of the branch: the best kept
+commit stays an ancestor with the same train.py, and later discards reset
+to the meta commit, never past it.
+
+``Steering`` then decides which pending hypotheses the proposer sees: the
+first experiment after an analysis gets the top one, the following six get
+them two times in three (the third is the proposer's own idea).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterator
+
+from ..errors import InputError
+from ..events import read_events
+from ..experiment.results import read_results
+from ..experiment.rundir import ExperimentRun, Settings
+from ..experiment.runner import run_training
+from ..experiment.session import run_experiments
+from ..fileio import file_lock
+from .analysts import Analysis, Analyst, get_analyst
+from .inputs import PROCESS_LOG, MetaInputs, gather_run, last_analysis
+from .outputs import COMMITTED, Plan, make_plan, write_plan
+from .triggers import meta_trigger
+
+log = logging.getLogger("deeploop.meta")
+WINDOW = 6        # experiments after the first one in which hypotheses are preferred
+OWN_EVERY = 3     # ... and every third of them is the proposer's own idea (2 : 1)
+
+
+def steer_choice(offered: list, position: int) -> list:
+    """Hypotheses to offer the experiment at ``position`` after an analysis (0 is
+    the first): the top one, then two in three for WINDOW experiments, then none."""
+    if position == 0:
+        return offered[:1]
+    if position <= WINDOW:
+        return [] if position % OWN_EVERY == 0 else offered
+    return []
+
+
+@dataclass
+class Steering:
+    """The loop's ``steer`` hook. ``after`` is the round of the last experiment
+    before the latest analysis; with no analysis yet, hand-written hypotheses
+    are all offered (the loop's default)."""
+    after: int | None = None
+
+    def __call__(self, offered: list, history: list[dict]) -> list:
+        if self.after is None:
+            return offered
+        position = sum(1 for e in history if e.get("kind", "proposal") == "proposal"
+                       and e.get("round", -1) > self.after)
+        return steer_choice(offered, position)
+
+
+@dataclass
+class Done:
+    """One analysis: what it read, what it concluded, what it (would) write."""
+    inputs: MetaInputs
+    analysis: Analysis
+    plan: Plan
+    event: dict = field(default_factory=dict)   # empty for a dry run
+
+
+def _read(path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def analyse_run(run: ExperimentRun, analyst: Analyst, *, trigger: str = "requested",
+                dry_run: bool = False, now: Callable[[], datetime] = datetime.now) -> Done | None:
+    """One analysis of an experiment run; None when there is nothing to analyse.
+    A dirty workspace is refused before anything is read or written."""
+    ws = run.workspace()
+    if ws.is_dirty():
+        raise InputError(f"workspace {ws.path} has uncommitted changes "
+                         f"({', '.join(ws.dirty_paths())}): commit or discard them first")
+    events = read_events(run.events_path).events
+    inputs = gather_run(run, events)
+    if inputs.empty:
+        return None
+    analysis = analyst.analyse(inputs)
+    if analysis.fallback:
+        log.warning("meta-analysis %d: %s fell back to offline: %s", inputs.number,
+                    analysis.analyst, analysis.fallback)
+    plan = make_plan(inputs, analysis, when=now(), trigger=trigger,
+                     program_md=_read(ws.path / "program.md"),
+                     process_log=_read(ws.path / PROCESS_LOG))
+    if dry_run:
+        return Done(inputs, analysis, plan)
+    rounds = [e["round"] for e in events if e.get("type") == "experiment_result" and "round" in e]
+    last_round = max(rounds, default=None)
+    journal = run.event_log()
+    journal.emit("meta_analysis_started", round=last_round, analysis=plan.number)
+    commit = write_plan(ws, plan)
+    event = journal.emit("meta_analysis", round=last_round, commit=commit, **plan.event)
+    return Done(inputs, analysis, plan, event)
+
+
+def recover_meta(run: ExperimentRun, events: list[dict]) -> bool:
+    """An analysis killed between writing program.md/process_log.md and its
+    commit leaves them dirty: put them back (the analysis is simply redone)."""
+    started = [e for e in events if e.get("type") == "meta_analysis_started"]
+    if not started:
+        return False
+    finished = {e.get("analysis") for e in events if e.get("type") == "meta_analysis"}
+    if started[-1].get("analysis") in finished:
+        return False
+    ws = run.workspace()
+    dirty = ws.dirty_paths()
+    if not dirty or not set(dirty) <= set(COMMITTED):
+        return False
+    ws.restore(dirty)
+    return True
+
+
+def due(event: dict, settings: Settings, experiments: int, analysed_at: int | None) -> str | None:
+    """Why an analysis should follow this event, or None. Pure."""
+    if (settings.meta_interval <= 0 or event.get("type") != "experiment_result"
+            or event.get("kind", "proposal") != "proposal"
+            or event.get("status") not in ("keep", "discard", "crash")
+            or analysed_at == experiments):
+        return None
+    return meta_trigger(experiments, kept=event.get("status") == "keep",
+                        previous_best=event.get("best_before"), value=event.get("val_bpb"),
+                        interval=settings.meta_interval, threshold=settings.meta_threshold)
+
+
+@dataclass
+class MetaTier:
+    """The ``between`` hook of the loop: analyse when due, steer afterwards."""
+    run: ExperimentRun
+    settings: Settings
+    analyst: Analyst
+    now: Callable[[], datetime] = datetime.now
+    steering: Steering = field(default_factory=Steering)
+    analysed_at: int | None = None   # experiments counted by the latest analysis
+
+    def __post_init__(self):
+        # under the run's lock, as the loop's own recovery is (it is taken again there)
+        with file_lock(self.run.path / ".lock", wait=False, what=f"experiment {self.run.tag!r}"):
+            recover_meta(self.run, read_events(self.run.events_path).events)
+        last = last_analysis(read_events(self.run.events_path).events) or {}
+        self.steering.after, self.analysed_at = last.get("round"), last.get("experiments")
+
+    def __call__(self, event: dict) -> list[dict]:
+        if event.get("type") == "experiment_run_started":
+            event = self._last_result()  # a trigger missed by a kill is honoured now
+        if event.get("type") != "experiment_result":
+            return []
+        # well-formed non-baseline rows: the count an analysis records as "experiments"
+        experiments = sum(1 for r in read_results(self.run.results_path).experiments() if r.ok)
+        trigger = due(event, self.settings, experiments, self.analysed_at)
+        if trigger is None:
+            return []
+        done = analyse_run(self.run, self.analyst, trigger=trigger, now=self.now)
+        if done is None:
+            return []
+        self.steering.after = done.event.get("round")
+        self.analysed_at = done.event["experiments"]
+        return [done.event]
+
+    def _last_result(self) -> dict:
+        events = read_events(self.run.events_path).events
+        return next((e for e in reversed(events) if e.get("type") == "experiment_result"
+                     and e.get("status") != "rejected"), {})
+
+
+def run_with_meta(run: ExperimentRun, settings: Settings, *, proposer=None,
+                  trainer=run_training, analyst: Analyst | None = None,
+                  clock: Callable[[], float] = time.monotonic,
+                  now: Callable[[], datetime] = datetime.now,
+                  stop: threading.Event | None = None) -> Iterator[dict]:
+    """The experiment loop with the meta tier (off when ``meta_interval`` is 0).
+    ``stop`` ends the run paused after the experiment in flight."""
+    if settings.meta_interval <= 0:
+        yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
+                                   stop=stop)
+        return
+    tier = MetaTier(run, settings, analyst or get_analyst(settings.analyst), now)
+    yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
+                               stop=stop, steer=tier.steering, between=tier)
