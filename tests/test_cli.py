@@ -131,3 +131,20 @@ def test_ctrl_c_during_a_run_records_aborted_interrupted(tmp_path, commit_node, 
     assert proc.returncode == 130 and "interrupted" in err
     outcome = json.loads((runs_root / "commit-msg" / "int" / "outcome.json").read_text())
     assert outcome["status"] == "aborted" and outcome["exit_reason"] == "interrupted"
+
+
+def test_node_loop_demo_climbs_in_a_fresh_folder(capsys, runs_root):
+    code, out, _ = run_cli(capsys, "demo", "--node-loop")
+    assert code == 0
+    assert "score climb: 0.25 -> 0.25 -> 0.75 -> 0.75 -> 1.0 -> 1.0" in out
+    assert (REPO / "nodes" / "commit-msg" / "BANS.md").read_text() == ""
+
+
+def test_demo_follows_the_experiment_journal():
+    from deeploop.cli.demo import describe
+    line = describe({"type": "experiment_result", "round": 3, "status": "keep",
+                     "val_bpb": 2.5, "description": "LR 0.01 -> 0.02"})
+    assert line == "  experiment  3  keep     val_bpb 2.500000  LR 0.01 -> 0.02"
+    assert describe({"type": "meta_analysis", "analysis": 1,
+                     "hypotheses": [{"change": "DEPTH 2 -> 3"}]}).endswith("next: DEPTH 2 -> 3")
+    assert describe({"type": "agent_output"}) is None
