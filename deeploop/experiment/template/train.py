@@ -100,8 +100,9 @@ class NgramEmbedding(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.table = nn.Embedding(NGRAM_BUCKETS, WIDTH, sparse=True)  # few rows change per step
-        nn.init.zeros_(self.table.weight)
+        # starts at zero (and skips a random init it would overwrite); sparse: few rows change
+        self.table = nn.Embedding.from_pretrained(torch.zeros(NGRAM_BUCKETS, WIDTH),
+                                                  freeze=False, sparse=True)
 
     def forward(self, idx):
         out, key = 0, idx
