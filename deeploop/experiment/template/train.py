@@ -145,9 +145,9 @@ def orthogonalize(g, steps=5):
     x = g / (g.norm() + 1e-7)
     tall = x.size(0) > x.size(1)
     x = x.T if tall else x
-    for _ in range(steps):
+    for _ in range(steps):  # x <- a x + (b m + c m m) x with m = x x^T, scalings inside the GEMMs
         m = x @ x.T
-        x = a * x + (b * m + c * m @ m) @ x
+        x = torch.addmm(x, torch.addmm(m, m, m, beta=b, alpha=c), x, beta=a)
     return x.T if tall else x
 
 
