@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Callable, Iterator
 
-from ..errors import InputError
+from ..errors import DeeploopError, InputError
 from ..events import read_events
 from ..fileio import file_lock
 from .loop import Loop, Trainer
@@ -92,7 +92,10 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
                 loop.starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)))
             yield from loop.events()
         except (KeyboardInterrupt, GeneratorExit):
-            recover(run, ws, read_events(run.events_path).events)
+            try:
+                recover(run, ws, read_events(run.events_path).events)
+            except DeeploopError:
+                pass  # nothing in flight to finish; the interruption is what matters
             loop.log.emit("loop_aborted", reason="interrupted")
             loop.finish("aborted", "interrupted")
             raise

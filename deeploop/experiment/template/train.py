@@ -63,10 +63,10 @@ def rotary_tables(seq_len, head_dim, device):
 
 
 def apply_rotary(x, cos, sin):
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    t = x.size(2)
-    c, s = cos[:, :, :t], sin[:, :, :t]
-    return torch.stack((x1 * c - x2 * s, x1 * s + x2 * c), dim=-1).flatten(-2)
+    t, half = x.size(-2), x.size(-1) // 2
+    c, s = cos[..., :t, :], sin[..., :t, :]
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat((x1 * c - x2 * s, x1 * s + x2 * c), dim=-1)
 
 
 class Attention(nn.Module):
@@ -77,9 +77,9 @@ class Attention(nn.Module):
 
     def forward(self, x, cos, sin):
         b, t, _ = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
-        q, k = apply_rotary(rms_norm(q), cos, sin), apply_rotary(rms_norm(k), cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # fused kernel
+        qkv = self.qkv(x).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
+        qk = apply_rotary(rms_norm(qkv[:2]), cos, sin)  # q and k normed and rotated together
+        y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)  # fused
         return self.proj(y.transpose(1, 2).reshape(b, t, WIDTH))
 
 
