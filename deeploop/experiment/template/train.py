@@ -28,9 +28,9 @@ from deeploop.experiment import evaluate as fixed
 DEPTH = 2              # transformer blocks
 WIDTH = 128            # model dimension
 HEADS = 4              # attention heads; WIDTH / HEADS must be even
-MLP_RATIO = 4          # MLP hidden width, in multiples of WIDTH
-SEQ_LEN = 128          # context length in bytes
-BATCH_SIZE = 32        # sequences per optimiser step
+MLP_RATIO = 2          # MLP hidden width, in multiples of WIDTH
+SEQ_LEN = 256          # context length in bytes
+BATCH_SIZE = 16        # sequences per optimiser step
 MATRIX_LR = 0.02       # Muon learning rate of the block matrices
 MOMENTUM = 0.95        # Muon momentum (Nesterov)
 EMBED_LR = 0.02        # AdamW learning rate of the embedding and output layers
