@@ -68,6 +68,23 @@ def eval_spans(val_len: int, eval_bytes: int) -> list[tuple[int, int]]:
     return [(i * stride, min(EVAL_CHUNK, eval_bytes - i * EVAL_CHUNK)) for i in range(count)]
 
 
+def eval_windows(val_len: int, eval_bytes: int, seq_len: int) -> list[tuple[int, int, int]]:
+    """(begin, end, scored): a model reads ``val[begin:end]`` and is scored on
+    its last ``scored`` predictions. Windows slide by half a context, so after
+    the first window of a chunk every scored byte has at least half a context
+    before it, and every target byte of every chunk is scored exactly once."""
+    stride = max(1, seq_len // 2)
+    windows = []
+    for start, length in eval_spans(val_len, eval_bytes):
+        done, end = start, start + min(seq_len, length)
+        while True:
+            windows.append((max(start, end - seq_len), end, end - done))
+            if end >= start + length:
+                break
+            done, end = end, min(end + stride, start + length)
+    return windows
+
+
 def eval_targets(val: bytes, eval_bytes: int) -> bytes:
     """The exact bytes evaluate_bpb scores, for comparing with compressors."""
     return b"".join(val[s + 1:s + 1 + n] for s, n in eval_spans(len(val), eval_bytes))

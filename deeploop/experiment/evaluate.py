@@ -2,8 +2,9 @@
 
 train.py (the one file the agent edits) imports this module; the agent never
 edits it, so every experiment is scored the same way. ``evaluate_bpb`` is the
-ground truth: bits per byte over the first ``eval_bytes`` validation bytes
-(a fixed number per corpus), whatever context length the model uses.
+ground truth: bits per byte over ``eval_bytes`` validation bytes (a fixed
+number per corpus, in chunks spread over the split), whatever context
+length the model uses.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError, require
-from .corpus import eval_spans, load_default, prepare, read_prepared_meta
+from .corpus import eval_windows, load_default, prepare, read_prepared_meta
 
 DEFAULT_BUDGET_CPU = 60.0
 DEFAULT_BUDGET_GPU = 300.0
@@ -90,41 +91,38 @@ def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
     """Bits per byte of ``model`` on the fixed validation bytes.
 
     ``model(x)`` must return logits (B, T, 256). The scored bytes are chunks
-    spread over the split (``corpus.eval_spans``); each chunk is cut into
-    non-overlapping windows of ``seq_len``, so a longer context helps only
-    within a window and the number of scored bytes never depends on it.
+    spread over the split (``corpus.eval_spans``); within a chunk the model
+    reads windows of ``seq_len`` bytes that slide by half a window and is
+    scored on the bytes it has not been scored on yet (``corpus.eval_windows``).
+    Every scored byte thus has a real context, and the bytes scored never
+    depend on ``seq_len``.
     """
     torch = require("torch", "ml")
     n = eval_bytes or corpus_meta()["eval_bytes"]
     if len(val) < n + 1:
         raise InputError(f"validation split has {len(val)} bytes, evaluation needs {n + 1}")
-    windows = [(start + offset, min(seq_len, length - offset))
-               for start, length in eval_spans(len(val), n)
-               for offset in range(0, length, seq_len)]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for begin, end, scored in eval_windows(len(val), n, seq_len):
+        groups.setdefault((end - begin, scored), []).append(begin)
     total_bits = 0.0
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for i in range(0, len(windows), batch_size):
-            total_bits += _score(model, val, windows[i:i + batch_size], torch)
+        for (length, scored), begins in groups.items():
+            for i in range(0, len(begins), batch_size):
+                total_bits += _score(model, val, begins[i:i + batch_size], length, scored, torch)
     model.train(was_training)
     return total_bits / n
 
 
-def _score(model, val, windows, torch) -> float:
-    """Bits for a batch of windows; windows of one length run together."""
-    bits = 0.0
-    by_length: dict[int, list[int]] = {}
-    for start, length in windows:
-        by_length.setdefault(length, []).append(start)
-    for length, starts in by_length.items():
-        offsets = torch.tensor(starts)[:, None] + torch.arange(length + 1)
-        window = val[offsets.to(val.device)].long()
-        logits = model(window[:, :-1]).float()
-        nats = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), window[:, 1:].reshape(-1), reduction="sum")
-        bits += nats.item() / math.log(2)
-    return bits
+def _score(model, val, begins: list[int], length: int, scored: int, torch) -> float:
+    """Bits for the last ``scored`` predictions of windows of ``length`` bytes."""
+    offsets = torch.tensor(begins)[:, None] + torch.arange(length + 1)
+    window = val[offsets.to(val.device)].long()
+    logits = model(window[:, :-1])[:, -scored:].float()
+    nats = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.size(-1)), window[:, -scored:].reshape(-1), reduction="sum")
+    return nats.item() / math.log(2)
 
 
 def peak_memory_mb(device="cpu") -> float:

@@ -152,7 +152,11 @@ class _Warm:
         self.pid = starter.launch(str(workspace), env, str(log_path))
 
     def wait(self, timeout: float | None) -> int | None:
-        return self.starter.poll(timeout)
+        try:
+            return self.starter.poll(timeout)
+        except (OSError, ValueError):  # the helper died: its trainer goes too, as a crash
+            _kill(self.pid)
+            return -signal.SIGKILL
 
     def close(self) -> None:
         pass

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
-from ..errors import InputError
+from ..errors import DeeploopError, InputError
 from ..events import read_events
 from ..fileio import file_lock
 from .loop import Loop, Trainer, usage_of
@@ -104,7 +104,10 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
                     loop.spend.add(usage_of(extra))
                     yield extra
         except (KeyboardInterrupt, GeneratorExit):
-            recover(run, ws, read_events(run.events_path).events)
+            try:
+                recover(run, ws, read_events(run.events_path).events)
+            except DeeploopError:
+                pass  # nothing in flight to finish; the interruption is what matters
             loop.log.emit("loop_aborted", reason="interrupted")
             loop.finish("aborted", "interrupted")
             raise

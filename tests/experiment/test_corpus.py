@@ -106,3 +106,17 @@ def test_prepared_data_round_trip_and_damage(tmp_path):
     (tmp_path / "d" / "val.bin").write_bytes(b"short")
     with pytest.raises(InputError, match="damaged"):
         C.read_prepared_meta(tmp_path / "d")
+
+
+@pytest.mark.parametrize("seq_len", [1, 2, 7, 128, 256, 5000])
+def test_eval_windows_score_every_byte_once_with_context(seq_len):
+    val_len, n = 234_132, 65_536
+    windows = C.eval_windows(val_len, n, seq_len)
+    scored = []
+    for begin, end, k in windows:
+        assert 0 < k <= end - begin <= seq_len and end + 1 <= val_len
+        scored.extend(range(end - k + 1, end + 1))  # target byte indices
+        first = any(begin == s for s, _ in C.eval_spans(val_len, n)) and k == end - begin
+        assert first or end - k - begin >= seq_len // 2  # half a context before scored bytes
+    expected = [s + 1 + i for s, length in C.eval_spans(val_len, n) for i in range(length)]
+    assert scored == expected

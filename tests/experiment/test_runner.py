@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -127,3 +128,27 @@ def test_a_dead_helper_falls_back_to_a_fresh_process(tmp_path):
     result = run_training(trainer(tmp_path, "ok"), tmp_path / "x.log", 5, tmp_path,
                           starter=starter)
     assert crash_reason(result) is None
+
+
+def test_a_helper_dying_mid_run_is_a_crash_not_a_harness_failure(tmp_path):
+    starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)), preload=())
+    ws = trainer(tmp_path, "ok", SLEEP=30.0)
+    started = []
+
+    def kill_helper(pid):
+        started.append(pid)
+        starter.proc.kill()
+
+    result = run_training(ws, tmp_path / "x.log", 5, tmp_path, starter=starter,
+                          on_start=kill_helper)
+    assert crash_reason(result) == "exit code -9" and result.wall_seconds < 10
+    starter.close()
+    for _ in range(50):  # the orphaned trainer was killed with its group
+        try:
+            if open(f"/proc/{started[0]}/stat").read().split()[2] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the trainer outlived its helper")

@@ -28,9 +28,9 @@ from deeploop.experiment import evaluate as fixed
 DEPTH = 2              # transformer blocks
 WIDTH = 128            # model dimension
 HEADS = 4              # attention heads; WIDTH / HEADS must be even
-MLP_RATIO = 4          # MLP hidden width, in multiples of WIDTH
-SEQ_LEN = 128          # context length in bytes
-BATCH_SIZE = 32        # sequences per optimiser step
+MLP_RATIO = 2          # MLP hidden width, in multiples of WIDTH
+SEQ_LEN = 256          # context length in bytes
+BATCH_SIZE = 16        # sequences per optimiser step
 MATRIX_LR = 0.02       # Muon learning rate of the block matrices
 MOMENTUM = 0.95        # Muon momentum (Nesterov)
 EMBED_LR = 0.02        # AdamW learning rate of the embedding and output layers
@@ -63,10 +63,10 @@ def rotary_tables(seq_len, head_dim, device):
 
 
 def apply_rotary(x, cos, sin):
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    t = x.size(2)
-    c, s = cos[:, :, :t], sin[:, :, :t]
-    return torch.stack((x1 * c - x2 * s, x1 * s + x2 * c), dim=-1).flatten(-2)
+    t, half = x.size(-2), x.size(-1) // 2
+    c, s = cos[..., :t, :], sin[..., :t, :]
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat((x1 * c - x2 * s, x1 * s + x2 * c), dim=-1)
 
 
 class Attention(nn.Module):
@@ -77,9 +77,9 @@ class Attention(nn.Module):
 
     def forward(self, x, cos, sin):
         b, t, _ = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
-        q, k = apply_rotary(rms_norm(q), cos, sin), apply_rotary(rms_norm(k), cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # fused kernel
+        qkv = self.qkv(x).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
+        qk = apply_rotary(rms_norm(qkv[:2]), cos, sin)  # q and k normed and rotated together
+        y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)  # fused
         return self.proj(y.transpose(1, 2).reshape(b, t, WIDTH))
 
 
@@ -100,8 +100,9 @@ class NgramEmbedding(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.table = nn.Embedding(NGRAM_BUCKETS, WIDTH, sparse=True)  # few rows change per step
-        nn.init.zeros_(self.table.weight)
+        # starts at zero (and skips a random init it would overwrite); sparse: few rows change
+        self.table = nn.Embedding.from_pretrained(torch.zeros(NGRAM_BUCKETS, WIDTH),
+                                                  freeze=False, sparse=True)
 
     def forward(self, idx):
         out, key = 0, idx
@@ -144,9 +145,9 @@ def orthogonalize(g, steps=5):
     x = g / (g.norm() + 1e-7)
     tall = x.size(0) > x.size(1)
     x = x.T if tall else x
-    for _ in range(steps):
+    for _ in range(steps):  # x <- a x + (b m + c m m) x with m = x x^T, scalings inside the GEMMs
         m = x @ x.T
-        x = a * x + (b * m + c * m @ m) @ x
+        x = torch.addmm(x, torch.addmm(m, m, m, beta=b, alpha=c), x, beta=a)
     return x.T if tall else x
 
 
