@@ -7,16 +7,15 @@ settings, updated by every run), ``notify.log`` and ``outcome.json``.
 """
 from __future__ import annotations
 
-import json
-import math
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import InputError, NotFound
 from ..events import EVENTS_FILE, EventLog
 from ..fileio import atomic_write_json
 from ..runs import create_run_dir, runs_root, validate_run_id
+from ..settings import RunSettings, SettingsRecord, check_number
 from .corpus import load_corpus, prepare, read_prepared_meta
 from .results import HEADER
 from .workspace import PROGRAM_FILE, TRAIN_FILE, Workspace, open_workspace
@@ -27,7 +26,7 @@ TEMPLATE_DIR = Path(__file__).parent / "template"
 
 
 @dataclass
-class Settings:
+class Settings(RunSettings):
     """What a run does; every field has a finite default."""
 
     experiments: int = 12            # stop when the tag has this many (baseline not counted)
@@ -48,47 +47,26 @@ class Settings:
     analyst: str = "offline"         # who does the meta-analysis: offline | anthropic:<model>
 
     def validate(self) -> "Settings":
-        _check(self.experiments, "--experiments", allow_zero=True, integer=True)
-        _check(self.hours, "--hours")
-        _check(self.budget, "--budget")
-        _check(self.min_delta, "--min-delta", allow_zero=True)
-        _check(self.max_usd, "--max-usd")
-        _check(self.breakthrough, "--breakthrough")
-        _check(self.major_breakthrough, "--major-breakthrough")
-        _check(self.max_memory_gb, "--max-memory-gb")
-        _check(self.noise_runs, "--noise-runs", allow_zero=True, integer=True)
-        _check(self.meta_interval, "--meta-interval", allow_zero=True, integer=True)
-        _check(self.meta_threshold, "--meta-threshold", allow_zero=True)
+        check_number(self.experiments, "--experiments", allow_zero=True, integer=True)
+        check_number(self.hours, "--hours")
+        check_number(self.budget, "--budget")
+        check_number(self.min_delta, "--min-delta", allow_zero=True)
+        check_number(self.max_usd, "--max-usd")
+        check_number(self.breakthrough, "--breakthrough")
+        check_number(self.major_breakthrough, "--major-breakthrough")
+        check_number(self.max_memory_gb, "--max-memory-gb")
+        check_number(self.noise_runs, "--noise-runs", allow_zero=True, integer=True)
+        check_number(self.meta_interval, "--meta-interval", allow_zero=True, integer=True)
+        check_number(self.meta_threshold, "--meta-threshold", allow_zero=True)
         return self
-
-    def merged(self, overrides: dict) -> "Settings":
-        known = {f.name for f in fields(self)}
-        values = asdict(self)
-        values.update({k: v for k, v in overrides.items() if k in known and v is not None})
-        return Settings(**values).validate()
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Settings":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in known})
-
-
-def _check(value, flag: str, allow_zero: bool = False, integer: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{flag} must be a number, got {value!r}")
-    if integer and int(value) != value:
-        raise InputError(f"{flag} must be a whole number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        kind = "zero or more" if allow_zero else "a positive number"
-        raise InputError(f"{flag} must be {kind}, got {value!r}")
 
 
 @dataclass
-class ExperimentRun:
+class ExperimentRun(SettingsRecord):
     path: Path
     tag: str
+
+    settings_class = Settings
 
     workspace_dir = property(lambda self: self.path / "workspace")
     results_path = property(lambda self: self.path / "results.tsv")
@@ -110,22 +88,6 @@ class ExperimentRun:
 
     def corpus(self) -> dict:
         return read_prepared_meta(self.data_dir)
-
-    def record(self) -> dict:
-        try:
-            return json.loads(self.settings_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{self.settings_path} is not valid JSON ({exc})") from None
-
-    def settings(self) -> Settings:
-        return Settings.from_json(self.record().get("settings", {}))
-
-    def save_settings(self, settings: Settings) -> None:
-        record = self.record()
-        record["settings"] = asdict(settings)
-        atomic_write_json(self.settings_path, record)
 
 
 def run_path(tag: str, root: Path | None = None) -> Path:

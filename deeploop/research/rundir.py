@@ -12,10 +12,8 @@ The folder may already exist holding only a notebook session's files
 """
 from __future__ import annotations
 
-import json
-import math
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import InputError, NotFound
@@ -23,6 +21,7 @@ from ..events import EVENTS_FILE, EventLog, now_iso
 from ..experiment.workspace import Workspace, check_branch
 from ..fileio import atomic_write_json
 from ..runs import runs_root, validate_run_id
+from ..settings import RunSettings, SettingsRecord, check_number
 from .knowledge import COLUMNS, INDEX_FILE
 from .process_log import PROCESS_LOG_FILE, process_log_text
 from .program_doc import PLACEHOLDER, default_seeds, program_text
@@ -37,7 +36,7 @@ DEFAULT_SOURCES = "sample:stdlib"
 
 
 @dataclass
-class Settings:
+class Settings(RunSettings):
     """What a run does; every field has a finite default."""
 
     entries: int = 10                # stop when the index has this many entries
@@ -51,42 +50,22 @@ class Settings:
     seed: int = 0                    # the picker's random choices among follow-ups
 
     def validate(self) -> "Settings":
-        _check(self.entries, "--entries", integer=True)
-        _check(self.hours, "--hours")
-        _check(self.max_usd, "--max-usd")
-        _check(self.max_tokens, "--max-tokens", integer=True)
-        _check(self.max_uses, "--max-uses", integer=True)
+        check_number(self.entries, "--entries", integer=True)
+        check_number(self.hours, "--hours")
+        check_number(self.max_usd, "--max-usd")
+        check_number(self.max_tokens, "--max-tokens", integer=True)
+        check_number(self.max_uses, "--max-uses", integer=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise InputError(f"--seed must be a whole number, got {self.seed!r}")
         return self
 
-    def merged(self, overrides: dict) -> "Settings":
-        known = {f.name for f in fields(self)}
-        values = asdict(self)
-        values.update({k: v for k, v in overrides.items() if k in known and v is not None})
-        return Settings(**values).validate()
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Settings":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in known})
-
-
-def _check(value, flag: str, integer: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{flag} must be a number, got {value!r}")
-    if integer and int(value) != value:
-        raise InputError(f"{flag} must be a whole number, got {value!r}")
-    if value <= 0:
-        raise InputError(f"{flag} must be a positive number, got {value!r}")
-
 
 @dataclass
-class ResearchRun:
+class ResearchRun(SettingsRecord):
     path: Path
     tag: str
+
+    settings_class = Settings
 
     workspace_dir = property(lambda self: self.path / "workspace")
     events_path = property(lambda self: self.path / EVENTS_FILE)
@@ -106,22 +85,6 @@ class ResearchRun:
 
     def event_log(self) -> EventLog:
         return EventLog(self.events_path, run_id=self.tag, node=NODE)
-
-    def record(self) -> dict:
-        try:
-            return json.loads(self.settings_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{self.settings_path} is not valid JSON ({exc})") from None
-
-    def settings(self) -> Settings:
-        return Settings.from_json(self.record().get("settings", {}))
-
-    def save_settings(self, settings: Settings) -> None:
-        record = self.record()
-        record["settings"] = asdict(settings)
-        atomic_write_json(self.settings_path, record)
 
 
 def run_path(tag: str, root: Path | None = None) -> Path:
