@@ -57,6 +57,10 @@ def test_loop_prints_the_run_folder(capsys, commit_node, seed_file, runs_root):
     (["loop", "commit-msg", "--seed", "{seed}", "--model", "command:nope-xyz -p"],
      "command model not found"),
     (["loop", "commit-msg", "--seed", "{seed}", "--hard-cap", "0"], "--hard-cap must be"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--model", "anthropic:claude-sonnet-4-6"],
+     "needs ANTHROPIC_API_KEY"),
+    (["meta-loop", "commit-msg", "--seed", "{seed}", "--model", "anthropic:claude-sonnet-4-6"],
+     "needs ANTHROPIC_API_KEY"),
     (["feedback", "ghost"], "unknown node"),
     (["show", "no-such-run"], "no run 'no-such-run'"),
 ])
