@@ -61,6 +61,7 @@ def test_loop_prints_the_run_folder(capsys, commit_node, seed_file, runs_root):
      "needs ANTHROPIC_API_KEY"),
     (["meta-loop", "commit-msg", "--seed", "{seed}", "--model", "anthropic:claude-sonnet-4-6"],
      "needs ANTHROPIC_API_KEY"),
+    (["runs", ".."], "invalid node name '..'"),
     (["feedback", "ghost"], "unknown node"),
     (["show", "no-such-run"], "no run 'no-such-run'"),
 ])

@@ -74,8 +74,10 @@ def add_no_report(p: argparse.ArgumentParser, what: str = "the run") -> None:
 
 
 def cmd_runs(args) -> int:
-    from ..runs import list_runs
+    from ..runs import list_runs, validate_run_id
     from ..summary import runs_table
+    if args.node is not None:
+        validate_run_id(args.node, "node name")  # never list folders outside the runs root
     print(runs_table(list_runs(args.node)))
     return 0
 
