@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import JudgeError
+from .errors import InputError, JudgeError
 from .events import EVENTS_FILE, EventLog, read_events
 
 
@@ -111,6 +111,8 @@ def load_judge(node_dir: Path):
 
 
 def _load_function(path: Path, name: str) -> Callable:
+    """A judge.py that cannot load is a broken node (bad input, exit 2), found
+    before any run exists; a judge that raises while judging fails the run."""
     module_name = f"deeploop_judge_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -118,8 +120,8 @@ def _load_function(path: Path, name: str) -> Callable:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise JudgeError(f"cannot load judge {path}: {type(exc).__name__}: {exc}") from exc
+        raise InputError(f"cannot load judge {path}: {type(exc).__name__}: {exc}") from exc
     func = getattr(module, name, None)
     if not callable(func):
-        raise JudgeError(f"judge {path} defines no function {name}()")
+        raise InputError(f"judge {path} defines no function {name}()")
     return func

@@ -9,6 +9,7 @@ I/O under a lock so two processes never corrupt BANS.md.
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ def feedback(node, *, window: int = 5, threshold: int = 2,
     if window < 1 or threshold < 1:
         raise InputError("--window and --threshold must be at least 1")
     bans = node.bans_path
-    _check_writable(bans)
+    check_writable(bans)
     with file_lock(bans.parent / f".{bans.name}.lock"):
         dirs = window_runs(node.name, window, root)
         runs, problems = [], []
@@ -117,11 +118,17 @@ def feedback(node, *, window: int = 5, threshold: int = 2,
     return FeedbackReport(count_violations(runs), promotions, [r.run_id for r in runs], problems)
 
 
-def _check_writable(bans: Path) -> None:
+def check_writable(bans: Path) -> None:
+    """Refuse a BANS.md feedback could not replace. The atomic rename would
+    silently replace a read-only file, so its permission is checked here."""
     if bans.is_dir():
         raise InputError(f"cannot write {bans}: it is a folder")
     if not bans.parent.is_dir():
         raise InputError(f"cannot write {bans}: folder {bans.parent} does not exist")
+    if bans.exists() and not os.access(bans, os.W_OK):
+        raise InputError(f"cannot write {bans}: it is read-only")
+    if not os.access(bans.parent, os.W_OK):
+        raise InputError(f"cannot write {bans}: folder {bans.parent} is not writable")
 
 
 def _write_bans(bans: Path, text: str) -> None:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from .budget import Budget
 from .errors import InputError
-from .lessons import FeedbackReport, describe_feedback, feedback
+from .lessons import FeedbackReport, check_writable, describe_feedback, feedback
 from .loop import LoopResult, run_node
 from .models import Model
 from .nodes import Node, find_node, load_node
@@ -70,6 +70,7 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
     feedback that follows it so the lessons it caused are in it."""
     if runs < 1 or feedback_every < 1:
         raise InputError("--runs and --feedback-every must be at least 1")
+    check_writable(node.bans_path)  # refuse before the first run, not after it
     out(f"meta-loop: node={node.name} runs={runs} feedback_every={feedback_every}")
     results, reports = [], []
     for i in range(1, runs + 1):

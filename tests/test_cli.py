@@ -49,6 +49,8 @@ def test_loop_prints_the_run_folder(capsys, commit_node, seed_file, runs_root):
     (["loop", "ghost", "--seed", "{seed}"], "unknown node 'ghost'"),
     (["loop", "nojudge", "--seed", "{seed}"], "has no judge"),
     (["loop", "noprompt", "--seed", "{seed}"], "has no PROMPT.md"),
+    (["loop", "nofunc", "--seed", "{seed}", "--model", "mock:commit-msg"], "defines no function judge()"),
+    (["loop", "syntax", "--seed", "{seed}", "--model", "mock:commit-msg"], "cannot load judge"),
     (["loop", "commit-msg", "--seed", "/no/such/seed.md"], "seed file not found"),
     (["loop", "commit-msg", "--seed", "{empty}"], "seed file is empty"),
     (["loop", "commit-msg", "--seed", "{seed}", "--run-id", "../x"], "invalid run id"),
@@ -57,6 +59,11 @@ def test_loop_prints_the_run_folder(capsys, commit_node, seed_file, runs_root):
     (["loop", "commit-msg", "--seed", "{seed}", "--model", "command:nope-xyz -p"],
      "command model not found"),
     (["loop", "commit-msg", "--seed", "{seed}", "--hard-cap", "0"], "--hard-cap must be"),
+    (["loop", "commit-msg", "--seed", "{seed}", "--model", "anthropic:claude-sonnet-4-6"],
+     "needs ANTHROPIC_API_KEY"),
+    (["meta-loop", "commit-msg", "--seed", "{seed}", "--model", "anthropic:claude-sonnet-4-6"],
+     "needs ANTHROPIC_API_KEY"),
+    (["runs", ".."], "invalid node name '..'"),
     (["feedback", "ghost"], "unknown node"),
     (["show", "no-such-run"], "no run 'no-such-run'"),
 ])
@@ -64,6 +71,8 @@ def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, message, capsys,
                                                           commit_node, nodes_dir, runs_root):
     make_node(nodes_dir, "nojudge")
     (make_node(nodes_dir, "noprompt", judge_py="") / "PROMPT.md").unlink()
+    make_node(nodes_dir, "nofunc", judge_py="def judg(o, c):\n    return 1, [], {}\n")
+    make_node(nodes_dir, "syntax", judge_py="def judge(o, c)\n")
     (runs_root / "commit-msg" / "taken").mkdir(parents=True)
     empty = tmp_path / "empty.md"
     empty.write_text("\n  \n")

@@ -23,6 +23,7 @@ def commit_judge():
     ("fix: fixes the login bug", ["verb-tense"]),
     ("refactor(core.io): REFACTORED everything", ["verb-tense"]),
     ("chore: adding a thing", ["verb-tense"]),
+    ("feat:  Added two spaces after the prefix", ["verb-tense"]),
     ("This commit adds authentication middleware to all the /api/* routes in the application"
      " for security reasons.", ["no-conv-format", "length", "trailing-period"]),
     ("feat(API): add x", ["no-conv-format"]),

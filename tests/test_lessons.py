@@ -97,6 +97,26 @@ def test_unwritable_bans_is_a_clear_error_and_changes_nothing(commit_node, runs_
         "lesson_promoted")
 
 
+@pytest.mark.parametrize("denied, message", [("BANS.md", "it is read-only"),
+                                             ("commit-msg", "is not writable")])
+def test_read_only_bans_or_node_folder_is_refused_and_changes_nothing(
+        denied, message, commit_node, runs_root, monkeypatch):
+    # The atomic rename would replace a read-only BANS.md; os.access is patched
+    # because root (as in CI containers) passes every permission check.
+    for i in range(2):
+        record_run(runs_root, "commit-msg", f"r{i}", f"2026-01-0{i + 1}T00:00:00Z", [["k"]])
+    (commit_node / "BANS.md").write_text("- `old` — kept\n")
+    real_access = os.access
+    monkeypatch.setattr("deeploop.lessons.os.access",
+                        lambda path, mode: False if os.path.basename(path) == denied
+                        else real_access(path, mode))
+    with pytest.raises(InputError, match=f"cannot write .*BANS.md: .*{message}"):
+        feedback(find_node("commit-msg"))
+    assert (commit_node / "BANS.md").read_text() == "- `old` — kept\n"
+    assert not read_events(runs_root / "commit-msg" / "r1" / "events.jsonl").of_type(
+        "lesson_promoted")
+
+
 def test_bans_that_is_a_folder_is_refused(nodes_dir, runs_root):
     node = make_node(nodes_dir, "n", judge_py="def judge(o, c): return 1, [], {}\n")
     (node / "BANS.md").unlink()

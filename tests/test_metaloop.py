@@ -1,4 +1,9 @@
+import os
+
+import pytest
+
 from deeploop.budget import Budget
+from deeploop.errors import InputError
 from deeploop.lessons import lesson_keys
 from deeploop.metaloop import run_meta_loop
 from deeploop.models import get_model
@@ -25,3 +30,13 @@ def test_commit_msg_meta_loop_climbs_from_025_to_1(commit_node, seed_file):
     assert "  -> hard_cap in 3 rounds (score=0.25)" in text
     assert "  -> passed in 1 rounds (score=1.0)" in text
     assert text.rstrip().endswith("-----")
+
+
+def test_unwritable_bans_is_refused_before_any_run(commit_node, seed_file, runs_root,
+                                                   monkeypatch):
+    monkeypatch.setattr("deeploop.lessons.os.access",
+                        lambda path, mode: os.path.basename(path) != "BANS.md")
+    with pytest.raises(InputError, match="cannot write .*BANS.md: it is read-only"):
+        run_meta_loop(find_node("commit-msg"), "seed", lambda: get_model("mock:commit-msg"),
+                      runs=2, out=lambda line: None)
+    assert not (runs_root / "commit-msg").exists()

@@ -74,8 +74,10 @@ def add_no_report(p: argparse.ArgumentParser, what: str = "the run") -> None:
 
 
 def cmd_runs(args) -> int:
-    from ..runs import list_runs
+    from ..runs import list_runs, validate_run_id
     from ..summary import runs_table
+    if args.node is not None:
+        validate_run_id(args.node, "node name")  # never list folders outside the runs root
     print(runs_table(list_runs(args.node)))
     return 0
 
@@ -95,6 +97,13 @@ def resolve_model_spec(node, spec: str | None) -> str:
     if os.environ.get("ANTHROPIC_API_KEY"):
         return "anthropic:claude-sonnet-4-6"
     raise InputError(f"node {node.name} has no default_model in node.toml: pass --model")
+
+
+def check_api_key(spec: str) -> None:
+    """Claude without a key would only fail in round 1: refuse before the run exists."""
+    from ..models.anthropic import has_api_key
+    if spec.startswith("anthropic:") and not has_api_key():
+        raise InputError(f"--model {spec} needs ANTHROPIC_API_KEY in the environment")
 
 
 def budget_from(args, node):
@@ -122,6 +131,7 @@ def prepare(args):
     seed = read_seed(args.seed)
     spec = resolve_model_spec(node, args.model)
     get_model(spec)  # refuses an unknown spec or a missing command now
+    check_api_key(spec)
     budget = budget_from(args, node)
     run_id = getattr(args, "run_id", None)
     if run_id is not None:

@@ -23,7 +23,7 @@ def violations(message: str) -> list[str]:
         found.append("no-conv-format")
     if len(message) > MAX_LENGTH:
         found.append("length")
-    word = FIRST_WORD.match(message, prefix.end()) if prefix else None
+    word = FIRST_WORD.match(message[prefix.end():].lstrip()) if prefix else None
     if word and (word.group()[0].isupper() or word.group().lower() in BAD_VERBS):
         found.append("verb-tense")
     if message.endswith("."):
