@@ -241,7 +241,12 @@ class Ideas:
     def fillers(self) -> list[Idea]:
         """Generic checks for a history too thin to say more."""
         found = []
-        if self.inputs.summary.sigma is None:
+        if self.inputs.summary.best is None:
+            found.append(Idea({}, "run the current configuration once more, unchanged",
+                              "a first scored row to compare against", "LOW",
+                              "nothing has scored yet: every row crashed or was cut short",
+                              0.05, "check"))
+        elif self.inputs.summary.sigma is None:
             found.append(Idea({}, "repeat the best configuration unchanged", "the same val_bpb "
                               "within noise", "LOW", "no noise estimate yet: small gains cannot "
                               "be told from luck", 0.05, "check"))

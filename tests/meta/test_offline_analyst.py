@@ -103,6 +103,14 @@ def test_thin_history_without_knobs_still_gives_five():
     assert analysis.hypotheses[0].change == "repeat the best configuration unchanged"
 
 
+def test_with_nothing_scored_it_does_not_speak_of_a_best():
+    rows = "a\t0.0\t0\tcrash\tbaseline OOM\nb\t0.0\t0\tcrash\tDEPTH 4 -> 8\n"
+    for train_py in (TRAIN, ""):
+        changes = [h.change for h in analyse(rows, train_py=train_py)[1].hypotheses]
+        assert len(changes) == 5 and not any("best" in c for c in changes)
+    assert "run the current configuration once more, unchanged" in changes
+
+
 def test_the_autoresearch_fixture():
     if not MLX_RESULTS.is_file():
         pytest.skip(f"fixture not found: {MLX_RESULTS}")
