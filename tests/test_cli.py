@@ -157,3 +157,29 @@ def test_demo_follows_the_experiment_journal():
     assert describe({"type": "meta_analysis", "analysis": 1,
                      "hypotheses": [{"change": "DEPTH 2 -> 3"}]}).endswith("next: DEPTH 2 -> 3")
     assert describe({"type": "agent_output"}) is None
+
+
+@pytest.mark.parametrize("built", [True, False])
+def test_experiment_demo_prints_report_html_only_when_it_exists(capsys, runs_root, monkeypatch,
+                                                                built):
+    import deeploop.notebook.session as session_module
+    from deeploop.notebook.session import SessionResult, SessionState
+    seen = {}
+
+    def fake_session(notebook, params, **kwargs):
+        seen.update(params)
+        run_dir = runs_root / "experiment" / params["tag"]
+        run_dir.mkdir(parents=True)
+        if built:
+            (run_dir / "report.html").write_text("<html></html>")
+        return SessionResult(run_dir, run_dir / "session.ipynb", SessionState.PASSED, params, 1.0)
+
+    monkeypatch.setattr(session_module, "run_session", fake_session)
+    code, out, _ = run_cli(capsys, "demo", "--experiments", "2", "--budget", "1")
+    assert code == 0 and seen["experiments"] == 2 and seen["budget"] == 1.0
+    report = runs_root / "experiment" / seen["tag"] / "report.html"
+    if built:
+        assert f"report:     {report}" in out
+    else:
+        assert str(report) not in out
+        assert f"report:     not built; try: deeploop report {report.parent}" in out

@@ -70,8 +70,12 @@ def experiment_demo(args) -> int:
     finally:
         done.set()
         tail.join(timeout=5)
+    report = result.run_dir / "report.html"
     print(f"\nrun folder: {result.run_dir}")
-    print(f"report:     {result.run_dir / 'report.html'}")
+    if report.is_file():
+        print(f"report:     {report}")
+    else:  # the session warned why; the run itself is recorded
+        print(f"report:     not built; try: deeploop report {result.run_dir}")
     return 0
 
 

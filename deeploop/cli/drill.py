@@ -6,6 +6,7 @@ import sys
 from ..errors import InputError
 from .core import add_no_report
 
+NODE_FANOUT = object()  # bare --fanout: node.toml says how many investigators
 ANSWER_HELP = ("a deeper reason, BEDROCK:<category> [rationale], BRANCH:<parallel cause> "
                "or STOP")
 
@@ -28,8 +29,10 @@ def register(sub) -> None:
                    "drill pauses when they run out and resuming with the same file goes on")
     p.add_argument("--answerer", metavar="SPEC", help="a model answers: anthropic:<model>, "
                    "command:<cmd>, mock:<name>, scripted:<file>, or 'model' (node default)")
-    p.add_argument("--fanout", type=int, metavar="N", help="N investigators per round, in "
-                   "parallel (angles: evidence, counterexample, boundary, mechanism, precedent)")
+    p.add_argument("--fanout", type=int, nargs="?", const=NODE_FANOUT, metavar="N",
+                   help="N investigators per round, in parallel (angles: evidence, "
+                   "counterexample, boundary, mechanism, precedent); bare --fanout: "
+                   "node.toml's fanout (5). Put the claim before it")
     p.add_argument("--investigator", metavar="SPEC", help="model of each investigator "
                    "(default: --answerer)")
     p.add_argument("--synthesizer", metavar="SPEC", help="model that merges the findings "
@@ -76,6 +79,8 @@ def cmd_drill(args) -> int:
     if sum(starts) != 1:
         raise InputError("give exactly one of: a CLAIM, --seed FILE or --resume RUN")
     node = load_deeper()
+    if args.fanout is NODE_FANOUT:
+        args.fanout = int(node.setting("fanout"))
     lines = answer_lines(args)  # read before creating anything: a bad file creates no run
     verifier = build_verifier(args, node)
     session = open_session(args, node, build_budget(args, node), verifier)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from ..errors import InputError
 from ..fileio import read_text
 from ..models import Model
 from .answers import CATEGORIES_TEXT
@@ -101,8 +100,3 @@ def model_answer_text(text: str, spec: str) -> str:
         if _KEYWORD.match(line) or line.upper() == "STOP":
             return "\n".join(lines[index:])
     return lines[0]
-
-
-def check_answers_file(path: str) -> None:
-    if path != "-" and not Path(path).expanduser().is_file():
-        raise InputError(f"answers file not found: {path}")

@@ -8,13 +8,13 @@ by ``deeploop research init``) and continued by every later one.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError, NotFound
+from ..reporting import end_with_report
 from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
@@ -132,19 +132,13 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
                 on_event(event)
     except Exception:
         if report:  # a failed run is worth a report too; its own error comes first
-            with contextlib.suppress(Exception):
-                _report(run)
+            end_with_report(run.path, warn=lambda line: None)
         raise
     finally:
         bar.close()
-    if report:
-        _report(run)
+    if report:  # like every run: a report that cannot be built is a warning, not an error
+        end_with_report(run.path)
     return json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8"))
-
-
-def _report(run: ResearchRun) -> None:
-    from ..notebook.report import build_report
-    build_report(run.path)
 
 
 def describe(run: ResearchRun) -> str:

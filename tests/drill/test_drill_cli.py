@@ -220,3 +220,15 @@ def test_render_rebuilds_a_missing_tree_from_the_journal(runs_root, capsys):
     (other / "events.jsonl").write_text('{"type": "judge_result", "round": 1}\n')
     assert main(["render", "empty"]) == 2
     assert "neither a drill journal nor a tree.json" in capsys.readouterr().err
+
+
+def test_bare_fanout_takes_the_number_from_node_toml(runs_root, node_dir, capsys):
+    register_mock("drill-angles", Angles)
+    toml = node_dir / "node.toml"
+    toml.write_text(toml.read_text().replace("fanout = 5", "fanout = 2"))
+    assert main(["drill", "x", "--no-report", "--fanout", "--investigator", "mock:drill-angles",
+                 "--deadline", "5", "--run-id", "fan-default"]) == 0
+    run_dir = runs_root / "deeper" / "fan-default"
+    assert [e["angle"] for e in events_of(run_dir, "subagent_completed")] \
+        == ["evidence", "counterexample"]
+    assert events_of(run_dir, "subagent_force_killed") == []

@@ -111,3 +111,21 @@ def test_cli_run_ends_with_the_report(collection, runs_root, capsys):
     nb = json.loads((folder / "report.ipynb").read_text())
     research_cells = [c for c in nb["cells"] if "research" in c["metadata"].get("tags", [])]
     assert research_cells and all(c["outputs"] for c in research_cells)
+
+
+def test_a_report_that_cannot_be_built_is_a_warning_not_a_failed_run(collection, runs_root,
+                                                                     capsys, monkeypatch):
+    import deeploop.notebook.report as report_module
+
+    def broken(run_dir, *args, **kwargs):
+        raise InputError("no kernel named python3")
+
+    monkeypatch.setattr(report_module, "build_report", broken)
+    code = main(["research", "run", "--tag", "unreported", "--topic", "cancel scopes",
+                 "--sources", f"local:{collection}", "--entries", "2"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "research unreported: passed" in captured.out
+    assert "warning: no report for" in captured.err and "no kernel named python3" in captured.err
+    outcome = json.loads((runs_root / "research" / "unreported" / "outcome.json").read_text())
+    assert outcome["status"] == "passed"
