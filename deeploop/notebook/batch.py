@@ -3,7 +3,10 @@
 One code path over ``concurrent.futures.Executor``: a local process pool by
 default, or an existing Dask cluster (``distributed.Client(address)
 .get_executor()``) — any Executor works. Each session runs in its own folder
-``<batch folder>/<session id>/`` with its own kernel on private ipc sockets.
+``<batch folder>/<node>/<session id>/`` (so the batch folder is a runs root:
+an experiment or research notebook keeps its run there, and ``DEEPLOOP_RUNS=
+<batch folder> deeploop runs`` lists them) with its own kernel on private
+ipc sockets.
 
 A failing session is recorded and the others go on. Re-running the same
 batch file skips every session whose ``session.json`` says passed, so an
@@ -83,7 +86,7 @@ def split_done(grid: Grid) -> tuple[list[SessionSpec], list[str]]:
     """(sessions to run, ids of sessions that already passed)."""
     todo, done = [], []
     for spec in grid.sessions:
-        status = read_status(grid.out / spec.sid / SESSION_NOTEBOOK) or {}
+        status = read_status(grid.session_dir(spec) / SESSION_NOTEBOOK) or {}
         (done.append(spec.sid) if status.get("status") == SessionState.PASSED
          else todo.append(spec))
     return todo, done
@@ -108,7 +111,7 @@ def record_worker_failure(grid: Grid, spec: SessionSpec, error: str) -> None:
 
     A status the session wrote itself (passed, or a cell's failure) is kept.
     """
-    output = grid.out / spec.sid / SESSION_NOTEBOOK
+    output = grid.session_dir(spec) / SESSION_NOTEBOOK
     status = read_status(output) or {"notebook": str(grid.notebook), "output": output.name,
                                      "parameters": spec.parameters}
     if status.get("status") not in (None, str(SessionState.RUNNING)):
@@ -121,7 +124,7 @@ def record_worker_failure(grid: Grid, spec: SessionSpec, error: str) -> None:
 def task_for(grid: Grid, spec: SessionSpec) -> dict:
     """Plain data a worker process (or a Dask worker) can unpickle anywhere."""
     return {"sid": spec.sid, "notebook": str(grid.notebook), "parameters": spec.parameters,
-            "out": str(grid.out / spec.sid), "timeout": grid.timeout}
+            "out": str(grid.session_dir(spec)), "timeout": grid.timeout}
 
 
 def run_task(task: dict) -> dict:

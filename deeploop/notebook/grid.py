@@ -30,7 +30,7 @@ import yaml
 from ..errors import DeeploopError, InputError, NotFound
 from ..fileio import read_text
 from ..runs import runs_root, validate_run_id
-from .parameters import read_parameters, validate
+from .parameters import load_notebook, node_of, read_parameters, validate
 
 _KEYS = ("notebook", "name", "out", "parameters", "grid", "sessions", "timeout", "workers")
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
@@ -38,7 +38,7 @@ _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 
 @dataclass(frozen=True)
 class SessionSpec:
-    sid: str           # folder name under the batch folder; stable across re-runs
+    sid: str           # the session's folder name (Grid.session_dir); stable across re-runs
     parameters: dict   # everything passed to the notebook
     varying: dict      # this session's own values (what tells it apart)
     line: int          # where it came from in the batch file
@@ -53,6 +53,11 @@ class Grid:
     sessions: list[SessionSpec]
     timeout: int | None = None
     workers: int | None = None
+    node: str = "session"  # the notebook's run kind (metadata.deeploop.node, else its name)
+
+    def session_dir(self, spec: SessionSpec) -> Path:
+        """``<batch folder>/<node>/<session id>``: a batch folder is a runs root."""
+        return self.out / self.node / spec.sid
 
 
 def load_grid(path: Path | str, root: Path | None = None) -> Grid:
@@ -66,13 +71,14 @@ def load_grid(path: Path | str, root: Path | None = None) -> Grid:
         if key not in _KEYS:
             raise at.error((key,), f"unknown key (known: {', '.join(_KEYS)})")
     notebook = _notebook(data, path, at)
-    declared = read_parameters(notebook)
+    nb = load_notebook(notebook)
+    declared = read_parameters(nb)
     name = _name(data, path, at)
     out = _out(data, path, name, root)
     common = _common(data, declared, notebook, at)
     sessions = _sessions(data, common, declared, notebook, at)
     return Grid(path, notebook, name, out, sessions, _positive(data, "timeout", at, float),
-                _positive(data, "workers", at, int))
+                _positive(data, "workers", at, int), node_of(notebook, nb))
 
 
 def session_id(varying: dict, parameters: dict) -> str:

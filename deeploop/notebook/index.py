@@ -36,9 +36,9 @@ class Row:
 def collect_rows(grid: Grid) -> list[Row]:
     rows = []
     for spec in grid.sessions:
-        folder = grid.out / spec.sid
+        folder = grid.session_dir(spec)
         status = read_status(folder / SESSION_NOTEBOOK) or {}
-        link = next((f"{spec.sid}/{name}" for name in _LINK_TARGETS
+        link = next((f"{grid.node}/{spec.sid}/{name}" for name in _LINK_TARGETS
                      if (folder / name).exists()), None)
         rows.append(Row(spec.sid, spec.varying, status.get("status", PENDING),
                         status.get("headline"), status.get("seconds"), status.get("error"), link))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import InputError, NotFound
 from ..fileio import read_text
+from ..runs import validate_run_id
 
 _SCALARS = {"int": int, "float": float, "str": str, "bool": bool,
             "list": list, "dict": dict}
@@ -61,6 +62,13 @@ def load_notebook(path: Path | str):
     except (ValueError, KeyError, TypeError) as exc:  # bad JSON, not a notebook
         raise InputError(f"not a Jupyter notebook: {path} ({str(exc).splitlines()[0][:80]})",
                          path=str(path)) from None
+
+
+def node_of(path: Path, nb) -> str:
+    """The run kind a notebook's sessions belong to: ``metadata.deeploop.node``,
+    else the notebook's file name."""
+    return validate_run_id(str(nb.metadata.get("deeploop", {}).get("node") or Path(path).stem),
+                           "node name")
 
 
 def read_parameters(notebook) -> dict[str, Parameter]:

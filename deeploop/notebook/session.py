@@ -35,7 +35,7 @@ from ..runs import new_run_id, runs_root, validate_run_id
 from .failures import SessionFailed, explain
 from .headline import headline_from_run, read_headline
 from .kernel import check_kernel, kernel_manager_class, with_own_event_loop
-from .parameters import load_notebook, read_parameters, validate
+from .parameters import load_notebook, node_of, read_parameters, validate
 
 SESSION_NOTEBOOK = "session.ipynb"
 
@@ -121,8 +121,7 @@ def locate(path: Path, nb, params: dict, out, root: Path | None) -> tuple[Path, 
     if params.get("run_dir"):
         run_dir = Path(params["run_dir"])
         return run_dir, run_dir / SESSION_NOTEBOOK
-    node = validate_run_id(str(nb.metadata.get("deeploop", {}).get("node") or path.stem),
-                           "node name")
+    node = node_of(path, nb)
     tag = params.get("tag")
     run_id = validate_run_id(tag, "tag") if isinstance(tag, str) and tag else new_run_id(node)
     run_dir = (root or runs_root()) / node / run_id

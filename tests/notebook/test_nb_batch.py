@@ -5,7 +5,7 @@ import html
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tests.notebook.nbhelpers import DATA
+from tests.notebook.nbhelpers import DATA, REPO
 
 from deeploop.errors import InputError, RunLocked
 from deeploop.fileio import file_lock
@@ -54,10 +54,10 @@ def test_each_session_has_its_folder_status_and_headline(first_run):
     _, result, _ = first_run
     by_mode = {s.varying.get("mode") + str(s.varying.get("experiments", "")): s
                for s in result.grid.sessions}
-    ok = result.grid.out / by_mode["ok5"].sid
+    ok = result.grid.session_dir(by_mode["ok5"])
     assert read_status(ok / "session.ipynb")["headline"] == {"label": "score", "value": 2.5}
     assert (ok / "written.txt").read_text() == "5"  # run_dir was the session's folder
-    failed = read_status(result.grid.out / by_mode["raise"].sid / "session.ipynb")
+    failed = read_status(result.grid.session_dir(by_mode["raise"]) / "session.ipynb")
     assert "ValueError: bad mode raise" in failed["error"]
 
 
@@ -66,8 +66,8 @@ def test_index_lists_parameters_status_headline_and_links(first_run):
     page = result.index.read_text()
     for spec, row in zip(result.grid.sessions, result.rows):
         assert html.escape(spec.sid) in page
-        assert f'href="{html.escape(spec.sid)}/session.html"' in page
-        assert (result.grid.out / spec.sid / "session.html").is_file()
+        assert f'href="{result.grid.node}/{html.escape(spec.sid)}/session.html"' in page
+        assert (result.grid.session_dir(spec) / "session.html").is_file()
     assert "mode = raise" in page and "experiments = 5" in page
     assert "score: <b>2.5</b>" in page and "score: <b>1</b>" in page
     assert 'class="s-kernel_died"' in page and "bad mode raise" in page
@@ -77,22 +77,22 @@ def test_index_lists_parameters_status_headline_and_links(first_run):
 
 def test_session_pages_are_self_contained(first_run):
     _, result, _ = first_run
-    page = (result.grid.out / result.grid.sessions[0].sid / "session.html").read_text()
+    page = (result.grid.session_dir(result.grid.sessions[0]) / "session.html").read_text()
     assert "score: 1" in page and external_links(page) == []
 
 
 def test_rerun_skips_passed_sessions_and_retries_the_rest(first_run):
     folder, first, _ = first_run
     passed = [s for s, row in zip(first.grid.sessions, first.rows) if row.status == "passed"]
-    before = {s.sid: (first.grid.out / s.sid / "session.ipynb").stat().st_mtime_ns
+    before = {s.sid: (first.grid.session_dir(s) / "session.ipynb").stat().st_mtime_ns
               for s in passed}
     again = run_batch(folder / "grid.yaml", workers=2)
     assert sorted(again.skipped) == sorted(before)
     assert len(again.ran) == 2 and statuses(again) == statuses(first)
     for sid, mtime in before.items():
-        assert (again.grid.out / sid / "session.ipynb").stat().st_mtime_ns == mtime
+        assert (again.grid.out / again.grid.node / sid / "session.ipynb").stat().st_mtime_ns == mtime
     for sid in again.ran:  # the earlier failed attempt is kept beside the new one
-        assert (again.grid.out / sid / "session.attempt-1.json").is_file()
+        assert (again.grid.out / again.grid.node / sid / "session.attempt-1.json").is_file()
 
 
 def test_a_batch_folder_in_use_is_refused(tmp_path):
@@ -144,3 +144,22 @@ def test_same_batch_runs_on_a_dask_cluster(tmp_path):
     assert [row.status for row in result.rows] == ["passed", "passed"], [r.error for r in result.rows]
     assert sorted(row.headline["value"] for row in result.rows) == [1.5, 2.0]
     assert "score: <b>2</b>" in result.index.read_text()
+
+
+def test_a_batch_of_experiment_sessions_keeps_each_run_in_the_batch_folder(tmp_path):
+    """The example experiment notebook in a batch: each session is an experiment
+    run under <batch folder>/experiment/<session id>, readable like any other."""
+    from deeploop.runs import list_runs
+    (tmp_path / "grid.yaml").write_text(
+        f"notebook: {REPO / 'notebooks' / 'experiment_session.ipynb'}\nout: out\n"
+        "parameters: {experiments: 0, budget: 1.0, report: false, meta_interval: 0}\n"
+        "sessions:\n  - {seed: 3}\n")
+    result = run_batch(tmp_path / "grid.yaml", workers=1)
+    assert result.all_passed, [row.error for row in result.rows]
+    spec = result.grid.sessions[0]
+    folder = result.grid.session_dir(spec)
+    assert folder == tmp_path / "out" / "experiment" / spec.sid
+    assert (folder / "results.tsv").read_text().count("\n") == 2  # header and the baseline
+    assert [(r.node, r.run_id) for r in list_runs(root=tmp_path / "out")] == \
+        [("experiment", spec.sid)]
+    assert f'href="experiment/{html.escape(spec.sid)}/session.html"' in result.index.read_text()
