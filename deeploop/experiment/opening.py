@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
+from .session import check_clean
 
 
 def check_specs(settings: Settings) -> None:
@@ -58,5 +59,6 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
         run = init_run(tag, data, root)
     else:
         check_data(run, data)
+        check_clean(run)  # before the settings are saved: a refusal changes nothing
     run.save_settings(settings)
     return run, settings

@@ -66,6 +66,19 @@ def test_init_then_existing_tag_needs_resume(runs_root, corpus_file, tmp_path, c
     assert code == 2 and "is not the corpus experiment 'nov21' started with" in err
 
 
+def test_dirty_workspace_is_refused_before_settings_change(runs_root, corpus_file, capsys):
+    from deeploop.experiment.rundir import init_run
+    run = init_run("dirty", str(corpus_file))
+    ws = install_trainer(run)
+    ws.write(ws.read() + "\n# a person's edit\n")
+    before = {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    code, _, err = run_cli(capsys, "experiment", "run", "--tag", "dirty", "--resume",
+                           "--experiments", "9", "--budget", "3", "--no-progress", "--no-report")
+    assert code == 2 and "has uncommitted changes (train.py)" in err and err.count("\n") == 1
+    assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+    assert ws.read().endswith("# a person's edit\n")
+
+
 def test_status_of_any_results_file(capsys):
     code, out, _ = run_cli(capsys, "status", "--results",
                            str(FIXTURES / "autoresearch" / "mlx-results.tsv"))
