@@ -56,6 +56,10 @@ def test_tags_topics_and_seeds_are_checked_before_anything_is_created(runs_root,
         prepare("a/b", topic="t", sources=spec)
     with pytest.raises(InputError, match="--topic is empty"):
         prepare("blank", topic="   ", sources=spec)
+    with pytest.raises(InputError, match="--topic still says YOUR_TOPIC_HERE"):
+        prepare("placeholder", topic="YOUR_TOPIC_HERE", sources=spec)
+    with pytest.raises(InputError, match="--topic still says YOUR_TOPIC_HERE"):
+        init_research("placeholder", "YOUR_TOPIC_HERE", spec)
     with pytest.raises(InputError, match="seed question must end with '\\?'"):
         prepare("seeds", topic="t", sources=spec, questions=["Tell me about scopes"])
     with pytest.raises(InputError, match="--entries must be a positive number"):
