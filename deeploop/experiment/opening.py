@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import read_text
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from .session import check_clean
+from .workspace import PROGRAM_FILE
 
 
 def check_specs(settings: Settings) -> None:
@@ -22,6 +24,14 @@ def check_specs(settings: Settings) -> None:
     for flag, spec in (("--proposer", settings.proposer), ("--analyst", settings.analyst)):
         if spec.startswith("anthropic:") and not has_api_key():
             raise InputError(f"{flag} {spec} needs ANTHROPIC_API_KEY in the environment")
+
+
+def check_program(run) -> None:
+    """A program.md a person saved in another encoding is refused now, not
+    found by the proposer half-way through an experiment."""
+    path = run.workspace_dir / PROGRAM_FILE
+    if path.is_file():
+        read_text(path, "program.md")
 
 
 def experiment_place(tag: str, run_dir: Path | str | None,
@@ -60,5 +70,6 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
     else:
         check_data(run, data)
         check_clean(run)  # before the settings are saved: a refusal changes nothing
+        check_program(run)
     run.save_settings(settings)
     return run, settings

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError, NotFound
+from ..fileio import read_text
 from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
@@ -103,7 +104,7 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
 
 
 def _check_same_topic(run: ResearchRun, topic: str | None, questions) -> None:
-    program = run.program_path.read_text(encoding="utf-8")
+    program = read_text(run.program_path, "program.md")
     if topic is not None and clean_topic(topic) != topic_of(program):
         raise InputError(f"research {run.tag!r} is about {topic_of(program)!r}: a tag keeps its "
                          f"topic (edit '## Problem Statement' in {run.program_path}, "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import InputError, JudgeError
 from ..events import read_events
-from ..fileio import file_lock
+from ..fileio import file_lock, read_text
 from ..judges import Verdict
 from .knowledge import INDEX_FILE, read_index
 from .loop import ResearchLoop, settle_at
@@ -50,7 +50,7 @@ def _of_round(events: list[dict], kind: str, number: int) -> dict | None:
 
 def check_program(run: ResearchRun) -> None:
     """Refuse a program still on the template's placeholder, or with nothing to ask."""
-    program = run.program_path.read_text(encoding="utf-8")
+    program = read_text(run.program_path, "program.md")
     if has_placeholder(program):
         raise InputError(f"program.md still says {PLACEHOLDER}: write the topic under "
                          f"'## Problem Statement' (and the seed questions) in {run.program_path}")

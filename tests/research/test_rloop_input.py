@@ -71,6 +71,16 @@ def test_tags_topics_and_seeds_are_checked_before_anything_is_created(runs_root,
     assert nothing_under(runs_root)
 
 
+def test_a_program_md_that_is_not_utf8_is_one_line_and_changes_nothing(collection, capsys):
+    run_ = init_research("latin1", "cancel scopes", f"local:{collection}")
+    run_.program_path.write_bytes(run_.program_path.read_bytes() + b"\ncaf\xe9\n")
+    before = {p: p.read_bytes() for p in run_.path.rglob("*") if p.is_file()}
+    code = main(["research", "run", "--tag", "latin1", "--entries", "1", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "program.md is not UTF-8 text" in err
+    assert {p: p.read_bytes() for p in run_.path.rglob("*") if p.is_file()} == before
+
+
 def test_an_existing_tag_is_continued_never_recreated(collection):
     first = start("again", collection, entries=1)
     run(first)
