@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..fileio import read_text
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from .session import check_clean
-from .workspace import PROGRAM_FILE
+from .workspace import PROGRAM_FILE, TRAIN_FILE
 
 
 def check_specs(settings: Settings) -> None:
@@ -26,12 +26,13 @@ def check_specs(settings: Settings) -> None:
             raise InputError(f"{flag} {spec} needs ANTHROPIC_API_KEY in the environment")
 
 
-def check_program(run) -> None:
-    """A program.md a person saved in another encoding is refused now, not
-    found by the proposer half-way through an experiment."""
-    path = run.workspace_dir / PROGRAM_FILE
-    if path.is_file():
-        read_text(path, "program.md")
+def check_texts(run) -> None:
+    """A train.py or program.md a person saved in another encoding is refused
+    now, not found by the loop half-way through an experiment."""
+    for name in (TRAIN_FILE, PROGRAM_FILE):
+        path = run.workspace_dir / name
+        if path.is_file():
+            read_text(path, name)
 
 
 def experiment_place(tag: str, run_dir: Path | str | None,
@@ -70,6 +71,6 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
     else:
         check_data(run, data)
         check_clean(run)  # before the settings are saved: a refusal changes nothing
-        check_program(run)
+        check_texts(run)
     run.save_settings(settings)
     return run, settings

@@ -79,17 +79,18 @@ def test_dirty_workspace_is_refused_before_settings_change(runs_root, corpus_fil
     assert ws.read().endswith("# a person's edit\n")
 
 
-def test_program_md_that_is_not_utf8_is_refused_untouched(runs_root, corpus_file, capsys):
+@pytest.mark.parametrize("name", ["program.md", "train.py"])
+def test_files_that_are_not_utf8_are_refused_untouched(runs_root, corpus_file, capsys, name):
     from deeploop.experiment.rundir import init_run
     run = init_run("latin1", str(corpus_file))
     ws = install_trainer(run)
-    program = ws.path / "program.md"
-    program.write_bytes(program.read_bytes() + "\nnote: caf\u00e9\n".encode("latin-1"))
-    ws.commit("a person's note", ("program.md",))
+    path = ws.path / name
+    path.write_bytes(path.read_bytes() + "\n# note: caf\u00e9\n".encode("latin-1"))
+    ws.commit("a person's note", (name,))
     before = {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
     code, _, err = run_cli(capsys, "experiment", "run", "--tag", "latin1", "--resume",
                            "--experiments", "2", "--no-progress", "--no-report")
-    assert code == 2 and err.count("\n") == 1 and "program.md is not UTF-8 text" in err
+    assert code == 2 and err.count("\n") == 1 and f"{name} is not UTF-8 text" in err
     assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
 
 
