@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import read_text
+from .results import read_results
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from .session import check_clean
 from .workspace import PROGRAM_FILE, TRAIN_FILE
@@ -72,5 +73,6 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
         check_data(run, data)
         check_clean(run)  # before the settings are saved: a refusal changes nothing
         check_texts(run)
+        read_results(run.results_path)  # a header without val_bpb or status fails here
     run.save_settings(settings)
     return run, settings

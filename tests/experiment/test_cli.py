@@ -94,6 +94,18 @@ def test_files_that_are_not_utf8_are_refused_untouched(runs_root, corpus_file, c
     assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
 
 
+def test_results_without_a_val_bpb_column_are_refused_untouched(runs_root, corpus_file, capsys):
+    from deeploop.experiment.rundir import init_run
+    run = init_run("header", str(corpus_file))
+    install_trainer(run)
+    run.results_path.write_text("commit\tscore\tmemory_gb\tstatus\tdescription\n")
+    before = {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    code, _, err = run_cli(capsys, "experiment", "run", "--tag", "header", "--resume",
+                           "--experiments", "9", "--no-progress", "--no-report")
+    assert code == 2 and err.count("\n") == 1 and "has no val_bpb column" in err
+    assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+
+
 def test_status_of_any_results_file(capsys):
     code, out, _ = run_cli(capsys, "status", "--results",
                            str(FIXTURES / "autoresearch" / "mlx-results.tsv"))
