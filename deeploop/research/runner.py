@@ -97,7 +97,7 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
         settings = Settings().merged(overrides)
         synthesizer, skipped = make_synthesizer(settings, client)
         run = init_research(tag, topic, settings.sources, questions, root)
-    run.save_settings(settings)
+        run.save_settings(settings)  # an existing tag's are saved once its run is accepted
     constitution, lessons = node_texts()
     return Prepared(run, settings, synthesizer, constitution, lessons, skipped,
                     read_index(run.index_path).problems)

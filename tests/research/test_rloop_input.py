@@ -100,8 +100,10 @@ def test_cli_init_then_run_then_status(collection, capsys, runs_root):
     out = capsys.readouterr().out
     assert "created" in out and "branch research/cli" in out and "4 documents" in out
     assert "next: write the topic" in out
-    assert main(["research", "run", "--tag", "cli", "--no-report"]) == 2
+    assert main(["research", "run", "--tag", "cli", "--entries", "3", "--no-report"]) == 2
     assert "program.md still says YOUR_TOPIC_HERE" in capsys.readouterr().err
+    assert json.loads((runs_root / "research" / "cli" / "research.json").read_text())[
+        "settings"]["entries"] == 10  # the refused run's --entries was not saved
     program = runs_root / "research" / "cli" / "workspace" / "program.md"
     program.write_text(program.read_text().replace("YOUR_TOPIC_HERE", "cancel scopes"))
     assert main(["research", "run", "--tag", "cli", "--entries", "2", "--no-report"]) == 0
