@@ -8,7 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import read_text
+from .results import read_results
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
+from .session import check_clean
+from .workspace import PROGRAM_FILE, TRAIN_FILE
 
 
 def check_specs(settings: Settings) -> None:
@@ -21,6 +25,15 @@ def check_specs(settings: Settings) -> None:
     for flag, spec in (("--proposer", settings.proposer), ("--analyst", settings.analyst)):
         if spec.startswith("anthropic:") and not has_api_key():
             raise InputError(f"{flag} {spec} needs ANTHROPIC_API_KEY in the environment")
+
+
+def check_texts(run) -> None:
+    """A train.py or program.md a person saved in another encoding is refused
+    now, not found by the loop half-way through an experiment."""
+    for name in (TRAIN_FILE, PROGRAM_FILE):
+        path = run.workspace_dir / name
+        if path.is_file():
+            read_text(path, name)
 
 
 def experiment_place(tag: str, run_dir: Path | str | None,
@@ -58,5 +71,8 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
         run = init_run(tag, data, root)
     else:
         check_data(run, data)
+        check_clean(run)  # before the settings are saved: a refusal changes nothing
+        check_texts(run)
+        read_results(run.results_path)  # a header without val_bpb or status fails here
     run.save_settings(settings)
     return run, settings

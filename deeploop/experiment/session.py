@@ -35,6 +35,18 @@ def find_in_flight(events: list[dict]) -> dict | None:
     return last if last is not None and last.get("round") not in finished else None
 
 
+def check_clean(run: ExperimentRun, ws: Workspace | None = None,
+                events: list[dict] | None = None) -> None:
+    """Refuse a workspace with uncommitted changes that no interrupted
+    experiment explains; called before anything is written."""
+    ws = ws or run.workspace()
+    if events is None:
+        events = read_events(run.events_path).events
+    if find_in_flight(events) is None and ws.is_dirty():
+        raise InputError(f"workspace {ws.path} has uncommitted changes "
+                         f"({', '.join(ws.dirty_paths())}): commit or discard them first")
+
+
 def _committed(events: list[dict], number: int) -> dict:
     return next((e for e in reversed(events) if e.get("type") == "experiment_committed"
                  and e.get("round") == number), {})
@@ -43,11 +55,9 @@ def _committed(events: list[dict], number: int) -> dict:
 def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
             reason: str = "interrupted") -> list[dict]:
     """Finish the record of an interrupted experiment; [] when there is none."""
+    check_clean(run, ws, events)
     flight = find_in_flight(events)
     if flight is None:
-        if ws.is_dirty():
-            raise InputError(f"workspace {ws.path} has uncommitted changes "
-                             f"({', '.join(ws.dirty_paths())}): commit or discard them first")
         return []
     number, base = flight["round"], flight["base_commit"]
     for event in events:  # a trainer outliving a killed harness must not run on

@@ -87,6 +87,11 @@ def parse_index(text: str, source: str = INDEX_FILE) -> KnowledgeIndex:
 def _row_problem(row: dict) -> str | None:
     if None in row:
         return "more cells than columns"
+    short = [c for c in REQUIRED if row.get(c) is None]
+    if short:
+        return f"fewer cells than columns (no {short[0]})"
+    if any("\ufffd" in value for value in row.values() if value):
+        return "bytes that are not UTF-8 text"
     if not (row.get("question") or "").strip():
         return "empty question"
     if (row.get("confidence") or "").strip().upper() not in CONFIDENCE:
@@ -100,8 +105,8 @@ def _row_problem(row: dict) -> str | None:
 
 
 def read_index(path: Path) -> KnowledgeIndex:
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # a hand edit in another encoding spoils its rows, not the file
+        text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return KnowledgeIndex([], [])
     return parse_index(text, str(path))
@@ -110,9 +115,9 @@ def read_index(path: Path) -> KnowledgeIndex:
 def append_entry(path: Path, entry: Entry) -> None:
     """Append one row (creating the file with its header); never rewrites rows."""
     with file_lock(path.parent / f".{path.name}.lock"):
-        if not path.exists() or not path.read_text(encoding="utf-8").strip():
+        if not path.exists() or not path.read_text(encoding="utf-8", errors="replace").strip():
             atomic_write_text(path, "\t".join(COLUMNS) + "\n")
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
         header = text.splitlines()[0].split("\t")
         row = entry.to_row()
         line = "\t".join(_clean(row.get(column, "")) for column in header)

@@ -119,6 +119,9 @@ def clean_topic(topic: str | None) -> str:
     if not text:
         raise InputError("--topic is empty: say what to research, e.g. "
                          "--topic \"structured concurrency in Python\"")
+    if PLACEHOLDER in text:  # refused now, not after a folder is made for it
+        raise InputError(f"--topic still says {PLACEHOLDER}: say what to research, e.g. "
+                         "--topic \"structured concurrency in Python\"")
     return text
 
 

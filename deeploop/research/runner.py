@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError, NotFound
+from ..fileio import read_text
 from ..reporting import end_with_report
 from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
@@ -96,14 +97,14 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
         settings = Settings().merged(overrides)
         synthesizer, skipped = make_synthesizer(settings, client)
         run = init_research(tag, topic, settings.sources, questions, root)
-    run.save_settings(settings)
+        run.save_settings(settings)  # an existing tag's are saved once its run is accepted
     constitution, lessons = node_texts()
     return Prepared(run, settings, synthesizer, constitution, lessons, skipped,
                     read_index(run.index_path).problems)
 
 
 def _check_same_topic(run: ResearchRun, topic: str | None, questions) -> None:
-    program = run.program_path.read_text(encoding="utf-8")
+    program = read_text(run.program_path, "program.md")
     if topic is not None and clean_topic(topic) != topic_of(program):
         raise InputError(f"research {run.tag!r} is about {topic_of(program)!r}: a tag keeps its "
                          f"topic (edit '## Problem Statement' in {run.program_path}, "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import InputError, JudgeError
 from ..events import read_events
-from ..fileio import file_lock
+from ..fileio import file_lock, read_text
 from ..judges import Verdict
 from .knowledge import INDEX_FILE, read_index
 from .loop import ResearchLoop, settle_at
@@ -50,7 +50,7 @@ def _of_round(events: list[dict], kind: str, number: int) -> dict | None:
 
 def check_program(run: ResearchRun) -> None:
     """Refuse a program still on the template's placeholder, or with nothing to ask."""
-    program = run.program_path.read_text(encoding="utf-8")
+    program = read_text(run.program_path, "program.md")
     if has_placeholder(program):
         raise InputError(f"program.md still says {PLACEHOLDER}: write the topic under "
                          f"'## Problem Statement' (and the seed questions) in {run.program_path}")
@@ -128,6 +128,7 @@ def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
     """Run the loop for ``run``, yielding every event as it is recorded."""
     with file_lock(run.path / ".lock", wait=False, what=f"research {run.tag!r}"):
         check_program(run)  # refused before anything is touched
+        run.save_settings(settings)
         loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
         events = read_events(run.events_path).events
         loop.load(events)

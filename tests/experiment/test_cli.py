@@ -66,6 +66,46 @@ def test_init_then_existing_tag_needs_resume(runs_root, corpus_file, tmp_path, c
     assert code == 2 and "is not the corpus experiment 'nov21' started with" in err
 
 
+def test_dirty_workspace_is_refused_before_settings_change(runs_root, corpus_file, capsys):
+    from deeploop.experiment.rundir import init_run
+    run = init_run("dirty", str(corpus_file))
+    ws = install_trainer(run)
+    ws.write(ws.read() + "\n# a person's edit\n")
+    before = {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    code, _, err = run_cli(capsys, "experiment", "run", "--tag", "dirty", "--resume",
+                           "--experiments", "9", "--budget", "3", "--no-progress", "--no-report")
+    assert code == 2 and "has uncommitted changes (train.py)" in err and err.count("\n") == 1
+    assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+    assert ws.read().endswith("# a person's edit\n")
+
+
+@pytest.mark.parametrize("name", ["program.md", "train.py"])
+def test_files_that_are_not_utf8_are_refused_untouched(runs_root, corpus_file, capsys, name):
+    from deeploop.experiment.rundir import init_run
+    run = init_run("latin1", str(corpus_file))
+    ws = install_trainer(run)
+    path = ws.path / name
+    path.write_bytes(path.read_bytes() + "\n# note: caf\u00e9\n".encode("latin-1"))
+    ws.commit("a person's note", (name,))
+    before = {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    code, _, err = run_cli(capsys, "experiment", "run", "--tag", "latin1", "--resume",
+                           "--experiments", "2", "--no-progress", "--no-report")
+    assert code == 2 and err.count("\n") == 1 and f"{name} is not UTF-8 text" in err
+    assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+
+
+def test_results_without_a_val_bpb_column_are_refused_untouched(runs_root, corpus_file, capsys):
+    from deeploop.experiment.rundir import init_run
+    run = init_run("header", str(corpus_file))
+    install_trainer(run)
+    run.results_path.write_text("commit\tscore\tmemory_gb\tstatus\tdescription\n")
+    before = {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    code, _, err = run_cli(capsys, "experiment", "run", "--tag", "header", "--resume",
+                           "--experiments", "9", "--no-progress", "--no-report")
+    assert code == 2 and err.count("\n") == 1 and "has no val_bpb column" in err
+    assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+
+
 def test_status_of_any_results_file(capsys):
     code, out, _ = run_cli(capsys, "status", "--results",
                            str(FIXTURES / "autoresearch" / "mlx-results.tsv"))

@@ -42,6 +42,19 @@ def test_bad_rows_are_reported_kept_and_not_counted(tmp_path):
     assert len(path.read_text().splitlines()) == 6  # nothing dropped
 
 
+def test_short_and_non_utf8_rows_are_named_kept_and_not_counted(tmp_path):
+    path = tmp_path / "k.tsv"
+    good = "Q1?\ts\ta\tHIGH\t\tanswered\tv1\t2\n"
+    path.write_bytes(("\t".join(COLUMNS) + "\n" + good + "bad row only\tx\n").encode()
+                     + b"caf\xe9?\ts\ta\tHIGH\t\tanswered\tv1\t2\n")
+    index = read_index(path)
+    assert [e.question for e in index.entries] == ["Q1?"]
+    assert index.problems == [f"{path}:3: fewer cells than columns (no confidence)",
+                              f"{path}:4: bytes that are not UTF-8 text"]
+    append_entry(path, entry())
+    assert b"caf\xe9?" in path.read_bytes() and len(read_index(path).entries) == 2
+
+
 def test_missing_required_column_is_named():
     with pytest.raises(InputError, match="missing column 'confidence'"):
         parse_index("question\tstatus\nQ?\tanswered\n")

@@ -56,6 +56,10 @@ def test_tags_topics_and_seeds_are_checked_before_anything_is_created(runs_root,
         prepare("a/b", topic="t", sources=spec)
     with pytest.raises(InputError, match="--topic is empty"):
         prepare("blank", topic="   ", sources=spec)
+    with pytest.raises(InputError, match="--topic still says YOUR_TOPIC_HERE"):
+        prepare("placeholder", topic="YOUR_TOPIC_HERE", sources=spec)
+    with pytest.raises(InputError, match="--topic still says YOUR_TOPIC_HERE"):
+        init_research("placeholder", "YOUR_TOPIC_HERE", spec)
     with pytest.raises(InputError, match="seed question must end with '\\?'"):
         prepare("seeds", topic="t", sources=spec, questions=["Tell me about scopes"])
     with pytest.raises(InputError, match="--entries must be a positive number"):
@@ -65,6 +69,16 @@ def test_tags_topics_and_seeds_are_checked_before_anything_is_created(runs_root,
     with pytest.raises(NotFound, match="no research tagged 'new': give a topic"):
         prepare("new", sources=spec)
     assert nothing_under(runs_root)
+
+
+def test_a_program_md_that_is_not_utf8_is_one_line_and_changes_nothing(collection, capsys):
+    run_ = init_research("latin1", "cancel scopes", f"local:{collection}")
+    run_.program_path.write_bytes(run_.program_path.read_bytes() + b"\ncaf\xe9\n")
+    before = {p: p.read_bytes() for p in run_.path.rglob("*") if p.is_file()}
+    code = main(["research", "run", "--tag", "latin1", "--entries", "1", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "program.md is not UTF-8 text" in err
+    assert {p: p.read_bytes() for p in run_.path.rglob("*") if p.is_file()} == before
 
 
 def test_an_existing_tag_is_continued_never_recreated(collection):
@@ -86,8 +100,10 @@ def test_cli_init_then_run_then_status(collection, capsys, runs_root):
     out = capsys.readouterr().out
     assert "created" in out and "branch research/cli" in out and "4 documents" in out
     assert "next: write the topic" in out
-    assert main(["research", "run", "--tag", "cli", "--no-report"]) == 2
+    assert main(["research", "run", "--tag", "cli", "--entries", "3", "--no-report"]) == 2
     assert "program.md still says YOUR_TOPIC_HERE" in capsys.readouterr().err
+    assert json.loads((runs_root / "research" / "cli" / "research.json").read_text())[
+        "settings"]["entries"] == 10  # the refused run's --entries was not saved
     program = runs_root / "research" / "cli" / "workspace" / "program.md"
     program.write_text(program.read_text().replace("YOUR_TOPIC_HERE", "cancel scopes"))
     assert main(["research", "run", "--tag", "cli", "--entries", "2", "--no-report"]) == 0

@@ -39,6 +39,7 @@ NGRAM_ORDER = 5        # embed the last 2..NGRAM_ORDER bytes; 1 turns n-grams of
 NGRAM_BUCKETS = 65536  # rows of the hashed n-gram table
 BETA1 = 0.9
 BETA2 = 0.95
+WEIGHT_DECAY = 0.0     # AdamW decoupled weight decay of the embedding and output layers
 WARMUP_FRAC = 0.03     # share of the budget spent ramping the learning rates up
 WARMDOWN_FRAC = 0.4    # share of the budget spent decaying them at the end
 FINAL_LR_FRAC = 0.0    # learning rate at the end, relative to the peak
@@ -173,7 +174,7 @@ def make_optimizers(model):
               if not n.startswith(("blocks.", "ngram."))]
     optimizers = [Muon(matrices, MATRIX_LR, MOMENTUM),
                   torch.optim.AdamW(others, lr=EMBED_LR, betas=(BETA1, BETA2), eps=1e-10,
-                                    weight_decay=0.0)]
+                                    weight_decay=WEIGHT_DECAY)]
     if model.ngram is not None:
         optimizers.append(torch.optim.SparseAdam(model.ngram.parameters(), lr=NGRAM_LR,
                                                  betas=(BETA1, BETA2)))
