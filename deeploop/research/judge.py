@@ -4,7 +4,10 @@ Compares report.md and knowledge_index.tsv before and after one iteration:
 
 - ``no-citation``: an added sentence or bullet without ``([Source](target))``;
 - ``unflagged-low-confidence``: a LOW row whose report text lacks the flag;
-- ``question-hopping``: a new question while the previous one is partial;
+- ``question-hopping``: a new question while the previous one is partial and
+  has not been taken up again yet (the constitution: a partial question is
+  retried before a new one starts; one that stays partial after its retry
+  is settled as partial);
 - ``unrecorded-question``: report text added with no index row;
 - ``fabricated-source``: a citation of something not retrieved this iteration.
 
@@ -73,8 +76,7 @@ def judge_iteration(report_before: str, report_after: str, rows_before: list[Ent
     if any(r.confidence == "LOW" and not _flagged(r.question, report_after, lines)
            for r in new_rows):
         violations.append("unflagged-low-confidence")
-    if rows_before and rows_before[-1].status == "partial" and any(
-            normalise(r.question) != normalise(rows_before[-1].question) for r in new_rows):
+    if _hops(rows_before, new_rows):
         violations.append("question-hopping")
     if lines and not new_rows:
         violations.append("unrecorded-question")
@@ -83,3 +85,13 @@ def judge_iteration(report_before: str, report_after: str, rows_before: list[Ent
     detail = {"added_lines": len(lines), "uncited": uncited[:5], "fabricated": fabricated[:5],
               "new_rows": len(new_rows)}
     return Verdict(round((len(RULES) - len(violations)) / len(RULES), 3), violations, detail)
+
+
+def _hops(rows_before: list[Entry], new_rows: list[Entry]) -> bool:
+    """A new question while the last one is partial and was asked only once."""
+    if not rows_before or rows_before[-1].status != "partial":
+        return False
+    last = normalise(rows_before[-1].question)
+    if sum(normalise(r.question) == last for r in rows_before) >= 2:
+        return False  # taken up again already: settled as partial
+    return any(normalise(r.question) != last for r in new_rows)

@@ -33,6 +33,15 @@ def test_each_rule_fires():
     assert "unrecorded-question" in v.violations
 
 
+def test_moving_on_after_a_retry_is_no_hop():
+    partial = row("Q0?", status="partial")
+    hop = judge_iteration(BASE, BASE, [partial], [partial, row("Q1?")], set())
+    assert hop.violations == ["question-hopping"]
+    retried = judge_iteration(BASE, BASE, [partial, partial], [partial, partial, row("Q1?")],
+                              set())
+    assert retried.violations == []
+
+
 def test_low_flag_satisfies_the_rule():
     after = append_to_section(BASE, "The Problem Space", f"X ([a](a.md)).\n\n{LOW_FLAG}")
     v = judge_iteration(BASE, after, [], [row("Q?", conf="LOW")], {"a.md"})
