@@ -26,6 +26,7 @@ class ExperimentStatus:
     best: Row | None
     baseline: Row | None
     rejected: int = 0
+    malformed: int = 0  # rows that could not be read (counted in experiments, listed as problems)
     elapsed_s: float | None = None
     problems: list[str] = field(default_factory=list)
     analyses: list[dict] = field(default_factory=list)  # meta_analysis events
@@ -44,7 +45,7 @@ class ExperimentStatus:
 
     def to_json(self) -> dict:
         return {"name": self.name, "experiments": self.experiments, "kept": self.kept,
-                "discarded": self.discarded, "crashed": self.crashed, "rejected": self.rejected,
+                "discarded": self.discarded, "crashed": self.crashed, "rejected": self.rejected, "malformed": self.malformed,
                 "best": self.best.to_json() if self.best else None,
                 "baseline_val_bpb": self.baseline.val_bpb if self.baseline else None,
                 "delta": self.delta, "elapsed_s": self.elapsed_s,
@@ -65,6 +66,7 @@ def summarize(results: Results, events: list[dict] | None = None,
         crashed=results.count(RowStatus.CRASH), best=results.best(),
         baseline=results.baseline(),
         rejected=sum(1 for e in done if e.get("status") == "rejected"),
+        malformed=sum(1 for r in results.experiments() if r.problem),
         elapsed_s=elapsed if done else None, problems=results.problems,
         analyses=[e for e in events or [] if e.get("type") == "meta_analysis"])
 
@@ -97,6 +99,7 @@ def format_status(status: ExperimentStatus) -> str:
                      f"delta {status.delta:+.6f} ({share:+.2f}%)")
     counts = f"{status.kept} / {status.discarded} / {status.crashed}"
     lines.append(f"kept / discarded / crashed: {counts}"
+                 + (f"   malformed rows: {status.malformed}" if status.malformed else "")
                  + (f"   rejected proposals: {status.rejected}" if status.rejected else ""))
     if status.elapsed_s is not None:
         rate = f"{status.per_hour:.1f}" if status.per_hour else "n/a"

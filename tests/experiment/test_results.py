@@ -7,6 +7,7 @@ import pytest
 from deeploop.errors import InputError
 from deeploop.experiment.results import (HEADER, append_row, new_row, parse_results,
                                          read_results)
+from deeploop.experiment.status import format_status, summarize
 
 from .conftest import FIXTURES
 
@@ -50,6 +51,10 @@ def test_bad_rows_are_reported_kept_and_never_best(tmp_path):
     text = path.read_text()
     assert "ccccccc\tfast" in text and "typo in status" in text  # nothing lost
     assert text.endswith("1234567\t1.450000\t2.0\tdiscard\tDEPTH 4 -> 5\n")
+    status = summarize(read_results(path))  # the counts add up to the experiments
+    assert (status.experiments, status.kept, status.discarded, status.crashed,
+            status.malformed) == (6, 1, 1, 1, 3)
+    assert "kept / discarded / crashed: 1 / 1 / 1   malformed rows: 3" in format_status(status)
 
 
 def test_missing_columns_are_named():
