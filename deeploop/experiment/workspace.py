@@ -66,6 +66,9 @@ class Workspace:
         ws.path.mkdir(parents=True)
         ws.git("init", "-q")
         ws.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        (ws.path / ".git" / "info").mkdir(exist_ok=True)
+        with open(ws.path / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
+            fh.write(".*.lock\n")  # deeploop's lock files are never content
         for name, text in files.items():
             (ws.path / name).write_text(text, encoding="utf-8")
         ws.git("add", "--", *files)

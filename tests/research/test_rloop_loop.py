@@ -32,6 +32,7 @@ def test_each_question_becomes_a_cited_section_a_row_and_a_commit(collection):
                                                           (1, SEEDS[0]))]
     assert git(prepared, "show", "--format=", "--name-only", "HEAD").split() == \
         ["knowledge_index.tsv", "report.md"]
+    assert git(prepared, "status", "--porcelain") == ""  # no lock file left lying about
 
 
 def test_the_judge_records_every_round_where_feedback_finds_it(collection):
