@@ -82,6 +82,8 @@ class Ideas:
             if any(_at_or_past(new, bad, direction)
                    for bad in self.crashed.get((knob, direction), [])):
                 return False
+            if _in_range(knob, self.knobs.get(knob)) and not _in_range(knob, new):
+                return False  # e.g. a fitted curve bottoming out at DEPTH 0
         return valid({**self.knobs, **changes})
 
     def step(self, knob: str, direction: int, strength: float = 1.0) -> Value | None:
@@ -297,6 +299,14 @@ def _neighbour(knob: str, value: Value, direction: int, strength: float) -> Valu
     factor = spec.step ** strength if spec.scale == "log" else 1.0
     new = value * factor ** direction if spec.scale == "log" else value + direction * strength
     return int(round(new)) if isinstance(value, int) else round_sig(new)
+
+
+def _in_range(knob: str, value) -> bool:
+    """Whether a numeric value lies within the template's range for ``knob``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    spec = spec_for(knob, value)
+    return spec.lo <= value <= spec.hi
 
 
 def _gt(a, b) -> bool:

@@ -141,3 +141,16 @@ def test_a_combination_already_measured_is_not_proposed_again():
             "d\t2.003000\t1\tdiscard\tWIDTH 128 -> 160; WARMDOWN_FRAC 0.4 -> 0.55\n")
     _, analysis = analyse(rows)
     assert all(h.changes != {"WIDTH": 160, "WARMDOWN_FRAC": 0.55} for h in analysis.hypotheses)
+
+
+
+def test_never_proposes_a_value_outside_the_template_range():
+    """From a demo run: a quadratic through DEPTH 1, 2, 3 bottoms out at 0 layers."""
+    rows = ("f6fc4ef\t2.060429\t0.6\tkeep\tbaseline\n"
+            "08df2a2\t2.052580\t0.6\tkeep\tMATRIX_LR 0.02 -> 0.03\n"
+            "c0c7ac7\t2.104588\t0.5\tdiscard\tMATRIX_LR 0.03 -> 0.0675 [M1.1]\n"
+            "a45c6be\t2.128376\t0.6\tdiscard\tDEPTH 2 -> 3 [M1.2]\n"
+            "d9e1b0d\t1.975191\t0.6\tkeep\tDEPTH 2 -> 1 [M1.3]\n")
+    train = "MATRIX_LR = 0.03\nDEPTH = 1\nWIDTH = 128\nBATCH_SIZE = 16\n"
+    changes = [h.changes for h in analyse(rows, train_py=train)[1].hypotheses]
+    assert len(changes) == 5 and all(c.get("DEPTH", 1) >= 1 for c in changes), changes
