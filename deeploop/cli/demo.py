@@ -105,7 +105,7 @@ def describe(event: dict) -> str | None:
     kind = event.get("type")
     if kind == "experiment_result":
         value = event.get("val_bpb")
-        shown = f"{value:.6f}" if isinstance(value, (int, float)) else "-"
+        shown = f"{value:.6f}" if isinstance(value, (int, float)) else f"{'-':<8}"
         return (f"  experiment {event.get('round', '?'):>2}  {event.get('status', '?'):<8} "
                 f"val_bpb {shown}  {event.get('description') or ''}")
     if kind == "meta_analysis":
