@@ -24,7 +24,8 @@ import subprocess
 import sys
 import traceback
 
-PRELOAD = ("torch", "torch.nn.functional")
+# torch._dynamo: torch imports it lazily when the first optimizer is built (~1.2 s on CPU)
+PRELOAD = ("torch", "torch.nn.functional", "torch._dynamo")
 # not `-m`: the package imports this module, and runpy warns about re-running it
 _ENTRY = "import sys; from deeploop.experiment.warm import serve; serve(tuple(sys.argv[1:]))"
 

@@ -44,7 +44,7 @@ WARMUP_FRAC = 0.03     # share of the budget spent ramping the learning rates up
 WARMDOWN_FRAC = 0.4    # share of the budget spent decaying them at the end
 FINAL_LR_FRAC = 0.0    # learning rate at the end, relative to the peak
 GRAD_CLIP = 1.0        # max norm of the dense gradients; 0 turns clipping off
-EVAL_BATCH = 64        # windows per evaluation batch (speed only)
+EVAL_BATCH = 16        # windows per evaluation batch (speed only)
 SEED = 42
 # --- end hyperparameters ------------------------------------------------------
 
