@@ -45,7 +45,8 @@ class ExperimentStatus:
 
     def to_json(self) -> dict:
         return {"name": self.name, "experiments": self.experiments, "kept": self.kept,
-                "discarded": self.discarded, "crashed": self.crashed, "rejected": self.rejected, "malformed": self.malformed,
+                "discarded": self.discarded, "crashed": self.crashed, "rejected": self.rejected,
+                "malformed": self.malformed,
                 "best": self.best.to_json() if self.best else None,
                 "baseline_val_bpb": self.baseline.val_bpb if self.baseline else None,
                 "delta": self.delta, "elapsed_s": self.elapsed_s,
