@@ -71,8 +71,7 @@ class Block(nn.Module):
     def forward(self, x, cos, sin):
         b, t, _ = x.shape
         qkv = self.qkv(rms_norm(x)).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
-        qk, half = rms_norm(qkv[:2]), WIDTH // HEADS // 2  # q and k: normed, rotated together
-        q1, q2, c, s = qk[..., :half], qk[..., half:], cos[..., :t, :], sin[..., :t, :]
+        (q1, q2), c, s = rms_norm(qkv[:2]).chunk(2, -1), cos[..., :t, :], sin[..., :t, :]  # q, k
         qk = torch.cat((q1 * c - q2 * s, q1 * s + q2 * c), dim=-1)
         y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)  # fused
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, WIDTH))
@@ -84,39 +83,41 @@ def context_hashes(x):
     h, out = torch.zeros_like(x), []
     for k in range(COUNT_ORDERS[-1]):
         h = (h + F.pad(x[..., :x.size(-1) - k], (k, 0)) + 1) * MIX
-        if k + 1 in COUNT_ORDERS:
-            out.append(h & -VOCAB)
+        if k + 1 in COUNT_ORDERS:  # 1 (no table has it) where the window is too short
+            out.append(F.pad((h & -VOCAB)[..., k:], (k, 0), value=1))
     return out
 
 
 @torch.no_grad()
 def count_tables(data):
-    """Exact counts of each context's next byte: per order, sorted context hashes, their
-    starts and lengths in (next byte, count) lists."""
+    """Per order: sorted context hashes, totals, starts and sizes in (next byte, count) lists."""
     x, tables = data.long(), []
     for n, h in zip(COUNT_ORDERS, context_hashes(x[:-1])):
         pairs, counts = torch.unique(h[n - 1:] | x[n:], return_counts=True)  # by context
         contexts, sizes = torch.unique_consecutive(pairs & -VOCAB, return_counts=True)
-        tables.append((contexts, sizes.cumsum(0) - sizes, sizes, pairs & 255, counts.float()))
+        counts, starts = counts.float(), sizes.cumsum(0) - sizes  # exact, from hashes of 56 bits
+        totals = torch.segment_reduce(counts, "sum", lengths=sizes)
+        tables.append((contexts, totals, starts, sizes, pairs & 255, counts))
     return tables
 
 
 @torch.no_grad()
 def count_predictions(tables, hashes):
-    """Features (B, T, 2 orders), log-probs (B, T, orders, 256) blended up the orders."""
-    pos, logps, feats = torch.arange(hashes[0].size(1), device=hashes[0].device), [], []
-    p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=pos.device)
-    for n, h, (contexts, starts, lengths, nexts, counts) in zip(COUNT_ORDERS, hashes, tables):
-        i = torch.searchsorted(contexts, h).clamp(max=len(contexts) - 1)
-        length = torch.where((contexts[i] == h) & (pos >= n - 1), lengths[i], 0)
-        width = torch.arange(min(VOCAB, int(length.max())), device=pos.device)
-        j = torch.where(width < length[..., None], starts[i][..., None] + width, -1)
+    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders."""
+    feats, device = [], hashes[0].device
+    p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=device)
+    logp = torch.empty(len(tables), *p.shape, device=device)
+    for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
+        i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1)
+        kinds = torch.where(keys[i] == h, sizes[i], 0)[..., None]
+        width = torch.arange(min(VOCAB, int(kinds.max())), device=device)
+        j = torch.where(width < kinds, starts[i][..., None] + width, -1)
         c = torch.zeros_like(p).scatter_add_(-1, nexts[j], torch.where(j >= 0, counts[j], 0.0))
-        total, kinds = c.sum(-1, keepdim=True), (c > 0).sum(-1, keepdim=True).float()
-        p = torch.where(total > 0, (c + kinds * p) / (total + kinds).clamp(min=1), p)  # W-B
-        logps.append(p.clamp(min=1e-12).log())
+        total, kinds = torch.where(kinds > 0, totals[i][..., None], 0.0), kinds.float()
+        p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
+        torch.log(p.clamp_(min=1e-12), out=logp[k])
         feats += [total.log1p(), kinds.log1p()]
-    return torch.cat(feats, -1), torch.stack(logps, 2)
+    return torch.cat(feats, -1), logp
 
 
 class GPT(nn.Module):
@@ -133,9 +134,8 @@ class GPT(nn.Module):
         self.mix = nn.Linear(WIDTH, len(COUNT_ORDERS))  # weights of the count log-probs
         nn.init.zeros_(self.mix.weight)
         nn.init.constant_(self.mix.bias, 1.0 / len(COUNT_ORDERS))
-        half = WIDTH // HEADS // 2  # rotary embedding tables
-        angles = torch.outer(torch.arange(SEQ_LEN, device=device).float(),
-                             10000 ** -(torch.arange(half, device=device).float() / half))
+        freqs = 10000 ** -torch.linspace(0, 1, WIDTH // HEADS // 2 + 1, device=device)[:-1]
+        angles = torch.outer(torch.arange(SEQ_LEN, device=device).float(), freqs)  # rotary
         self.register_buffer("cos", angles.cos()[None, None], persistent=False)
         self.register_buffer("sin", angles.sin()[None, None], persistent=False)
         for block in self.blocks:  # residual branches start silent: stable at high LR
@@ -155,7 +155,7 @@ class GPT(nn.Module):
         for block in self.blocks:
             x = block(x, self.cos, self.sin)
         x = rms_norm(x)  # mix(x / WIDTH): Adam moves all weights alike, and log-probs are large
-        return self.head(x) + torch.einsum("btk,btkv->btv", self.mix(x / WIDTH), logp)
+        return self.head(x) + torch.einsum("btk,kbtv->btv", self.mix(x / WIDTH), logp)
 
 
 def orthogonalize(g, steps=5):
