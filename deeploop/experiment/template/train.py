@@ -104,16 +104,16 @@ def count_tables(data):
 @torch.no_grad()
 def count_predictions(tables, hashes):
     """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders."""
-    feats, device = [], hashes[0].device
-    p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=device)
-    logp = torch.empty(len(tables), *p.shape, device=device)
+    p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=hashes[0].device)
+    logp, feats = torch.empty(len(tables), *p.shape, device=p.device), []
     for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
-        i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1)
-        kinds = torch.where(keys[i] == h, sizes[i], 0)[..., None]
-        width = torch.arange(min(VOCAB, int(kinds.max())), device=device)
-        j = torch.where(width < kinds, starts[i][..., None] + width, -1)
-        c = torch.zeros_like(p).scatter_add_(-1, nexts[j], torch.where(j >= 0, counts[j], 0.0))
-        total, kinds = torch.where(kinds > 0, totals[i][..., None], 0.0), kinds.float()
+        i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1).view(-1)
+        kinds = torch.where(keys[i] == h.view(-1), sizes[i], 0)
+        row = torch.repeat_interleave(kinds)  # the position of each (next byte, count) entry
+        j = torch.arange(len(row), device=p.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
+        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j]), counts[j]).view_as(p)
+        total = torch.where(kinds > 0, totals[i], 0.0).view_as(h)[..., None]
+        kinds = kinds.float().view_as(total)
         p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
         torch.log(p.clamp_(min=1e-12), out=logp[k])
         feats += [total.log1p(), kinds.log1p()]
