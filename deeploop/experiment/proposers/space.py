@@ -30,6 +30,7 @@ CATALOGUE = {
     "NGRAM_LR": KnobSpec("log", 1.5, 1e-4, 1.0, prior=0.5),
     "NGRAM_ORDER": KnobSpec("step", 1, 1, 8, prior=0.5),
     "NGRAM_BUCKETS": KnobSpec("log", 2, 1024, 2 ** 20, prior=0.3),
+    "COUNT_MAX_ORDER": KnobSpec("log", 2, 1, 32, prior=0.4),  # count tables of orders 1..this
     "MOMENTUM": KnobSpec("one_minus", 1.5, 0.5, 0.99, prior=0.4),
     "DEPTH": KnobSpec("step", 1, 1, 16, prior=0.8),
     "WIDTH": KnobSpec("log", 1.25, 32, 1024, multiple_of=32, prior=0.8),

@@ -6,10 +6,11 @@ are read-only. Run by hand with `python train.py`; DEEPLOOP_TIME_BUDGET sets
 the training seconds (default 60 on CPU, 300 on a GPU). Start-up (imports,
 data, model, the first step) is not counted; evaluation comes after.
 
-A minute of CPU buys only about a million training bytes, so the model is
-built to learn fast: Muon for the block matrices, hashed n-gram embeddings
-(a sparse memory of the last few bytes, almost free in FLOPs) and a learned
-blend of each position with the one before it.
+A minute of CPU trains on only a million bytes, so the model also counts: exact
+tables of the byte after each context of 1..16 bytes in all the training data
+(built in seconds, inside the budget). A small transformer (Muon, hashed n-gram
+embeddings) reads count features and weighs the tables' blended log-probs into its
+logits; it trains on one half of the files with the other half's tables.
 """
 import math
 import os
@@ -33,9 +34,9 @@ SEQ_LEN = 256          # context length in bytes
 BATCH_SIZE = 16        # sequences per optimiser step
 MATRIX_LR = 0.02       # Muon learning rate of the block matrices
 MOMENTUM = 0.95        # Muon momentum (Nesterov)
-EMBED_LR = 0.02        # AdamW learning rate of the embedding and output layers
+EMBED_LR = 0.01        # AdamW learning rate of the embedding and output layers
 NGRAM_LR = 0.02        # SparseAdam learning rate of the n-gram table
-NGRAM_ORDER = 5        # embed the last 2..NGRAM_ORDER bytes; 1 turns n-grams off
+NGRAM_ORDER = 5        # embed the contexts of count orders 2..NGRAM_ORDER; 1 turns it off
 NGRAM_BUCKETS = 65536  # rows of the hashed n-gram table
 BETA1 = 0.9
 BETA2 = 0.95
@@ -43,6 +44,7 @@ WEIGHT_DECAY = 0.0     # AdamW decoupled weight decay of the embedding and outpu
 WARMUP_FRAC = 0.03     # share of the budget spent ramping the learning rates up
 WARMDOWN_FRAC = 0.4    # share of the budget spent decaying them at the end
 FINAL_LR_FRAC = 0.0    # learning rate at the end, relative to the peak
+COUNT_MAX_ORDER = 16   # count tables of the training bytes for contexts of 1..this bytes
 GRAD_CLIP = 1.0        # max norm of the dense gradients; 0 turns clipping off
 EVAL_BATCH = 16        # windows per evaluation batch (speed only)
 SEED = 42
@@ -50,102 +52,117 @@ SEED = 42
 
 VOCAB = 256            # byte tokens
 FAIL_LOSS = 3 * math.log(VOCAB)  # far above a uniform guess: the run has exploded
-PRIME = 2147483647     # hashing modulus: products stay below 2**62, no int64 overflow
+MIX = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: context hashes wrap around on purpose
+COUNT_ORDERS = [n for n in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if n <= COUNT_MAX_ORDER]
 
 
 def rms_norm(x):
     return F.rms_norm(x, (x.size(-1),))
 
 
-def rotary_tables(seq_len, head_dim, device):
-    freqs = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, device=device).float() / head_dim))
-    angles = torch.outer(torch.arange(seq_len, device=device).float(), freqs)
-    return angles.cos()[None, None], angles.sin()[None, None]
-
-
-def apply_rotary(x, cos, sin):
-    t, half = x.size(-2), x.size(-1) // 2
-    c, s = cos[..., :t, :], sin[..., :t, :]
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat((x1 * c - x2 * s, x1 * s + x2 * c), dim=-1)
-
-
-class Attention(nn.Module):
+class Block(nn.Module):
     def __init__(self):
         super().__init__()
         self.qkv = nn.Linear(WIDTH, 3 * WIDTH, bias=False)
         self.proj = nn.Linear(WIDTH, WIDTH, bias=False)
-
-    def forward(self, x, cos, sin):
-        b, t, _ = x.shape
-        qkv = self.qkv(x).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
-        qk = apply_rotary(rms_norm(qkv[:2]), cos, sin)  # q and k normed and rotated together
-        y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)  # fused
-        return self.proj(y.transpose(1, 2).reshape(b, t, WIDTH))
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attn = Attention()
         self.fc = nn.Linear(WIDTH, MLP_RATIO * WIDTH, bias=False)
         self.out = nn.Linear(MLP_RATIO * WIDTH, WIDTH, bias=False)
 
     def forward(self, x, cos, sin):
-        x = x + self.attn(rms_norm(x), cos, sin)
+        b, t, _ = x.shape
+        qkv = self.qkv(rms_norm(x)).view(b, t, 3, HEADS, WIDTH // HEADS).permute(2, 0, 3, 1, 4)
+        (q1, q2), c, s = rms_norm(qkv[:2]).chunk(2, -1), cos[..., :t, :], sin[..., :t, :]  # q, k
+        qk = torch.cat((q1 * c - q2 * s, q1 * s + q2 * c), dim=-1)
+        y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)  # fused
+        x = x + self.proj(y.transpose(1, 2).reshape(b, t, WIDTH))
         return x + self.out(F.relu(self.fc(rms_norm(x))).square())
 
 
-class NgramEmbedding(nn.Module):
-    """Hashed embeddings of the 2..NGRAM_ORDER bytes ending at each position."""
+def context_hashes(x):
+    """Per count order n, a 56-bit hash of the n bytes ending at each position of x (..., T)."""
+    h, out = torch.zeros_like(x), []
+    for k in range(COUNT_ORDERS[-1]):
+        h = (h + F.pad(x[..., :x.size(-1) - k], (k, 0)) + 1) * MIX
+        if k + 1 in COUNT_ORDERS:  # 1 (no table has it) where the window is too short
+            out.append(F.pad((h & -VOCAB)[..., k:], (k, 0), value=1))
+    return out
 
-    def __init__(self):
-        super().__init__()
-        # starts at zero (and skips a random init it would overwrite); sparse: few rows change
-        self.table = nn.Embedding.from_pretrained(torch.zeros(NGRAM_BUCKETS, WIDTH),
-                                                  freeze=False, sparse=True)
 
-    def forward(self, idx):
-        out, key = 0, idx
-        for n in range(2, NGRAM_ORDER + 1):
-            key = (key * VOCAB + F.pad(idx[:, :1 - n], (n - 1, 0))) % PRIME  # last n bytes
-            out = out + self.table((key * 1597334677 + n) % PRIME % NGRAM_BUCKETS)
-        return out
+@torch.no_grad()
+def count_tables(data):
+    """Per order: sorted context hashes, totals, starts and sizes in (next byte, count) lists."""
+    x, tables = data.long(), []
+    for n, h in zip(COUNT_ORDERS, context_hashes(x[:-1])):
+        pairs, counts = torch.unique(h[n - 1:] | x[n:], return_counts=True)  # by context
+        contexts, sizes = torch.unique_consecutive(pairs & -VOCAB, return_counts=True)
+        counts, starts = counts.float(), sizes.cumsum(0) - sizes  # exact, from hashes of 56 bits
+        totals = torch.segment_reduce(counts, "sum", lengths=sizes)
+        tables.append((contexts, totals, starts, sizes, pairs & 255, counts))
+    return tables
+
+
+@torch.no_grad()
+def count_predictions(tables, hashes):
+    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders."""
+    p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=hashes[0].device)
+    logp, feats = torch.empty(len(tables), *p.shape, device=p.device), []
+    for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
+        i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1).view(-1)
+        kinds = torch.where(keys[i] == h.view(-1), sizes[i], 0)
+        row = torch.repeat_interleave(kinds)  # the position of each (next byte, count) entry
+        j = torch.arange(len(row), device=p.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
+        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j]), counts[j]).view_as(p)
+        total = torch.where(kinds > 0, totals[i], 0.0).view_as(h)[..., None]
+        kinds = kinds.float().view_as(total)
+        p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
+        torch.log(p.clamp_(min=1e-12), out=logp[k])
+        feats += [total.log1p(), kinds.log1p()]
+    return torch.cat(feats, -1), logp
 
 
 class GPT(nn.Module):
     def __init__(self, device):
         super().__init__()
         self.embed = nn.Embedding(VOCAB, WIDTH)
-        self.ngram = NgramEmbedding() if NGRAM_ORDER > 1 else None
+        self.ngram = None if NGRAM_ORDER < 2 else nn.Embedding.from_pretrained(  # sparse: few
+            torch.zeros(NGRAM_BUCKETS, WIDTH), freeze=False, sparse=True)  # rows change; zeros
         self.smear = nn.Parameter(torch.zeros(WIDTH))  # gate of the previous position's blend
         self.blocks = nn.ModuleList(Block() for _ in range(DEPTH))
         self.head = nn.Linear(WIDTH, VOCAB, bias=False)
-        cos, sin = rotary_tables(SEQ_LEN, WIDTH // HEADS, device)
-        self.register_buffer("cos", cos, persistent=False)
-        self.register_buffer("sin", sin, persistent=False)
+        self.tables, self.use = {}, "all"  # count tables by name (see fit_counts)
+        self.count_in = nn.Linear(2 * len(COUNT_ORDERS), WIDTH, bias=False)
+        self.mix = nn.Linear(WIDTH, len(COUNT_ORDERS))  # weights of the count log-probs
+        nn.init.zeros_(self.mix.weight)
+        nn.init.constant_(self.mix.bias, 1.0 / len(COUNT_ORDERS))
+        freqs = 10000 ** -torch.linspace(0, 1, WIDTH // HEADS // 2 + 1, device=device)[:-1]
+        angles = torch.outer(torch.arange(SEQ_LEN, device=device).float(), freqs)  # rotary
+        self.register_buffer("cos", angles.cos()[None, None], persistent=False)
+        self.register_buffer("sin", angles.sin()[None, None], persistent=False)
         for block in self.blocks:  # residual branches start silent: stable at high LR
-            nn.init.zeros_(block.attn.proj.weight)
+            nn.init.zeros_(block.proj.weight)
             nn.init.zeros_(block.out.weight)
         nn.init.normal_(self.head.weight, std=0.02)
 
     def forward(self, idx):
-        x = self.embed(idx)
-        if self.ngram is not None:
-            x = x + self.ngram(idx)
+        hashes = context_hashes(idx)
+        feats, logp = count_predictions(self.tables[self.use], hashes)
+        x = self.embed(idx) + self.count_in(feats)
+        if self.ngram is not None:  # learned embeddings of the contexts of 2..NGRAM_ORDER bytes
+            x = x + sum(self.ngram((h >> 8) % NGRAM_BUCKETS)
+                        for n, h in zip(COUNT_ORDERS, hashes) if 2 <= n <= NGRAM_ORDER)
         x = x + torch.sigmoid(self.smear) * F.pad(x[:, :-1], (0, 0, 1, 0))
         x = rms_norm(x)
         for block in self.blocks:
             x = block(x, self.cos, self.sin)
-        return self.head(rms_norm(x))
+        x = rms_norm(x)  # mix(x / WIDTH): Adam moves all weights alike, and log-probs are large
+        return self.head(x) + torch.einsum("btk,kbtv->btv", self.mix(x / WIDTH), logp)
 
 
 def orthogonalize(g, steps=5):
     """Newton-Schulz iteration towards the nearest semi-orthogonal matrix (Muon)."""
     a, b, c = 3.4445, -4.7750, 2.0315
-    x = g / (g.norm() + 1e-7)
-    tall = x.size(0) > x.size(1)
-    x = x.T if tall else x
+    tall = g.size(0) > g.size(1)
+    x = (g.T if tall else g) / (g.norm() + 1e-7)
     for _ in range(steps):  # x <- a x + (b m + c m m) x with m = x x^T, scalings inside the GEMMs
         m = x @ x.T
         x = torch.addmm(x, torch.addmm(m, m, m, beta=b, alpha=c), x, beta=a)
@@ -154,10 +171,6 @@ def orthogonalize(g, steps=5):
 
 class Muon(torch.optim.Optimizer):
     """Momentum, then an orthogonalized update: fast progress per step for matrices."""
-
-    def __init__(self, params, lr, momentum):
-        super().__init__(params, {"lr": lr, "momentum": momentum})
-
     @torch.no_grad()
     def step(self):
         for group in self.param_groups:
@@ -170,9 +183,8 @@ class Muon(torch.optim.Optimizer):
 
 def make_optimizers(model):
     matrices = [p for n, p in model.named_parameters() if n.startswith("blocks.")]
-    others = [p for n, p in model.named_parameters()
-              if not n.startswith(("blocks.", "ngram."))]
-    optimizers = [Muon(matrices, MATRIX_LR, MOMENTUM),
+    others = [p for n, p in model.named_parameters() if not n.startswith(("blocks.", "ngram."))]
+    optimizers = [Muon(matrices, {"lr": MATRIX_LR, "momentum": MOMENTUM}),
                   torch.optim.AdamW(others, lr=EMBED_LR, betas=(BETA1, BETA2), eps=1e-10,
                                     weight_decay=WEIGHT_DECAY)]
     if model.ngram is not None:
@@ -187,9 +199,7 @@ def lr_multiplier(progress):
     """Warm up, hold, then decay linearly over the last WARMDOWN_FRAC of the budget."""
     if progress < WARMUP_FRAC:
         return progress / WARMUP_FRAC
-    if progress < 1.0 - WARMDOWN_FRAC:
-        return 1.0
-    cooldown = (1.0 - progress) / WARMDOWN_FRAC
+    cooldown = min(1.0, (1.0 - progress) / WARMDOWN_FRAC) if WARMDOWN_FRAC > 0 else 1.0
     return cooldown + (1.0 - cooldown) * FINAL_LR_FRAC
 
 
@@ -230,14 +240,22 @@ def train_step(model, optimizers, x, y, autocast, progress):
     return loss.item()  # syncs the GPU; on CPU it is free
 
 
+def fit_counts(model, data):
+    """Count tables (timed: counting is training) of all, and of halves (alternate 16ths)."""
+    started, folds = time.time(), [torch.cat(data.chunk(16)[k::2]) for k in range(2)]
+    for name, part in (("all", data), (0, folds[0]), (1, folds[1])):
+        model.tables[name] = count_tables(part)
+    return folds, time.time() - started
+
+
 def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
-    step, trained, tokens, last_print = 0, 0.0, 0, 0.0
+    folds, fit = fit_counts(model, data)  # the schedule runs over the steps' share
+    step, trained, tokens, last_print = 0, fit, 0, 0.0
     while trained < budget:
-        started = time.time()
-        x, y = fixed.get_batch(data, BATCH_SIZE, SEQ_LEN, generator)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        loss = train_step(model, optimizers, x, y, autocast, trained / budget)
+        started, model.use = time.time(), 1 - step % 2
+        x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
+        loss = train_step(model, optimizers, x, y, autocast, (trained - fit) / (budget - fit))
         if not math.isfinite(loss) or loss > FAIL_LOSS:
             fail(f"loss {loss} at step {step}: training diverged")
         if step > 0:  # the first step pays for allocation and kernel choice
@@ -247,26 +265,24 @@ def train(model, optimizers, data, budget, autocast, device):
             last_print = trained
             print(f"step {step:5d} | loss {loss:.4f} | {trained:5.1f}/{budget:.0f} s", flush=True)
         step += 1
+    model.use = "all"
     return step, trained, tokens
 
 
 def main():
     device, autocast = setup()
     budget = fixed.time_budget(cuda=device == "cuda")
-    train_data = fixed.load_split("train", device)
-    val_data = fixed.load_split("val", device)
+    train_data, val_data = (fixed.load_split(split, device) for split in ("train", "val"))
     model = GPT(device).to(device)
     optimizers = make_optimizers(model)
     num_params = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params {num_params / 1e6:.2f}M | budget {budget:g} s", flush=True)
-
     steps, trained, tokens = train(model, optimizers, train_data, budget, autocast, device)
     with autocast:
         val_bpb = fixed.evaluate_bpb(model, val_data, SEQ_LEN, EVAL_BATCH)
     if not math.isfinite(val_bpb):
         fail(f"val_bpb is {val_bpb}")
     mfu = 100 * flops_per_token(model) * tokens / max(trained, 1e-9) / fixed.peak_flops(device)
-
     print("---")
     print(f"val_bpb:          {val_bpb:.6f}")
     print(f"training_seconds: {trained:.1f}")
