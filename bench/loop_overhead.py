@@ -5,8 +5,10 @@ Prints:
 - feedback over 1,000 runs x 20 rounds (goal <= 2 s);
 - the whole 6-run commit-msg meta-loop from the shell, interpreter start
   included (goal <= 1 s; the reference bash harness takes about 16 s here),
-  against a bare `python -c pass` measured in the same run;
-- its peak memory (goal <= 150 MB).
+  against a bare `python -c pass` measured in the same run; with
+  `--no-report`, as the reference builds no reports;
+- its peak memory (goal <= 150 MB);
+- the same meta-loop as it runs by default, each run ending with its report.
 """
 from __future__ import annotations
 
@@ -71,11 +73,12 @@ def feedback_time(tmp: Path, window: int) -> float:
     return time.perf_counter() - start
 
 
-def shell_meta_loop(tmp: Path) -> tuple[float, float, float]:
-    nodes = tmp / "shell-nodes"
+def shell_meta_loop(tmp: Path, report: bool = False) -> tuple[float, float, float]:
+    """(wall, bare interpreter start, peak MB of the largest child so far)."""
+    nodes = tmp / ("shell-nodes-report" if report else "shell-nodes")
     shutil.copytree(REPO / "nodes" / "commit-msg", nodes / "commit-msg")
     (nodes / "commit-msg" / "BANS.md").write_text("")
-    env = dict(os.environ, DEEPLOOP_NODES=str(nodes), DEEPLOOP_RUNS=str(tmp / "shell-runs"),
+    env = dict(os.environ, DEEPLOOP_NODES=str(nodes), DEEPLOOP_RUNS=str(nodes.parent / f"{nodes.name}-runs"),
                PYTHONPATH=str(REPO))
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -83,7 +86,8 @@ def shell_meta_loop(tmp: Path) -> tuple[float, float, float]:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "deeploop", "meta-loop", "commit-msg", "--seed",
                     str(nodes / "commit-msg" / "sample-seed.md"), "--runs", "6", "--hard-cap", "3",
-                    "--model", "mock:commit-msg"], check=True, env=env,
+                    "--model", "mock:commit-msg"] + ([] if report else ["--no-report"]),
+                   check=True, env=env,
                    stdout=subprocess.DEVNULL, cwd=tmp)
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -101,11 +105,14 @@ def main() -> None:
               f"(goal <= 2 s)")
         print(f"feedback, 1,000 runs x 20 rounds, window 1000:  {feedback_time(tmp, 1000):.3f} s")
         wall, bare, peak = shell_meta_loop(tmp)
-        print(f"6-run commit-msg meta-loop from the shell:      {wall:.3f} s  (goal <= 1 s; "
+        print(f"6-run commit-msg meta-loop from the shell, --no-report: {wall:.3f} s  (goal <= 1 s; "
               f"reference bash harness ~16 s)")
         print(f"  bare interpreter start in the same run:       {bare:.3f} s  "
               f"(meta-loop = {wall / bare:.1f} x a bare start)")
         print(f"  peak memory of the meta-loop process:         {peak:.1f} MB  (goal <= 150 MB)")
+        wall, _, _ = shell_meta_loop(tmp, report=True)
+        print(f"  the same, each run ending with its report.html (a kernel each): {wall:.1f} s "
+              "(bench/report_speed.py measures reports)")
 
 
 if __name__ == "__main__":
