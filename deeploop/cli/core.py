@@ -99,13 +99,6 @@ def resolve_model_spec(node, spec: str | None) -> str:
     raise InputError(f"node {node.name} has no default_model in node.toml: pass --model")
 
 
-def check_api_key(spec: str) -> None:
-    """Claude without a key would only fail in round 1: refuse before the run exists."""
-    from ..models.anthropic import has_api_key
-    if spec.startswith("anthropic:") and not has_api_key():
-        raise InputError(f"--model {spec} needs ANTHROPIC_API_KEY in the environment")
-
-
 def budget_from(args, node):
     from ..budget import Budget
     cap = node.hard_cap if args.hard_cap is None else args.hard_cap
@@ -125,13 +118,14 @@ def read_seed(path: str) -> str:
 def prepare(args):
     """Everything a run needs, validated before anything is created."""
     from ..models import get_model
+    from ..models.anthropic import check_api_key
     from ..nodes import find_node
     from ..runs import runs_root, validate_run_id
     node = find_node(args.node)
     seed = read_seed(args.seed)
     spec = resolve_model_spec(node, args.model)
     get_model(spec)  # refuses an unknown spec or a missing command now
-    check_api_key(spec)
+    check_api_key(spec, "--model")  # refused before the run exists
     budget = budget_from(args, node)
     run_id = getattr(args, "run_id", None)
     if run_id is not None:

@@ -24,13 +24,10 @@ def register(sub) -> None:
 
 
 def _analyst(spec: str | None):
-    from ..errors import InputError
     from ..meta.analysts import get_analyst
+    from ..models.anthropic import check_api_key
     analyst = get_analyst(spec)
-    if (spec or "").startswith("anthropic:"):
-        from ..models.anthropic import has_api_key
-        if not has_api_key():
-            raise InputError(f"--analyst {spec} needs ANTHROPIC_API_KEY in the environment")
+    check_api_key(spec, "--analyst")
     return analyst
 
 

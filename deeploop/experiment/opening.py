@@ -18,13 +18,12 @@ from .workspace import PROGRAM_FILE, TRAIN_FILE
 def check_specs(settings: Settings) -> None:
     """Unknown proposer or analyst specs, or Claude without a key, fail now."""
     from ..meta.analysts import get_analyst
-    from ..models.anthropic import has_api_key
+    from ..models.anthropic import check_api_key
     from .proposers import get_proposer
     get_proposer(settings.proposer)
     get_analyst(settings.analyst)
-    for flag, spec in (("--proposer", settings.proposer), ("--analyst", settings.analyst)):
-        if spec.startswith("anthropic:") and not has_api_key():
-            raise InputError(f"{flag} {spec} needs ANTHROPIC_API_KEY in the environment")
+    check_api_key(settings.proposer, "--proposer")
+    check_api_key(settings.analyst, "--analyst")
 
 
 def check_texts(run) -> None:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import ModelError, require
+from ..errors import InputError, ModelError, require
 from .base import Completion, Usage
 
 # US dollars per million tokens (input, output), matched by model-name prefix.
@@ -37,6 +37,13 @@ def price_usd(model: str, input_tokens: int, output_tokens: int) -> float:
 
 def has_api_key() -> bool:
     return bool(os.environ.get("ANTHROPIC_API_KEY"))
+
+
+def check_api_key(spec: str | None, flag: str) -> None:
+    """Claude without a key would only fail at its first call: refuse ``spec``
+    (given as ``flag``) now, before anything is created."""
+    if (spec or "").startswith("anthropic:") and not has_api_key():
+        raise InputError(f"{flag} {spec} needs ANTHROPIC_API_KEY in the environment")
 
 
 @dataclass

@@ -71,11 +71,9 @@ def make_synthesizer(settings: Settings, client=None) -> tuple[Synthesizer, list
         skipped.extend(str(s) for s in loaded.skipped())
         return loaded
 
-    if settings.synthesizer.startswith("anthropic:") and client is None:
-        from ..models.anthropic import has_api_key
-        if not has_api_key():
-            raise InputError(f"--synthesizer {settings.synthesizer} needs ANTHROPIC_API_KEY "
-                             "in the environment")
+    if client is None:
+        from ..models.anthropic import check_api_key
+        check_api_key(settings.synthesizer, "--synthesizer")
     synthesizer = get_synthesizer(settings.synthesizer, source, client=client,
                                   max_uses=settings.max_uses)
     return synthesizer, skipped
