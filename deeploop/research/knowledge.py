@@ -115,9 +115,10 @@ def read_index(path: Path) -> KnowledgeIndex:
 def append_entry(path: Path, entry: Entry) -> None:
     """Append one row (creating the file with its header); never rewrites rows."""
     with file_lock(path.parent / f".{path.name}.lock"):
-        if not path.exists() or not path.read_text(encoding="utf-8", errors="replace").strip():
-            atomic_write_text(path, "\t".join(COLUMNS) + "\n")
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        if not text.strip():
+            text = "\t".join(COLUMNS) + "\n"
+            atomic_write_text(path, text)
         header = text.splitlines()[0].split("\t")
         row = entry.to_row()
         line = "\t".join(_clean(row.get(column, "")) for column in header)
