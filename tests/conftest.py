@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated runs root, a copy of a node, the recorded runs."""
+"""Shared fixtures: an isolated runs root, a copy of a node; the ``recordings``
+marker's skip when the reference systems' recordings are not beside the checkout."""
 from __future__ import annotations
 
 import shutil
@@ -6,10 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LEGACY, REPO
+from tests.helpers import REPO, SKIP_REASON, recordings_present
 
 # Notebooks the tests execute on purpose (some fail by design), not examples for nbval.
 collect_ignore_glob = ["notebook/data/*.ipynb"]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``recordings`` run whenever ../shared/fixtures/ is present (CI has
+    it); in a lone clone they are skipped, and the skip says why."""
+    if recordings_present():
+        return
+    skip = pytest.mark.skip(reason=SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("recordings"):
+            item.add_marker(skip)
 
 
 @pytest.fixture
@@ -41,11 +53,3 @@ def commit_node(nodes_dir) -> Path:
 @pytest.fixture
 def seed_file(tmp_path, commit_node) -> Path:
     return commit_node / "sample-seed.md"
-
-
-@pytest.fixture
-def legacy() -> Path:
-    if not LEGACY.is_dir():
-        pytest.skip(f"recorded reference runs not found at {LEGACY}")
-    return LEGACY
-

@@ -1,12 +1,39 @@
-"""Helpers shared by tests: paths to the repo and the recorded reference runs,
-and a builder of small node folders."""
+"""Helpers shared by tests: paths to the repo, to the project's own fixtures and
+to the reference systems' recordings, and a builder of small node folders."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
-LEGACY = FIXTURES / "deeper-legacy"
+
+# The project's own runs and files in the contract formats (tests/fixtures/README.md).
+OWN = REPO / "tests" / "fixtures"
+OWN_RUNS = OWN / "runs"
+OWN_NODE_RUNS = OWN_RUNS / "commit-msg"
+OWN_DRILLS = OWN_RUNS / "deeper"
+OWN_RESULTS = OWN / "results" / "five-columns.tsv"
+OWN_WIDE_RESULTS = OWN / "results" / "wide.tsv"
+
+# The reference systems' recordings live beside CI's checkout, never in the repository
+# (their licences forbid bundling them). Tests that read them carry this marker.
+# DEEPLOOP_TEST_RECORDINGS names another folder holding them (a worktree elsewhere).
+RECORDINGS = Path(os.environ.get("DEEPLOOP_TEST_RECORDINGS")
+                  or REPO.parent / "shared" / "fixtures")
+LEGACY = RECORDINGS / "deeper-legacy"
+RECORDED_DRILLS = LEGACY / "deeper"
+RECORDED_NODE_RUNS = LEGACY / "commit-msg"
+RECORDED_RESULTS = RECORDINGS / "autoresearch" / "mlx-results.tsv"
+recordings = pytest.mark.recordings
+SKIP_REASON = (f"needs the reference systems' recordings in {RECORDINGS} (kept beside the "
+               "checkout, never in it: their licences forbid bundling); the project's own "
+               "fixtures in tests/fixtures/ cover the same formats")
+
+
+def recordings_present() -> bool:
+    return RECORDINGS.is_dir()
 
 
 def make_node(nodes_dir: Path, name: str, judge_py: str | None = None,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.helpers import REPO, make_node
+from tests.helpers import LEGACY, OWN_DRILLS, OWN_RUNS, REPO, make_node, recordings
 from deeploop.cli import build_parser, main
 
 
@@ -96,8 +96,25 @@ def test_failed_run_exits_1_with_outcome(capsys, nodes_dir, tmp_path, runs_root)
     assert outcome["status"] == "failed" and "ValueError: no" in outcome["exit_reason"]
 
 
-def test_runs_and_show_work_on_recorded_reference_runs(capsys, legacy, monkeypatch):
-    monkeypatch.setenv("DEEPLOOP_RUNS", str(legacy))
+def test_runs_and_show_work_on_the_projects_own_runs(capsys, monkeypatch):
+    monkeypatch.setenv("DEEPLOOP_RUNS", str(OWN_RUNS))
+    code, out, _ = run_cli(capsys, "runs", "commit-msg")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["RUN", "NODE", "STATUS", "ROUNDS", "SCORE", "STARTED"]
+    assert lines[1].split() == ["commit-msg-20261203T190508Z-6a5f00", "commit-msg", "hard_cap",
+                                "3", "0.25", "2026-12-03T19:05:08.534759Z"]
+    assert [line.split()[4] for line in lines[1:]] == ["0.25", "0.25", "0.75", "0.75", "1.0",
+                                                       "1.0"]
+    code, out, _ = run_cli(capsys, "show", "commit-msg-20261203T190508Z-b05b64")
+    assert "status   hard_cap (reached hard cap of 3 rounds)" in out
+    assert "round 3: 0.75" in out and "verb-tense x3" in out
+    code, out, _ = run_cli(capsys, "show", str(OWN_DRILLS / "legacy-branch"))
+    assert code == 0 and "status   unfinished" in out and "round 6: 1.0" in out
+
+
+@recordings
+def test_runs_and_show_work_on_recorded_reference_runs(capsys, monkeypatch):
+    monkeypatch.setenv("DEEPLOOP_RUNS", str(LEGACY))
     code, out, _ = run_cli(capsys, "runs", "commit-msg")
     lines = out.splitlines()
     assert code == 0 and lines[0].split() == ["RUN", "NODE", "STATUS", "ROUNDS", "SCORE", "STARTED"]
@@ -107,7 +124,7 @@ def test_runs_and_show_work_on_recorded_reference_runs(capsys, legacy, monkeypat
     code, out, _ = run_cli(capsys, "show", "commit-msg-20260522T061507Z-meta3")
     assert "status   hard_cap (reached hard cap of 3 rounds)" in out
     assert "round 3: 0.75" in out and "verb-tense x3" in out
-    code, out, _ = run_cli(capsys, "show", str(legacy / "deeper" / "smoke-branch"))
+    code, out, _ = run_cli(capsys, "show", str(LEGACY / "deeper" / "smoke-branch"))
     assert code == 0 and "status   unfinished" in out and "round 5: 1.0" in out
 
 

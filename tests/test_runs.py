@@ -2,6 +2,7 @@ import re
 
 import pytest
 
+from tests.helpers import LEGACY, OWN_RUNS, recordings
 from deeploop.errors import InputError, NotFound
 from deeploop.runs import (create_run_dir, list_runs, load_run, new_run_id, resolve_run,
                            validate_run_id)
@@ -26,21 +27,37 @@ def test_existing_run_id_is_refused_and_nothing_is_created(runs_root):
     assert sorted(p.name for p in (runs_root / "n").iterdir()) == ["r1"]
 
 
-def test_list_runs_reads_recorded_reference_runs_in_start_order(legacy):
-    records = list_runs("commit-msg", root=legacy)
+def test_list_runs_reads_the_projects_own_runs_in_start_order():
+    records = list_runs("commit-msg", root=OWN_RUNS)
+    assert [r.final_score for r in records] == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
+    assert [r.status for r in records] == ["hard_cap"] * 4 + ["passed"] * 2
+    assert records[0].started == "2026-12-03T19:05:08.534759Z"
+    ids = [r.run_id for r in records]
+    assert ids != sorted(ids)  # the ids' random suffixes do not decide the order
+
+
+@recordings
+def test_list_runs_reads_recorded_reference_runs_in_start_order():
+    records = list_runs("commit-msg", root=LEGACY)
     assert [r.final_score for r in records] == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
     assert [r.status for r in records] == ["hard_cap"] * 4 + ["passed"] * 2
     assert records[0].started == "2026-05-22T06:15:05Z"
 
 
-def test_runs_without_outcome_are_unfinished_with_rounds_from_events(legacy):
-    record = load_run(legacy / "deeper" / "smoke-branch")
-    assert record.status == "unfinished" and record.rounds == 5 and record.final_score == 1.0
+@pytest.mark.parametrize("root, name, rounds, score", [
+    (OWN_RUNS, "legacy-branch", 6, 1.0), (OWN_RUNS, "legacy-open", 3, 0.0),
+    pytest.param(LEGACY, "smoke-branch", 5, 1.0, marks=recordings)])
+def test_runs_without_outcome_are_unfinished_with_rounds_from_events(root, name, rounds, score):
+    record = load_run(root / "deeper" / name)
+    assert record.status == "unfinished" and record.rounds == rounds
+    assert record.final_score == score
 
 
-def test_resolve_run_by_id_or_path(legacy, runs_root):
-    assert resolve_run("smoke-chain", root=legacy) == legacy / "deeper" / "smoke-chain"
-    assert resolve_run(str(legacy / "deeper" / "smoke-chain")) == legacy / "deeper" / "smoke-chain"
+@pytest.mark.parametrize("root, name", [(OWN_RUNS, "legacy-chain"),
+                                        pytest.param(LEGACY, "smoke-chain", marks=recordings)])
+def test_resolve_run_by_id_or_path(runs_root, root, name):
+    assert resolve_run(name, root=root) == root / "deeper" / name
+    assert resolve_run(str(root / "deeper" / name)) == root / "deeper" / name
     with pytest.raises(NotFound):
         resolve_run("missing-run")
     with pytest.raises(InputError, match="not a run folder"):

@@ -1,4 +1,4 @@
-"""Drill test fixtures: an isolated runs root and node folder, the recorded runs,
+"""Drill test fixtures: an isolated runs root and node folder, legacy-format runs,
 and small helpers that drive a drill the way a user would."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .drill_helpers import LEGACY, REPO
+from .drill_helpers import REPO
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +31,11 @@ def node_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def legacy_copy(tmp_path):
-    """Copy a recorded reference run into the test's runs root (never into the repo)."""
-    def copy(name: str) -> Path:
-        dest = tmp_path / "runs" / "deeper" / name
-        shutil.copytree(LEGACY / name, dest)
+    """Copy a legacy-format run folder (the project's own, or a recording) into the
+    test's runs root, never writing where it came from."""
+    def copy(source: Path) -> Path:
+        dest = tmp_path / "runs" / "deeper" / source.name
+        shutil.copytree(source, dest)
         return dest
     return copy
 

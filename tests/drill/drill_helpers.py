@@ -3,12 +3,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deeploop.events import read_events
+import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from deeploop.events import read_events
+from tests.helpers import OWN_DRILLS, RECORDED_DRILLS, REPO, recordings  # noqa: F401
+
 # recorded by the reference; read in place, never copied into the repo
-LEGACY = REPO.parent / "shared" / "fixtures" / "deeper-legacy" / "deeper"
+LEGACY = RECORDED_DRILLS
 LEGACY_RUNS = ("harness-smoke", "smoke-branch", "smoke-chain")
+# the project's own drills in the same legacy format (tests/fixtures/README.md)
+OWN_FINISHED = ("legacy-branch", "legacy-chain", "legacy-capped")
+OWN_LEGACY_RUNS = OWN_FINISHED + ("legacy-open",)
+
+
+def legacy_drills(own=OWN_LEGACY_RUNS, recorded=LEGACY_RUNS) -> list:
+    """Run folders in the legacy drill format: the project's own, then the
+    reference's recordings (marked: they run only when present)."""
+    return ([pytest.param(OWN_DRILLS / name, id=name) for name in own]
+            + [pytest.param(LEGACY / name, id=name, marks=recordings) for name in recorded])
 
 
 def events_of(run_dir: Path, *types: str) -> list[dict]:
@@ -40,6 +52,30 @@ def pure_drill(answers: list[str], claim: str = "root claim"):
         violations.append(verdict.violations)
     return cursors, scores, violations, tree
 
+
+# the reference's render.sh format (pinned by SMOKE_BRANCH below) for the project's own
+# legacy-branch drill
+LEGACY_BRANCH = """\
+# Depth tree
+
+## Bedrock
+
+- [prior-decision] (depth 4) (bedrock declared at: we chose one shared database to save money \
+in 2019)
+- [constraint] (depth 2) (bedrock declared at: every job rebuilds the Docker images from scratch)
+
+## Tree
+
+- [from-user] Why do our nightly builds take two hours?
+  - [from-user] the integration tests run one after another
+    - [from-user] the test database is shared, so tests cannot run in parallel
+      - [from-user] we chose one shared database to save money in 2019
+        - [from-user]  [BEDROCK:prior-decision] (bedrock declared at: we chose one shared \
+database to save money in 2019)
+  - [from-user] every job rebuilds the Docker images from scratch
+    - [from-user]  [BEDROCK:constraint] (bedrock declared at: every job rebuilds the Docker \
+images from scratch)
+"""
 
 # what the reference's render.sh prints for the recorded smoke-branch run
 SMOKE_BRANCH = """\

@@ -13,7 +13,8 @@ import pytest
 from deeploop.cli import main
 from deeploop.models.base import Completion
 from deeploop.models.mock import register_mock
-from .drill_helpers import LEGACY, REPO, SMOKE_BRANCH, events_of, read_tree_json
+from .drill_helpers import (LEGACY, LEGACY_BRANCH, OWN_DRILLS, REPO, SMOKE_BRANCH, events_of,
+                            legacy_drills, read_tree_json, recordings)
 
 
 ROUND_ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint",
@@ -36,7 +37,7 @@ def test_drill_from_an_answers_file(runs_root, tmp_path, capsys):
 def test_file_runs_out_then_resume_goes_on_from_the_next_line(runs_root, tmp_path, capsys):
     answers = tmp_path / "answers.txt"
     answers.write_text("cause A\nBRANCH:cause B\n")
-    assert main(["drill", "--seed", str(LEGACY.parent / "deeper-sample-seed.md"),
+    assert main(["drill", "--seed", str(OWN_DRILLS / "legacy-chain" / "seed.md"),
                  "--answers", str(answers), "--run-id", "f2", "--quiet", "--no-report"]) == 0
     assert "paused (answers ran out after round 2" in capsys.readouterr().out
     answers.write_text("\n".join(ROUND_ANSWERS) + "\n")
@@ -44,24 +45,28 @@ def test_file_runs_out_then_resume_goes_on_from_the_next_line(runs_root, tmp_pat
                  "--no-report"]) == 0
     assert "passed" in capsys.readouterr().out
     tree = read_tree_json(runs_root / "deeper" / "f2")
-    assert tree["root"]["claim"].startswith("Why does the `deeper` project exist")
+    assert tree["root"]["claim"] == "Why do we review every pull request twice?"
     assert [c["claim"] for c in tree["root"]["children"]] == ["cause A", "cause B"]
 
 
-@pytest.mark.parametrize("name", ["smoke-branch", "smoke-chain", "harness-smoke"])
-def test_render_a_recorded_folder_by_path(name, capsys):
-    assert main(["render", str(LEGACY / name)]) == 0
+@pytest.mark.parametrize("run", legacy_drills())
+def test_render_a_legacy_folder_by_path(run, capsys):
+    assert main(["render", str(run)]) == 0
     text = capsys.readouterr().out
     assert text.startswith("# Depth tree\n")
-    if name == "smoke-branch":
-        assert text == SMOKE_BRANCH
+    expected = {"legacy-branch": LEGACY_BRANCH, "smoke-branch": SMOKE_BRANCH}.get(run.name)
+    if expected:
+        assert text == expected
 
 
-def test_render_by_run_id_and_as_html(legacy_copy, capsys):
-    legacy_copy("smoke-branch")
-    assert main(["render", "smoke-branch"]) == 0
-    assert capsys.readouterr().out == SMOKE_BRANCH
-    assert main(["render", "smoke-branch", "--html"]) == 0
+@pytest.mark.parametrize("run, text", [
+    (OWN_DRILLS / "legacy-branch", LEGACY_BRANCH),
+    pytest.param(LEGACY / "smoke-branch", SMOKE_BRANCH, marks=recordings)])
+def test_render_by_run_id_and_as_html(legacy_copy, capsys, run, text):
+    legacy_copy(run)
+    assert main(["render", run.name]) == 0
+    assert capsys.readouterr().out == text
+    assert main(["render", run.name, "--html"]) == 0
     assert "<details open>" in capsys.readouterr().out
 
 

@@ -1,9 +1,12 @@
 """The drill judge: scores from the tree, violations from the round."""
+import json
+
 import pytest
 
 from deeploop.drill import judge_round, load_tree, new_tree
 from deeploop.drill.judge import is_circular, question_violations, tree_score
-from .drill_helpers import LEGACY, pure_drill
+from deeploop.drill.treefile import tree_to_json
+from .drill_helpers import LEGACY, OWN_DRILLS, legacy_drills, pure_drill, recordings
 
 
 @pytest.mark.parametrize("question, raw_chars, raw_lines, expected", [
@@ -31,17 +34,55 @@ def test_score_is_closed_over_leaves_to_three_decimals():
     assert tree_score(tree) == round(1 / 3, 3) == 0.333
 
 
-def test_done_scores_one():
-    assert tree_score(load_tree(LEGACY / "smoke-chain" / "tree.json")) == 1.0
+@pytest.mark.parametrize("run", legacy_drills(own=["legacy-chain", "legacy-branch"],
+                                             recorded=["smoke-chain"]))
+def test_done_scores_one(run):
+    assert tree_score(load_tree(run / "tree.json")) == 1.0
     assert tree_score(new_tree("x")) == 0.0
 
 
-def test_detail_matches_the_recorded_reference_events():
-    # smoke-chain round 4 recorded: total 1, closed 1, max_depth 4, cursor null, done
-    verdict = judge_round(load_tree(LEGACY / "smoke-chain" / "tree.json"))
-    assert verdict.detail == {"total_leaves": 1, "closed_leaves": 1, "max_depth": 4,
+def judge_events(run) -> list[dict]:
+    lines = (run / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [e for e in map(json.loads, lines) if e["type"] == "judge_result"]
+
+
+@pytest.mark.parametrize("run", legacy_drills())
+def test_detail_matches_the_last_recorded_judge_event(run):
+    # the legacy journals record the judge's verdict on the tree after each round
+    last = judge_events(run)[-1]
+    verdict = judge_round(load_tree(run / "tree.json"))
+    assert verdict.detail == last["detail"] and verdict.score == last["score"]
+
+
+@pytest.mark.parametrize("run", [OWN_DRILLS / "legacy-chain",
+                                 pytest.param(LEGACY / "smoke-chain", marks=recordings)])
+def test_detail_of_a_finished_chain(run):
+    verdict = judge_round(load_tree(run / "tree.json"))
+    depth = len(judge_events(run))  # a chain grows one level per round, the marker last
+    assert verdict.detail == {"total_leaves": 1, "closed_leaves": 1, "max_depth": depth,
                               "cursor": None, "done": True}
     assert verdict.violations == [] and verdict.score == 1.0
+
+
+@pytest.mark.parametrize("answers, run", [
+    (["the integration tests run one after another",
+      "BRANCH:every job rebuilds the Docker images from scratch", "BEDROCK:constraint",
+      "the test database is shared, so tests cannot run in parallel",
+      "we chose one shared database to save money in 2019", "BEDROCK:prior-decision"],
+     "legacy-branch"),
+    (["the release notes are written by hand", "BRANCH:the rota changes every week",
+      "the rota tool has no calendar export"], "legacy-open")])
+def test_the_hand_written_legacy_drills_are_what_the_answers_make(answers, run):
+    """tests/fixtures/README.md: each round's judge event and the final tree follow
+    from the answers by deeploop's own pure functions."""
+    tree_json = json.loads((OWN_DRILLS / run / "tree.json").read_text(encoding="utf-8"))
+    claim = tree_json["root"]["claim"]
+    cursors, scores, violations, tree = pure_drill(answers, claim=claim)
+    recorded = judge_events(OWN_DRILLS / run)
+    assert [e["detail"]["cursor"] for e in recorded] == cursors
+    assert [e["score"] for e in recorded] == scores
+    assert [e["violations"] for e in recorded] == violations
+    assert tree_to_json(tree) == tree_json
 
 
 def test_violations_are_deduplicated_and_question_detail_recorded():

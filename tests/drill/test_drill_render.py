@@ -3,10 +3,16 @@ from html.parser import HTMLParser
 
 import pytest
 
-from .drill_helpers import LEGACY, LEGACY_RUNS, SMOKE_BRANCH, pure_drill
+from .drill_helpers import (LEGACY, LEGACY_BRANCH, OWN_DRILLS, SMOKE_BRANCH, legacy_drills,
+                            pure_drill, recordings)
 from deeploop.drill import load_tree, new_tree, render_html, render_text
 
 
+def test_a_legacy_tree_renders_in_the_reference_format():
+    assert render_text(load_tree(OWN_DRILLS / "legacy-branch" / "tree.json")) == LEGACY_BRANCH
+
+
+@recordings
 def test_smoke_branch_renders_exactly_as_the_reference():
     assert render_text(load_tree(LEGACY / "smoke-branch" / "tree.json")) == SMOKE_BRANCH
 
@@ -56,9 +62,9 @@ def _audit(html: str) -> _Audit:
     return audit
 
 
-@pytest.mark.parametrize("name", LEGACY_RUNS)
-def test_recorded_trees_render_both_ways(name):
-    tree = load_tree(LEGACY / name / "tree.json")
+@pytest.mark.parametrize("run", legacy_drills())
+def test_legacy_trees_render_both_ways(run):
+    tree = load_tree(run / "tree.json")
     assert render_text(tree).startswith("# Depth tree\n")
     audit = _audit(render_html(tree))
     assert audit.tags <= ALLOWED_TAGS and audit.attrs <= ALLOWED_ATTRS
@@ -91,17 +97,22 @@ def test_finished_tree_opens_everything_and_lists_bedrock():
     assert "the budget is fixed" in html and "1 of 1 leaves at bedrock" in html
 
 
-def test_html_survives_nbconvert(tmp_path):
+@pytest.mark.parametrize("run, opened, bedrock, claim", [
+    (OWN_DRILLS / "legacy-branch", 5, "BEDROCK · prior-decision",
+     "we chose one shared database to save money in 2019"),
+    pytest.param(LEGACY / "smoke-branch", 4, "BEDROCK · prior-decision",
+                 "rethink — A traces back to choice X", marks=recordings)])
+def test_html_survives_nbconvert(tmp_path, run, opened, bedrock, claim):
     nbformat = pytest.importorskip("nbformat")
     nbconvert = pytest.importorskip("nbconvert")
-    tree = load_tree(LEGACY / "smoke-branch" / "tree.json")
+    tree = load_tree(run / "tree.json")
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("tree")
     cell.outputs = [nbformat.v4.new_output("execute_result", data={
         "text/html": tree._repr_html_(), "text/plain": render_text(tree)}, execution_count=1)]
     nb.cells.append(cell)
     body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
-    assert body.count("<details open") == 4  # nbconvert may write open=""
+    assert body.count("<details open") == opened  # nbconvert may write open=""
     assert "<summary>" in body
-    assert "BEDROCK · prior-decision" in body
-    assert "rethink — A traces back to choice X" in body
+    assert bedrock in body
+    assert claim in body

@@ -11,7 +11,8 @@ from deeploop.drill import DrillSession
 from deeploop.drill.journal import lock_path
 from deeploop.errors import InputError, NotFound, RunLocked
 from deeploop.events import EventLog
-from .drill_helpers import REPO, events_of, read_tree_json
+from .drill_helpers import (OWN_DRILLS, OWN_FINISHED, REPO, events_of, legacy_drills,
+                            read_tree_json)
 
 ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint — budget",
            "rethink", "deeper still", "BEDROCK:prior-decision"]
@@ -177,13 +178,25 @@ def test_a_run_of_another_node_is_refused(runs_root):
         DrillSession.resume("cm1")
 
 
-@pytest.mark.parametrize("name", ["harness-smoke", "smoke-branch", "smoke-chain"])
-def test_recorded_finished_drills_refuse_and_stay_unchanged(legacy_copy, name):
-    run_dir = legacy_copy(name)
+@pytest.mark.parametrize("run", legacy_drills(own=OWN_FINISHED))
+def test_legacy_finished_drills_refuse_and_stay_unchanged(legacy_copy, run):
+    run_dir = legacy_copy(run)
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
     with pytest.raises(InputError, match="finished: no open leaves"):
-        DrillSession.resume(name)
+        DrillSession.resume(run.name)
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
+
+
+def test_a_legacy_open_drill_with_a_cursor_path_continues(legacy_copy):
+    run_dir = legacy_copy(OWN_DRILLS / "legacy-open")
+    session = DrillSession.resume("legacy-open")
+    assert session.rounds == 3 and session.tree.cursor == (1, 0)
+    session.answer("BEDROCK:constraint")
+    session.close()
+    adopted = events_of(run_dir, "drill_adopted")
+    assert len(adopted) == 1 and adopted[0]["base_tree"]["cursor"] == [1, 0]
+    again = DrillSession.resume("legacy-open")  # replays from the adopted tree
+    assert again.rounds == 4 and again.tree.cursor == (0,)
 
 
 def _legacy_open_run(runs_root):

@@ -1,27 +1,32 @@
-"""tree.json: the recorded reference trees load unchanged; bad files are named."""
+"""tree.json: legacy trees (the project's own and the reference's recordings) load
+unchanged; bad files are named."""
 import json
 
 import pytest
 
-from .drill_helpers import LEGACY, LEGACY_RUNS, pure_drill
+from .drill_helpers import LEGACY, OWN_DRILLS, legacy_drills, pure_drill, recordings
 from deeploop.drill import dumps_tree, load_tree, new_tree, save_tree
 from deeploop.drill.treefile import loads_tree, tree_to_json
 from deeploop.errors import InputError
 
 
-@pytest.mark.parametrize("name", LEGACY_RUNS)
-def test_recorded_trees_load_and_save_without_losing_anything(name, tmp_path):
-    original = json.loads((LEGACY / name / "tree.json").read_text(encoding="utf-8"))
-    tree = load_tree(LEGACY / name / "tree.json")
+@pytest.mark.parametrize("run", legacy_drills())
+def test_legacy_trees_load_and_save_without_losing_anything(run, tmp_path):
+    original = json.loads((run / "tree.json").read_text(encoding="utf-8"))
+    tree = load_tree(run / "tree.json")
     assert tree_to_json(tree) == original
     save_tree(tree, tmp_path / "tree.json")
     assert json.loads((tmp_path / "tree.json").read_text(encoding="utf-8")) == original
 
 
-def test_recorded_cursor_and_counts():
-    tree = load_tree(LEGACY / "smoke-branch" / "tree.json")
-    assert tree.cursor is None and tree.done
-    assert (tree.root.leaves, tree.root.closed, tree.root.height) == (2, 2, 3)
+@pytest.mark.parametrize("run, cursor, counts", [
+    (OWN_DRILLS / "legacy-branch", None, (2, 2, 4)),
+    (OWN_DRILLS / "legacy-open", (1, 0), (2, 0, 2)),
+    pytest.param(LEGACY / "smoke-branch", None, (2, 2, 3), marks=recordings)])
+def test_legacy_cursor_and_counts(run, cursor, counts):
+    tree = load_tree(run / "tree.json")
+    assert tree.cursor == cursor and tree.done == (cursor is None)
+    assert (tree.root.leaves, tree.root.closed, tree.root.height) == counts
 
 
 def test_written_like_json_dumps_indent_2():
@@ -79,9 +84,9 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     assert load_tree(folder / "tree.json").root.claim == "s"
 
 
-@pytest.mark.parametrize("name", LEGACY_RUNS)
-def test_hand_written_json_equals_json_dumps_on_recorded_trees(name):
-    tree = load_tree(LEGACY / name / "tree.json")
+@pytest.mark.parametrize("run", legacy_drills())
+def test_hand_written_json_equals_json_dumps_on_legacy_trees(run):
+    tree = load_tree(run / "tree.json")
     assert dumps_tree(tree) == json.dumps(tree_to_json(tree), indent=2, ensure_ascii=False) + "\n"
 
 
