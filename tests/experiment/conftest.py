@@ -9,11 +9,8 @@ MODE switches it into the failure paths the harness must survive.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
-
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 
 FAKE_TRAIN = textwrap.dedent('''\
     """Fake trainer for tests: no torch, instant, deterministic."""

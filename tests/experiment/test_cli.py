@@ -5,8 +5,9 @@ import pytest
 
 from deeploop.cli import main
 from deeploop.experiment.results import read_results
+from tests.helpers import OWN_RESULTS, OWN_WIDE_RESULTS, RECORDED_RESULTS, recordings
 
-from .conftest import FIXTURES, install_trainer
+from .conftest import install_trainer
 
 
 def run_cli(capsys, *argv):
@@ -106,14 +107,24 @@ def test_results_without_a_val_bpb_column_are_refused_untouched(runs_root, corpu
     assert {p: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
 
 
-def test_status_of_any_results_file(capsys):
-    code, out, _ = run_cli(capsys, "status", "--results",
-                           str(FIXTURES / "autoresearch" / "mlx-results.tsv"))
+@pytest.mark.parametrize("results, lines", [
+    (OWN_RESULTS, ["experiments:  6 (baseline not counted)",
+                   "best val_bpb: 2.052764 (commit 7e5f0a8: WIDTH 128 -> 160)",
+                   "baseline:     2.143187  delta -0.090423 (-4.22%)",
+                   "kept / discarded / crashed: 3 / 2 / 1"]),
+    (OWN_WIDE_RESULTS, ["experiments:  5 (baseline not counted)",
+                        "best val_bpb: 1.971122 (commit f39d51a: gradient clipping at 1.0, then LR",
+                        "kept / discarded / crashed: 2 / 2 / 1"]),
+    pytest.param(RECORDED_RESULTS, [
+        "experiments:  4 (baseline not counted)",
+        "best val_bpb: 1.807902 (commit 5efc7aa: reduce depth from 8 to 4)",
+        "baseline:     2.667000  delta -0.859098 (-32.21%)",
+        "kept / discarded / crashed: 3 / 1 / 0"], marks=recordings)])
+def test_status_of_any_results_file(capsys, results, lines):
+    code, out, _ = run_cli(capsys, "status", "--results", str(results))
     assert code == 0
-    assert "experiments:  4 (baseline not counted)" in out
-    assert "best val_bpb: 1.807902 (commit 5efc7aa: reduce depth from 8 to 4)" in out
-    assert "baseline:     2.667000  delta -0.859098 (-32.21%)" in out
-    assert "kept / discarded / crashed: 3 / 1 / 0" in out
+    for line in lines:
+        assert line in out
 
 
 def test_run_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, capsys):

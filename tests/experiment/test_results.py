@@ -9,13 +9,34 @@ from deeploop.experiment.results import (HEADER, append_row, new_row, parse_resu
                                          read_results)
 from deeploop.experiment.status import format_status, summarize
 
-from .conftest import FIXTURES
-
-MLX = FIXTURES / "autoresearch" / "mlx-results.tsv"
+from tests.helpers import OWN_RESULTS, OWN_WIDE_RESULTS, RECORDED_RESULTS, recordings
 
 
+def test_reads_a_five_column_results_file():
+    results = read_results(OWN_RESULTS)
+    assert results.problems == []
+    assert len(results.rows) == 7 and results.header == list(HEADER)
+    assert results.best().val_bpb == 2.052764 and results.best().commit == "7e5f0a8"
+    assert results.baseline().val_bpb == 2.143187
+    assert len(results.experiments()) == 6
+    assert (results.count("keep"), results.count("discard"), results.count("crash")) == (3, 2, 1)
+
+
+def test_reads_extra_columns_and_long_descriptions_by_name():
+    results = read_results(OWN_WIDE_RESULTS)
+    assert results.problems == [] and len(results.rows) == 6
+    assert results.header[:3] == ["commit", "val_bpb", "memory_gb"]
+    best = results.best()
+    assert (best.commit, best.val_bpb, best.memory_gb) == ("f39d51a", 1.971122, 2.5)
+    assert best.description.startswith("gradient clipping at 1.0, then LR 3e-3 -> 4.5e-3 (+50%);")
+    assert best.extra == {"mfu": "11.9", "tok_per_sec": "19800", "artifact_mb": "15.1"}
+    assert results.rows[2].description.count('"') == 2  # quotes are kept as written
+    assert (results.count("keep"), results.count("discard"), results.count("crash")) == (2, 2, 1)
+
+
+@recordings
 def test_reads_a_real_autoresearch_file():
-    results = read_results(MLX)
+    results = read_results(RECORDED_RESULTS)
     assert results.problems == []
     assert len(results.rows) == 5 and results.header == list(HEADER)
     assert results.best().val_bpb == 1.807902 and results.best().commit == "5efc7aa"

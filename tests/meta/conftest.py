@@ -2,8 +2,6 @@
 objective (no subprocess, no torch), scripted proposers and analysts."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from deeploop.experiment.knobs import set_knobs
@@ -17,8 +15,6 @@ from deeploop.meta.inputs import build_inputs
 from deeploop.meta.tier import run_with_meta
 from tests.experiment.conftest import FAKE_TRAIN, corpus_text
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-MLX_RESULTS = FIXTURES / "autoresearch" / "mlx-results.tsv"
 HEAD = "commit\tval_bpb\tmemory_gb\tstatus\tdescription\n"
 
 

@@ -2,7 +2,7 @@
 user sees them: output, exit codes, and files written or not."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import pytest
 
@@ -10,31 +10,31 @@ from deeploop.cli import main
 from deeploop.events import read_events
 from deeploop.meta.hypotheses import HYPOTHESES_FILE, parse_hypotheses
 
-from .conftest import HEAD, MLX_RESULTS, of_type, run_loop
+from tests.helpers import OWN_RESULTS, RECORDED_RESULTS, REPO, recordings
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def mlx():
-    if not MLX_RESULTS.is_file():
-        pytest.skip(f"fixture not found: {MLX_RESULTS}")
-    return MLX_RESULTS
+from .conftest import HEAD, of_type, run_loop
 
 
-def test_results_dry_run_on_the_autoresearch_fixture(mlx, capsys, monkeypatch):
-    monkeypatch.chdir(REPO)
-    before = sorted(p.name for p in mlx.parent.iterdir())
-    assert main(["meta", "--results", "../shared/fixtures/autoresearch/mlx-results.tsv",
-                 "--dry-run"]) == 0
+@pytest.mark.parametrize("results, lines, first", [
+    (OWN_RESULTS, ["experiments: 6   keeps: 3   crashes: 1",
+                   "best val_bpb: 2.052764 (commit 7e5f0a8: WIDTH 128 -> 160)"],
+     "1. [M1.1] LR 0.006 -> 0.009"),
+    pytest.param(RECORDED_RESULTS, [
+        "experiments: 4   keeps: 3   crashes: 0",
+        "best val_bpb: 1.807902 (commit 5efc7aa: reduce depth from 8 to 4)"],
+        "1. [M1.1] DEPTH 4 -> 2", marks=recordings)])
+def test_results_dry_run_on_a_results_file(capsys, monkeypatch, results, lines, first):
+    monkeypatch.chdir(REPO)  # the path as a user types it, relative to the checkout
+    before = sorted(p.name for p in results.parent.iterdir())
+    assert main(["meta", "--results", os.path.relpath(results, REPO), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "experiments: 4   keeps: 3   crashes: 0" in out
-    assert "best val_bpb: 1.807902 (commit 5efc7aa: reduce depth from 8 to 4)" in out
+    for line in lines:
+        assert line in out
     numbered = [line for line in out.splitlines() if line[:2] in ("1.", "2.", "3.", "4.", "5.")]
     assert [line[0] for line in numbered] == ["1", "2", "3", "4", "5"]
-    assert numbered[0] == "1. [M1.1] DEPTH 4 -> 2"
+    assert numbered[0] == first
     assert "dry run: nothing written" in out
-    assert sorted(p.name for p in mlx.parent.iterdir()) == before
+    assert sorted(p.name for p in results.parent.iterdir()) == before
 
 
 def test_results_writes_hypotheses_beside_the_file_and_keeps_the_best_as_written(tmp_path,

@@ -7,7 +7,9 @@ import pytest
 from deeploop.meta.offline import OfflineAnalyst
 from deeploop.meta.response import configs, curves
 
-from .conftest import MLX_RESULTS, inputs_from
+from tests.helpers import OWN_RESULTS, OWN_WIDE_RESULTS, RECORDED_RESULTS, recordings
+
+from .conftest import inputs_from
 
 TRAIN = "LR = 0.0045\nDEPTH = 4\nWIDTH = 128\nWARMDOWN_FRAC = 0.4\n"
 
@@ -111,11 +113,29 @@ def test_with_nothing_scored_it_does_not_speak_of_a_best():
     assert "run the current configuration once more, unchanged" in changes
 
 
-def test_the_autoresearch_fixture():
-    if not MLX_RESULTS.is_file():
-        pytest.skip(f"fixture not found: {MLX_RESULTS}")
+def test_a_five_column_results_file():
     from deeploop.meta.inputs import gather_file
-    inputs = gather_file(MLX_RESULTS)
+    inputs = gather_file(OWN_RESULTS)
+    analysis = OfflineAnalyst().analyse(inputs)
+    assert inputs.knobs == {"LR": 0.006, "DEPTH": 6, "WIDTH": 160}
+    changes = [h.change for h in analysis.hypotheses]
+    assert changes[0] == "LR 0.006 -> 0.009"  # the biggest win, pushed further
+    depth = [h.changes["DEPTH"] for h in analysis.hypotheses if "DEPTH" in h.changes]
+    assert depth and all(value < 16 for value in depth)  # DEPTH 4 -> 16 crashed
+
+
+def test_free_text_descriptions_in_extra_columns():
+    from deeploop.meta.inputs import gather_file
+    inputs = gather_file(OWN_WIDE_RESULTS)
+    analysis = OfflineAnalyst().analyse(inputs)
+    assert {"LR", "WEIGHT_DECAY"} <= set(inputs.knobs)
+    assert len(analysis.hypotheses) == 5
+
+
+@recordings
+def test_the_autoresearch_fixture():
+    from deeploop.meta.inputs import gather_file
+    inputs = gather_file(RECORDED_RESULTS)
     analysis = OfflineAnalyst().analyse(inputs)
     assert inputs.knobs == {"BATCH_SIZE": 65536, "MATRIX_LR": 0.04, "DEPTH": 4}
     changes = [h.change for h in analysis.hypotheses]
