@@ -7,21 +7,25 @@ from pathlib import Path
 
 import nbformat
 
+from tests.helpers import OWN_NODE_RUNS, REPO  # noqa: F401
+
 DATA = Path(__file__).with_name("data")
-REPO = Path(__file__).resolve().parents[2]
-# Recorded runs of the reference systems live beside the checkout, never in it.
-FIXTURES = REPO.parent / "shared" / "fixtures"
-COMMIT_MSG = FIXTURES / "deeper-legacy" / "commit-msg"
+# The project's own commit-msg runs (tests/fixtures/README.md), in start order: two
+# meta-loop sessions, scores 0.25, 0.25, 0.75, 0.75 | 1.0, 1.0.
+NODE_RUNS = [OWN_NODE_RUNS / f"commit-msg-20261203T{stamp}" for stamp in (
+    "190508Z-6a5f00", "190508Z-ea0bd9", "190508Z-b05b64", "190508Z-623910",
+    "190509Z-5a3fab", "190509Z-333ebc")]
 
 
 def fixture_run(name: str | None = None) -> Path:
-    runs = sorted(p for p in COMMIT_MSG.iterdir() if p.is_dir()) if COMMIT_MSG.is_dir() else []
-    assert runs, f"recorded runs missing: {COMMIT_MSG} (they live beside the checkout)"
-    return COMMIT_MSG / name if name else runs[0]
+    """One of the project's own node runs (read it; copy_run it before writing)."""
+    run = OWN_NODE_RUNS / name if name else NODE_RUNS[0]
+    assert run.is_dir(), f"fixture run missing: {run}"
+    return run
 
 
 def copy_run(src: Path, dest_root: Path) -> Path:
-    """A writable copy of a recorded run (reports are written into the run folder)."""
+    """A writable copy of a fixture run (reports are written into the run folder)."""
     dest = dest_root / src.parent.name / src.name
     shutil.copytree(src, dest)
     return dest

@@ -9,19 +9,19 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from tests.notebook.nbhelpers import COMMIT_MSG, FIXTURES  # noqa: E402
+from tests.helpers import OWN_DRILLS  # noqa: E402
+from tests.notebook.nbhelpers import NODE_RUNS  # noqa: E402
 
 from deeploop.notebook.browser import RunBrowser  # noqa: E402
 
-DRILLS = FIXTURES / "deeper-legacy" / "deeper"
+DRILL = "legacy-branch"
 
 
 @pytest.fixture
 def root(tmp_path):
-    """Two recorded node runs and a recorded drill, copied into a runs root."""
+    """Two of the project's node runs and a legacy drill, copied into a runs root."""
     root = tmp_path / "runs"
-    for src in (COMMIT_MSG / "commit-msg-20260522T061505Z-meta1",
-                COMMIT_MSG / "commit-msg-20260522T061548Z-meta2", DRILLS / "smoke-branch"):
+    for src in (NODE_RUNS[0], NODE_RUNS[5], OWN_DRILLS / DRILL):
         shutil.copytree(src, root / src.parent.name / src.name)
     return root
 
@@ -46,20 +46,18 @@ class FakeBuilder:
 def test_lists_runs_newest_first_with_status_and_score(root):
     browser = RunBrowser(root)
     labels = [label for label, _ in browser.runs.options]
-    assert labels[0].startswith("deeper / smoke-branch · unfinished · score 1 · 2026-05-22T16")
-    assert labels[1].startswith("commit-msg / commit-msg-20260522T061548Z-meta2 · passed · "
-                                "score 1")
-    assert labels[2].startswith("commit-msg / commit-msg-20260522T061505Z-meta1 · hard_cap · "
-                                "score 0.25")
+    assert labels[0].startswith(f"commit-msg / {NODE_RUNS[5].name} · passed · score 1 · "
+                                "2026-12-03T19")
+    assert labels[1].startswith(f"commit-msg / {NODE_RUNS[0].name} · hard_cap · score 0.25")
+    assert labels[2].startswith("deeper / legacy-branch · unfinished · score 1 · 2026-11-30T09")
     assert browser.runs.value is None and browser.report_view.value == ""
-    assert RunBrowser(root, node="deeper").runs.options[0][1] == str(root / "deeper" /
-                                                                      "smoke-branch")
+    assert RunBrowser(root, node="deeper").runs.options[0][1] == str(root / "deeper" / DRILL)
 
 
 def test_picking_a_run_without_a_report_builds_it_then_shows_it(root):
     builder = FakeBuilder()
     browser = RunBrowser(root, builder=builder)
-    run = str(root / "deeper" / "smoke-branch")
+    run = str(root / "deeper" / DRILL)
     browser.runs.value = run
     browser.wait(30)
     assert builder.calls == [run]
@@ -78,7 +76,7 @@ def test_picking_a_run_without_a_report_builds_it_then_shows_it(root):
 
 def test_a_failing_build_says_why(root):
     browser = RunBrowser(root, builder=FakeBuilder(fail="kernel died\nmore"))
-    browser.runs.value = str(root / "deeper" / "smoke-branch")
+    browser.runs.value = str(root / "deeper" / DRILL)
     browser.wait(30)
     assert "no report: kernel died" in browser.message.value and "more" not in browser.message.value
     assert browser.report_view.value == ""
@@ -86,11 +84,11 @@ def test_a_failing_build_says_why(root):
 
 def test_real_report_of_a_recorded_drill(root):
     browser = RunBrowser(root)
-    browser.runs.value = str(root / "deeper" / "smoke-branch")
+    browser.runs.value = str(root / "deeper" / DRILL)
     browser.wait(120)
     page = html.unescape(browser.report_view.value)
     assert "Bedrock (2)" in page and "BEDROCK · prior-decision" in page
-    assert (root / "deeper" / "smoke-branch" / "report.html").is_file()
+    assert (root / "deeper" / DRILL / "report.html").is_file()
 
 
 def test_an_empty_root_says_so(tmp_path):

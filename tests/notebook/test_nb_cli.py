@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.notebook.nbhelpers import DATA, FIXTURES
+from tests.helpers import OWN_RESULTS
+from tests.notebook.nbhelpers import DATA
 
 from deeploop.cli import main
 
@@ -52,7 +53,7 @@ def test_session_with_file_and_command_line_parameters(tmp_path, capsys):
     (["session", PARAMS, "-f", "missing.yaml"], "parameters file not found"),
     (["report"], "give a run folder (RUN_DIR) or --results FILE"),
     (["report", "x", "--results", "y"], "not both"),
-    (["report", "--results", str(FIXTURES / "autoresearch" / "mlx-results.tsv")],
+    (["report", "--results", str(OWN_RESULTS)],
      "needs an output folder (--out DIR)"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
@@ -90,7 +91,6 @@ def test_batch_prints_each_session_and_exits_1_if_any_failed(tmp_path, capsys):
 
 
 def test_report_on_a_results_file(tmp_path, capsys):
-    results = FIXTURES / "autoresearch" / "mlx-results.tsv"
-    assert main(["report", "--results", str(results), "--out", str(tmp_path)]) == 0
+    assert main(["report", "--results", str(OWN_RESULTS), "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == f"report: {tmp_path / 'report.html'}"
     assert (tmp_path / "report.ipynb").is_file()

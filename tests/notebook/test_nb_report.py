@@ -1,4 +1,4 @@
-"""Executed reports on recorded runs and results files: content, HTML, failures."""
+"""Executed reports on fixture runs and results files: content, HTML, failures."""
 from __future__ import annotations
 
 import json
@@ -7,14 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
-from tests.notebook.nbhelpers import COMMIT_MSG, FIXTURES, copy_run, fixture_run, make_notebook
+from tests.helpers import (OWN_DRILLS, OWN_NODE_RUNS, OWN_RESULTS, OWN_WIDE_RESULTS,
+                           RECORDED_DRILLS, RECORDED_NODE_RUNS, RECORDED_RESULTS, recordings)
+from tests.notebook.nbhelpers import NODE_RUNS, copy_run, fixture_run, make_notebook
 
 from deeploop.errors import InputError, NotFound
 from deeploop.notebook.failures import CellFailed
 from deeploop.notebook.html import external_links
 from deeploop.notebook.report import build_report
 
-RESULTS = FIXTURES / "autoresearch" / "mlx-results.tsv"
+RESULTS = OWN_RESULTS
 
 
 def images(page: str) -> list[str]:
@@ -29,8 +31,7 @@ def row(*cells) -> str:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    run = copy_run(fixture_run("commit-msg-20260522T061505Z-meta1"),
-                   tmp_path_factory.mktemp("report"))
+    run = copy_run(NODE_RUNS[0], tmp_path_factory.mktemp("report"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MPLBACKEND", "Agg")  # the template must still produce its chart
         return run, build_report(run)
@@ -46,7 +47,7 @@ def test_report_files_land_in_the_run_folder(report):
 def test_report_shows_outcome_chart_and_violations(report):
     _, result = report
     page = result.html.read_text()
-    assert "commit-msg-20260522T061505Z-meta1" in page
+    assert NODE_RUNS[0].name in page
     assert "hard_cap" in page and "reached hard cap of 3 rounds" in page
     assert row("no-conv-format", 3, "1, 2, 3") in page
     assert len(images(page)) == 2  # score per round and run, violations over runs; once each
@@ -69,11 +70,13 @@ def test_executed_notebook_keeps_code_and_the_injected_run_dir(report):
                and "parameters" not in c.metadata.get("tags", []))
 
 
-def test_every_recorded_commit_msg_run_reports(tmp_path):
-    runs = sorted(p for p in COMMIT_MSG.iterdir() if p.is_dir())
+@pytest.mark.parametrize("runs_dir", [OWN_NODE_RUNS,
+                                      pytest.param(RECORDED_NODE_RUNS, marks=recordings)])
+def test_every_commit_msg_run_reports(tmp_path, runs_dir):
+    runs = sorted(p for p in runs_dir.iterdir() if p.is_dir())
     assert len(runs) == 6
 
-    def one(run):  # written to tmp: the shared fixtures are never touched
+    def one(run):  # written to tmp: the fixtures are never touched
         return run, build_report(run, tmp_path / run.name)
 
     with ThreadPoolExecutor(3) as pool:
@@ -86,11 +89,20 @@ def test_every_recorded_commit_msg_run_reports(tmp_path):
         assert not (run / "report.html").exists()
 
 
-def test_results_file_report(tmp_path):
-    result = build_report(RESULTS, tmp_path / "out")
+@pytest.mark.parametrize("results, counts, best, experiments", [
+    (OWN_RESULTS, (3, 2, 1), "2.052764 (7e5f0a8: WIDTH 128 -&gt; 160)", 6),
+    (OWN_WIDE_RESULTS, (2, 2, 1),  # a long description is cut short in the table
+     "1.971122 (f39d51a: gradient clipping at 1.0, then LR 3e-3 -&gt; 4.5e-…)", 5),
+    pytest.param(RECORDED_RESULTS, (3, 1, 0), "1.807902 (5efc7aa: reduce depth from 8 to 4)", 4,
+                 marks=recordings)])
+def test_results_file_report(tmp_path, results, counts, best, experiments):
+    result = build_report(results, tmp_path / "out")
     page = result.html.read_text()
-    assert row("kept", 3) in page and row("discarded", 1) in page  # the baseline is not counted
-    assert row("best val_bpb", "1.807902 (5efc7aa: reduce depth from 8 to 4)") in page
+    kept, discarded, crashed = counts  # the baseline is not counted
+    assert row("kept", kept) in page and row("discarded", discarded) in page
+    assert row("crashed", crashed) in page
+    assert row("experiments (baseline not counted)", experiments) in page
+    assert row("best val_bpb", best) in page
     assert len(images(page)) == 1 and external_links(page) == []
 
 
@@ -183,15 +195,18 @@ def test_experiment_run_report(experiment_run, tmp_path):
     assert "Score per round" not in page and "Depth tree" not in page  # other kinds' cells
 
 
-@pytest.mark.parametrize("name", ["harness-smoke", "smoke-branch", "smoke-chain"])
-def test_recorded_drills_report(tmp_path, name):
+@pytest.mark.parametrize("run", [OWN_DRILLS / name for name in (
+    "legacy-capped", "legacy-branch", "legacy-chain", "legacy-open")] + [
+    pytest.param(RECORDED_DRILLS / name, marks=recordings)
+    for name in ("harness-smoke", "smoke-branch", "smoke-chain")], ids=lambda run: run.name)
+def test_legacy_drills_report(tmp_path, run):
     from deeploop.drill.view import load_drill
-    run = FIXTURES / "deeper-legacy" / "deeper" / name
-    page = build_report(run, tmp_path / name).html.read_text()
+    page = build_report(run, tmp_path / run.name).html.read_text()
     view = load_drill(run)
     assert "<h2>Tree</h2>" in page and '<details open="">' in page
     assert view.tree.root.claim.replace("`", "") in page.replace("`", "")
-    assert f"Bedrock ({len(re.findall('BEDROCK:', view.text()))})" in page
+    bedrock = len(re.findall('BEDROCK:', view.text()))
+    assert (f"Bedrock ({bedrock})" if bedrock else "no branch has reached bedrock yet") in page
     assert len(images(page)) == 1  # depth over rounds
     assert not (run / "report.html").exists()
 

@@ -1,5 +1,6 @@
 """Report cells called directly (no kernel): each kind gets its sections, the
-others show nothing; recorded reference runs and hand-made runs both work."""
+others show nothing; the project's fixture runs, the reference's recordings (when
+present) and hand-made runs all work."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,9 @@ import shutil
 
 import matplotlib
 import pytest
-from tests.notebook.nbhelpers import COMMIT_MSG, FIXTURES
+from tests.helpers import (OWN_DRILLS, OWN_RESULTS, OWN_WIDE_RESULTS, RECORDED_DRILLS,
+                           RECORDED_NODE_RUNS, RECORDED_RESULTS, recordings)
+from tests.notebook.nbhelpers import NODE_RUNS
 
 from deeploop.errors import InputError
 from deeploop.notebook import views
@@ -15,8 +18,6 @@ from deeploop.notebook.views_drill import depth_by_round
 from deeploop.notebook.views_node import node_runs
 
 matplotlib.use("Agg")
-DRILLS = FIXTURES / "deeper-legacy" / "deeper"
-RESULTS = FIXTURES / "autoresearch" / "mlx-results.tsv"
 EXPERIMENT_CELLS = [views.progress_chart, views.top_hits, views.meta_timeline,
                     views.time_and_cost]
 NODE_CELLS = [views.node_scores, views.violations_over_runs, views.lessons]
@@ -28,8 +29,12 @@ def html(shown) -> str:
 
 
 @pytest.mark.parametrize("where, kind", [
-    (COMMIT_MSG / "commit-msg-20260522T061505Z-meta1", "node"),
-    (DRILLS / "smoke-chain", "drill"), (DRILLS / "harness-smoke", "drill")])
+    (NODE_RUNS[0], "node"), (OWN_DRILLS / "legacy-chain", "drill"),
+    (OWN_DRILLS / "legacy-capped", "drill"), (OWN_DRILLS / "legacy-open", "drill"),
+    pytest.param(RECORDED_NODE_RUNS / "commit-msg-20260522T061505Z-meta1", "node",
+                 marks=recordings),
+    pytest.param(RECORDED_DRILLS / "smoke-chain", "drill", marks=recordings),
+    pytest.param(RECORDED_DRILLS / "harness-smoke", "drill", marks=recordings)])
 def test_kind_decides_which_cells_show(where, kind):
     subject = views.load(run_dir=str(where))
     assert subject.kind == kind
@@ -39,17 +44,24 @@ def test_kind_decides_which_cells_show(where, kind):
     assert all(cell(subject) is not None for cell in mine)
 
 
-def test_results_file_subject():
-    subject = views.load(results=str(RESULTS))
+@pytest.mark.parametrize("results, rows, order, labels", [
+    (OWN_RESULTS, 7, ["LR 0.003 -&gt; 0.006", "DEPTH 4 -&gt; 6", "WIDTH 128 -&gt; 160"],
+     ["LR 0.003 -> 0.006", "DEPTH 4 -> 6", "WIDTH 128 -> 160"]),
+    (OWN_WIDE_RESULTS, 6, ["warm-up 100 -&gt; 250 steps", "gradient clipping at 1.0"],
+     ["warm-up 100 -> 250 steps; the loss …", "gradient clipping at 1.0, then LR 3…"]),
+    pytest.param(RECORDED_RESULTS, 5, ["reduce depth from 8 to 4", "halve total batch size"],
+                 ["halve total batch size to 2^16", "increase matrix LR to 0.04",
+                  "reduce depth from 8 to 4"], marks=recordings)])
+def test_results_file_subject(results, rows, order, labels):
+    subject = views.load(results=str(results))
     assert subject.kind == "experiment" and subject.record is None
-    assert len(subject.results.rows) == 5
+    assert len(subject.results.rows) == rows
     assert views.violations_table(subject) is None and views.drill_tree(subject) is None
     assert "a results.tsv alone records neither" in repr(views.time_and_cost(subject))
-    hits = html(views.top_hits(subject))
-    assert hits.index("reduce depth from 8 to 4") < hits.index("halve total batch size")
-    fig = views.progress_chart(subject)
-    assert [t.get_text() for t in fig.axes[0].texts] == [
-        "halve total batch size to 2^16", "increase matrix LR to 0.04", "reduce depth from 8 to 4"]
+    hits = html(views.top_hits(subject))  # the biggest gain over the previous best first
+    assert [hits.index(hit) for hit in order] == sorted(hits.index(hit) for hit in order)
+    fig = views.progress_chart(subject)  # keeps labelled in run order, long ones cut short
+    assert [t.get_text() for t in fig.axes[0].texts] == labels
 
 
 @pytest.mark.parametrize("run_dir, results, message", [
@@ -76,17 +88,40 @@ def test_empty_results_say_so(tmp_path):
     assert "none yet" in html(views.outcome_table(subject))
 
 
-def test_node_runs_window_is_ordered_by_start(tmp_path):
-    this = COMMIT_MSG / "commit-msg-20260522T061507Z-meta3"
+def test_node_runs_window_is_ordered_by_start():
+    around = node_runs(views.load(run_dir=str(NODE_RUNS[2])).record)
+    assert [r.run_id for r in around.runs] == [run.name for run in NODE_RUNS]  # not sorted
+    assert around.index == 2
+    assert len(node_runs(views.load(run_dir=str(NODE_RUNS[2])).record, radius=1).runs) == 3
+
+
+@recordings
+def test_recorded_node_runs_window_is_ordered_by_start():
+    this = RECORDED_NODE_RUNS / "commit-msg-20260522T061507Z-meta3"
     around = node_runs(views.load(run_dir=str(this)).record)
     assert [r.run_id[-5:] for r in around.runs] == ["meta1", "meta2", "meta3", "meta4", "meta1",
                                                     "meta2"]
     assert around.index == 2
-    assert len(node_runs(views.load(run_dir=str(this)).record, radius=1).runs) == 3
+
+
+def test_lessons_in_promotion_order_and_on_the_chart():
+    # the meta-loop that made the fixtures promoted three lessons after its second run
+    # and verb-tense after its fourth
+    subject = views.load(run_dir=str(NODE_RUNS[4]))
+    table = html(views.lessons(subject))
+    assert (table.index("length") < table.index("no-conv-format") < table.index("trailing-period")
+            < table.index("verb-tense"))
+    assert NODE_RUNS[3].name in table and "2 of last 5" in table
+    chart = views.node_scores(subject)
+    rounds, per_run = chart.axes
+    assert [t.get_text() for t in per_run.texts] == ["+length", "+no-conv-format",
+                                                     "+trailing-period", "+verb-tense"]
+    assert list(per_run.lines[0].get_ydata()) == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
+    assert list(rounds.lines[0].get_ydata()) == [1.0]
 
 
 def copy_node_runs(tmp_path) -> list:
-    runs = sorted(p for p in COMMIT_MSG.iterdir() if p.is_dir())
+    runs = sorted(p for p in RECORDED_NODE_RUNS.iterdir() if p.is_dir())
     for src in runs:
         shutil.copytree(src, tmp_path / "commit-msg" / src.name)
     return [tmp_path / "commit-msg" / src.name for src in runs]
@@ -99,8 +134,9 @@ def promote(run_dir, key, count=2):
         fh.write(json.dumps(event) + "\n")
 
 
-def test_lessons_in_promotion_order_and_on_the_chart(tmp_path):
-    runs = copy_node_runs(tmp_path)
+@recordings
+def test_lessons_promoted_into_recorded_runs(tmp_path):
+    runs = copy_node_runs(tmp_path)  # the reference recorded no lesson_promoted events
     promote(runs[1], "length")
     promote(runs[1], "no-conv-format")
     promote(runs[3], "verb-tense")
@@ -115,8 +151,10 @@ def test_lessons_in_promotion_order_and_on_the_chart(tmp_path):
     assert list(rounds.lines[0].get_ydata()) == [1.0]
 
 
-def test_violations_over_runs_stack_per_rule():
-    subject = views.load(run_dir=str(COMMIT_MSG / "commit-msg-20260522T061548Z-meta1"))
+@pytest.mark.parametrize("run", [NODE_RUNS[4], pytest.param(
+    RECORDED_NODE_RUNS / "commit-msg-20260522T061548Z-meta1", marks=recordings)])
+def test_violations_over_runs_stack_per_rule(run):
+    subject = views.load(run_dir=str(run))
     fig = views.violations_over_runs(subject)
     labels = [c.get_label() for c in fig.axes[0].containers]
     assert labels == ["length", "no-conv-format", "trailing-period", "verb-tense"]
@@ -124,8 +162,25 @@ def test_violations_over_runs_stack_per_rule():
     assert "every judged round followed every rule" in repr(views.violations_table(subject))
 
 
+def test_drill_depth_bedrock_and_tree_on_legacy_drills():
+    branch = views.load(run_dir=str(OWN_DRILLS / "legacy-branch"))
+    assert depth_by_round(branch.events) == [(1, 1, 1), (2, 1, 1), (3, 2, 1), (4, 2, 2),
+                                             (5, 3, 3), (6, 4, None)]
+    table = html(views.bedrock(branch))
+    assert "Bedrock (2)" in table and "prior-decision × 1, constraint × 1" in table
+    assert "we chose one shared database to save money in 2019" in table
+    tree = views.drill_tree(branch)
+    assert "<details open>" in html(tree) and "BEDROCK · constraint" in html(tree)
+    assert "## Bedrock" in repr(tree) and "[BEDROCK:prior-decision]" in repr(tree)
+    capped = views.load(run_dir=str(OWN_DRILLS / "legacy-capped"))
+    assert "shallow-bedrock" in html(views.violations_table(capped))
+    assert "status" in html(views.outcome_table(capped)) and "hard_cap" in html(
+        views.outcome_table(capped))
+
+
+@recordings
 def test_drill_depth_bedrock_and_tree_on_recorded_drills():
-    branch = views.load(run_dir=str(DRILLS / "smoke-branch"))
+    branch = views.load(run_dir=str(RECORDED_DRILLS / "smoke-branch"))
     assert depth_by_round(branch.events) == [(1, 1, 1), (2, 1, 1), (3, 2, 1), (4, 2, 2),
                                              (5, 3, None)]
     table = html(views.bedrock(branch))
@@ -134,22 +189,7 @@ def test_drill_depth_bedrock_and_tree_on_recorded_drills():
     tree = views.drill_tree(branch)
     assert "<details open>" in html(tree) and "BEDROCK · constraint" in html(tree)
     assert "## Bedrock" in repr(tree) and "[BEDROCK:prior-decision]" in repr(tree)
-    harness = views.load(run_dir=str(DRILLS / "harness-smoke"))
+    harness = views.load(run_dir=str(RECORDED_DRILLS / "harness-smoke"))
     assert "shallow-bedrock" in html(views.violations_table(harness))
     assert "status" in html(views.outcome_table(harness)) and "hard_cap" in html(
         views.outcome_table(harness))
-
-
-def test_drill_without_judged_rounds_says_so(tmp_path):
-    run = tmp_path / "deeper" / "fresh"
-    run.mkdir(parents=True)
-    (run / "seed.md").write_text("# Starting claim\n\nWhy is the sky blue?\n")
-    subject = views.load(run_dir=str(run))
-    assert subject.kind == "drill"
-    assert "no judged rounds" in repr(views.drill_depth(subject))
-    assert "neither a drill journal nor a tree.json" in repr(views.bedrock(subject))
-    assert repr(views.drill_tree(subject)).startswith("Tree: none to show (")
-    (run / "tree.json").write_text(json.dumps({"root": {"claim": "Why is the sky blue?",
-                                                        "tag": "from-user", "bedrock": None,
-                                                        "children": []}, "cursor": []}))
-    assert "no branch has reached bedrock" in repr(views.bedrock(views.load(run_dir=str(run))))
