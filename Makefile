@@ -17,13 +17,15 @@ test: $(VENV)/.test-deps
 	$(PY) -m pytest -q
 
 # Re-execute the example notebooks in place (commit them executed; make test checks
-# them with nbval). Runs go to a throw-away folder, never ./runs.
+# them with nbval). Runs go to a throw-away folder, never ./runs; paths under it are
+# written as $DEEPLOOP_RUNS in the outputs, so no machine's temporary folder is committed.
 notebooks: $(VENV)/.test-deps
 	root=$$(mktemp -d -t deeploop-nbval-XXXXXX) && \
 	DEEPLOOP_RUNS=$$root MPLBACKEND=Agg $(PY) -m jupyter nbconvert --to notebook --execute \
 	  --inplace --ExecutePreprocessor.record_timing=False \
 	  --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.timeout=600 \
-	  notebooks/*.ipynb; status=$$?; rm -rf $$root; exit $$status
+	  notebooks/*.ipynb && \
+	$(PY) notebooks/scrub_paths.py $$root notebooks/*.ipynb; status=$$?; rm -rf $$root; exit $$status
 
 bench: $(VENV)/.test-deps
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

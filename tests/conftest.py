@@ -14,8 +14,9 @@ collect_ignore_glob = ["notebook/data/*.ipynb"]
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Tests marked ``recordings`` run whenever ../shared/fixtures/ is present (CI has
-    it); in a lone clone they are skipped, and the skip says why."""
+    """Tests marked ``recordings`` run whenever the reference recordings sit beside the
+    checkout (helpers.RECORDINGS; CI has them); in a lone clone they are skipped, and the
+    skip says why."""
     if recordings_present():
         return
     skip = pytest.mark.skip(reason=SKIP_REASON)

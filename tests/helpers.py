@@ -49,3 +49,22 @@ def make_node(nodes_dir: Path, name: str, judge_py: str | None = None,
     if toml:
         (node / "node.toml").write_text(toml)
     return node
+
+
+# Tests that wait on processes allow for a loaded 2-core machine: they poll for the
+# condition they need with a generous deadline, never sleep a fixed time and hope.
+PATIENCE = 120.0  # seconds; bounded (pytest-timeout stops a test at 300 s anyway)
+
+
+def wait_until(condition, what: str, timeout: float = PATIENCE, interval: float = 0.05):
+    """Poll ``condition()`` until it returns something true (returned); fail the test
+    naming ``what`` if ``timeout`` seconds pass first."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}")
+        time.sleep(interval)

@@ -3,11 +3,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.helpers import LEGACY, OWN_DRILLS, OWN_RUNS, REPO, make_node, recordings
+from tests.helpers import (LEGACY, OWN_DRILLS, OWN_RUNS, PATIENCE, REPO, make_node,
+                           recordings, wait_until)
 from deeploop.cli import build_parser, main
 
 
@@ -136,24 +136,27 @@ def test_feedback_and_meta_loop_commands(capsys, commit_node, seed_file):
     assert code == 0 and "0 new lesson(s)" in out and "  2 length" in out
 
 
-SLOW_MODEL = "import sys, time; sys.stdin.read(); time.sleep(30)"
+# reads the prompt, says it has started (the run is now inside a model call), then hangs
+SLOW_MODEL = ("import pathlib, sys, time; sys.stdin.read(); "
+              "pathlib.Path(sys.argv[1]).write_text('asked'); time.sleep(600)")
 
 
 def test_ctrl_c_during_a_run_records_aborted_interrupted(tmp_path, commit_node, runs_root):
-    script = tmp_path / "slow.py"
+    script, asked = tmp_path / "slow.py", tmp_path / "asked"
     script.write_text(SLOW_MODEL)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "deeploop", "loop", "commit-msg", "--seed",
                              str(commit_node / "sample-seed.md"), "--run-id", "int",
-                             "--model", f"command:{sys.executable} {script}"],
+                             "--model", f"command:{sys.executable} {script} {asked}"],
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-    events = runs_root / "commit-msg" / "int" / "events.jsonl"
-    deadline = time.time() + 20
-    while not (events.exists() and events.read_text()) and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    try:
+        wait_until(asked.exists, "the run to ask its model")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=PATIENCE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130 and "interrupted" in err
     outcome = json.loads((runs_root / "commit-msg" / "int" / "outcome.json").read_text())
     assert outcome["status"] == "aborted" and outcome["exit_reason"] == "interrupted"

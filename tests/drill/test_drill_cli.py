@@ -15,6 +15,7 @@ from deeploop.models.base import Completion
 from deeploop.models.mock import register_mock
 from .drill_helpers import (LEGACY, LEGACY_BRANCH, OWN_DRILLS, REPO, SMOKE_BRANCH, events_of,
                             legacy_drills, read_tree_json, recordings)
+from tests.helpers import PATIENCE, wait_until
 
 
 ROUND_ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint",
@@ -133,7 +134,7 @@ def test_a_locked_run_is_refused_by_the_cli(runs_root, capsys, monkeypatch):
         assert "drill held is in use by another process" in capsys.readouterr().err
     finally:
         holder.stdin.close()
-        holder.wait(10)
+        holder.wait(PATIENCE)
 
 
 class Angles:
@@ -141,7 +142,7 @@ class Angles:
 
     def complete(self, prompt, **context):
         if "YOUR ANGLE: boundary" in prompt:
-            time.sleep(30)
+            time.sleep(600)  # killed at the deadline
         return Completion("BEDROCK:empirical — the dashboards show it")
 
 
@@ -149,7 +150,7 @@ def test_fanout_from_the_cli(runs_root, node_dir, capsys):
     register_mock("drill-angles", Angles)
     assert main(["drill", "x", "--no-report", "--fanout", "5",
                  "--investigator", "mock:drill-angles",
-                 "--deadline", "0.5", "--run-id", "fan"]) == 0
+                 "--deadline", "4", "--run-id", "fan"]) == 0  # the others need ms
     run_dir = runs_root / "deeper" / "fan"
     assert [e["angle"] for e in events_of(run_dir, "subagent_force_killed")] == ["boundary"]
     assert len(events_of(run_dir, "subagent_completed")) == 4
@@ -179,6 +180,7 @@ def _cli(*args):
     return [sys.executable, "-m", "deeploop", "drill", *args, "--quiet", "--no-report"]
 
 
+@pytest.mark.timeout(900)  # seven CLI processes, each starting Python per round
 def test_killed_for_real_then_resumed_equals_straight(runs_root, tmp_path):
     script = tmp_path / "answer.py"
     script.write_text(ANSWER_BY_ROUND)
@@ -194,11 +196,9 @@ def test_killed_for_real_then_resumed_equals_straight(runs_root, tmp_path):
                                 cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         events = runs_root / "deeper" / run_id / "events.jsonl"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (
-                not events.exists() or len(events.read_text().splitlines()) < after_lines):
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0, 0.15))
+        wait_until(lambda: events.exists() and len(events.read_text().splitlines())
+                   >= after_lines, f"{after_lines} events", interval=0.01)
+        time.sleep(rng.uniform(0, 0.15))  # a random moment after that (not an assertion)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert not (runs_root / "deeper" / run_id / "outcome.json").exists()

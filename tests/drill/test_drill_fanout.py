@@ -12,9 +12,10 @@ from deeploop.drill.fanout import FanoutAnswerer, investigator_prompt, synthesiz
 from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
 from deeploop.models.base import Completion, Usage
+from tests.helpers import wait_until
 from .drill_helpers import events_of, read_tree_json
 
-DEADLINE = 0.6
+DEADLINE = 4.0  # the quick jobs need milliseconds, even on a loaded machine
 
 
 def _alive(pid: int) -> bool:
@@ -31,7 +32,7 @@ def test_jobs_run_in_parallel_and_stragglers_are_killed(tmp_path):
 
     def straggler():
         pid_file.write_text(str(os.getpid()))
-        time.sleep(30)
+        time.sleep(600)
         return "too late"
 
     jobs = {"slow": straggler, "fast": lambda: "found it", "also": lambda: (time.sleep(0.2), "x")[1]}
@@ -40,26 +41,23 @@ def test_jobs_run_in_parallel_and_stragglers_are_killed(tmp_path):
     elapsed = time.monotonic() - started
     assert [r.name for r in results] == ["slow", "fast", "also"]
     assert [r.status for r in results] == ["timeout", "completed", "completed"]
-    assert DEADLINE <= elapsed < DEADLINE + 2
+    assert elapsed >= DEADLINE  # it gave the straggler until the deadline
     assert not _alive(int(pid_file.read_text()))
-    assert "no answer within 0.6 s" in results[0].detail
+    assert f"no answer within {DEADLINE:g} s" in results[0].detail
 
 
 def test_a_killed_job_takes_the_program_it_started_with_it(tmp_path):
     pid_file = tmp_path / "grandchild"
 
     def runs_a_program():
-        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         pid_file.write_text(str(proc.pid))
         proc.wait()
         return "never"
 
     results = run_parallel({"cmd": runs_a_program}, DEADLINE)
     assert results[0].status == "timeout"
-    deadline = time.monotonic() + 5
-    while _alive(int(pid_file.read_text())) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(int(pid_file.read_text()))
+    wait_until(lambda: not _alive(int(pid_file.read_text())), "the grandchild to be killed")
 
 
 def test_outcomes_are_classified():

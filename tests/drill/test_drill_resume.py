@@ -13,6 +13,7 @@ from deeploop.errors import InputError, NotFound, RunLocked
 from deeploop.events import EventLog
 from .drill_helpers import (OWN_DRILLS, OWN_FINISHED, REPO, events_of, legacy_drills,
                             read_tree_json)
+from tests.helpers import PATIENCE
 
 ANSWERS = ["cause A", "BRANCH:cause B", "BEDROCK:nonsense", "BEDROCK:constraint — budget",
            "rethink", "deeper still", "BEDROCK:prior-decision"]
@@ -260,7 +261,7 @@ def test_a_second_process_is_refused(runs_root):
         assert (runs_root / "deeper" / "two" / "events.jsonl").read_text() == before
     finally:
         holder.stdin.close()
-        holder.wait(10)
+        holder.wait(PATIENCE)
     DrillSession.resume("two").close()  # free again once the other process ended
 
 

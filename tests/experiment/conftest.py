@@ -31,7 +31,7 @@ FAKE_TRAIN = textwrap.dedent('''\
     def main():
         time.sleep(SLEEP)
         if os.path.exists(os.path.join("..", "slow")):  # a test wants to kill us mid-run
-            time.sleep(120)
+            time.sleep(600)  # until killed: the test checks who kills it
         if MODE == "garbage":
             print("loss went somewhere\\n---\\nval_bpb: banana\\n%%%%")
             return

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,6 +16,8 @@ from deeploop.events import read_events
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
 from deeploop.experiment.session import find_in_flight, run_experiments
+
+from tests.helpers import PATIENCE, wait_until
 
 from .test_loop import Scripted, results_of, run_all
 
@@ -29,13 +30,8 @@ for event in run_experiments(open_run("t1"), Settings(budget=5, experiments=3, w
 """
 
 
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+def wait_for(predicate, timeout=PATIENCE):
+    wait_until(predicate, "the harness to get there", timeout=timeout)
 
 
 def test_kill_during_training_then_resume(fake_run):
@@ -57,7 +53,7 @@ def test_kill_during_training_then_resume(fake_run):
 
     events, results = run_all(fake_run, Scripted({"DEPTH": 5}, {"DEPTH": 6}), experiments=3)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
-             open(f"/proc/{pid}/stat").read().split()[2] == "Z", timeout=5)
+             open(f"/proc/{pid}/stat").read().split()[2] == "Z")
     first = results_of(events)[0]
     assert first["round"] == 1 and first["status"] == "crash"
     assert first["reason"] == "interrupted" and first["resumed"] is True

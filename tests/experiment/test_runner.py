@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import pytest
 
@@ -12,6 +11,8 @@ from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.knobs import set_knobs
 from deeploop.experiment.runner import kill_timeout, parse_summary, run_training, scrub_env
 from deeploop.experiment.warm import WarmStarter
+
+from tests.helpers import PATIENCE, wait_until
 
 from .conftest import FAKE_TRAIN
 
@@ -97,13 +98,13 @@ def test_bad_trainers_are_crashes(tmp_path, mode, reason, start):
 def test_hang_is_killed_after_the_timeout(tmp_path, start):
     result = run_training(trainer(tmp_path, "hang"), tmp_path / "x.log", 5, tmp_path,
                           timeout=1.0, **start)
-    assert result.killed == "timeout" and 1.0 <= result.wall_seconds < 5
+    assert result.killed == "timeout" and result.wall_seconds >= 1.0  # not before the timeout
     assert crash_reason(result).startswith("timed out")
 
 
 def test_unbounded_allocation_is_killed_at_the_memory_cap(tmp_path, start):
     result = run_training(trainer(tmp_path, "alloc"), tmp_path / "x.log", 5, tmp_path,
-                          memory_cap=300 * 2 ** 20, timeout=30, **start)
+                          memory_cap=300 * 2 ** 20, timeout=PATIENCE, **start)
     assert result.killed == "memory"
     assert crash_reason(result) == "killed: memory use passed the cap"
 
@@ -132,7 +133,7 @@ def test_a_dead_helper_falls_back_to_a_fresh_process(tmp_path):
 
 def test_a_helper_dying_mid_run_is_a_crash_not_a_harness_failure(tmp_path):
     starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)), preload=())
-    ws = trainer(tmp_path, "ok", SLEEP=30.0)
+    ws = trainer(tmp_path, "ok", SLEEP=600.0)  # only a kill ends it within the wait below
     started = []
 
     def kill_helper(pid):
@@ -141,14 +142,12 @@ def test_a_helper_dying_mid_run_is_a_crash_not_a_harness_failure(tmp_path):
 
     result = run_training(ws, tmp_path / "x.log", 5, tmp_path, starter=starter,
                           on_start=kill_helper)
-    assert crash_reason(result) == "exit code -9" and result.wall_seconds < 10
+    assert crash_reason(result) == "exit code -9"
     starter.close()
-    for _ in range(50):  # the orphaned trainer was killed with its group
+
+    def gone(pid=started[0]):  # the orphaned trainer was killed with its group
         try:
-            if open(f"/proc/{started[0]}/stat").read().split()[2] == "Z":
-                break
+            return open(f"/proc/{pid}/stat").read().split()[2] == "Z"
         except FileNotFoundError:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("the trainer outlived its helper")
+            return True
+    wait_until(gone, "the trainer to die with its helper")

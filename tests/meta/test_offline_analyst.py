@@ -2,8 +2,6 @@
 follow what the history says and never walk into a known crash."""
 from __future__ import annotations
 
-import pytest
-
 from deeploop.meta.offline import OfflineAnalyst
 from deeploop.meta.response import configs, curves
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import nbformat
 import pytest
@@ -97,11 +96,9 @@ def test_earlier_failed_attempt_is_kept_not_overwritten(failed_twice):
 
 
 def test_cell_timeout_is_reported_as_such(tmp_path):
-    start = time.monotonic()
-    with pytest.raises(CellTimedOut) as err:
-        run_session(DATA / "sleeps.ipynb", {"seconds": 30}, out=tmp_path, timeout=2,
-                    progress=False)
-    assert time.monotonic() - start < 20  # the 30 s cell was cut short
+    with pytest.raises(CellTimedOut) as err:  # the 600 s cell is cut short (else the
+        run_session(DATA / "sleeps.ipynb", {"seconds": 600}, out=tmp_path, timeout=2,
+                    progress=False)           # test's own 300 s timeout fails it)
     assert str(err.value).startswith("cell 3 of 4 `import time` timed out after 2 s")
     assert read_status(tmp_path / "session.ipynb")["status"] == "timed_out"
     text = outputs_text(tmp_path / "session.ipynb")
