@@ -1,8 +1,8 @@
 """Write executed example notebooks without the machine they ran on.
 
 ``make notebooks`` runs the examples with a throw-away runs root (a temporary
-folder), and their outputs print paths of runs inside it (``report:
-/tmp/deeploop-nbval-…/experiment/notebook-demo/report.html``). Committed, that
+folder), and their outputs print paths of runs inside it (``report: <the
+temporary folder>/experiment/notebook-demo/report.html``). Committed, that
 would publish one machine's temporary folder, so this replaces the runs root
 in every output with ``$DEEPLOOP_RUNS``, the variable that named it. Sources
 and images are left alone. nbval treats ``$DEEPLOOP_RUNS`` and a test

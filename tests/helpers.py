@@ -3,6 +3,7 @@ to the reference systems' recordings, and a builder of small node folders."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,6 @@ PATIENCE = 120.0  # seconds; bounded (pytest-timeout stops a test at 300 s anywa
 def wait_until(condition, what: str, timeout: float = PATIENCE, interval: float = 0.05):
     """Poll ``condition()`` until it returns something true (returned); fail the test
     naming ``what`` if ``timeout`` seconds pass first."""
-    import time
     deadline = time.monotonic() + timeout
     while True:
         value = condition()

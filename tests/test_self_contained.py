@@ -182,3 +182,18 @@ def test_nbval_reads_the_variable_and_a_test_runs_root_alike():
     fresh = "report: /tmp/pytest-7/deeploop-nbval-Zx81_q/experiment/notebook-demo/report.html"
     assert sanitize(committed) == sanitize(fresh) == (
         "report: RUNS/experiment/notebook-demo/report.html")
+
+
+@pytest.mark.parametrize("template", [REPO / "notebooks" / "report.ipynb",
+                                      REPO / "deeploop" / "notebook" / "templates" /
+                                      "report.ipynb"])
+def test_the_report_template_opens_a_run_the_project_ships(template):
+    """Opened by hand (the kernel's folder is notebooks/), the report template reads
+    a run inside the repository; the packaged template is the same notebook."""
+    pytest.importorskip("nbformat")
+    from deeploop.notebook.parameters import load_notebook, read_parameters
+    declared = read_parameters(load_notebook(template))
+    defaults = [declared[name].default for name in ("run_dir", "results")]
+    assert sum(bool(d) for d in defaults) == 1  # exactly one subject, as views.load wants
+    subject = (REPO / "notebooks" / next(d for d in defaults if d)).resolve()
+    assert subject.exists() and REPO in subject.parents
