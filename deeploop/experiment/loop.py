@@ -42,8 +42,7 @@ Trainer = Callable[..., TrainResult]
 def usage_of(event: dict) -> Usage:
     """The tokens and dollars an event records (``cost`` or ``usage``)."""
     data = event.get("cost") or event.get("usage") or {}
-    return Usage(**{k: v for k, v in data.items()
-                    if k in ("input_tokens", "output_tokens", "usd", "calls")})
+    return Usage.from_json(data)
 
 
 def default_budget() -> float:

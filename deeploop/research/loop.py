@@ -64,7 +64,7 @@ class ResearchLoop:
         for event in events:
             if event.get("type") == "research_synthesised":
                 usage = (event.get("attempt") or {}).get("usage") or {}
-                self.spend.add(Usage(**usage))
+                self.spend.add(Usage.from_json(usage))
         self.rounds = [e.get("round", 0) for e in events if e.get("type") == "research_started"]
 
     def next_round(self) -> int:
