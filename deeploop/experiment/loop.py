@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..models.base import Usage
+from ..models.purse import Purse, attach, purse_of
 from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
@@ -90,6 +91,9 @@ class Loop:
                              max_seconds=hours * 3600 if hours else DEFAULT_MAX_SECONDS,
                              max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
+        # one purse for every model the run pays for (the meta tier's analyst may share it)
+        self.purse = purse_of(self.proposer) or Purse(self.settings.max_usd)
+        attach(self.proposer, self.purse)
 
     # -- state read back from files -------------------------------------------------
     def load(self, events: list[dict]) -> None:
@@ -98,6 +102,7 @@ class Loop:
         for event in events:  # proposals and meta-analyses spend from one budget
             if event.get("type") in ("experiment_result", "meta_analysis"):
                 self.spend.add(usage_of(event))
+        self.purse.spent_usd = self.spend.usage.usd
 
     def next_number(self) -> int:
         return max((e.get("round", 0) for e in self.history), default=-1) + 1
@@ -139,7 +144,8 @@ class Loop:
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
             return "passed", f"{self.settings.experiments} experiments done"
-        reason = budget_exhausted(self.limits, self.spend)
+        # a call the purse refused (it could have crossed the cap) ends the run too
+        reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
         return ("budget_exhausted", reason) if reason else None
 
     def stop_requested(self) -> str | None:

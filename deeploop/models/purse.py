@@ -35,3 +35,8 @@ def attach(owner, purse: Purse | None) -> None:
     model = getattr(owner, "model", owner)
     if purse is not None and hasattr(model, "purse"):
         model.purse = purse
+
+
+def purse_of(owner) -> Purse | None:
+    """The purse the model an owner calls already has, if any."""
+    return getattr(getattr(owner, "model", owner), "purse", None)
