@@ -176,8 +176,9 @@ def test_recurring_violations_become_lessons_the_next_prompt_carries(collection,
     bans = (research_node / "BANS.md").read_text()
     assert "- `no-citation` — promoted from 2 of last 5 runs" in bans
     _, _, seen = web_run("lesson-c", collection, message(GOOD, RESULTS))
-    lessons = seen[0]["messages"][0]["content"].split("## Accumulated lessons (BANS.md)")[1]
-    assert "`no-citation`" in lessons.split("## Your question")[0]
+    stable = seen[0]["messages"][0]["content"][0]["text"]
+    lessons = stable.split("## Accumulated lessons (BANS.md)")[1]
+    assert "`no-citation`" in lessons.split("## How to answer")[0]
 
 
 def test_the_cli_refuses_anthropic_without_a_key(collection, capsys, runs_root):
