@@ -14,8 +14,10 @@ and ``model_context_window_exceeded`` raise a ModelError saying the reply
 was cut (never acted on); ``refusal`` raises ``ModelError`` with the reason.
 
 Prompts are laid out stable-first for the prompt cache: tools, system, then
-the ``stable`` text (program.md, train.py, the lessons ...) with the cache
-breakpoint, then the part that changes from call to call.
+the ``stable`` text (program.md, train.py, the lessons ...) with a cache
+breakpoint, then ``history`` (append-only blocks such as results rows, one
+block each, a second breakpoint on the last so the next call reads all but
+the newest from the cache), then the part that changes from call to call.
 
 Before each call the worst case is reserved against the loop's ``Purse``;
 after it, what the usage fields cost (``pricing``) is charged.
@@ -67,8 +69,9 @@ def cache_control(ttl: str | None) -> dict | None:
 
 
 def build_request(model: str, prompt: str, *, max_tokens: int, system: str | None = None,
-                  stable: str | None = None, tools: list | None = None,
-                  tool_choice: dict | None = None, cache_ttl: str | None = "5m") -> dict:
+                  stable: str | None = None, history: list[str] | None = None,
+                  tools: list | None = None, tool_choice: dict | None = None,
+                  cache_ttl: str | None = "5m") -> dict:
     """The Messages request, stable first: tools, system, the stable text
     (where the cache breakpoint goes), then the changing prompt. Pure."""
     mark = cache_control(cache_ttl)
@@ -88,6 +91,10 @@ def build_request(model: str, prompt: str, *, max_tokens: int, system: str | Non
         if mark:
             block["cache_control"] = mark
         content.append(block)
+    history = [h for h in history or [] if h]
+    content += [{"type": "text", "text": h} for h in history]
+    if history and mark:
+        content[-1]["cache_control"] = mark
     content.append({"type": "text", "text": prompt})
     request["messages"] = [{"role": "user", "content": content}]
     return request
@@ -150,9 +157,9 @@ class AnthropicModel:
     def complete(self, prompt: str, *, system: str | None = None,
                  max_tokens: int | None = None, tools: list | None = None,
                  tool_choice: dict | None = None, stable: str | None = None,
-                 **context) -> Completion:
+                 history: list[str] | None = None, **context) -> Completion:
         request = build_request(self.model, prompt, max_tokens=max_tokens or self.max_tokens,
-                                system=system, stable=stable, tools=tools,
+                                system=system, stable=stable, history=history, tools=tools,
                                 tool_choice=tool_choice, cache_ttl=self.cache_ttl)
         usage, blocks, asked = Usage(), [], request["messages"]
         for _ in range(self.max_pauses + 1):

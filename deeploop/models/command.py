@@ -43,10 +43,11 @@ class CommandModel:
     def complete(self, prompt: str, *, system: str | None = None,
                  max_tokens: int | None = None, **context) -> Completion:
         stable = context.pop("stable", None)  # the cache layout means nothing here
+        history = "\n".join(context.pop("history", None) or [])
         env = child_env()
         env.update({ENV_NAMES.get(k, k.upper()): str(v) for k, v in context.items()
                     if v is not None and isinstance(v, (str, int, float, os.PathLike))})
-        text = "\n\n".join(p for p in (system, stable, prompt) if p)
+        text = "\n\n".join(p for p in (system, stable, history, prompt) if p)
         try:
             proc = subprocess.run(self.argv, input=text, capture_output=True, text=True,
                                   timeout=self.timeout, env=env,

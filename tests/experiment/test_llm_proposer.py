@@ -149,11 +149,27 @@ def test_claude_proposes_exact_replacements_through_a_forced_tool_call():
     body = seen[0]
     assert body["tool_choice"] == {"type": "tool", "name": "propose_change"}
     assert body["tools"][0]["input_schema"]["required"] == ["description", "hypothesis", "edits"]
-    stable, changing = body["messages"][0]["content"]
+    stable, header, row, changing = body["messages"][0]["content"]
     assert stable["cache_control"]["type"] == "ephemeral"
     assert "# program" in stable["text"] and "DEPTH = 4" in stable["text"]
-    assert "abc1234\t2.100000" in changing["text"] and "experiment 1" in changing["text"]
-    assert "abc1234\t2.100000" not in stable["text"]
+    assert header["text"].endswith("commit\tval_bpb\tmemory_gb\tstatus\tdescription")
+    assert row == {"type": "text", "text": "abc1234\t2.100000\t0.5\tkeep\tbaseline",
+                   "cache_control": stable["cache_control"]}  # the second breakpoint
+    assert "experiment 1" in changing["text"] and "cache_control" not in changing
+    assert "(none: train.py is as shown above)" in changing["text"]
+
+
+def test_kept_changes_after_the_cached_base_come_as_a_diff():
+    proposer, seen = claude_replying(tool_reply(), tool_reply(
+        edits=[{"old": "DEPTH = 4\n", "new": "DEPTH = 5\n"}]))
+    first = proposer.propose(context())
+    later = context()
+    later.train_py = first.train_py  # the LR change was kept
+    second = proposer.propose(later)
+    assert second.ok and read_knobs(second.train_py)["LR"].value == 0.0045
+    assert seen[0]["messages"][0]["content"][0] == seen[1]["messages"][0]["content"][0]
+    changing = seen[1]["messages"][0]["content"][-1]["text"]
+    assert "-LR = 0.003\n+LR = 0.0045" in changing
 
 
 def test_a_reply_that_does_not_fit_the_schema_is_retried_once_then_failed():
@@ -162,7 +178,7 @@ def test_a_reply_that_does_not_fit_the_schema_is_retried_once_then_failed():
     proposer, seen = claude_replying(missing, ambiguous)
     proposal = proposer.propose(context())
     assert not proposal.ok and len(seen) == 2 and proposal.attempts == 2
-    assert "its 'old' text is not in train.py" in seen[1]["messages"][0]["content"][1]["text"]
+    assert "its 'old' text is not in train.py" in seen[1]["messages"][0]["content"][-1]["text"]
     assert proposal.error.startswith("reply did not fit the propose_change schema twice: "
                                      "edit 1: its 'old' text occurs")
     assert proposal.usage.calls == 2 and proposal.usage.input_tokens == 2400

@@ -7,9 +7,12 @@ it offers none, the idea is the model's own.
 
 A model that can call tools (Claude) is made to call ``propose_change``
 (``replace.py``): exact old/new replacements of train.py, a description and
-the hypothesis id. Its prompt is laid out for the prompt cache: the stable
-part (program.md, train.py, how to reply) first and marked, the results and
-the task after it. Other models (``command:``, ``scripted:``) keep the text
+the hypothesis id. Its prompt is laid out for the prompt cache: program.md,
+how to reply and train.py as it stood when the proposer started (cached,
+rewritten only when program.md changes or the kept changes grow past a
+quarter of the file), then results.tsv one row per block (cached but for the
+newest row), then what changes: the kept changes as a diff, the git log,
+the hypotheses offered and the task. Other models (``command:``, ``scripted:``) keep the text
 path, the ``build_prompt`` the ``command:`` proposer uses too: a description
 plus a whole file or a unified diff.
 
@@ -21,7 +24,8 @@ over every call, failed ones included.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field
 
 from ...errors import KeyRejected, ModelError
 from ...meta.hypotheses import find_tagged
@@ -86,19 +90,46 @@ TOOL_FORMAT = (f"Reply by calling {TOOL_NAME}: a one-line description (for hyper
                "train.py, each 'old' copied from train.py above and occurring once.")
 
 
-def stable_prompt(context: ProposalContext) -> str:
-    """What stays the same from one experiment to the next (until a keep or a
-    meta-analysis changes train.py or program.md): the cached prefix."""
+REBASE_AT = 0.25  # rebase when the kept changes touch a quarter of train.py's lines
+HISTORY_ROWS = 200
+
+
+def stable_prompt(context: ProposalContext, base_train_py: str) -> str:
+    """What stays the same from one experiment to the next: program.md, how
+    to reply, and train.py as it stood when this proposer started (or last
+    rebased). The cached prefix; kept changes since then come as a diff."""
     return "\n\n".join([
         "## program.md (strategy)", context.program_md.strip() or "(empty)",
-        "## train.py (the only file you may change)",
-        f"```python\n{context.train_py.rstrip()}\n```",
-        "## How to reply", TOOL_FORMAT]) + "\n"
+        "## How to reply", TOOL_FORMAT,
+        "## train.py at the start of this session (the only file you may change; the changes "
+        "kept since are given below as a diff)",
+        f"```python\n{base_train_py.rstrip()}\n```"]) + "\n"
 
 
-def changing_prompt(context: ProposalContext) -> str:
-    """What changes every experiment: the results, the log, the offer, the task."""
-    parts = ["## Results so far (results.tsv, oldest first)", results_table(context.results),
+def history_blocks(context: ProposalContext) -> list[str]:
+    """results.tsv as append-only blocks (the header, then one per row), so
+    every call reads the rows it has seen before from the cache."""
+    rows = context.results.rows[-HISTORY_ROWS:]
+    header = list(HEADER)
+    skipped = len(context.results.rows) - len(rows)
+    first = ("## Results so far (results.tsv, oldest first)\n"
+             + (f"({skipped} earlier rows not shown)\n" if skipped else "") + "\t".join(header))
+    return [first] + [format_row(r, header) for r in rows]
+
+
+def kept_changes(base: str, current: str) -> str:
+    if base == current:
+        return "(none: train.py is as shown above)"
+    diff = difflib.unified_diff(base.splitlines(keepends=True), current.splitlines(keepends=True),
+                                "train.py (above)", "train.py (now)", n=2)
+    return "```diff\n" + "".join(diff).rstrip("\n") + "\n```"
+
+
+def changing_prompt(context: ProposalContext, base_train_py: str) -> str:
+    """What changes every experiment: kept changes, the log, the offer, the task."""
+    parts = ["## Changes kept since the start of this session (train.py now = the file above "
+             "with this diff applied; your replacements apply to train.py now)",
+             kept_changes(base_train_py, context.train_py),
              "## Recent commits (git log --oneline -20)", context.git_log.strip() or "(none)"]
     if context.pending:
         parts += ["## Hypotheses to test in this experiment (from the meta-analysis, best "
@@ -110,6 +141,15 @@ def changing_prompt(context: ProposalContext) -> str:
               "deeploop.experiment, the evaluation call and the summary block as they are. "
               f"Call {TOOL_NAME}."]
     return "\n\n".join(parts) + "\n"
+
+
+def needs_rebase(base: str | None, current: str) -> bool:
+    """Whether the cached base is too far from train.py now to be worth a diff."""
+    if base is None:
+        return True
+    changed = sum(1 for line in difflib.ndiff(base.splitlines(), current.splitlines())
+                  if line[:1] in "+-")
+    return changed > REBASE_AT * max(len(current.splitlines()), 1)
 
 
 def retry_prompt(prompt: str, problem: str) -> str:
@@ -127,6 +167,8 @@ def tested_hypothesis(description: str, context: ProposalContext):
 class LLMProposer:
     model: Model
     attempts: int = 2  # the first reply and one retry
+    # train.py as the cached prefix shows it; kept changes since go as a diff
+    base_train_py: str | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> str:
@@ -143,13 +185,17 @@ class LLMProposer:
         return self.propose_with_text(context)
 
     def propose_with_tool(self, context: ProposalContext) -> Proposal:
-        stable, prompt = stable_prompt(context), changing_prompt(context)
+        if needs_rebase(self.base_train_py, context.train_py):
+            self.base_train_py = context.train_py
+        base = self.base_train_py
+        stable, prompt = stable_prompt(context, base), changing_prompt(context, base)
+        history = history_blocks(context)
         usage, problem = Usage(), ""
         for attempt in range(1, self.attempts + 1):
             ask = prompt if attempt == 1 else retry_prompt(prompt, problem)
             try:
                 completion = self.model.complete(ask, system=SYSTEM, stable=stable,
-                                                 max_tokens=TOOL_MAX_TOKENS,
+                                                 history=history, max_tokens=TOOL_MAX_TOKENS,
                                                  tools=[PROPOSE_TOOL], tool_choice=FORCE_TOOL)
             except KeyRejected:
                 raise  # no later call can work: the run ends failed
