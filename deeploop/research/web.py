@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..errors import ModelError
 from ..models.base import Model, Usage
 from .report_doc import CITATION, LOW_FLAG, SECTIONS, section_for
 from .synthesizer import Attempt, Context
@@ -145,9 +146,16 @@ class WebSynthesizer:
         return {"type": "web_search_20250305", "name": "web_search", "max_uses": self.max_uses}
 
     def research(self, question: str, context: Context) -> Attempt:
-        completion = self.model.complete(question_prompt(question, context),
-                                         stable=stable_prompt(context), tools=[self.tool()],
-                                         max_tokens=MAX_TOKENS)
+        try:
+            completion = self.model.complete(question_prompt(question, context),
+                                             stable=stable_prompt(context), tools=[self.tool()],
+                                             max_tokens=MAX_TOKENS)
+        except ModelError as exc:
+            if not getattr(exc, "stop_reason", None):
+                raise  # the API or the network failed: the run says so
+            # a refusal or a cut reply: recorded as an empty attempt, with its cost
+            return self.attempt(question, "", {}, 0, getattr(exc, "usage", None) or Usage(),
+                                note=str(exc))
         content = completion.content or [
             b if isinstance(b, dict) else b.model_dump(mode="json", exclude_none=True)
             for b in getattr(completion.raw, "content", None) or []]
@@ -157,7 +165,7 @@ class WebSynthesizer:
                             completion.usage)
 
     def attempt(self, question: str, text: str, titles: dict[str, str], searches: int,
-                usage: Usage) -> Attempt:
+                usage: Usage, note: str = "reply had no FINDING block") -> Attempt:
         retrieved = list(titles)
         fields, finding = parse_reply(text)
         common = dict(retrieved=retrieved, labels=titles, search_count=searches, usage=usage,
@@ -166,7 +174,7 @@ class WebSynthesizer:
             block = f"### {question}\n\n> The synthesiser's reply had no FINDING block.\n\n{LOW_FLAG}"
             return Attempt(question, block, section_for(question),
                            "No usable finding: the reply could not be read.", [], "LOW",
-                           "partial", [], note="reply had no FINDING block", **common)
+                           "partial", [], note=note, **common)
         finding = _HEADING.sub(r"#### \1", match_citations(finding, retrieved))
         cited = list(dict.fromkeys(t for _, t in CITATION.findall(finding)))
         gaps = [g.strip() for g in fields.get("GAPS", "").split("|") if g.strip().endswith("?")]

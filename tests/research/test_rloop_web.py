@@ -187,3 +187,23 @@ def test_the_cli_refuses_anthropic_without_a_key(collection, capsys, runs_root):
     assert code == 2
     assert "needs ANTHROPIC_API_KEY" in capsys.readouterr().err
     assert not (runs_root / "research" / "nokey").exists()
+
+
+def test_a_refusal_is_recorded_with_its_reason_and_cost(collection, research_node):
+    refused = message("I can't help with that.", RESULTS[:1])
+    refused["stop_reason"] = "refusal"
+    prepared, _, seen = web_run("refused", collection, refused, message(GOOD, RESULTS))
+    attempt = events(prepared, "research_synthesised")[0]["attempt"]
+    assert attempt["note"].endswith("the model refused: I can't help with that.")
+    assert attempt["usage"]["usd"] > 0 and len(seen) == 1
+    assert entries(prepared)[0].status == "partial"
+
+
+def test_the_dollar_cap_refuses_a_call_before_it_is_sent(collection, research_node):
+    client, seen = client_replying(message(GOOD, RESULTS))
+    prepared = start("capped", collection, entries=1, questions=[QUESTION],
+                     synthesizer="anthropic:claude-sonnet-4-6", client=client, max_uses=3,
+                     max_usd=0.02)  # one call could cost $0.09
+    outcome = run(prepared)
+    assert outcome["status"] == "budget_exhausted" and seen == []
+    assert "could cost up to" in outcome["exit_reason"] and outcome.get("usd", 0) == 0
