@@ -102,9 +102,10 @@ def drill_session(url: str, cached: bool) -> list[Usage]:
     from deeploop.drill.node import DeeperNode
     from deeploop.drill.questioner import ModelQuestioner
     clock = Clock()
-    standin = StandIn(lambda body: {"content": [{"type": "text",
-                                                 "text": "Why does that hold for you?"}]},
-                      PromptCache(clock=clock))
+    standin = StandIn(lambda body: {"content": [{
+        "type": "tool_use", "id": "toolu_bench", "name": "ask_question",
+        "input": {"question": "Why does that hold for you?"}}], "stop_reason": "tool_use"},
+        PromptCache(clock=clock))
     node = DeeperNode(REPO / "nodes" / "deeper")
     usages, chain = [], ["Our nightly builds should move to the new CI runners."]
     with serve(standin, url):

@@ -116,8 +116,9 @@ def test_anthropic_questioner_through_the_real_client(node_dir):
         seen.append(body)
         return httpx2.Response(200, json={
             "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-            "content": [{"type": "text", "text": "What would make “cause A” false?"}],
-            "stop_reason": "end_turn", "stop_sequence": None,
+            "content": [{"type": "tool_use", "id": "toolu_01", "name": "ask_question",
+                         "input": {"question": "What would make “cause A” false?"}}],
+            "stop_reason": "tool_use", "stop_sequence": None,
             "usage": {"input_tokens": 1200, "output_tokens": 12}})
 
     client = anthropic.Anthropic(api_key="test",
@@ -126,5 +127,8 @@ def test_anthropic_questioner_through_the_real_client(node_dir):
     question = ModelQuestioner(model, load_deeper()).ask(["root", "cause A"], [])
     assert question.text == "What would make “cause A” false?"
     assert question.usage.input_tokens == 1200 and question.usage.usd > 0
-    assert "deeper — the questioner" in seen[0]["system"]
-    assert "2. cause A" in seen[0]["messages"][0]["content"]
+    system = seen[0]["system"][0]
+    assert "deeper — the questioner" in system["text"] and system["cache_control"]
+    assert "2. cause A" in seen[0]["messages"][0]["content"][0]["text"]
+    assert seen[0]["tool_choice"] == {"type": "tool", "name": "ask_question"}
+    assert question.raw_lines == 1
