@@ -99,9 +99,13 @@ class Loop:
     def load(self, events: list[dict]) -> None:
         self.history = [e for e in events if e.get("type") == "experiment_result"]
         self.notifier.sent = sent_kinds(events)
+        costed = {e.get("round") for e in events
+                  if e.get("type") == "experiment_result" and e.get("cost") is not None}
         for event in events:  # proposals and meta-analyses spend from one budget
             if event.get("type") in ("experiment_result", "meta_analysis"):
                 self.spend.add(usage_of(event))
+            elif event.get("type") == "model_usage" and event.get("round") not in costed:
+                self.spend.add(usage_of(event))  # a call a kill left without its result
         self.purse.spent_usd = self.spend.usage.usd
 
     def next_number(self) -> int:
@@ -259,7 +263,13 @@ class Loop:
         current = self.ws.read()
         if baseline:
             return Proposal(current, "baseline"), base, ""
-        proposal = self.proposer.propose(self.context(number, current))
+        # every call is journalled as it is paid for (model_usage), for resume
+        self.purse.on_charge = lambda spec, usage: self.log.emit(
+            "model_usage", round=number, spec=spec, usage=usage.to_json())
+        try:
+            proposal = self.proposer.propose(self.context(number, current))
+        finally:
+            self.purse.on_charge = None
         self.spend.add(proposal.usage)
         problem = check_proposal(proposal, current)
         self.ws.restore(self.ws.dirty_paths())  # a proposer never leaves edits behind
@@ -330,4 +340,6 @@ class Loop:
                        "baseline_val_bpb": baseline.val_bpb if baseline else None,
                        "kept": results.count("keep"), "discarded": results.count("discard"),
                        "crashed": results.count("crash"),
-                       "usd": round(self.spend.usage.usd, 6)}).write(self.run.path)
+                       # the purse also knows calls whose proposal a kill cut short
+                       "usd": round(max(self.spend.usage.usd, self.purse.spent_usd), 6)}
+                ).write(self.run.path)

@@ -198,10 +198,10 @@ class AnthropicModel:
 
     def _usage(self, response) -> Usage:
         tokens = usage_tokens(response.usage)
-        usd = round(cost_usd(self.price, tokens), 6)
+        usage = Usage(usd=round(cost_usd(self.price, tokens), 6), calls=1, **tokens)
         if self.purse is not None:
-            self.purse.charge(usd)
-        return Usage(usd=usd, calls=1, **tokens)
+            self.purse.charge(usage.usd, self.spec, usage)
+        return usage
 
     def worst_case(self, request: dict) -> float:
         text = json.dumps({k: request.get(k) for k in ("tools", "system", "messages")})

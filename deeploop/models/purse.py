@@ -9,6 +9,7 @@ the model charges what the usage fields cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import BudgetRefused
 
@@ -18,6 +19,9 @@ class Purse:
     limit_usd: float
     spent_usd: float = 0.0
     refused: str | None = None   # why the last call was refused, if one was
+    # told of every charge as it happens (spec, Usage): a loop journals it, so a
+    # call whose result a kill loses is still counted on resume
+    on_charge: Callable | None = None
 
     def reserve(self, worst_usd: float, spec: str) -> None:
         if self.spent_usd + worst_usd > self.limit_usd + 1e-12:
@@ -25,8 +29,10 @@ class Purse:
                             f"cost up to ${worst_usd:.4f} with ${self.spent_usd:.4f} spent")
             raise BudgetRefused(f"{spec}: call not made: {self.refused}", spec=spec)
 
-    def charge(self, usd: float) -> None:
+    def charge(self, usd: float, spec: str = "", usage=None) -> None:
         self.spent_usd = round(self.spent_usd + usd, 9)
+        if self.on_charge is not None and usage is not None:
+            self.on_charge(spec, usage)
 
 
 def attach(owner, purse: Purse | None) -> None:

@@ -88,3 +88,46 @@ def test_an_unknown_model_without_prices_is_refused_before_anything(runs_root, c
     assert code == 2 and err.count("\n") == 1
     assert "unknown price for model 'claude-nonesuch'" in err and "--price IN/OUT" in err
     assert not (runs_root / "experiment" / "x").exists()
+
+
+def test_a_call_a_kill_cut_short_is_still_counted(fake_run, monkeypatch):
+    """The proposer's first reply does not fit; the run is killed during the
+    retry. The paid call is journalled (model_usage), outcome.json counts it,
+    and a resume starts from what was spent."""
+    import anthropic
+    import httpx2
+
+    from deeploop.experiment.loop import Loop
+    from deeploop.experiment.proposers.llm import LLMProposer
+    from deeploop.experiment.rundir import Settings
+    from deeploop.experiment.session import run_experiments
+    from deeploop.models.anthropic import AnthropicModel
+    from deeploop.models.standin import message
+
+    unfit = message([{"type": "tool_use", "id": "toolu_1", "name": "propose_change",
+                      "input": {"description": "x", "hypothesis": "",
+                                "edits": [{"old": "NOT THERE", "new": "y"}]}}],
+                    stop_reason="tool_use", input_tokens=2000, output_tokens=100)
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        if len(calls) > 1:
+            raise KeyboardInterrupt  # the harness is killed while the retry is in flight
+        return httpx2.Response(200, json=unfit)
+
+    client = anthropic.Anthropic(api_key="t", max_retries=0,
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    proposer = LLMProposer(AnthropicModel(MODEL, client=client))
+    settings = Settings(budget=5, experiments=3, warm_start=False, max_usd=1.0)
+    with pytest.raises(KeyboardInterrupt):
+        list(run_experiments(fake_run, settings, proposer=proposer))
+    paid = cost_usd(PRICES[MODEL], usage_tokens(unfit["usage"]))
+    outcome = json.loads((fake_run.path / "outcome.json").read_text())
+    assert outcome["status"] == "aborted" and outcome["usd"] == pytest.approx(paid)
+    events = [json.loads(line) for line in fake_run.events_path.read_text().splitlines()]
+    journalled = [e for e in events if e["type"] == "model_usage"]
+    assert [e["round"] for e in journalled] == [1]
+    loop = Loop(fake_run, settings, proposer=proposer)
+    loop.load(events)
+    assert loop.spend.usage.usd == pytest.approx(paid) and loop.purse.spent_usd == pytest.approx(paid)
