@@ -39,12 +39,6 @@ DEFAULT_TIMEOUT = 600.0   # seconds per request attempt
 COMPLETE_STOPS = ("end_turn", "stop_sequence", "tool_use")
 
 
-def price_usd(model: str, input_tokens: int, output_tokens: int) -> float:
-    """Dollars for plain input and output tokens of ``model`` (no caching)."""
-    return round(cost_usd(price_for(model), {"input_tokens": input_tokens,
-                                             "output_tokens": output_tokens}), 6)
-
-
 def has_api_key() -> bool:
     return bool(os.environ.get("ANTHROPIC_API_KEY"))
 
