@@ -186,13 +186,23 @@ def test_a_reply_that_does_not_fit_the_schema_is_retried_once_then_failed():
     assert proposer.propose(context()).ok
 
 
-@pytest.mark.parametrize("stop,words", [("max_tokens", "cut at max_tokens"),
-                                        ("refusal", "the model refused")])
-def test_cut_and_refused_replies_are_failed_proposals_that_keep_their_cost(stop, words):
-    proposer, seen = claude_replying(tool_reply(stop=stop, output_tokens=4000))
+def test_a_refusal_is_a_failed_proposal_that_keeps_its_cost():
+    proposer, seen = claude_replying(tool_reply(stop="refusal", output_tokens=40))
     proposal = proposer.propose(context())
-    assert not proposal.ok and words in proposal.error and len(seen) == 1
-    assert proposal.usage.output_tokens == 4000 and proposal.usage.usd > 0.06
+    assert not proposal.ok and "the model refused" in proposal.error and len(seen) == 1
+    assert proposal.usage.output_tokens == 40 and proposal.usage.usd > 0
+
+
+def test_a_cut_reply_is_never_used_asked_for_once_more_and_paid_for():
+    cut = tool_reply(stop="max_tokens", output_tokens=4000)
+    proposer, seen = claude_replying(cut, tool_reply())
+    proposal = proposer.propose(context())
+    assert proposal.ok and proposal.attempts == 2 and proposal.usage.output_tokens == 4090
+    assert "cut at max_tokens" in seen[1]["messages"][0]["content"][-1]["text"]
+    proposer, seen = claude_replying(cut, cut)
+    proposal = proposer.propose(context())
+    assert not proposal.ok and "cut at max_tokens (4000)" in proposal.error
+    assert proposal.usage.output_tokens == 8000 and proposal.usage.usd > 0.12
 
 
 def test_a_rejected_key_is_not_a_failed_proposal():

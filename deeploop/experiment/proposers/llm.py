@@ -200,8 +200,11 @@ class LLMProposer:
             except KeyRejected:
                 raise  # no later call can work: the run ends failed
             except ModelError as exc:
-                return failed(str(exc), usage + (getattr(exc, "usage", None) or Usage()),
-                              attempt)
+                usage = usage + (getattr(exc, "usage", None) or Usage())
+                if getattr(exc, "stop_reason", None) == "max_tokens" and attempt < self.attempts:
+                    problem = "it was cut at max_tokens; send fewer, shorter replacements"
+                    continue  # a cut reply is never used, but it may be asked for again
+                return failed(str(exc), usage, attempt)
             usage = usage + completion.usage
             try:
                 description, hypothesis_id, edits = read_tool_reply(completion.tool_input)
