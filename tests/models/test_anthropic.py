@@ -84,6 +84,12 @@ def test_max_tokens_is_never_acted_on_and_its_cost_is_kept():
     assert caught.value.usage.output_tokens == 300 and caught.value.usage.usd > 0
 
 
+def test_a_reply_cut_by_the_context_window_is_not_used():
+    model, _ = replying(text_reply("partial", stop="model_context_window_exceeded"))
+    with pytest.raises(ModelError, match="cut at the model's context window"):
+        model.complete("x")
+
+
 def test_refusal_is_a_failure_with_the_reason():
     model, _ = replying(text_reply("I can't help with that request.", stop="refusal"))
     with pytest.raises(ModelError, match="refused: I can't help with that request."):
