@@ -11,7 +11,8 @@ breakpoints, 1-hour TTL for the proposer because an experiment step
 outlasts 5 minutes) and with caching off. Prices are Sonnet 4.6's.
 
 Prints, per workload: prompt tokens per step, the share served from cache,
-dollars per step cached and uncached, and the ratio. Goals (proposer):
+dollars per step cached and uncached, and the ratio, with a sample of steps
+(``--steps`` prints every step). Goals (proposer):
 >= 70 % of input tokens from cache and >= 2.5x cheaper per experiment.
 """
 from __future__ import annotations
@@ -161,7 +162,21 @@ class serve:
         os.environ.pop("ANTHROPIC_BASE_URL", None)
 
 
-def summary(name: str, cached: list[Usage], plain: list[Usage], unit: str) -> dict:
+def step_table(cached: list[Usage], plain: list[Usage], every: bool) -> None:
+    """Per step: prompt tokens, the share read from cache, dollars both ways."""
+    picks = range(len(cached)) if every else sorted(
+        {0, 1, 2, 3, len(cached) // 4, len(cached) // 2, len(cached) - 1})
+    print("   step  prompt tok  cached  written    $ cached  $ uncached")
+    for i in picks:
+        c, p = cached[i], plain[i]
+        share = c.cache_read_tokens / c.prompt_tokens if c.prompt_tokens else 0.0
+        print(f"  {i + 1:5d}  {c.prompt_tokens:10,d}  {100 * share:5.1f}%  "
+              f"{c.cache_write_5m_tokens + c.cache_write_1h_tokens:7,d}  "
+              f"{c.usd:10.5f}  {p.usd:10.5f}")
+
+
+def summary(name: str, cached: list[Usage], plain: list[Usage], unit: str,
+            every: bool = False) -> dict:
     total = sum(cached, Usage())
     base = sum(plain, Usage())
     share = total.cache_read_tokens / total.prompt_tokens if total.prompt_tokens else 0.0
@@ -176,16 +191,18 @@ def summary(name: str, cached: list[Usage], plain: list[Usage], unit: str) -> di
           f"uncached ${base.usd / len(plain):.5f}  ->  {ratio:.2f}x cheaper")
     print(f"  output tokens per {unit}: {total.output_tokens / len(cached):,.0f}; "
           f"session total ${total.usd:.4f} vs ${base.usd:.4f}")
+    step_table(cached, plain, every)
     return {"share": share, "ratio": ratio}
 
 
 def main() -> int:
+    every = "--steps" in sys.argv[1:]  # every step, not a sample
     print(f"claude_cost: {MODEL} prices; stand-in API on 127.0.0.1 with prefix caching")
     results = {}
     for name, run, unit in (("proposer (experiment session)", proposer_session, "experiment"),
                             ("drill questioner", drill_session, "round"),
                             ("research synthesiser", research_session, "entry")):
-        results[name] = summary(name, run(None, True), run(None, False), unit)
+        results[name] = summary(name, run(None, True), run(None, False), unit, every)
     prop = results["proposer (experiment session)"]
     ok = prop["share"] >= 0.70 and prop["ratio"] >= 2.5
     print(f"\nGOAL proposer: >= 70 % from cache and >= 2.5x cheaper: "

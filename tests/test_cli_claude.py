@@ -48,3 +48,17 @@ def test_prices_file_for_research(runs_root, tmp_path, capsys, monkeypatch):
     code = main(["research", "run", "--tag", "r", "--topic", "t", "--synthesizer",
                  "anthropic:claude-new-9", "--prices", str(prices)])
     assert code == 2 and "needs ANTHROPIC_API_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["research", "run", "--tag", "r", "--topic", "t", "--max-usd", "0"],
+    ["drill", "why ship on Fridays?", "--max-usd", "-1", "--no-report"],
+    ["loop", "commit-msg", "--seed", "{seed}", "--max-usd", "0"],
+    ["experiment", "run", "--tag", "x", "--max-usd", "-0.5"],
+])
+def test_a_dollar_cap_of_zero_or_less_is_refused_in_one_line(runs_root, tmp_path, capsys, argv):
+    seed = tmp_path / "seed.md"
+    seed.write_text("add auth middleware\n")
+    code = main([a.replace("{seed}", str(seed)) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "--max-usd must be a positive number" in err and err.count("\n") == 1
