@@ -159,8 +159,7 @@ class AnthropicModel:
         for _ in range(self.max_pauses + 1):
             response = self._call(request, usage)
             usage = usage + self._usage(response)
-            new = [block_dict(b) for b in response.content]
-            blocks += new
+            blocks += [block_dict(b) for b in response.content]
             stop = response.stop_reason or "end_turn"
             if stop != "pause_turn":
                 break
