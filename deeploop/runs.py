@@ -6,6 +6,7 @@ reused and never contain path separators or ``..``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,15 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
+from typing import Iterator
 
+from .creating import building, is_build
 from .errors import InputError, NotFound
 from .events import EVENTS_FILE, Journal, parse_lines, read_events
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, file_errors
 
 OUTCOME_FILE = "outcome.json"
 _ID_STAMP = re.compile(r"(\d{8}T\d{6}Z)")
 _BAD_ID_CHARS = re.compile(r"[\s/\\\x00-\x1f]")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# File names stop at 255 bytes; an id also goes into longer names beside it
+# (".<id>.drill.lock", ".<id>.creating-<pid>-<start>-<hex>", git's "<branch>.lock").
+MAX_ID_BYTES = 128
 
 
 class Status(str, Enum):
@@ -48,6 +54,10 @@ def validate_run_id(run_id: str, what: str = "run id") -> str:
         raise InputError(f"invalid {what}: it is empty")
     if ".." in run_id or _BAD_ID_CHARS.search(run_id) or run_id.startswith("."):
         raise InputError(f"invalid {what} {run_id!r}: no '/', '..', spaces or leading '.'")
+    size = len(run_id.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        raise InputError(f"invalid {what} {run_id[:24]!r}…: it is {size} bytes long, at most "
+                         f"{MAX_ID_BYTES} (it names folders, lock files and git branches)")
     return run_id
 
 
@@ -56,18 +66,33 @@ def new_run_id(node: str, now: datetime | None = None) -> str:
     return f"{node}-{stamp}-{secrets.token_hex(3)}"
 
 
-def create_run_dir(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
-    """Make a fresh run folder; refuse an invalid or already-used id first."""
+def run_dir_for(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
+    """Where a new run goes; an invalid or already-used id is refused."""
     run_id = validate_run_id(run_id) if run_id is not None else new_run_id(node)
-    node_dir = (root or runs_root()) / node
-    run_dir = node_dir / run_id
+    run_dir = (root or runs_root()) / node / run_id
     if run_dir.exists():
         raise InputError(f"run id already exists: {run_id} ({run_dir})")
-    node_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        run_dir.mkdir()  # atomic: two processes cannot both create it
-    except FileExistsError:
-        raise InputError(f"run id already exists: {run_id} ({run_dir})") from None
+    return run_dir
+
+
+@contextlib.contextmanager
+def creating_run_dir(run_dir: Path) -> Iterator[Path]:
+    """Build a new run in a hidden folder beside ``run_dir`` (yielded) and
+    rename it into place when the block ends: a kill leaves no half run, and
+    of two processes creating one id the second is refused (NameTaken)."""
+    with building(run_dir, "run id") as build:
+        yield build
+
+
+def create_run_dir(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
+    """Make a fresh, empty run folder; refuse an invalid or already-used id first."""
+    run_dir = run_dir_for(node, run_id, root)
+    with file_errors(run_dir, "create"):
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir()  # atomic: two processes cannot both create it
+        except FileExistsError:
+            raise InputError(f"run id already exists: {run_dir.name} ({run_dir})") from None
     return run_dir
 
 
@@ -210,7 +235,8 @@ def run_dirs(node: str | None = None, root: Path | None = None) -> list[Path]:
     found = []
     for node_dir in node_dirs:
         if node_dir.is_dir():
-            found.extend(p for p in sorted(node_dir.iterdir()) if is_run_dir(p))
+            found.extend(p for p in sorted(node_dir.iterdir())
+                         if not is_build(p) and is_run_dir(p))
     return found
 
 

@@ -19,8 +19,8 @@ from ..reporting import end_with_report
 from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
-from .rundir import (NODE, ResearchRun, Settings, clean_topic, exists, init_research,
-                     load_source, open_research)
+from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
+                     init_research, load_source, open_research, run_path)
 from .synthesizer import Synthesizer, get_synthesizer
 
 
@@ -83,6 +83,7 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
             run_dir: str | Path | None = None, client=None, **overrides) -> Prepared:
     tag, root = locate(tag, run_dir)
     Settings().merged(overrides)  # bad numbers fail before anything is created
+    clear_half_created(run_path(tag, root))
     if exists(tag, root):
         run = open_research(tag, root)
         _check_same_topic(run, topic, questions)
