@@ -20,6 +20,7 @@ from typing import Callable
 
 from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import InputError, ModelError
+from ..fileio import file_errors
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..models.base import Usage
@@ -89,7 +90,10 @@ class DrillSession:
         node = node if isinstance(node, DeeperNode) else load_deeper(node)
         asker = get_questioner(questioner, node)
         budget = make_budget(budget, hard_cap, node)
+        lessons = node.lessons()  # an unreadable BANS.md is refused before anything exists
         run_dir = run_dir_for(NODE, run_id, root)
+        with file_errors(run_dir.parent, "create"):
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
         lock = lock_run(run_dir)  # beside the folder: the id is ours before it exists
         try:
             with creating_run_dir(run_dir) as build:  # appears whole, with run_started
@@ -100,7 +104,7 @@ class DrillSession:
                                    clock=ts_clock or now_iso).emit(
                     "run_started", started=precise_now(), claim=tree.root.claim,
                     questioner=asker.spec, hard_cap=budget.max_rounds,
-                    lessons=node.lessons(), drill=True)
+                    lessons=lessons, drill=True)
             lock.enter_context(Heartbeat(run_dir / RUNNING_FILE))  # removed when the lock goes
             session = cls(run_dir, History(tree), node=node, questioner=asker,
                           verifier=verifier, budget=budget, clock=clock, ts_clock=ts_clock,

@@ -83,6 +83,7 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
             run_dir: str | Path | None = None, client=None, **overrides) -> Prepared:
     tag, root = locate(tag, run_dir)
     Settings().merged(overrides)  # bad numbers fail before anything is created
+    constitution, lessons = node_texts()  # an unreadable PROMPT.md or BANS.md too
     clear_half_created(run_path(tag, root))
     if exists(tag, root):
         run = open_research(tag, root)
@@ -97,7 +98,6 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
         synthesizer, skipped = make_synthesizer(settings, client)
         run = init_research(tag, topic, settings.sources, questions, root)
         run.save_settings(settings)  # an existing tag's are saved once its run is accepted
-    constitution, lessons = node_texts()
     return Prepared(run, settings, synthesizer, constitution, lessons, skipped,
                     read_index(run.index_path).problems)
 
