@@ -14,6 +14,7 @@ heartbeat older than a grace period (3 intervals by default).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .fileio import atomic_write_json
 
@@ -170,3 +171,19 @@ def take_over(run_dir: Path | str, what: str, name: str = RUNNING_FILE) -> Liven
     notice.warning(f"{what} was left running by a process that stopped without finishing "
                    f"({describe(live)}): continuing it")
     return live
+
+
+def stale_fields(live: Liveness) -> dict:
+    """The ``run_stale`` event's fields: who left the run, and why it is stale."""
+    record = live.record
+    return {"pid": record.get("pid"), "host": record.get("host"),
+            "started": record.get("started"), "reason": live.reason}
+
+
+@contextlib.contextmanager
+def claim(run_dir: Path | str, what: str) -> Iterator[Liveness | None]:
+    """Inside the run's lock: take over what a dead process left (yielded,
+    reported with one line) and hold ``running.json`` for the block."""
+    stale = take_over(run_dir, what)
+    with Heartbeat(Path(run_dir) / RUNNING_FILE):
+        yield stale

@@ -21,6 +21,7 @@ from .creating import building, is_build
 from .errors import InputError, NotFound
 from .events import EVENTS_FILE, Journal, parse_lines, read_events
 from .fileio import atomic_write_json, file_errors
+from .liveness import RUNNING_FILE, Liveness, check as check_liveness
 
 OUTCOME_FILE = "outcome.json"
 _ID_STAMP = re.compile(r"(\d{8}T\d{6}Z)")
@@ -40,6 +41,8 @@ class Status(str, Enum):
     SPINNING = "spinning"
     PAUSED = "paused"
     UNFINISHED = "unfinished"  # no outcome.json: in flight, killed, or never written
+    RUNNING = "running"        # running.json: a live process is working on it now
+    STALE = "stale"            # running.json left by a process that died (liveness.py)
 
     def __str__(self) -> str:
         return self.value
@@ -142,10 +145,19 @@ class RunRecord:
     outcome: dict | None
     journal: Journal
     problems: list[str]
+    liveness: Liveness | None = None  # from running.json: in flight now, or died in flight
 
     @property
     def status(self) -> str:
+        if self.liveness is not None:  # newer than any outcome.json of an earlier invocation
+            return self.liveness.state
         return str((self.outcome or {}).get("status") or Status.UNFINISHED)
+
+    @property
+    def status_reason(self) -> str:
+        if self.liveness is not None:
+            return self.liveness.reason
+        return str((self.outcome or {}).get("exit_reason") or "")
 
     @property
     def rounds(self) -> int:
@@ -221,7 +233,8 @@ def load_run(run_dir: Path | str) -> RunRecord:
     node = (outcome or {}).get("node") or next(
         (e["node"] for e in journal.events if isinstance(e.get("node"), str)), run_dir.parent.name)
     run_id = (outcome or {}).get("run_id") or run_dir.name
-    return RunRecord(run_dir, run_id, node, outcome, journal, problems)
+    return RunRecord(run_dir, run_id, node, outcome, journal, problems,
+                     check_liveness(run_dir / RUNNING_FILE))
 
 
 def is_run_dir(path: Path) -> bool:

@@ -89,26 +89,45 @@ def test_two_drills_with_one_run_id_at_once(runs_root, tmp_path):
         assert (runs_root / "deeper" / run_id / "events.jsonl").is_file()
 
 
-def test_a_kill_while_creating_a_research_tag_leaves_nothing_in_the_way(runs_root):
+def creation_started(folder: Path, tag: str) -> bool:
+    """The tag folder, or its hidden build beside it, has appeared."""
+    return folder.is_dir() and any(p.name == tag or p.name.startswith(f".{tag}.")
+                                   for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["research", "experiment"])
+def test_a_kill_while_creating_a_tag_leaves_nothing_in_the_way(kind, runs_root, tmp_path):
+    """SIGKILL at a random moment (0-0.1 s) after creation began, five times;
+    the same command then creates the tag, saying at most one line."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello world. " * 20000)
+    command = {"research": ("research", "init", "--topic", "structured concurrency"),
+               "experiment": ("experiment", "init", "--data", str(corpus))}[kind]
     env = dict(os.environ)
     rng = random.Random(11)
+    killed_half_way = 0
     for trial in range(5):
         tag = f"killed-{trial}"
-        proc = start(("research", "init", "--tag", tag, *RESEARCH_INIT[2:]), env)
-        time.sleep(0.15 + rng.uniform(0, 1.2))  # the interpreter's start, then creation
+        proc = start((*command[:2], "--tag", tag, *command[2:]), env)
+        deadline = time.monotonic() + WAIT
+        while proc.poll() is None and not creation_started(runs_root / kind, tag):
+            assert time.monotonic() < deadline, "creation never started"
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.1))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=WAIT)
-        tag_dir = runs_root / "research" / tag
+        tag_dir = runs_root / kind / tag
+        settings = tag_dir / f"{kind}.json"
         if tag_dir.exists():  # killed after the rename: the tag is whole
-            assert (tag_dir / "research.json").is_file()
-            assert (tag_dir / "workspace" / ".git").is_dir()
+            assert settings.is_file(), sorted(p.name for p in tag_dir.iterdir())
             continue
-        code, out, err = finish(start(("research", "init", "--tag", tag,
-                                       *RESEARCH_INIT[2:]), env))
+        killed_half_way += 1
+        code, out, err = finish(start((*command[:2], "--tag", tag, *command[2:]), env))
         assert code == 0, err
         assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
-        assert (tag_dir / "research.json").is_file()
-        assert hidden(runs_root / "research") == []
+        assert settings.is_file() and (tag_dir / "workspace" / ".git").is_dir()
+        assert hidden(runs_root / kind) == []
+    assert killed_half_way  # the kills did land during creation
 
 
 def test_a_build_left_by_a_killed_creator_is_cleared_with_one_line(runs_root, capsys):
