@@ -238,7 +238,8 @@ def load_run(run_dir: Path | str) -> RunRecord:
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any(
+    """A run's folder; never the hidden folder a run is built in before it appears."""
+    return not is_build(path) and path.is_dir() and any(
         (path / name).exists() for name in (EVENTS_FILE, OUTCOME_FILE, "seed.md"))
 
 
@@ -248,8 +249,7 @@ def run_dirs(node: str | None = None, root: Path | None = None) -> list[Path]:
     found = []
     for node_dir in node_dirs:
         if node_dir.is_dir():
-            found.extend(p for p in sorted(node_dir.iterdir())
-                         if not is_build(p) and is_run_dir(p))
+            found.extend(p for p in sorted(node_dir.iterdir()) if is_run_dir(p))
     return found
 
 

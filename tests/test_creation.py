@@ -50,10 +50,17 @@ def one_line(err: str) -> bool:
 RESEARCH_INIT = ("research", "init", "--topic", "structured concurrency")
 
 
-@pytest.mark.parametrize("command", [RESEARCH_INIT, ("research", "run", "--topic",
-                                     "structured concurrency", "--entries", "1",
-                                     "--no-report", "--no-progress")])
-def test_two_research_creators_at_once_one_wins_one_is_refused(runs_root, command):
+@pytest.mark.parametrize("command", [
+    RESEARCH_INIT,
+    ("research", "run", "--topic", "structured concurrency", "--entries", "1", "--no-report",
+     "--no-progress"),
+    ("experiment", "init", "--data", "CORPUS")])
+def test_two_creators_of_one_tag_at_once_one_wins_one_is_refused(runs_root, command, tmp_path):
+    """Before: tracebacks, and in 6 of 16 trials a `created …` with exit 0 and no tag."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello world. " * 5000)
+    command = tuple(str(corpus) if a == "CORPUS" else a for a in command)
+    kind = command[0]
     env = dict(os.environ)
     for trial in range(4):
         tag = f"race-{trial}"
@@ -61,15 +68,16 @@ def test_two_research_creators_at_once_one_wins_one_is_refused(runs_root, comman
         results = [finish(p) for p in procs]
         codes = sorted(code for code, _, _ in results)
         assert codes[0] == 0, results
-        tag_dir = runs_root / "research" / tag
-        assert (tag_dir / "research.json").is_file()
-        assert json.loads((tag_dir / "research.json").read_text())["tag"] == tag
+        tag_dir = runs_root / kind / tag
+        settings = tag_dir / f"{kind}.json"
+        assert settings.is_file() and json.loads(settings.read_text())["tag"] == tag
+        assert hidden(runs_root / kind) == []
         if codes[1] == 0:  # the second only came after the first had finished creating
+            assert command[1] == "run", results  # init never creates twice
             continue
         loser = next(r for r in results if r[0] != 0)
         assert loser[0] == 2 and one_line(loser[2]), loser
         assert "created" not in loser[1]
-        assert hidden(runs_root / "research") == []
 
 
 def test_two_drills_with_one_run_id_at_once(runs_root, tmp_path):

@@ -253,3 +253,35 @@ def test_an_os_error_nobody_named_is_still_one_line(monkeypatch, capsys):
     assert main(["runs"]) == 2
     err = capsys.readouterr().err
     assert err == "deeploop runs: cannot write: No space left on device (the disk is full)\n"
+
+
+def test_a_left_index_lock_is_named_in_the_one_line(tmp_path):
+    """Item 10: git's last stderr line ("remove the file manually to
+    continue.") named no file; the message now carries git's fatal line."""
+    from deeploop.errors import InputError
+    from deeploop.experiment.workspace import Workspace
+    ws = Workspace.create(tmp_path / "ws", "t", {"train.py": "x = 1\n"})
+    lock = ws.path / ".git" / "index.lock"
+    lock.write_text("")
+    ws.write("x = 2\n")
+    with pytest.raises(InputError) as caught:
+        ws.commit("change")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"Unable to create '{lock}': File exists." in message
+    assert f"remove {lock} if no git is running" in message
+
+
+@needs_bwrap
+@pytest.mark.parametrize("out", ["ro", "ro/sub"])
+def test_report_out_into_a_read_only_folder_is_one_line(tmp_path, out):
+    results = tmp_path / "results.tsv"
+    results.write_text("commit\tval_bpb\tmemory_gb\tstatus\tdescription\n"
+                       "a1b2c3d\t1.500000\t1.0\tkeep\tbaseline\n")
+    (tmp_path / "ro").mkdir()
+    proc = sandboxed(deeploop("report", "--results", str(results), "--out",
+                              str(tmp_path / out)), read_only=[tmp_path / "ro"])
+    assert proc.returncode == 2 and one_line(proc.stderr), proc.stderr
+    assert f"deeploop report: cannot write {tmp_path / 'ro'}" in proc.stderr
+    assert "Read-only file system" in proc.stderr
+    assert list((tmp_path / "ro").iterdir()) == []
