@@ -1,7 +1,7 @@
 """Creating a run folder (a tag, a drill, a node run) all at once.
 
-A new folder is built beside its final place, in ``.<name>.creating-<pid>-<hex>``,
-and renamed into place when it is complete: a reader (or a later command)
+A new folder is built beside its final place, in
+``.<name>.creating-<pid>-<process start>-<hex>``, and renamed into place when it is complete: a reader (or a later command)
 sees either no run or a whole one, never half a tag. Two processes creating
 the same name both build; the first rename wins and the other gets one line
 saying the name was just taken (a rename onto a folder that is not empty
@@ -9,8 +9,8 @@ fails). A build cut short by a kill leaves only its hidden folder; the next
 creation of that name clears the ones whose process is gone and says so.
 
 Folders made before creation was atomic, or by hand, can sit at the final
-place half made; each run kind recognises its own (``half_created`` below
-names the test) and the caller clears or finishes them with one line.
+place half made; ``clear_half_made`` recognises a tag folder without its
+settings file and clears it with one line (or refuses one with a history).
 """
 from __future__ import annotations
 

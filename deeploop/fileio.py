@@ -44,7 +44,8 @@ def file_error(exc: OSError | UnicodeDecodeError, path: Path | str | None = None
 @contextlib.contextmanager
 def file_errors(path: Path | str | None = None, action: str = "write"):
     """Turn an OSError (or a UnicodeDecodeError) inside the block into a
-    FileError naming ``path`` when the error itself names no file."""
+    FileError naming ``path`` (the file the caller works on, rather than a
+    temporary file's name); with no ``path``, the file the error names."""
     try:
         yield
     except (OSError, UnicodeDecodeError) as exc:

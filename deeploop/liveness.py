@@ -107,7 +107,7 @@ def check(path: Path | str, now: float | None = None) -> Liveness | None:
 def describe(live: Liveness) -> str:
     """One line for a person: who was running it and why it counts as stopped."""
     started = live.record.get("started", "")
-    return f"{live.reason}" + (f" (it started {started})" if started else "")
+    return live.reason + (f", started {started}" if started else "")
 
 
 class Heartbeat:
@@ -168,8 +168,8 @@ def take_over(run_dir: Path | str, what: str, name: str = RUNNING_FILE) -> Liven
     if not live.stale:  # the lock is ours, so its holder is gone whatever the clock says
         live = Liveness("stale", f"process {record.get('pid')} on {record.get('host')} "
                                  "released the run without finishing", record)
-    notice.warning(f"{what} was left running by a process that stopped without finishing "
-                   f"({describe(live)}): continuing it")
+    notice.warning(f"{what}: its last run stopped without finishing ({describe(live)}): "
+                   "continuing it")
     return live
 
 

@@ -161,3 +161,31 @@ def test_a_batch_session_killed_with_sigkill_is_not_running_forever(runs_root, t
     assert status["error"] == f"stopped without finishing: process {proc.pid} on {HERE} is gone"
     recorded = json.loads((out / "session.json").read_text())
     assert recorded["status"] == "running"  # reading changes nothing recorded
+
+
+def test_a_killed_research_run_is_taken_over_with_one_line_and_an_event(runs_root, capsys):
+    args = ("research", "run", "--topic", "structured concurrency", "--entries", "40",
+            "--no-report", "--no-progress")
+    for attempt in range(3):
+        tag = f"r{attempt}"
+        proc = subprocess.Popen(cli(args[0], args[1], "--tag", tag, *args[2:]), cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        running = runs_root / "research" / tag / RUNNING_FILE
+        wait_for(lambda: running.exists() or proc.poll() is not None, "the run to start")
+        kill(proc)
+        if running.exists():
+            break
+    else:
+        pytest.skip("the research run finished before it could be killed, three times")
+    assert main(["runs", "research"]) == 0
+    assert " stale " in capsys.readouterr().out
+    assert main(["research", "run", "--tag", tag, "--entries", "1", "--no-report",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"research '{tag}': its last run stopped without finishing (process "
+                     f"{proc.pid} on {HERE} is gone, started ") == 1, err
+    events = [json.loads(line) for line in
+              (runs_root / "research" / tag / "events.jsonl").read_text().splitlines()]
+    stale = [e for e in events if e["type"] == "run_stale"]
+    assert len(stale) == 1 and stale[0]["pid"] == proc.pid
+    assert not running.exists()
