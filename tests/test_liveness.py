@@ -87,7 +87,8 @@ def wait_for(predicate, what: str) -> None:
 
 
 def kill(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGKILL)
+    """SIGKILL the command and what it started (a model command), as a crash would."""
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=WAIT)
 
 
@@ -102,7 +103,8 @@ def test_a_killed_drill_is_listed_stale_and_resumed_with_one_line(runs_root, slo
                                                                   tmp_path, capsys):
     proc = subprocess.Popen(cli("drill", "a claim", "--run-id", "k", "--answerer",
                                 slow_answerer, "--quiet", "--no-report"), cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     run_dir = runs_root / "deeper" / "k"
     wait_for(lambda: (run_dir / RUNNING_FILE).exists(), "the drill to start")
     assert main(["runs", "deeper"]) == 0
@@ -132,7 +134,8 @@ def test_a_killed_node_loop_is_listed_stale(runs_root, commit_node, seed_file, t
     slow.chmod(0o755)
     proc = subprocess.Popen(cli("loop", "commit-msg", "--seed", str(seed_file), "--model",
                                 f"command:{slow}", "--run-id", "slow", "--no-report"),
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     run_dir = runs_root / "commit-msg" / "slow"
     wait_for(lambda: (run_dir / RUNNING_FILE).exists(), "the loop to start")
     kill(proc)
@@ -154,8 +157,7 @@ def test_a_batch_session_killed_with_sigkill_is_not_running_forever(runs_root, t
         wait_for(lambda: (read_status(out / SESSION_NOTEBOOK) or {}).get("status") == "running",
                  "the session to start")
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the session and its kernel, as a crash would
-        proc.communicate(timeout=WAIT)
+        kill(proc)  # the session and its kernel
     status = read_status(out / SESSION_NOTEBOOK)
     assert status["status"] == "stale"
     assert status["error"] == f"stopped without finishing: process {proc.pid} on {HERE} is gone"
@@ -169,7 +171,8 @@ def test_a_killed_research_run_is_taken_over_with_one_line_and_an_event(runs_roo
     for attempt in range(3):
         tag = f"r{attempt}"
         proc = subprocess.Popen(cli(args[0], args[1], "--tag", tag, *args[2:]), cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
         running = runs_root / "research" / tag / RUNNING_FILE
         wait_for(lambda: running.exists() or proc.poll() is not None, "the run to start")
         kill(proc)
@@ -178,10 +181,12 @@ def test_a_killed_research_run_is_taken_over_with_one_line_and_an_event(runs_roo
     else:
         pytest.skip("the research run finished before it could be killed, three times")
     assert main(["runs", "research"]) == 0
-    assert " stale " in capsys.readouterr().out
-    assert main(["research", "run", "--tag", tag, "--entries", "1", "--no-report",
-                 "--no-progress"]) == 0
+    listing = capsys.readouterr().out
+    assert " stale " in listing, listing
+    code = main(["research", "run", "--tag", tag, "--entries", "1", "--no-report",
+                 "--no-progress"])
     err = capsys.readouterr().err
+    assert code == 0, err
     assert err.count(f"research '{tag}': its last run stopped without finishing (process "
                      f"{proc.pid} on {HERE} is gone, started ") == 1, err
     events = [json.loads(line) for line in
@@ -189,3 +194,32 @@ def test_a_killed_research_run_is_taken_over_with_one_line_and_an_event(runs_roo
     stale = [e for e in events if e["type"] == "run_stale"]
     assert len(stale) == 1 and stale[0]["pid"] == proc.pid
     assert not running.exists()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(timeout=WAIT)
+    return proc.pid
+
+
+def test_a_stale_research_run_with_a_left_git_lock_goes_on(runs_root, capsys):
+    """A kill in the middle of a git commit leaves .git/index.lock; taking the
+    stale run over removes it (the run's lock says no one else is in there)."""
+    assert main(["research", "init", "--tag", "g", "--topic", "cancel scopes"]) == 0
+    tag_dir = runs_root / "research" / "g"
+    pid = dead_pid()
+    (tag_dir / RUNNING_FILE).write_text(json.dumps(
+        {"pid": pid, "host": HERE, "start": None, "interval": 30, "started": "then",
+         "beat": time.time()}))
+    lock = tag_dir / "workspace" / ".git" / "index.lock"
+    lock.write_text("")
+    capsys.readouterr()
+    code = main(["research", "run", "--tag", "g", "--entries", "1", "--no-report",
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert err.splitlines()[:2] == [
+        f"deeploop research: research 'g': its last run stopped without finishing (process "
+        f"{pid} on {HERE} is gone, started then): continuing it",
+        f"deeploop research: removed {lock}, left by a git command killed with the last run"]
+    assert not lock.exists() and not (tag_dir / RUNNING_FILE).exists()

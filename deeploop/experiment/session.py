@@ -103,6 +103,8 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"), \
             claim(run.path, f"experiment {run.tag!r}") as stale:
         ws = run.workspace()
+        if stale is not None:
+            ws.clear_left_lock()
         recovered = recover(run, ws, read_events(run.events_path).events)
         if stale is not None:  # after recover: it refuses a dirty workspace untouched
             recovered.insert(0, run.event_log().emit("run_stale", **stale_fields(stale)))

@@ -89,6 +89,19 @@ class Workspace:
         ws.git("commit", "-q", "-m", message)
         return ws
 
+    def clear_left_lock(self) -> Path | None:
+        """Remove git's ``index.lock`` that a git command killed with the run
+        left behind. Call it only when the run's last process died (a stale
+        run, taken over under the run's lock); says so in one line."""
+        from ..creating import notice
+        lock = self.path / ".git" / "index.lock"
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            return None
+        notice.warning(f"removed {lock}, left by a git command killed with the last run")
+        return lock
+
     def head(self) -> str:
         return self.git("rev-parse", "HEAD").strip()
 

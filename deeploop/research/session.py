@@ -139,6 +139,7 @@ def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer, 
     run.save_settings(settings)
     loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
     if stale is not None:
+        loop.ws.clear_left_lock()
         yield loop.log.emit("run_stale", **stale_fields(stale))
     events = read_events(run.events_path).events
     loop.load(events)
