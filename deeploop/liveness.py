@@ -5,10 +5,11 @@ invocation, a batch's notebook session) records its pid, host and process
 start time in a small JSON file and rewrites the file's ``beat`` every
 ``interval`` seconds from a daemon thread; it removes the file when it ends
 cleanly. A file left behind therefore means the run is in flight or its
-process died (SIGKILL, power loss). Which of the two is decided the way
-Optuna fails stale trials: on the recording host, by whether the pid is
-still that process; elsewhere (a Dask worker on another machine), by a
-heartbeat older than a grace period (3 intervals by default).
+process died (SIGKILL, power loss). Which of the two is decided on the
+recording host by whether the pid is still that process (same start time,
+so a recycled pid does not count); elsewhere (a Dask worker on another
+machine) the way Optuna fails stale trials: by a heartbeat older than a
+grace period (3 intervals by default).
 
 ``judge`` is the pure decision; ``Heartbeat`` and ``check`` do the I/O.
 """

@@ -51,7 +51,6 @@ def lessons_in_force(record: RunRecord) -> tuple[list[str], str]:
 
 
 def summarize(record: RunRecord) -> str:
-    outcome = record.outcome or {}
     lines = [
         f"run      {record.run_id}",
         f"node     {record.node}",
