@@ -285,3 +285,43 @@ def test_report_out_into_a_read_only_folder_is_one_line(tmp_path, out):
     assert f"deeploop report: cannot write {tmp_path / 'ro'}" in proc.stderr
     assert "Read-only file system" in proc.stderr
     assert list((tmp_path / "ro").iterdir()) == []
+
+
+@needs_bwrap
+def test_a_disk_filling_up_during_an_experiment_run_is_one_line_and_resume_goes_on(tmp_path):
+    """Before: three chained exceptions. The runs folder is a 3 MB tmpfs,
+    filled to its last 24 KiB after the tag is made; the run stops with the
+    first failure in one line; with space again, the same command goes on."""
+    from tests.experiment.conftest import FAKE_TRAIN, corpus_text
+    runs, out = tmp_path / "small", tmp_path / "copies"
+    runs.mkdir()
+    out.mkdir()
+    (tmp_path / "train.py").write_text(FAKE_TRAIN)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(corpus_text())
+    tag = runs / "experiment" / "t"
+    run = deeploop("experiment", "run", "--tag", "t", "--resume", "--experiments", "3",
+                   "--budget", "1", "--no-report", "--no-progress", "--no-warm-start",
+                   "--meta-interval", "0")
+    script = "\n".join([
+        deeploop("experiment", "init", "--tag", "t", "--data", str(corpus)) + " >/dev/null",
+        f"cp {tmp_path}/train.py {tag}/workspace/train.py",
+        f"git -C {tag}/workspace -c user.name=t -c user.email=t@t commit -qam fake",
+        f"avail=$(df -k {runs} | tail -1 | awk '{{print $4}}')",
+        f"dd if=/dev/zero of={runs}/filler bs=1k count=$((avail - 24)) 2>/dev/null",
+        f"{run} >/dev/null 2>{out}/err; echo $? > {out}/rc",
+        f"cp {tag}/results.tsv {out}/before.tsv",
+        f"rm {runs}/filler",
+        f"{run} >/dev/null 2>{out}/err2; echo $? > {out}/rc2",
+        f"cp {tag}/results.tsv {out}/after.tsv"])
+    proc = sandboxed(script, tmpfs=(runs, 3_000_000),
+                     env=dict(os.environ, DEEPLOOP_RUNS=str(runs)))
+    assert proc.returncode == 0, proc.stderr
+    err = (out / "err").read_text()
+    assert (out / "rc").read_text().strip() == "2", err
+    assert one_line(err) and str(runs) in err, err
+    assert "No space left on device" in err or "Out of diskspace" in err, err
+    assert (out / "rc2").read_text().strip() == "0", (out / "err2").read_text()
+    before = (out / "before.tsv").read_text().splitlines()
+    after = (out / "after.tsv").read_text().splitlines()
+    assert after[:len(before)] == before and len(after) > len(before)

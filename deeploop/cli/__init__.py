@@ -71,6 +71,23 @@ def _show_notices(command: str) -> None:
     handler.command = command
 
 
+def first_failure(exc: BaseException) -> BaseException:
+    """The error to report for a file error raised while handling another:
+    on a full disk the loop's clean-up (a notification, the abort event)
+    fails too, and the first failure is the one that says what happened.
+    The earliest error of the family in the chain, else the earliest file error."""
+    if not isinstance(exc, (OSError, UnicodeDecodeError)):
+        return exc
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__context__
+    ours = [e for e in chain if isinstance(e, DeeploopError)]
+    files = [e for e in chain if isinstance(e, (OSError, UnicodeDecodeError))]
+    return (ours or files)[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -78,16 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DeeploopError as exc:
+        exc = first_failure(exc)
         print(f"deeploop {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return getattr(exc, "exit_code", 2)
     except BrokenPipeError:
         return 0
     except (OSError, UnicodeDecodeError) as exc:
         # A file error that no reader named on the way up (a read-only folder,
         # a full disk): still one line, with the file when the error knows it.
-        from ..fileio import file_error
-        error = file_error(exc, action="read" if isinstance(exc, UnicodeDecodeError)
-                           else "write" if exc.errno in WRITE_ERRORS else "open")
+        error = first_failure(exc)
+        if not isinstance(error, DeeploopError):
+            from ..fileio import file_error
+            error = file_error(error, action="read" if isinstance(error, UnicodeDecodeError)
+                               else "write" if error.errno in WRITE_ERRORS else "open")
         print(f"deeploop {args.command}: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
