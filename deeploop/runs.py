@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
-from .creating import building, is_build
+from .creating import building, is_build, notice
 from .errors import InputError, NotFound
 from .events import EVENTS_FILE, Journal, parse_lines, read_events
 from .fileio import atomic_write_json, file_errors
@@ -73,9 +73,32 @@ def run_dir_for(node: str, run_id: str | None = None, root: Path | None = None) 
     """Where a new run goes; an invalid or already-used id is refused."""
     run_id = validate_run_id(run_id) if run_id is not None else new_run_id(node)
     run_dir = (root or runs_root()) / node / run_id
+    clear_half_made_run(run_dir)
     if run_dir.exists():
         raise InputError(f"run id already exists: {run_id} ({run_dir})")
     return run_dir
+
+
+# What a run folder held before its first event, when runs were made in place.
+_BEFORE_FIRST_EVENT = {"seed.md", "state.md", "tree.json"}
+
+
+def clear_half_made_run(run_dir: Path) -> None:
+    """A run folder holding nothing but what a run writes before its first
+    event (or nothing at all) was cut short while being created, by a version
+    that made runs in place: it holds no history, so it is cleared, with one
+    line, and the id can be used."""
+    try:
+        names = {p.name for p in run_dir.iterdir()}
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not names <= _BEFORE_FIRST_EVENT:
+        return
+    with file_errors(run_dir, "clear"):
+        for name in names:
+            (run_dir / name).unlink()
+        run_dir.rmdir()
+    notice.warning(f"cleared a half-created run left by an interrupted command: {run_dir}")
 
 
 @contextlib.contextmanager

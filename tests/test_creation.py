@@ -218,3 +218,33 @@ def test_a_300_character_name_is_one_line(command, runs_root, commit_node, seed_
     err = capsys.readouterr().err
     assert one_line(err) and "300 bytes long" in err
     assert not any(runs_root.iterdir())
+
+
+@pytest.mark.parametrize("left", [[], ["seed.md"], ["seed.md", "state.md", "tree.json"]])
+def test_a_run_folder_left_before_its_first_event_does_not_block_its_id(runs_root, tmp_path,
+                                                                         capsys, left):
+    """Item 10: a failed or killed creation left an (empty) folder, and the id
+    could never be used again."""
+    folder = runs_root / "deeper" / "again"
+    folder.mkdir(parents=True)
+    for name in left:
+        (folder / name).write_text("x\n")
+    answers = tmp_path / "answers.txt"
+    answers.write_text("cause\n")
+    assert main(["drill", "claim", "--run-id", "again", "--answers", str(answers), "--quiet",
+                 "--no-report"]) == 0
+    err = capsys.readouterr().err
+    assert err == f"deeploop drill: cleared a half-created run left by an interrupted command: " \
+                  f"{folder}\n"
+    assert (folder / "events.jsonl").is_file()
+
+
+def test_a_run_folder_with_events_still_blocks_its_id(runs_root, tmp_path, capsys):
+    folder = runs_root / "deeper" / "used"
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text("")
+    answers = tmp_path / "answers.txt"
+    answers.write_text("cause\n")
+    assert main(["drill", "claim", "--run-id", "used", "--answers", str(answers),
+                 "--no-report"]) == 2
+    assert "run id already exists: used" in capsys.readouterr().err

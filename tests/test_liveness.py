@@ -223,3 +223,14 @@ def test_a_stale_research_run_with_a_left_git_lock_goes_on(runs_root, capsys):
         f"{pid} on {HERE} is gone, started then): continuing it",
         f"deeploop research: removed {lock}, left by a git command killed with the last run"]
     assert not lock.exists() and not (tag_dir / RUNNING_FILE).exists()
+
+
+def test_research_status_says_stale(runs_root, capsys):
+    assert main(["research", "init", "--tag", "s", "--topic", "cancel scopes"]) == 0
+    pid = dead_pid()
+    (runs_root / "research" / "s" / RUNNING_FILE).write_text(json.dumps(
+        {"pid": pid, "host": HERE, "start": None, "interval": 30, "beat": time.time()}))
+    capsys.readouterr()
+    assert main(["research", "status", "--tag", "s"]) == 0
+    assert capsys.readouterr().out.startswith(f"research s: stale — process {pid} on {HERE} "
+                                              "is gone\n")

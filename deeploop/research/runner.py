@@ -15,6 +15,7 @@ from typing import Callable
 
 from ..errors import InputError, NotFound
 from ..fileio import read_text
+from ..liveness import RUNNING_FILE, check as check_liveness
 from ..reporting import end_with_report
 from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
@@ -146,8 +147,12 @@ def describe(run: ResearchRun) -> str:
     outcome = json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8")) \
         if (run.path / OUTCOME_FILE).exists() else {}
     counts = outcome.get("confidence") or {}
-    lines = [f"research {run.tag}: {outcome.get('status', 'unfinished')} — "
-             f"{outcome.get('exit_reason', 'no outcome yet')}",
+    status, reason = outcome.get("status", "unfinished"), outcome.get("exit_reason",
+                                                                      "no outcome yet")
+    live = check_liveness(run.path / RUNNING_FILE)  # newer than an earlier run's outcome
+    if live is not None:
+        status, reason = live.state, live.reason or "a process is working on it now"
+    lines = [f"research {run.tag}: {status} — {reason}",
              f"  entries: {outcome.get('entries', 0)} (HIGH {counts.get('HIGH', 0)}, "
              f"MEDIUM {counts.get('MEDIUM', 0)}, LOW {counts.get('LOW', 0)}); "
              f"cohorts analysed: {outcome.get('cohorts', 0)}; "
