@@ -182,9 +182,17 @@ def stale_fields(live: Liveness) -> dict:
 
 
 @contextlib.contextmanager
-def claim(run_dir: Path | str, what: str) -> Iterator[Liveness | None]:
-    """Inside the run's lock: take over what a dead process left (yielded,
-    reported with one line) and hold ``running.json`` for the block."""
+def claim(run_dir: Path | str, what: str, *, log=None, workspace=None
+          ) -> Iterator[Liveness | None]:
+    """Inside the run's lock: take over what a dead process left, and hold
+    ``running.json`` for the block. A stale run is reported with one line,
+    recorded as a ``run_stale`` event in ``log`` (an EventLog), and the git
+    ``index.lock`` a commit killed with it left in ``workspace`` is removed."""
     stale = take_over(run_dir, what)
+    if stale is not None:
+        if workspace is not None:
+            workspace.clear_left_lock()
+        if log is not None:
+            log.emit("run_stale", **stale_fields(stale))
     with Heartbeat(Path(run_dir) / RUNNING_FILE):
         yield stale

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 from ..errors import DeeploopError, InputError
 from ..events import read_events
 from ..fileio import file_lock
-from ..liveness import claim, stale_fields
+from ..liveness import claim
 from .loop import Loop, Trainer, usage_of
 from .proposers import Proposer
 from .results import RowStatus, append_row, new_row, read_results
@@ -101,13 +101,10 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     workspace (the meta tier's ``meta:`` commits); the events it returns are
     yielded too and their ``usage`` counts against the dollar budget."""
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"), \
-            claim(run.path, f"experiment {run.tag!r}") as stale:
+            claim(run.path, f"experiment {run.tag!r}", log=run.event_log(),
+                  workspace=run.workspace()):
         ws = run.workspace()
-        if stale is not None:
-            ws.clear_left_lock()
         recovered = recover(run, ws, read_events(run.events_path).events)
-        if stale is not None:  # after recover: it refuses a dirty workspace untouched
-            recovered.insert(0, run.event_log().emit("run_stale", **stale_fields(stale)))
         loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer)
         loop.load(read_events(run.events_path).events)
         yield from recovered

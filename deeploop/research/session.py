@@ -25,7 +25,7 @@ from ..errors import InputError, JudgeError
 from ..events import read_events
 from ..fileio import file_lock, read_text
 from ..judges import Verdict
-from ..liveness import claim, stale_fields
+from ..liveness import claim
 from .knowledge import INDEX_FILE, read_index
 from .loop import ResearchLoop, settle_at
 from .process_log import PROCESS_LOG_FILE, cohorts_recorded
@@ -129,18 +129,15 @@ def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
     """Run the loop for ``run``, yielding every event as it is recorded."""
     with file_lock(run.path / ".lock", wait=False, what=f"research {run.tag!r}"):
         check_program(run)  # refused before anything is touched
-        with claim(run.path, f"research {run.tag!r}") as stale:
-            yield from _run_locked(run, settings, synthesizer, stale, constitution, lessons,
-                                   clock)
+        with claim(run.path, f"research {run.tag!r}", log=run.event_log(),
+                   workspace=run.workspace()):
+            yield from _run_locked(run, settings, synthesizer, constitution, lessons, clock)
 
 
-def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer, stale,
+def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
                 constitution: str, lessons: str, clock) -> Iterator[dict]:
     run.save_settings(settings)
     loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
-    if stale is not None:
-        loop.ws.clear_left_lock()
-        yield loop.log.emit("run_stale", **stale_fields(stale))
     events = read_events(run.events_path).events
     loop.load(events)
     yield from recover(loop, events)

@@ -28,8 +28,8 @@ def test_a_killed_harness_is_stale_then_taken_over(fake_run):
     assert record.status == "stale"
     assert record.status_reason.startswith(f"process {harness.pid} on ")
     (fake_run.path / "slow").unlink()
-    events, _ = run_all(fake_run, Scripted({"DEPTH": 5}), experiments=1)
-    stale = [e for e in events if e["type"] == "run_stale"]
+    run_all(fake_run, Scripted({"DEPTH": 5}), experiments=1)
+    stale = read_events(fake_run.events_path).of_type("run_stale")
     assert len(stale) == 1 and stale[0]["pid"] == harness.pid
     assert not (fake_run.path / RUNNING_FILE).exists()
     assert load_run(fake_run.path).status != "stale"
