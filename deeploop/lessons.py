@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .events import EVENTS_FILE, EventLog, read_events
-from .fileio import file_error, atomic_write_text, file_lock
+from .fileio import atomic_write_text, file_error, file_lock
 from .runs import run_dirs, start_time
 
 _LESSON_KEY = re.compile(r"^\s*[-*]\s*`([^`]+)`", re.MULTILINE)

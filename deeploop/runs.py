@@ -110,18 +110,6 @@ def creating_run_dir(run_dir: Path) -> Iterator[Path]:
         yield build
 
 
-def create_run_dir(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
-    """Make a fresh, empty run folder; refuse an invalid or already-used id first."""
-    run_dir = run_dir_for(node, run_id, root)
-    with file_errors(run_dir, "create"):
-        run_dir.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            run_dir.mkdir()  # atomic: two processes cannot both create it
-        except FileExistsError:
-            raise InputError(f"run id already exists: {run_dir.name} ({run_dir})") from None
-    return run_dir
-
-
 @dataclass
 class Outcome:
     run_id: str

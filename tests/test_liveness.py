@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -145,7 +144,6 @@ def test_a_killed_node_loop_is_listed_stale(runs_root, commit_node, seed_file, t
 
 
 def test_a_batch_session_killed_with_sigkill_is_not_running_forever(runs_root, tmp_path):
-    from deeploop.notebook.index import collect_rows  # noqa: F401 (the index reads this)
     from deeploop.notebook.session import SESSION_NOTEBOOK, read_status
     notebook = REPO / "tests" / "notebook" / "data" / "sleeps.ipynb"
     out = tmp_path / "session"

@@ -20,8 +20,8 @@ from typing import Callable
 
 from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import InputError, ModelError
-from ..fileio import file_errors
 from ..events import EVENTS_FILE, EventLog, now_iso
+from ..fileio import file_errors
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..models.base import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
