@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _show_notices(args.command)
     try:
+        from .claude import apply
+        apply(args)
         return int(args.func(args) or 0)
     except DeeploopError as exc:
         exc = first_failure(exc)
