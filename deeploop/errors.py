@@ -35,6 +35,17 @@ class RunLocked(InputError):
     """Another process is already working on this run."""
 
 
+class FileError(InputError, OSError):
+    """A file or folder could not be read or written: a read-only folder, a
+    full disk, a name too long, bytes that are not UTF-8. The message names
+    the file and the problem. It is also an OSError (with ``errno`` and
+    ``filename``), so code that handles OSError keeps handling it."""
+
+    def __init__(self, message: str, *, path: str = "", errno: int | None = None):
+        super().__init__(message, path=path)
+        self.errno, self.filename, self.strerror = errno, path or None, message
+
+
 class ModelError(DeeploopError):
     """A model could not answer (bad spec, missing program, API failure)."""
 

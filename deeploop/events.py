@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .fileio import append_text
+
 EVENTS_FILE = "events.jsonl"
 
 
@@ -44,9 +46,7 @@ class EventLog:
         event["type"] = type
         event.update(fields)
         line = json.dumps(event, ensure_ascii=False, default=str)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
+        append_text(self.path, line + "\n")
         for listener in self.listeners:
             listener(event)
         return event

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .events import EVENTS_FILE, EventLog, read_events
-from .fileio import atomic_write_text, file_lock
+from .fileio import atomic_write_text, file_error, file_lock
 from .runs import run_dirs, start_time
 
 _LESSON_KEY = re.compile(r"^\s*[-*]\s*`([^`]+)`", re.MULTILINE)
@@ -135,7 +135,7 @@ def _write_bans(bans: Path, text: str) -> None:
     try:
         atomic_write_text(bans, text)
     except OSError as exc:
-        raise InputError(f"cannot write {bans}: {exc.strerror or exc}") from None
+        raise file_error(exc, bans) from None
 
 
 def _record(run_dir: Path, run_id: str, node: str, promotions, window, threshold, bans):

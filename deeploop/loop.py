@@ -17,13 +17,15 @@ from typing import Callable
 from .budget import Budget, Spend, budget_exhausted, cap_reached
 from .errors import BudgetRefused, DeeploopError, InputError, JudgeError
 from .events import EVENTS_FILE, EventLog, precise_now
+from .fileio import file_error
 from .judges import JudgeContext, Verdict, load_judge
+from .liveness import RUNNING_FILE, Heartbeat
 from .models import Model
 from .models.base import Usage
 from .models.purse import Purse, attach, purse_of
 from .nodes import Node
 from .reporting import end_with_report
-from .runs import Outcome, Status, create_run_dir
+from .runs import Outcome, Status, creating_run_dir, run_dir_for
 
 _BLOCKED = re.compile(r"^BLOCKED:", re.MULTILINE)
 
@@ -76,25 +78,33 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
         raise InputError("seed is empty")
     budget = budget or Budget(max_rounds=node.hard_cap)
     judge = load_judge(node.path)
-    node.prompt()  # fail before creating anything if PROMPT.md is unreadable
-    run_dir = create_run_dir(node.name, run_id, root)
-    (run_dir / "seed.md").write_text(seed, encoding="utf-8")
-    (run_dir / "state.md").write_text("", encoding="utf-8")
-    log = EventLog(run_dir / EVENTS_FILE, run_dir.name, node.name,
-                   listeners=[on_event] if on_event else [])
+    node.prompt()  # fail before creating anything if PROMPT.md or BANS.md is unreadable
+    node.bans()
+    run_dir = run_dir_for(node.name, run_id, root)
+    listeners = [on_event] if on_event else []
+    with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
+        (build / "seed.md").write_text(seed, encoding="utf-8")
+        (build / "state.md").write_text("", encoding="utf-8")
+        started = EventLog(build / EVENTS_FILE, run_dir.name, node.name).emit(
+            "run_started", started=precise_now(), model=model.spec, hard_cap=budget.max_rounds,
+            done_threshold=node.done_threshold, lessons=node.lessons())
+    log = EventLog(run_dir / EVENTS_FILE, run_dir.name, node.name, listeners=listeners)
+    for listener in listeners:
+        listener(started)
     spend = Spend(clock) if clock else Spend()
-    log.emit("run_started", started=precise_now(), model=model.spec,
-             hard_cap=budget.max_rounds, done_threshold=node.done_threshold,
-             lessons=node.lessons())
     state = _Progress(reason=f"reached hard cap of {budget.max_rounds} rounds")
     try:
-        _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
-    except KeyboardInterrupt:
-        state.status, state.reason = Status.ABORTED, "interrupted"
-        raise
-    finally:
-        outcome = _outcome(run_dir.name, node.name, state, spend)
-        outcome.write(run_dir)
+        with Heartbeat(run_dir / RUNNING_FILE):
+            try:
+                _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
+            except KeyboardInterrupt:
+                state.status, state.reason = Status.ABORTED, "interrupted"
+                raise
+            finally:
+                outcome = _outcome(run_dir.name, node.name, state, spend)
+                outcome.write(run_dir)
+    except OSError as exc:  # a full disk or a folder made read-only mid-run: one line
+        raise file_error(exc, run_dir) from None
     return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report))
 
 

@@ -56,10 +56,9 @@ class Node:
 
     def bans(self) -> str:
         """The lessons file's text; a missing BANS.md means no lessons yet."""
-        try:
-            return self.bans_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not self.bans_path.exists():
             return ""
+        return read_text(self.bans_path, f"BANS.md of node {self.name}")
 
     def lessons(self) -> list[str]:
         """Lesson keys in force, in the order they appear in BANS.md."""

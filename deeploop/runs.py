@@ -6,6 +6,7 @@ reused and never contain path separators or ``..``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,15 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
+from typing import Iterator
 
+from .creating import building, is_build, notice
 from .errors import InputError, NotFound
 from .events import EVENTS_FILE, Journal, parse_lines, read_events
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, file_errors
+from .liveness import RUNNING_FILE, Liveness, check as check_liveness
 
 OUTCOME_FILE = "outcome.json"
 _ID_STAMP = re.compile(r"(\d{8}T\d{6}Z)")
 _BAD_ID_CHARS = re.compile(r"[\s/\\\x00-\x1f]")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# File names stop at 255 bytes; an id also goes into longer names beside it
+# (".<id>.drill.lock", ".<id>.creating-<pid>-<start>-<hex>", git's "<branch>.lock").
+MAX_ID_BYTES = 128
 
 
 class Status(str, Enum):
@@ -34,6 +41,8 @@ class Status(str, Enum):
     SPINNING = "spinning"
     PAUSED = "paused"
     UNFINISHED = "unfinished"  # no outcome.json: in flight, killed, or never written
+    RUNNING = "running"        # running.json: a live process is working on it now
+    STALE = "stale"            # running.json left by a process that died (liveness.py)
 
     def __str__(self) -> str:
         return self.value
@@ -48,6 +57,10 @@ def validate_run_id(run_id: str, what: str = "run id") -> str:
         raise InputError(f"invalid {what}: it is empty")
     if ".." in run_id or _BAD_ID_CHARS.search(run_id) or run_id.startswith("."):
         raise InputError(f"invalid {what} {run_id!r}: no '/', '..', spaces or leading '.'")
+    size = len(run_id.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        raise InputError(f"invalid {what} {run_id[:24]!r}…: it is {size} bytes long, at most "
+                         f"{MAX_ID_BYTES} (it names folders, lock files and git branches)")
     return run_id
 
 
@@ -56,19 +69,45 @@ def new_run_id(node: str, now: datetime | None = None) -> str:
     return f"{node}-{stamp}-{secrets.token_hex(3)}"
 
 
-def create_run_dir(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
-    """Make a fresh run folder; refuse an invalid or already-used id first."""
+def run_dir_for(node: str, run_id: str | None = None, root: Path | None = None) -> Path:
+    """Where a new run goes; an invalid or already-used id is refused."""
     run_id = validate_run_id(run_id) if run_id is not None else new_run_id(node)
-    node_dir = (root or runs_root()) / node
-    run_dir = node_dir / run_id
+    run_dir = (root or runs_root()) / node / run_id
+    clear_half_made_run(run_dir)
     if run_dir.exists():
         raise InputError(f"run id already exists: {run_id} ({run_dir})")
-    node_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        run_dir.mkdir()  # atomic: two processes cannot both create it
-    except FileExistsError:
-        raise InputError(f"run id already exists: {run_id} ({run_dir})") from None
     return run_dir
+
+
+# What a run folder held before its first event, when runs were made in place.
+_BEFORE_FIRST_EVENT = {"seed.md", "state.md", "tree.json"}
+
+
+def clear_half_made_run(run_dir: Path) -> None:
+    """A run folder holding nothing but what a run writes before its first
+    event (or nothing at all) was cut short while being created, by a version
+    that made runs in place: it holds no history, so it is cleared, with one
+    line, and the id can be used."""
+    try:
+        names = {p.name for p in run_dir.iterdir()}
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not names <= _BEFORE_FIRST_EVENT:
+        return
+    with file_errors(run_dir, "clear"):
+        for name in names:
+            (run_dir / name).unlink()
+        run_dir.rmdir()
+    notice.warning(f"cleared a half-created run left by an interrupted command: {run_dir}")
+
+
+@contextlib.contextmanager
+def creating_run_dir(run_dir: Path) -> Iterator[Path]:
+    """Build a new run in a hidden folder beside ``run_dir`` (yielded) and
+    rename it into place when the block ends: a kill leaves no half run, and
+    of two processes creating one id the second is refused (NameTaken)."""
+    with building(run_dir, "run id") as build:
+        yield build
 
 
 @dataclass
@@ -117,10 +156,19 @@ class RunRecord:
     outcome: dict | None
     journal: Journal
     problems: list[str]
+    liveness: Liveness | None = None  # from running.json: in flight now, or died in flight
 
     @property
     def status(self) -> str:
+        if self.liveness is not None:  # newer than any outcome.json of an earlier invocation
+            return self.liveness.state
         return str((self.outcome or {}).get("status") or Status.UNFINISHED)
+
+    @property
+    def status_reason(self) -> str:
+        if self.liveness is not None:
+            return self.liveness.reason
+        return str((self.outcome or {}).get("exit_reason") or "")
 
     @property
     def rounds(self) -> int:
@@ -196,11 +244,13 @@ def load_run(run_dir: Path | str) -> RunRecord:
     node = (outcome or {}).get("node") or next(
         (e["node"] for e in journal.events if isinstance(e.get("node"), str)), run_dir.parent.name)
     run_id = (outcome or {}).get("run_id") or run_dir.name
-    return RunRecord(run_dir, run_id, node, outcome, journal, problems)
+    return RunRecord(run_dir, run_id, node, outcome, journal, problems,
+                     check_liveness(run_dir / RUNNING_FILE))
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any(
+    """A run's folder; never the hidden folder a run is built in before it appears."""
+    return not is_build(path) and path.is_dir() and any(
         (path / name).exists() for name in (EVENTS_FILE, OUTCOME_FILE, "seed.md"))
 
 

@@ -51,13 +51,12 @@ def lessons_in_force(record: RunRecord) -> tuple[list[str], str]:
 
 
 def summarize(record: RunRecord) -> str:
-    outcome = record.outcome or {}
     lines = [
         f"run      {record.run_id}",
         f"node     {record.node}",
         f"folder   {record.path}",
-        f"status   {record.status}" + (f" ({outcome['exit_reason']})"
-                                       if outcome.get("exit_reason") else ""),
+        f"status   {record.status}" + (f" ({record.status_reason})"
+                                       if record.status_reason else ""),
         f"rounds   {record.rounds}    final score {_score(record.final_score)}",
         f"started  {record.started or '-'}",
         "",

@@ -74,6 +74,7 @@ def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, message, capsys,
     make_node(nodes_dir, "nofunc", judge_py="def judg(o, c):\n    return 1, [], {}\n")
     make_node(nodes_dir, "syntax", judge_py="def judge(o, c)\n")
     (runs_root / "commit-msg" / "taken").mkdir(parents=True)
+    (runs_root / "commit-msg" / "taken" / "events.jsonl").write_text("")  # a run, not a husk
     empty = tmp_path / "empty.md"
     empty.write_text("\n  \n")
     seed = commit_node / "sample-seed.md"

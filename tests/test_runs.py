@@ -1,11 +1,13 @@
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import LEGACY, OWN_RUNS, recordings
+from deeploop.creating import NameTaken
 from deeploop.errors import InputError, NotFound
-from deeploop.runs import (create_run_dir, list_runs, load_run, new_run_id, resolve_run,
-                           validate_run_id)
+from deeploop.runs import (creating_run_dir, list_runs, load_run, new_run_id, resolve_run,
+                           run_dir_for, validate_run_id)
+from tests.helpers import LEGACY, OWN_RUNS, recordings
 
 
 @pytest.mark.parametrize("bad", ["", "  ", "a/b", "..", "x..y", "../up", ".hidden", "a b", "a\\b"])
@@ -18,13 +20,40 @@ def test_new_run_id_has_node_stamp_and_suffix():
     assert re.fullmatch(r"commit-msg-\d{8}T\d{6}Z-[0-9a-f]{6}", new_run_id("commit-msg"))
 
 
+def make_run(run_id: str) -> Path:
+    final = run_dir_for("n", run_id)
+    with creating_run_dir(final) as build:
+        (build / "events.jsonl").write_text("")
+    return final
+
+
 def test_existing_run_id_is_refused_and_nothing_is_created(runs_root):
-    create_run_dir("n", "r1")
+    make_run("r1")
     with pytest.raises(InputError, match="already exists"):
-        create_run_dir("n", "r1")
+        run_dir_for("n", "r1")
     with pytest.raises(InputError):
-        create_run_dir("n", "../escape")
+        run_dir_for("n", "../escape")
     assert sorted(p.name for p in (runs_root / "n").iterdir()) == ["r1"]
+
+
+def test_a_run_appears_whole_and_the_second_creator_is_refused(runs_root):
+    final = run_dir_for("n", "r2")
+    with pytest.raises(NameTaken, match="'r2' was created by another process"):
+        with creating_run_dir(final) as first:
+            (first / "events.jsonl").write_text("first\n")
+            assert not final.exists()  # nothing at the final place while building
+            with creating_run_dir(final) as second:
+                (second / "events.jsonl").write_text("second\n")
+    assert (final / "events.jsonl").read_text() == "second\n"
+    assert sorted(p.name for p in (runs_root / "n").iterdir()) == ["r2"]
+
+
+def test_a_failed_build_leaves_nothing(runs_root):
+    with pytest.raises(RuntimeError):
+        with creating_run_dir(run_dir_for("n", "r3")) as build:
+            (build / "seed.md").write_text("s")
+            raise RuntimeError("half-way")
+    assert not (runs_root / "n").exists() or list((runs_root / "n").iterdir()) == []
 
 
 def test_list_runs_reads_the_projects_own_runs_in_start_order():

@@ -122,7 +122,7 @@ def prepare(args):
     from ..models import get_model
     from ..models.anthropic import check_api_key
     from ..nodes import find_node
-    from ..runs import runs_root, validate_run_id
+    from ..runs import run_dir_for
     node = find_node(args.node)
     seed = read_seed(args.seed)
     spec = resolve_model_spec(node, args.model)
@@ -131,9 +131,7 @@ def prepare(args):
     budget = budget_from(args, node)
     run_id = getattr(args, "run_id", None)
     if run_id is not None:
-        validate_run_id(run_id)
-        if (runs_root() / node.name / run_id).exists():
-            raise InputError(f"run id already exists: {run_id}")
+        run_dir_for(node.name, run_id)  # a bad or used id is refused before the run
     return node, seed, spec, budget
 
 

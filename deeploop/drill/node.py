@@ -39,12 +39,9 @@ class DeeperNode:
         return read_text(self.path / "PROMPT.md", "PROMPT.md of node deeper")
 
     def bans(self) -> str:
-        if self.path is None:
+        if self.path is None or not (self.path / "BANS.md").exists():
             return ""
-        try:
-            return (self.path / "BANS.md").read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return ""
+        return read_text(self.path / "BANS.md", "BANS.md of node deeper")
 
     def lessons(self) -> list[str]:
         return lesson_keys(self.bans())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..events import EVENTS_FILE, read_events
+from ..liveness import RUNNING_FILE, Heartbeat, take_over
 from ..runs import OUTCOME_FILE, Status, resolve_run
 from .history import History, load_history
 from .journal import append_state, lock_run, make_budget, precise_now
@@ -28,6 +29,7 @@ def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=
     _check_is_drill(run_dir)
     lock = lock_run(run_dir)
     try:
+        previous = take_over(run_dir, f"drill {run_dir.name}")
         history = load_history(run_dir, strict=True)
         tree_file = run_dir / TREE_FILE
         if tree_file.exists():
@@ -47,8 +49,10 @@ def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=
         _sync_tree_file(session)
         if session.tree.finished:
             _refuse_finished(session, history)
+        lock.enter_context(Heartbeat(run_dir / RUNNING_FILE))
+        stale = {"stale": previous.reason} if previous is not None else {}
         session.log.emit("drill_resumed", started=precise_now(), questioner=asker.spec,
-                         hard_cap=session.budget.max_rounds, rounds=session.rounds)
+                         hard_cap=session.budget.max_rounds, rounds=session.rounds, **stale)
     except BaseException:
         lock.close()
         raise

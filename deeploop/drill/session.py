@@ -22,8 +22,10 @@ from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
 from ..models.purse import Purse, attach, purse_of
 from ..events import EVENTS_FILE, EventLog, now_iso
+from ..fileio import file_errors
+from ..liveness import RUNNING_FILE, Heartbeat
 from ..models.base import Usage
-from ..runs import Outcome, Status, create_run_dir
+from ..runs import Outcome, Status, creating_run_dir, run_dir_for
 from .answers import Action, Kind, RejectedAnswer, parse_answer
 from .history import History, asked_on_chain, read_journal
 from .journal import NODE, emit_round, lock_run, make_budget, precise_now, round_message
@@ -93,18 +95,27 @@ class DrillSession:
         node = node if isinstance(node, DeeperNode) else load_deeper(node)
         asker = get_questioner(questioner, node)
         budget = make_budget(budget, hard_cap, node)
-        run_dir = create_run_dir(NODE, run_id, root)
-        lock = lock_run(run_dir)
+        lessons = node.lessons()  # an unreadable BANS.md is refused before anything exists
+        run_dir = run_dir_for(NODE, run_id, root)
+        with file_errors(run_dir.parent, "create"):
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock = lock_run(run_dir)  # beside the folder: the id is ours before it exists
         try:
-            (run_dir / "seed.md").write_text(seed_text, encoding="utf-8")
-            (run_dir / "state.md").write_text("", encoding="utf-8")
-            save_tree(tree, run_dir / TREE_FILE)
+            with creating_run_dir(run_dir) as build:  # appears whole, with run_started
+                (build / "seed.md").write_text(seed_text, encoding="utf-8")
+                (build / "state.md").write_text("", encoding="utf-8")
+                save_tree(tree, build / TREE_FILE)
+                started = EventLog(build / EVENTS_FILE, run_dir.name, NODE,
+                                   clock=ts_clock or now_iso).emit(
+                    "run_started", started=precise_now(), claim=tree.root.claim,
+                    questioner=asker.spec, hard_cap=budget.max_rounds,
+                    lessons=lessons, drill=True)
+            lock.enter_context(Heartbeat(run_dir / RUNNING_FILE))  # removed when the lock goes
             session = cls(run_dir, History(tree), node=node, questioner=asker,
                           verifier=verifier, budget=budget, clock=clock, ts_clock=ts_clock,
                           listeners=listeners, lock=lock)
-            session.log.emit("run_started", started=precise_now(), claim=tree.root.claim,
-                             questioner=asker.spec, hard_cap=budget.max_rounds,
-                             lessons=node.lessons(), drill=True)
+            for listener in session.log.listeners:
+                listener(started)
         except BaseException:
             lock.close()
             raise

@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..childenv import child_env
 from ..events import EventLog
+from ..fileio import append_text
 
 KINDS = ("breakthrough", "major_breakthrough", "done", "crash")
 COMMAND_TIMEOUT = 15.0
@@ -81,8 +82,7 @@ class Notifier:
                 problem = f"bad --notify-cmd: {exc}"
             if problem:
                 lines.append(f"[{self.clock():%H:%M:%S}] notify-cmd failed: {problem}")
-        with open(self.log_path, "a", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
+        append_text(self.log_path, "\n".join(lines) + "\n")
         fields = {"kind": kind, "message": message, "command_error": problem}
         if key != kind:
             fields["key"] = key

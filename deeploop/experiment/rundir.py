@@ -7,14 +7,14 @@ settings, updated by every run), ``notify.log`` and ``outcome.json``.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import InputError, NotFound
+from ..creating import building, clear_half_made, session_only
 from ..events import EVENTS_FILE, EventLog
 from ..fileio import atomic_write_json
-from ..runs import create_run_dir, runs_root, validate_run_id
+from ..runs import runs_root, validate_run_id
 from ..settings import RunSettings, SettingsRecord, check_number
 from .corpus import load_corpus, prepare, read_prepared_meta
 from .results import HEADER
@@ -108,21 +108,22 @@ def template_files() -> dict[str, str]:
 
 def init_run(tag: str, data: str | None = None, root: Path | None = None) -> ExperimentRun:
     """Create the run folder, its workspace and prepared corpus. The corpus is
-    read before anything is created, and a failure half-way removes what was made.
+    read before anything is created; the folder is built beside its place and
+    renamed into it whole (``creating.building``), so a kill or a failure
+    half-way leaves no tag, and of two creators at once one is refused.
 
     A folder holding only a papermill session's files (``deeploop session``
-    creates the run folder before the notebook starts the loop) is used as is.
+    creates the run folder before the notebook starts the loop) receives the
+    new run's files, experiment.json last.
     """
     path = run_path(tag, root)
-    before = session_only(path)
-    if path.exists() and before is None:
+    clear_half_created(path)
+    if path.exists() and session_only(path) is None:
         raise InputError(f"experiment tag {tag!r} already exists ({path}): "
                          "use --resume to continue it")
     corpus = load_corpus(data)
-    if before is None:
-        create_run_dir(NODE, tag, root)
-    run = ExperimentRun(path, tag)
-    try:
+    with building(path, "experiment tag", into=SETTINGS_FILE) as build:
+        run = ExperimentRun(build, tag)
         meta = prepare(corpus, run.data_dir)
         ws = Workspace.create(run.workspace_dir, tag, template_files())
         run.logs_dir.mkdir()
@@ -130,33 +131,13 @@ def init_run(tag: str, data: str | None = None, root: Path | None = None) -> Exp
         atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",
                                               "corpus": meta, "settings": asdict(Settings())})
         run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
-                             workspace=str(ws.path), corpus=meta)
-    except BaseException:
-        _remove_all_but(path, before)
-        raise
-    return run
+                             workspace=str(path / "workspace"), corpus=meta)
+    return ExperimentRun(path, tag)
 
 
-def session_only(path: Path) -> set[str] | None:
-    """The names in ``path`` if it is a folder holding only session files, else None."""
-    if not path.is_dir():
-        return None
-    names = {p.name for p in path.iterdir()}
-    return names if all(n.startswith("session.") for n in names) else None
-
-
-def _remove_all_but(path: Path, keep: set[str] | None) -> None:
-    """Undo a failed init: the whole folder if we made it, else what we added."""
-    if keep is None:
-        shutil.rmtree(path, ignore_errors=True)
-        return
-    for item in path.iterdir():
-        if item.name in keep:
-            continue
-        if item.is_dir():
-            shutil.rmtree(item, ignore_errors=True)
-        else:
-            item.unlink()
+def clear_half_created(path: Path) -> None:
+    """Clear a tag folder cut short while being created (see creating.clear_half_made)."""
+    clear_half_made(path, marker=SETTINGS_FILE, init_event="experiment_init", what="experiment tag")
 
 
 def check_data(run: ExperimentRun, data: str | None) -> None:

@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from ..errors import DeeploopError, InputError
 from ..events import read_events
 from ..fileio import file_lock
+from ..liveness import claim
 from .loop import Loop, Trainer, usage_of
 from .proposers import Proposer
 from .results import RowStatus, append_row, new_row, read_results
@@ -99,7 +100,9 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     called after each event, while the loop is idle, and may commit to the
     workspace (the meta tier's ``meta:`` commits); the events it returns are
     yielded too and their ``usage`` counts against the dollar budget."""
-    with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"):
+    with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"), \
+            claim(run.path, f"experiment {run.tag!r}", log=run.event_log(),
+                  workspace=run.workspace()):
         ws = run.workspace()
         recovered = recover(run, ws, read_events(run.events_path).events)
         loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer)

@@ -42,6 +42,20 @@ def check_branch(branch: str, tag: str) -> None:
         raise InputError(f"invalid tag {tag!r}: {branch} is not a valid git branch name")
 
 
+def git_problem(stderr: str) -> str:
+    """The line of git's stderr that says what went wrong: its ``fatal:`` or
+    ``error:`` line (git's last lines are often advice that names no file,
+    e.g. "remove the file manually to continue." after an index.lock), with
+    what to do about a lock file a killed git left behind."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    line = next((x for x in lines if x.startswith(("fatal:", "error:"))),
+                lines[-1] if lines else "(no output)")
+    if ".lock': File exists" in line:
+        locked = line.split("'")[1]
+        line += f" (a git command was killed while writing: remove {locked} if no git is running)"
+    return line
+
+
 @dataclass
 class Workspace:
     path: Path
@@ -50,7 +64,7 @@ class Workspace:
         proc = subprocess.run([_git_program(), *_GIT_CONFIG, *args], cwd=self.path,
                               capture_output=True, text=True)
         if check and proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            tail = git_problem(proc.stderr)
             raise GitError(f"git {args[0]} failed in {self.path}: {tail}", stderr=tail)
         return proc.stdout
 
@@ -74,6 +88,19 @@ class Workspace:
         ws.git("add", "--", *files)
         ws.git("commit", "-q", "-m", message)
         return ws
+
+    def clear_left_lock(self) -> Path | None:
+        """Remove git's ``index.lock`` that a git command killed with the run
+        left behind. Call it only when the run's last process died (a stale
+        run, taken over under the run's lock); says so in one line."""
+        from ..creating import notice
+        lock = self.path / ".git" / "index.lock"
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            return None
+        notice.warning(f"removed {lock}, left by a git command killed with the last run")
+        return lock
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD").strip()

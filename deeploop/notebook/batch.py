@@ -114,7 +114,7 @@ def record_worker_failure(grid: Grid, spec: SessionSpec, error: str) -> None:
     output = grid.session_dir(spec) / SESSION_NOTEBOOK
     status = read_status(output) or {"notebook": str(grid.notebook), "output": output.name,
                                      "parameters": spec.parameters}
-    if status.get("status") not in (None, str(SessionState.RUNNING)):
+    if status.get("status") not in (None, str(SessionState.RUNNING), str(SessionState.STALE)):
         return
     status.update(status=str(SessionState.FAILED), error=error, finished=now_iso())
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ th, td { border-bottom: 1px solid #ddd; padding: .4em .8em; text-align: left;
          vertical-align: top; }
 th { background: #f4f4f4; }
 .s-passed { color: #1a7f37; font-weight: bold; }
-.s-failed, .s-timed_out, .s-kernel_died, .s-interrupted { color: #cf222e; font-weight: bold; }
+.s-failed, .s-timed_out, .s-kernel_died, .s-interrupted, .s-stale { color: #cf222e; font-weight: bold; }
 .s-running, .s-pending { color: #9a6700; }
 .err { color: #666; font-size: .85em; max-width: 40em; }
 """

@@ -33,6 +33,7 @@ from ..events import now_iso
 from ..fileio import atomic_write_json
 from ..runs import new_run_id, runs_root, validate_run_id
 from .failures import SessionFailed, explain
+from ..liveness import Heartbeat, check as check_liveness
 from .headline import headline_from_run, read_headline
 from .kernel import check_kernel, kernel_manager_class, with_own_event_loop
 from .parameters import load_notebook, node_of, read_parameters, validate
@@ -41,7 +42,8 @@ SESSION_NOTEBOOK = "session.ipynb"
 
 
 class SessionState(str, Enum):
-    RUNNING = "running"  # also what a killed session leaves behind
+    RUNNING = "running"
+    STALE = "stale"      # recorded running by a process that died (SIGKILL, power loss)
     PASSED = "passed"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
@@ -141,14 +143,29 @@ def status_path(output: Path) -> Path:
     return Path(output).with_suffix(".json")
 
 
+def heartbeat_path(output: Path) -> Path:
+    """``session.running.json``: held (pid, host, heartbeat) while the session runs."""
+    return Path(output).with_suffix(".running.json")
+
+
 def read_status(output: Path) -> dict | None:
-    """A session's session.json, or None when there is none (or it is unreadable)."""
+    """A session's session.json, or None when there is none (or it is unreadable).
+
+    A session recorded ``running`` whose process is gone (its heartbeat file
+    says so, see ``liveness``) is read as ``stale``, with the reason as its error."""
     import json
     try:
         data = json.loads(status_path(output).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    if data.get("status") == SessionState.RUNNING:
+        live = check_liveness(heartbeat_path(output))
+        if live is not None and live.stale:
+            data.update(status=str(SessionState.STALE),
+                        error=f"stopped without finishing: {live.reason}")
+    return data
 
 
 def prepare_output(plan: SessionPlan) -> None:
@@ -182,17 +199,18 @@ def execute(plan: SessionPlan, progress: bool = True) -> SessionResult:
     record = {"notebook": str(plan.notebook.resolve()), "output": plan.output.name,
               "parameters": plan.parameters, "kernel": plan.kernel, "timeout": plan.timeout,
               "status": str(SessionState.RUNNING), "started": started}
-    atomic_write_json(plan.status_path, record)
-    try:
-        execute_notebook(plan.notebook, plan.output, plan.parameters, kernel=plan.kernel,
-                         timeout=plan.timeout, progress=progress)
-    except BaseException as exc:
-        state = exc.state if isinstance(exc, SessionFailed) else _state_of(exc)
-        _finish(plan, record, clock, state, exc)
-        raise
-    headline = read_headline(load_notebook(plan.output)) or headline_from_run(plan.run_dir)
-    record["headline"] = headline
-    seconds = _finish(plan, record, clock, SessionState.PASSED, None)
+    with Heartbeat(heartbeat_path(plan.output)):  # written before session.json says running
+        atomic_write_json(plan.status_path, record)
+        try:
+            execute_notebook(plan.notebook, plan.output, plan.parameters, kernel=plan.kernel,
+                             timeout=plan.timeout, progress=progress)
+        except BaseException as exc:
+            state = exc.state if isinstance(exc, SessionFailed) else _state_of(exc)
+            _finish(plan, record, clock, state, exc)
+            raise
+        headline = read_headline(load_notebook(plan.output)) or headline_from_run(plan.run_dir)
+        record["headline"] = headline
+        seconds = _finish(plan, record, clock, SessionState.PASSED, None)
     return SessionResult(plan.run_dir, plan.output, SessionState.PASSED, plan.parameters,
                          seconds, headline)
 

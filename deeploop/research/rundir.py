@@ -12,11 +12,11 @@ The folder may already exist holding only a notebook session's files
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import InputError, NotFound
+from ..creating import building, clear_half_made
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..experiment.workspace import Workspace, check_branch
 from ..fileio import atomic_write_json
@@ -92,8 +92,7 @@ def run_path(tag: str, root: Path | None = None) -> Path:
 
 
 def exists(tag: str, root: Path | None = None) -> bool:
-    path = run_path(tag, root)
-    return (path / SETTINGS_FILE).exists() or (path / "workspace").exists()
+    return (run_path(tag, root) / SETTINGS_FILE).exists()
 
 
 def open_research(tag: str, root: Path | None = None) -> ResearchRun:
@@ -129,11 +128,14 @@ def init_research(tag: str, topic: str | None = None, sources: str | None = None
                   questions: list[str] | None = None, root: Path | None = None) -> ResearchRun:
     """Create the run folder and its workspace; refuse an existing tag.
 
-    Everything is checked first (tag, topic, sources); a failure half-way
-    removes what this call created and nothing else."""
+    Everything is checked first (tag, topic, sources); the folder is built
+    beside its place and renamed into it whole (``creating.building``), so a
+    kill or a failure half-way leaves no tag, and of two creators at once
+    one wins and the other is refused."""
     path = run_path(tag, root)
     branch = f"research/{tag}"
     check_branch(branch, tag)
+    clear_half_created(path)
     if exists(tag, root):
         raise InputError(f"research tag {tag!r} already exists ({path}): "
                          f"'deeploop research run --tag {tag}' continues it")
@@ -146,18 +148,18 @@ def init_research(tag: str, topic: str | None = None, sources: str | None = None
     bad = [q for q in seeds if not q.endswith("?")]
     if bad:
         raise InputError(f"seed question must end with '?': {bad[0]!r}")
-    made_folder = not path.exists()
-    path.mkdir(parents=True, exist_ok=True)
-    run = ResearchRun(path, tag)
-    try:
+    with building(path, "research tag", into=SETTINGS_FILE) as build:
+        run = ResearchRun(build, tag)
         _create(run, branch, topic, spec, seeds)
         run.event_log().emit("research_init", tag=tag, topic=topic, branch=branch, sources=spec,
                              seeds=seeds, documents=len(source.documents()),
                              skipped=[str(s) for s in source.skipped()])
-    except BaseException:
-        _undo(run, made_folder)
-        raise
-    return run
+    return ResearchRun(path, tag)
+
+
+def clear_half_created(path: Path) -> None:
+    """Clear a tag folder cut short while being created (see creating.clear_half_made)."""
+    clear_half_made(path, marker=SETTINGS_FILE, init_event="research_init", what="research tag")
 
 
 def _create(run: ResearchRun, branch: str, topic: str, spec: str, seeds: list[str]) -> None:
@@ -170,12 +172,3 @@ def _create(run: ResearchRun, branch: str, topic: str, spec: str, seeds: list[st
                      message=f"init: research workspace for {topic[:60]}")
     atomic_write_json(run.settings_path, {"tag": run.tag, "topic": topic, "created": created,
                                           "settings": asdict(Settings(sources=spec))})
-
-
-def _undo(run: ResearchRun, made_folder: bool) -> None:
-    if made_folder:
-        shutil.rmtree(run.path, ignore_errors=True)
-        return
-    shutil.rmtree(run.workspace_dir, ignore_errors=True)
-    for name in (SETTINGS_FILE, EVENTS_FILE):
-        (run.path / name).unlink(missing_ok=True)

@@ -15,12 +15,13 @@ from typing import Callable
 
 from ..errors import InputError, NotFound
 from ..fileio import read_text
+from ..liveness import RUNNING_FILE, check as check_liveness
 from ..reporting import end_with_report
 from ..runs import OUTCOME_FILE, new_run_id
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
-from .rundir import (NODE, ResearchRun, Settings, clean_topic, exists, init_research,
-                     load_source, open_research)
+from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
+                     init_research, load_source, open_research, run_path)
 from .synthesizer import Synthesizer, get_synthesizer
 
 
@@ -83,6 +84,8 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
             run_dir: str | Path | None = None, client=None, **overrides) -> Prepared:
     tag, root = locate(tag, run_dir)
     Settings().merged(overrides)  # bad numbers fail before anything is created
+    constitution, lessons = node_texts()  # an unreadable PROMPT.md or BANS.md too
+    clear_half_created(run_path(tag, root))
     if exists(tag, root):
         run = open_research(tag, root)
         _check_same_topic(run, topic, questions)
@@ -96,7 +99,6 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
         synthesizer, skipped = make_synthesizer(settings, client)
         run = init_research(tag, topic, settings.sources, questions, root)
         run.save_settings(settings)  # an existing tag's are saved once its run is accepted
-    constitution, lessons = node_texts()
     return Prepared(run, settings, synthesizer, constitution, lessons, skipped,
                     read_index(run.index_path).problems)
 
@@ -145,8 +147,12 @@ def describe(run: ResearchRun) -> str:
     outcome = json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8")) \
         if (run.path / OUTCOME_FILE).exists() else {}
     counts = outcome.get("confidence") or {}
-    lines = [f"research {run.tag}: {outcome.get('status', 'unfinished')} — "
-             f"{outcome.get('exit_reason', 'no outcome yet')}",
+    status, reason = outcome.get("status", "unfinished"), outcome.get("exit_reason",
+                                                                      "no outcome yet")
+    live = check_liveness(run.path / RUNNING_FILE)  # newer than an earlier run's outcome
+    if live is not None:
+        status, reason = live.state, live.reason or "a process is working on it now"
+    lines = [f"research {run.tag}: {status} — {reason}",
              f"  entries: {outcome.get('entries', 0)} (HIGH {counts.get('HIGH', 0)}, "
              f"MEDIUM {counts.get('MEDIUM', 0)}, LOW {counts.get('LOW', 0)}); "
              f"cohorts analysed: {outcome.get('cohorts', 0)}; "

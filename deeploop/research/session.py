@@ -25,6 +25,7 @@ from ..errors import InputError, JudgeError
 from ..events import read_events
 from ..fileio import file_lock, read_text
 from ..judges import Verdict
+from ..liveness import claim
 from .knowledge import INDEX_FILE, read_index
 from .loop import ResearchLoop, settle_at
 from .process_log import PROCESS_LOG_FILE, cohorts_recorded
@@ -128,29 +129,36 @@ def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
     """Run the loop for ``run``, yielding every event as it is recorded."""
     with file_lock(run.path / ".lock", wait=False, what=f"research {run.tag!r}"):
         check_program(run)  # refused before anything is touched
-        run.save_settings(settings)
-        loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
-        events = read_events(run.events_path).events
-        loop.load(events)
-        yield from recover(loop, events)
-        problems = read_index(run.index_path).problems
-        if problems:
-            yield loop.log.emit("index_problems", problems=problems)
-        try:
-            yield from loop.events()
-        except (KeyboardInterrupt, GeneratorExit):
-            _settle_interrupted(loop, run)
-            loop.log.emit("loop_aborted", reason="interrupted")
-            loop.finish("aborted", "interrupted")
-            raise
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            _settle_interrupted(loop, run)
-            for _ in loop.notify("crash", f"deeploop research {run.tag}: stopped: {detail}"):
-                pass
-            loop.log.emit("loop_aborted", reason=detail)
-            loop.finish("failed", detail)
-            raise
+        with claim(run.path, f"research {run.tag!r}", log=run.event_log(),
+                   workspace=run.workspace()):
+            yield from _run_locked(run, settings, synthesizer, constitution, lessons, clock)
+
+
+def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
+                constitution: str, lessons: str, clock) -> Iterator[dict]:
+    run.save_settings(settings)
+    loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
+    events = read_events(run.events_path).events
+    loop.load(events)
+    yield from recover(loop, events)
+    problems = read_index(run.index_path).problems
+    if problems:
+        yield loop.log.emit("index_problems", problems=problems)
+    try:
+        yield from loop.events()
+    except (KeyboardInterrupt, GeneratorExit):
+        _settle_interrupted(loop, run)
+        loop.log.emit("loop_aborted", reason="interrupted")
+        loop.finish("aborted", "interrupted")
+        raise
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        _settle_interrupted(loop, run)
+        for _ in loop.notify("crash", f"deeploop research {run.tag}: stopped: {detail}"):
+            pass
+        loop.log.emit("loop_aborted", reason=detail)
+        loop.finish("failed", detail)
+        raise
 
 
 def rejudge(run_dir, number: int) -> Verdict:
