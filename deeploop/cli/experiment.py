@@ -27,8 +27,12 @@ def register(sub) -> None:
     run = actions.add_parser("run", help="run the loop (creates the tag if it is new)",
                              epilog=EPILOG)
     run.add_argument("--tag", required=True, help="name of the run")
-    run.add_argument("--experiments", type=int, help="stop when the tag has N experiments, "
-                     "baseline not counted (default 12)")
+    run.add_argument("--experiments", type=int, help="stop when the tag has N trained "
+                     "experiments, baseline and rejected proposals not counted (default 12)")
+    run.add_argument("--max-rejected", type=int, dest="max_rejected", metavar="N",
+                     help="end the run failed after N rejected proposals in a row (the "
+                          "proposer failed, or its train.py did not parse or changed nothing); "
+                          "default 5, 0 for no limit")
     run.add_argument("--hours", type=float, help="wall-clock limit for this run (default 6)")
     run.add_argument("--budget", type=float, help="training seconds per experiment "
                      "(default 60 on CPU, 300 on GPU)")
@@ -73,7 +77,7 @@ def register(sub) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    names = ("experiments", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
+    names = ("experiments", "max_rejected", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
              "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start",
              "noise_runs", "meta_interval", "meta_threshold", "analyst")
     return {n: getattr(args, n) for n in names}
@@ -107,7 +111,7 @@ def cmd_run(args) -> int:
     run, settings, proposer, analyst = _prepare(args)
     best = read_results(run.results_path).best()
     status = load_status(run.path, args.tag)
-    bar = ProgressBar(settings.experiments, status.experiments + status.rejected,
+    bar = ProgressBar(settings.experiments, status.experiments,
                       best.val_bpb if best else None, settings.hours,
                       disable=args.no_progress or not sys.stderr.isatty())
     try:

@@ -29,7 +29,8 @@ TEMPLATE_DIR = Path(__file__).parent / "template"
 class Settings(RunSettings):
     """What a run does; every field has a finite default."""
 
-    experiments: int = 12            # stop when the tag has this many (baseline not counted)
+    experiments: int = 12            # stop when the tag has this many trained (baseline not counted)
+    max_rejected: int = 5            # rejected proposals in a row that end the run failed (0: no limit)
     hours: float | None = None       # wall clock for this invocation
     budget: float | None = None      # training seconds per experiment (None: 60 CPU / 300 GPU)
     proposer: str = "offline"
@@ -48,6 +49,7 @@ class Settings(RunSettings):
 
     def validate(self) -> "Settings":
         check_number(self.experiments, "--experiments", allow_zero=True, integer=True)
+        check_number(self.max_rejected, "--max-rejected", allow_zero=True, integer=True)
         check_number(self.hours, "--hours")
         check_number(self.budget, "--budget")
         check_number(self.min_delta, "--min-delta", allow_zero=True)

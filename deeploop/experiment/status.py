@@ -155,7 +155,8 @@ class ProgressBar:
         self.runs += 1
         if event.get("status") == "keep" and event.get("val_bpb"):
             self.best = min(self.best or event["val_bpb"], event["val_bpb"])
-        if event.get("kind") != "baseline" and self.done < self.total:
+        trained = event.get("status") in ("keep", "discard", "crash")  # rejections train nothing
+        if trained and event.get("kind") != "baseline" and self.done < self.total:
             self.done += 1
             self.bar.update(1)
         self._update_postfix()
