@@ -103,6 +103,7 @@ def _prepare(args):
 def cmd_run(args) -> int:
     import logging
     logging.basicConfig(format="deeploop experiment: warning: %(message)s", level=logging.WARNING)
+    from ..experiment.interrupts import Interrupted, interrupts
     from ..experiment.status import ProgressBar
     from ..experiment.results import read_results
     from ..experiment.status import format_status, load_status
@@ -115,8 +116,15 @@ def cmd_run(args) -> int:
                       best.val_bpb if best else None, settings.hours,
                       disable=args.no_progress or not sys.stderr.isatty())
     try:
-        for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
-            bar(event)
+        with interrupts():  # SIGINT, SIGTERM, SIGHUP: trainer killed, run recorded aborted
+            for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
+                bar(event)
+    except Interrupted as stop:
+        bar.close()
+        print(f"deeploop experiment run: {stop.reason}; the experiment in flight will be "
+              f"trained again by: deeploop experiment run --tag {args.tag} --resume",
+              file=sys.stderr)
+        return stop.exit_code
     finally:
         bar.close()
     print(format_status(load_status(run.path, args.tag)))

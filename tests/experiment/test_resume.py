@@ -52,7 +52,6 @@ def test_kill_during_training_then_resume(fake_run):
     harness.wait()
     journal = read_events(fake_run.events_path).events
     pid = next(e["pid"] for e in journal if e["type"] == "training_started" and e["round"] == 1)
-    assert os.path.exists(f"/proc/{pid}")  # the orphaned trainer is still running
     base = next(e for e in journal if e["type"] == "experiment_started" and e["round"] == 1)
     (fake_run.path / "slow").unlink()
 
