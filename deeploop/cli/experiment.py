@@ -68,6 +68,15 @@ def register(sub) -> None:
     add_no_report(run)
     run.set_defaults(func=cmd_run)
 
+    repair = actions.add_parser(
+        "repair", help="rebuild results.tsv from events.jsonl (the old file is kept as "
+                       "results.tsv.damaged)",
+        description="Rebuild a tag's results.tsv from its events, when resume refused a "
+                    "damaged one. Rows a person added by hand are not in the events: copy "
+                    "them back from results.tsv.damaged.")
+    repair.add_argument("--tag", required=True, help="name of the run")
+    repair.set_defaults(func=cmd_repair)
+
     status = sub.add_parser("status", help="sum up an experiment run (or any results.tsv)")
     where = status.add_mutually_exclusive_group(required=True)
     where.add_argument("--tag", help="experiment tag under runs/experiment/")
@@ -135,6 +144,20 @@ def cmd_run(args) -> int:
     if outcome["status"] == "failed":
         print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_repair(args) -> int:
+    from ..events import read_events
+    from ..experiment.record import recorded, repair
+    from ..experiment.rundir import open_run
+    from ..fileio import file_lock
+    run = open_run(args.tag)
+    with file_lock(run.path / ".lock", wait=False, what=f"experiment {args.tag!r}"):
+        events = read_events(run.events_path).events
+        kept = repair(run.results_path, events)
+    print(f"rebuilt {run.results_path} from events.jsonl: {len(recorded(events))} rows"
+          + (f" (the old file is {kept})" if kept else ""))
     return 0
 
 

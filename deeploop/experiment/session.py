@@ -24,6 +24,7 @@ from ..events import read_events
 from ..fileio import file_lock
 from .loop import Loop, Trainer, usage_of
 from .proposers import Proposer
+from .record import check_record
 from .results import RowStatus, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import kill_orphan, run_training, scrub_env
@@ -116,7 +117,10 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     yielded too and their ``usage`` counts against the dollar budget."""
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"):
         ws = run.workspace()
-        recovered = recover(run, ws, read_events(run.events_path).events)
+        events = read_events(run.events_path).events
+        check_record(run.results_path, events, run.tag)  # before anything is trained or appended
+        ws.clear_temporary()  # a killed atomic write's leftovers: no writer runs now
+        recovered = recover(run, ws, events)
         loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer)
         loop.load(read_events(run.events_path).events)
         yield from recovered

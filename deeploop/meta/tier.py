@@ -98,6 +98,7 @@ def analyse_run(run: ExperimentRun, analyst: Analyst, *, trigger: str = "request
                      process_log=_read(ws.path / PROCESS_LOG))
     if dry_run:
         return Done(inputs, analysis, plan)
+    ws.clear_temporary()  # the caller holds the run's lock: no write is in progress
     rounds = [e["round"] for e in events if e.get("type") == "experiment_result" and "round" in e]
     last_round = max(rounds, default=None)
     journal = run.event_log()

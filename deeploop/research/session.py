@@ -128,6 +128,7 @@ def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
     """Run the loop for ``run``, yielding every event as it is recorded."""
     with file_lock(run.path / ".lock", wait=False, what=f"research {run.tag!r}"):
         check_program(run)  # refused before anything is touched
+        run.workspace().clear_temporary()  # a killed atomic write's leftovers
         run.save_settings(settings)
         loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
         events = read_events(run.events_path).events
