@@ -101,6 +101,24 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
         timing={}, **common)]
 
 
+def _record_end(run: ExperimentRun, ws: Workspace, loop: Loop, reason: str, status: str,
+                notify: bool = False) -> None:
+    """Record how a run ended early, each step on its own: on a full disk or a
+    broken file any of them may fail, and the error that ended the run is
+    the one worth reporting, not a chain of them. The experiment in flight
+    is recorded interrupted and the workspace put back (``recover``)."""
+    steps = [lambda: recover(run, ws, read_events(run.events_path).events, reason=reason)]
+    if notify:
+        steps.append(lambda: [None for _ in loop.notify("crash", reason)])
+    steps += [lambda: loop.log.emit("loop_aborted", reason=reason),
+              lambda: loop.finish(status, reason)]
+    for step in steps:
+        try:
+            step()
+        except (DeeploopError, OSError):
+            pass
+
+
 def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Proposer | None = None,
                     trainer: Trainer = run_training,
                     clock: Callable[[], float] = time.monotonic,
@@ -135,23 +153,11 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
         except (KeyboardInterrupt, GeneratorExit) as exc:
             # the trainer's process group is already killed (run_training unwinds first)
             reason = getattr(exc, "reason", "interrupted")
-            try:
-                recover(run, ws, read_events(run.events_path).events, reason=reason)
-            except DeeploopError:
-                pass  # nothing in flight to finish; the interruption is what matters
-            loop.log.emit("loop_aborted", reason=reason)
-            loop.finish("aborted", reason)
+            _record_end(run, ws, loop, reason, "aborted")
             raise
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            try:  # put the workspace back if the failure left an experiment half done
-                recover(run, ws, read_events(run.events_path).events, reason=detail)
-            except Exception:
-                pass  # the original error is the one worth reporting
-            for _ in loop.notify("crash", detail):
-                pass
-            loop.log.emit("loop_aborted", reason=detail)
-            loop.finish("failed", detail)
+            _record_end(run, ws, loop, detail, "failed", notify=True)
             raise
         finally:
             if loop.starter is not None:

@@ -164,3 +164,35 @@ def test_dirty_workspace_is_refused_untouched(fake_run):
     assert ws.read() == edited
     assert fake_run.events_path.read_text() == before
     assert len(read_results(fake_run.results_path).rows) == 0
+
+
+def test_a_full_disk_interrupts_the_experiment_and_resume_trains_it_again(fake_run,
+                                                                        monkeypatch):
+    """A full disk used to leave a permanent 0.000000 crash row."""
+    import errno
+    import deeploop.experiment.loop as loop_module
+    original = loop_module.append_row
+    calls = []
+
+    def full_disk(path, row):
+        calls.append(row.description)
+        if len(calls) == 2:  # the first proposal's row
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return original(path, row)
+
+    monkeypatch.setattr(loop_module, "append_row", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run_all(fake_run, Scripted({"DEPTH": 5}), experiments=1)
+    results = read_results(fake_run.results_path)
+    assert [r.description for r in results.rows] == ["baseline"]  # no crash row
+    journal = read_events(fake_run.events_path).events
+    interrupted = [e for e in journal if e["type"] == "experiment_interrupted"]
+    assert [(e["round"], e["description"]) for e in interrupted] == [(1, "DEPTH -> 5")]
+    assert "No space left on device" in interrupted[0]["reason"]
+    assert json.loads((fake_run.path / "outcome.json").read_text())["status"] == "failed"
+    assert "DEPTH = 4" in fake_run.workspace().read()
+
+    events, results = run_all(fake_run, Scripted(), experiments=1)  # no new proposal needed
+    assert [(e["round"], e["description"], e["status"]) for e in results_of(events)] == [
+        (1, "DEPTH -> 5", "keep")]
+    assert [r.description for r in results.rows] == ["baseline", "DEPTH -> 5"]
