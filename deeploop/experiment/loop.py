@@ -102,6 +102,7 @@ class Loop:
     steer: Callable[[list, list[dict]], list] | None = None
 
     rerun: dict | None = None  # the experiment_interrupted event whose change is trained next
+    run_number: int = 1        # which experiment_run_started this invocation wrote
     rejected_in_a_row: int = 0  # rejected proposals since the last trained one, this invocation
 
     def __post_init__(self):
@@ -121,6 +122,8 @@ class Loop:
     def load(self, events: list[dict]) -> None:
         self.history = [e for e in events if e.get("type") == "experiment_result"]
         self.rerun = pending_rerun(events)
+        # this invocation's number: outcome.json says which run it ended
+        self.run_number = sum(1 for e in events if e.get("type") == "experiment_run_started") + 1
         self.notifier.sent = sent_kinds(events)
         for event in events:  # proposals and meta-analyses spend from one budget
             if event.get("type") in ("experiment_result", "meta_analysis"):
@@ -374,5 +377,5 @@ class Loop:
                        "best_commit": best.commit if best else None,
                        "baseline_val_bpb": baseline.val_bpb if baseline else None,
                        "kept": results.count("keep"), "discarded": results.count("discard"),
-                       "crashed": results.count("crash"),
+                       "crashed": results.count("crash"), "run_number": self.run_number,
                        "usd": round(self.spend.usage.usd, 6)}).write(self.run.path)

@@ -51,15 +51,21 @@ def experiment_place(tag: str, run_dir: Path | str | None,
 
 
 def interrupted(run) -> bool:
-    """Whether the tag's last run ended without finishing: killed before it
-    wrote outcome.json, or stopped by a signal (``aborted``)."""
-    path = run.path / "outcome.json"
-    if not path.is_file():
-        return True
+    """Whether the tag's last run started and did not finish: killed before
+    it wrote outcome.json, or stopped by a signal (``aborted``). A tag that
+    was only initialised has not run: it is not interrupted."""
+    runs = len(read_events(run.events_path).of_type("experiment_run_started"))
+    if runs == 0:
+        return False
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("status") == "aborted"
-    except (OSError, ValueError, AttributeError):
+        outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
         return True  # a torn outcome is an unfinished run
+    if not isinstance(outcome, dict):
+        return True
+    return outcome.get("status") == "aborted" or outcome.get("run_number", runs) < runs
 
 
 def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -98,31 +99,38 @@ def test_resume_of_a_tag_that_does_not_exist_is_refused(runs_root):
 
 
 def test_the_same_command_repeated_after_a_kill_continues(runs_root, corpus_file):
+    """The real template at a 5 s budget: the first command creates the tag and
+    is killed while training the baseline; the very same command continues."""
     args = ("experiment", "run", "--tag", "again", "--data", str(corpus_file), "--budget", "5",
-            "--experiments", "1", "--no-warm-start", "--meta-interval", "0", "--no-report",
+            "--experiments", "0", "--no-warm-start", "--meta-interval", "0", "--no-report",
             "--no-progress")
     from deeploop.experiment.rundir import open_run
-    from .conftest import install_trainer
-    made = deeploop("experiment", "init", "--tag", "again", "--data", str(corpus_file))
-    assert made.returncode == 0, made.stderr
-    run = open_run("again")
-    install_trainer(run)  # the fast trainer, in place of the template
-    (run.path / "slow").write_text("")
     proc = subprocess.Popen([sys.executable, "-m", "deeploop", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ))
-    pid = trainer_pid(run, 0)  # the baseline hangs: kill it there
+    wait_for_tag = time.monotonic() + WAIT
+    while not (runs_root / "experiment" / "again" / "experiment.json").is_file():
+        assert time.monotonic() < wait_for_tag and proc.poll() is None, "the tag was not made"
+        time.sleep(0.05)
+    run = open_run("again")
+    pid = trainer_pid(run, 0)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=WAIT)
-    (run.path / "slow").unlink()
-    again = deeploop(*args)  # the very same command, no --resume
+    again = deeploop(*args, timeout=WAIT * 3)  # the very same command, no --resume
     assert again.returncode == 0, again.stderr
     assert not alive(pid)
     rows = read_results(run.results_path).rows
-    assert len(rows) == 2 and "crash" not in [r.status for r in rows]
+    assert [(r.description, r.status) for r in rows] == [("baseline", "keep")]
     assert [e["round"] for e in events_of(run, "experiment_interrupted")] == [0]
     done = deeploop(*args)  # finished: now the same command is refused
     assert done.returncode == 2 and "use --resume to continue it" in done.stderr
+
+
+def test_a_tag_only_initialised_still_needs_resume(runs_root, corpus_file):
+    made = deeploop("experiment", "init", "--tag", "fresh", "--data", str(corpus_file))
+    assert made.returncode == 0, made.stderr
+    proc = deeploop("experiment", "run", "--tag", "fresh", "--budget", "5")
+    assert proc.returncode == 2 and "use --resume to continue it" in proc.stderr
 
 
 def test_a_killed_atomic_write_leaves_nothing_in_the_workspace(two_done):
