@@ -52,11 +52,14 @@ def experiment_place(tag: str, run_dir: Path | str | None,
 
 def interrupted(run) -> bool:
     """Whether the tag's last run started and did not finish: killed before
-    it wrote outcome.json, or stopped by a signal (``aborted``). A tag that
-    was only initialised has not run: it is not interrupted."""
-    runs = len(read_events(run.events_path).of_type("experiment_run_started"))
+    it wrote outcome.json, or stopped by a signal (``aborted``). A tag made
+    by ``experiment init`` and never run is not interrupted; one made by
+    ``experiment run`` and killed before its loop began is."""
+    journal = read_events(run.events_path)
+    runs = len(journal.of_type("experiment_run_started"))
     if runs == 0:
-        return False
+        made = next(iter(journal.of_type("experiment_init")), {})
+        return made.get("created_by") == "run" and not (run.path / "outcome.json").exists()
     try:
         outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -97,7 +100,7 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
     settings = (run.settings() if run else Settings()).merged(overrides)
     check_specs(settings)
     if run is None:
-        run = init_run(tag, data, root)
+        run = init_run(tag, data, root, created_by="run")
     else:
         check_data(run, data)
         check_clean(run)  # before the settings are saved: a refusal changes nothing

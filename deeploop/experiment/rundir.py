@@ -108,7 +108,8 @@ def template_files() -> dict[str, str]:
             for name in (TRAIN_FILE, PROGRAM_FILE)}
 
 
-def init_run(tag: str, data: str | None = None, root: Path | None = None) -> ExperimentRun:
+def init_run(tag: str, data: str | None = None, root: Path | None = None,
+             created_by: str = "init") -> ExperimentRun:
     """Create the run folder, its workspace and prepared corpus. The corpus is
     read before anything is created, and a failure half-way removes what was made.
 
@@ -132,7 +133,7 @@ def init_run(tag: str, data: str | None = None, root: Path | None = None) -> Exp
         atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",
                                               "corpus": meta, "settings": asdict(Settings())})
         run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
-                             workspace=str(ws.path), corpus=meta)
+                             workspace=str(ws.path), corpus=meta, created_by=created_by)
     except BaseException:
         _remove_all_but(path, before)
         raise

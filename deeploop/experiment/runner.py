@@ -210,7 +210,10 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
         trainer.close()
     _kill(trainer.pid)  # children it left behind go with it
     wall = clock() - started
-    text = log_path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:  # killed (its helper died) before it opened its log
+        text = ""
     return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
                        text.splitlines()[-TAIL_LINES:])
 
