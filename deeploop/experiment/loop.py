@@ -102,6 +102,7 @@ class Loop:
 
     rerun: dict | None = None  # the experiment_interrupted event whose change is trained next
     run_number: int = 1        # which experiment_run_started this invocation wrote
+    uncosted: dict = field(default_factory=dict)  # round -> its calls' cost no result records
     rejected_in_a_row: int = 0  # rejected proposals since the last trained one, this invocation
 
     def __post_init__(self):
@@ -122,6 +123,7 @@ class Loop:
 
     # -- state read back from files -------------------------------------------------
     def load(self, events: list[dict]) -> None:
+        self.uncosted = {}
         self.history = [e for e in events if e.get("type") == "experiment_result"]
         self.rerun = pending_rerun(events)
         # this invocation's number: outcome.json says which run it ended
@@ -134,6 +136,8 @@ class Loop:
                 self.spend.add(usage_of(event))
             elif event.get("type") == "model_usage" and event.get("round") not in costed:
                 self.spend.add(usage_of(event))  # a call a kill left without its result
+                number = event.get("round")
+                self.uncosted[number] = self.uncosted.get(number, Usage()) + usage_of(event)
         self.purse.spent_usd = self.spend.usage.usd
 
     def next_number(self) -> int:
@@ -333,7 +337,9 @@ class Loop:
         except DeeploopError as exc:  # the commit is gone (a person pruned it)
             return failed(f"the interrupted change cannot be re-run: {exc}")
         hypothesis = event.get("hypothesis")
+        # what proposing it cost (already spent): the re-run's result records it
         return Proposal(train_py, event.get("description") or "re-run",
+                        usage=self.uncosted.get(event.get("round"), Usage()),
                         hypothesis=Hypothesis.from_json(hypothesis)
                         if isinstance(hypothesis, dict) else None,
                         notes={"rerun_of": event.get("commit")})
