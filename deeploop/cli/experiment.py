@@ -27,8 +27,12 @@ def register(sub) -> None:
     run = actions.add_parser("run", help="run the loop (creates the tag if it is new)",
                              epilog=EPILOG)
     run.add_argument("--tag", required=True, help="name of the run")
-    run.add_argument("--experiments", type=int, help="stop when the tag has N experiments, "
-                     "baseline not counted (default 12)")
+    run.add_argument("--experiments", type=int, help="stop when the tag has N trained "
+                     "experiments, baseline and rejected proposals not counted (default 12)")
+    run.add_argument("--max-rejected", type=int, dest="max_rejected", metavar="N",
+                     help="end the run failed after N rejected proposals in a row (the "
+                          "proposer failed, or its train.py did not parse or changed nothing); "
+                          "default 5, 0 for no limit")
     run.add_argument("--hours", type=float, help="wall-clock limit for this run (default 6)")
     run.add_argument("--budget", type=float, help="training seconds per experiment "
                      "(default 60 on CPU, 300 on GPU)")
@@ -66,6 +70,15 @@ def register(sub) -> None:
     add_arguments(run)
     run.set_defaults(func=cmd_run)
 
+    repair = actions.add_parser(
+        "repair", help="rebuild results.tsv from events.jsonl (the old file is kept as "
+                       "results.tsv.damaged)",
+        description="Rebuild a tag's results.tsv from its events, when resume refused a "
+                    "damaged one. Rows a person added by hand are not in the events: copy "
+                    "them back from results.tsv.damaged.")
+    repair.add_argument("--tag", required=True, help="name of the run")
+    repair.set_defaults(func=cmd_repair)
+
     status = sub.add_parser("status", help="sum up an experiment run (or any results.tsv)")
     where = status.add_mutually_exclusive_group(required=True)
     where.add_argument("--tag", help="experiment tag under runs/experiment/")
@@ -75,7 +88,7 @@ def register(sub) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    names = ("experiments", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
+    names = ("experiments", "max_rejected", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
              "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start",
              "noise_runs", "meta_interval", "meta_threshold", "analyst")
     return {n: getattr(args, n) for n in names}
@@ -101,6 +114,7 @@ def _prepare(args):
 def cmd_run(args) -> int:
     import logging
     logging.basicConfig(format="deeploop experiment: warning: %(message)s", level=logging.WARNING)
+    from ..experiment.interrupts import Interrupted, interrupts
     from ..experiment.status import ProgressBar
     from ..experiment.results import read_results
     from ..experiment.status import format_status, load_status
@@ -109,12 +123,19 @@ def cmd_run(args) -> int:
     run, settings, proposer, analyst = _prepare(args)
     best = read_results(run.results_path).best()
     status = load_status(run.path, args.tag)
-    bar = ProgressBar(settings.experiments, status.experiments + status.rejected,
+    bar = ProgressBar(settings.experiments, status.experiments,
                       best.val_bpb if best else None, settings.hours,
                       disable=args.no_progress or not sys.stderr.isatty())
     try:
-        for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
-            bar(event)
+        with interrupts():  # SIGINT, SIGTERM, SIGHUP: trainer killed, run recorded aborted
+            for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
+                bar(event)
+    except Interrupted as stop:
+        bar.close()
+        print(f"deeploop experiment run: {stop.reason}; the experiment in flight will be "
+              f"trained again by: deeploop experiment run --tag {args.tag} --resume",
+              file=sys.stderr)
+        return stop.exit_code
     finally:
         bar.close()
     print(format_status(load_status(run.path, args.tag)))
@@ -125,6 +146,20 @@ def cmd_run(args) -> int:
     if outcome["status"] == "failed":
         print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_repair(args) -> int:
+    from ..events import read_events
+    from ..experiment.record import recorded, repair
+    from ..experiment.rundir import open_run
+    from ..fileio import file_lock
+    run = open_run(args.tag)
+    with file_lock(run.path / ".lock", wait=False, what=f"experiment {args.tag!r}"):
+        events = read_events(run.events_path).events
+        kept = repair(run.results_path, events)
+    print(f"rebuilt {run.results_path} from events.jsonl: {len(recorded(events))} rows"
+          + (f" (the old file is {kept})" if kept else ""))
     return 0
 
 

@@ -22,7 +22,11 @@ BLOCK_START = "# --- hyperparameters"
 BLOCK_END = "# --- end hyperparameters"
 Value = int | float | bool | str
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_CHANGE = re.compile(r"\b([A-Z][A-Z0-9_]*)\s*[:=]?\s+(\S+?)\s*->\s*([^\s;,\]]+)")
+ARROW = r"(?:->|→|=>)"  # what separates an old value from the new one, wherever written
+# The one reader of "NAME old -> new" (descriptions, hypotheses, people's notes):
+# backticks around the name or the values are allowed, as Markdown writes them.
+_CHANGE = re.compile(rf"`?\b([A-Z][A-Z0-9_]*)\b`?\s*[:=]?\s+`?([^\s`;,]+?)`?\s*{ARROW}\s*"
+                     r"`?([^\s`;,)\]]+)")
 _HYP_TAG = re.compile(r"\[(H\d+|M\d+\.\d+)\]")
 
 
@@ -63,9 +67,11 @@ def format_value(value: Value) -> str:
 
 
 def parse_value(text: str) -> Value:
+    """A Python literal as a value; anything else (``10%``, ``2x``, ``gelu``)
+    stays the text as written."""
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text  # a bare word: keep it as written
     return value if isinstance(value, (int, float, bool, str)) else text
 
@@ -135,11 +141,19 @@ def describe(changes: list[Change], hypothesis: str | None = None, note: str = "
     return text + (f" [{hypothesis}]" if hypothesis else "")
 
 
+def find_changes(text: str) -> list[tuple[str, str, str]]:
+    """Every ``NAME old -> new`` written in ``text``, values as written (a
+    sentence's final full stop dropped). Values may be anything: ``0.04``,
+    ``10%``, ``2x``, ``gelu``; ``parse_value`` types them, and analyses fit
+    only the numeric ones."""
+    return [(name, old, new.rstrip(".") or new) for name, old, new in _CHANGE.findall(text or "")]
+
+
 def parse_description(text: str) -> Description:
     """Changes and hypothesis tag read back from a description; free text
     gives no changes (for example autoresearch's ``increase matrix LR``)."""
-    changes = tuple(Change(m.group(1), parse_value(m.group(2)), parse_value(m.group(3)))
-                    for m in _CHANGE.finditer(text or ""))
+    changes = tuple(Change(name, parse_value(old), parse_value(new))
+                    for name, old, new in find_changes(text))
     tag = _HYP_TAG.search(text or "")
     return Description(changes, tag.group(1) if tag else None, text or "")
 

@@ -13,7 +13,14 @@ first proposal (rows ``baseline (noise run i/K)``, never kept); unless
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
-reset, ``experiment_result``. See ``session.py`` for resume.
+reset, ``experiment_result``. See ``session.py`` for resume: an interrupted
+experiment is no result; the loop trains its change again, under its number,
+before asking the proposer for anything new.
+
+``experiments`` counts trained experiments (keep, discard, crash). A rejected
+proposal (the proposer failed, or its train.py did not parse or changed
+nothing) trains nothing and is not counted; ``max_rejected`` rejections in a
+row end the run ``failed`` with the last reason.
 """
 from __future__ import annotations
 
@@ -24,14 +31,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
+from ..errors import DeeploopError
 from ..models.base import Usage
 from ..models.purse import Purse, attach, purse_of
 from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
-from ..meta.hypotheses import keys_tested, pending, read_hypotheses, tagged
+from ..meta.hypotheses import Hypothesis, keys_tested, pending, read_hypotheses, tagged
 from .notify import Notifier, message_for, sent_kinds
-from .proposers import Proposal, ProposalContext, Proposer, get_proposer
+from .proposers import Proposal, ProposalContext, Proposer, failed, get_proposer
 from .results import RowStatus, append_row, new_row, noise_description, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import TrainResult, default_memory_cap, kill_timeout, run_training
@@ -44,6 +52,19 @@ def usage_of(event: dict) -> Usage:
     """The tokens and dollars an event records (``cost`` or ``usage``)."""
     data = event.get("cost") or event.get("usage") or {}
     return Usage.from_json(data)
+
+
+TRAINED = ("keep", "discard", "crash")  # statuses of experiments that were trained
+
+
+def pending_rerun(events: list[dict]) -> dict | None:
+    """The interruption of a committed proposal not yet started again, if any."""
+    last = next((e for e in reversed(events) if e.get("type") in
+                 ("experiment_started", "experiment_result", "experiment_interrupted")), None)
+    if (last is None or last.get("type") != "experiment_interrupted"
+            or last.get("kind", "proposal") != "proposal" or not last.get("commit")):
+        return None
+    return last
 
 
 def default_budget() -> float:
@@ -79,6 +100,11 @@ class Loop:
     # replaces it to mix hypotheses with the proposer's own ideas.
     steer: Callable[[list, list[dict]], list] | None = None
 
+    rerun: dict | None = None  # the experiment_interrupted event whose change is trained next
+    run_number: int = 1        # which experiment_run_started this invocation wrote
+    uncosted: dict = field(default_factory=dict)  # round -> its calls' cost no result records
+    rejected_in_a_row: int = 0  # rejected proposals since the last trained one, this invocation
+
     def __post_init__(self):
         self.ws = self.run.workspace()
         self.log = self.run.event_log()
@@ -97,7 +123,11 @@ class Loop:
 
     # -- state read back from files -------------------------------------------------
     def load(self, events: list[dict]) -> None:
+        self.uncosted = {}
         self.history = [e for e in events if e.get("type") == "experiment_result"]
+        self.rerun = pending_rerun(events)
+        # this invocation's number: outcome.json says which run it ended
+        self.run_number = sum(1 for e in events if e.get("type") == "experiment_run_started") + 1
         self.notifier.sent = sent_kinds(events)
         costed = {e.get("round") for e in events
                   if e.get("type") == "experiment_result" and e.get("cost") is not None}
@@ -106,15 +136,19 @@ class Loop:
                 self.spend.add(usage_of(event))
             elif event.get("type") == "model_usage" and event.get("round") not in costed:
                 self.spend.add(usage_of(event))  # a call a kill left without its result
+                number = event.get("round")
+                self.uncosted[number] = self.uncosted.get(number, Usage()) + usage_of(event)
         self.purse.spent_usd = self.spend.usage.usd
 
     def next_number(self) -> int:
         return max((e.get("round", 0) for e in self.history), default=-1) + 1
 
     def done(self) -> int:
-        """Experiments finished so far, baselines not counted; rejected proposals
-        count, so a proposer that keeps failing cannot loop for ever."""
-        return sum(1 for e in self.history if e.get("kind", "proposal") != "baseline")
+        """Experiments trained so far (kept, discarded or crashed), baselines not
+        counted. Rejected proposals trained nothing and do not count; a proposer
+        that keeps failing is stopped by ``max_rejected`` instead."""
+        return sum(1 for e in self.history if e.get("kind", "proposal") != "baseline"
+                   and e.get("status") in TRAINED)
 
     def needs_baseline(self) -> bool:
         """No baseline has been measured yet (crashed ones do not count)."""
@@ -145,6 +179,11 @@ class Loop:
         """(outcome status, reason) when the loop should stop; budgets in a fixed order."""
         if self.needs_baseline() or self.noise_needed():
             return None  # measurements of the baseline come before any budget is spent
+        limit = self.settings.max_rejected
+        if limit and self.rejected_in_a_row >= limit:
+            last = self.history[-1].get("reason") or "no reason given"
+            return "failed", (f"{self.rejected_in_a_row} proposals in a row were rejected "
+                              f"and nothing was trained (last: {last})")
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
             return "passed", f"{self.settings.experiments} experiments done"
@@ -207,10 +246,12 @@ class Loop:
             proposal.description = noise_description(noise, self.settings.noise_runs)
         if commit is None:
             elapsed = round(self.clock() - started, 3)
+            self.rejected_in_a_row += 1
             yield self.result(number, "rejected", proposal, reason=proposal.error,
                               timing={"propose_s": elapsed, "total_s": elapsed})
             return
         yield from self.train(number, proposal, base, commit, diff, started, noise)
+        self.rejected_in_a_row = 0
         if noise and not self.noise_needed():
             yield self.noise_estimate()
         yield from self.check_breakthroughs()
@@ -263,14 +304,17 @@ class Loop:
         current = self.ws.read()
         if baseline:
             return Proposal(current, "baseline"), base, ""
-        # every call is journalled as it is paid for (model_usage), for resume
-        self.purse.on_charge = lambda spec, usage: self.log.emit(
-            "model_usage", round=number, spec=spec, usage=usage.to_json())
-        try:
-            proposal = self.proposer.propose(self.context(number, current))
-        finally:
-            self.purse.on_charge = None
-        self.spend.add(proposal.usage)
+        if self.rerun is not None:  # an interrupted change: trained again, not re-proposed
+            proposal, self.rerun = self.interrupted_proposal(self.rerun), None
+        else:
+            # every call is journalled as it is paid for (model_usage), for resume
+            self.purse.on_charge = lambda spec, usage: self.log.emit(
+                "model_usage", round=number, spec=spec, usage=usage.to_json())
+            try:
+                proposal = self.proposer.propose(self.context(number, current))
+            finally:
+                self.purse.on_charge = None
+            self.spend.add(proposal.usage)
         problem = check_proposal(proposal, current)
         self.ws.restore(self.ws.dirty_paths())  # a proposer never leaves edits behind
         if problem:
@@ -285,6 +329,20 @@ class Loop:
         yield self.log.emit("experiment_committed", round=number, commit=commit,
                             description=proposal.description, hypothesis=hypothesis, diff=diff)
         return proposal, commit, diff
+
+    def interrupted_proposal(self, event: dict) -> Proposal:
+        """The change an interrupted experiment was training, to train again."""
+        try:
+            train_py = self.ws.show(event["commit"])
+        except DeeploopError as exc:  # the commit is gone (a person pruned it)
+            return failed(f"the interrupted change cannot be re-run: {exc}")
+        hypothesis = event.get("hypothesis")
+        # what proposing it cost (already spent): the re-run's result records it
+        return Proposal(train_py, event.get("description") or "re-run",
+                        usage=self.uncosted.get(event.get("round"), Usage()),
+                        hypothesis=Hypothesis.from_json(hypothesis)
+                        if isinstance(hypothesis, dict) else None,
+                        notes={"rerun_of": event.get("commit")})
 
     def context(self, number: int, current: str) -> ProposalContext:
         program = self.ws.path / PROGRAM_FILE
@@ -339,7 +397,7 @@ class Loop:
                        "best_commit": best.commit if best else None,
                        "baseline_val_bpb": baseline.val_bpb if baseline else None,
                        "kept": results.count("keep"), "discarded": results.count("discard"),
-                       "crashed": results.count("crash"),
+                       "crashed": results.count("crash"), "run_number": self.run_number,
                        # the purse also knows calls whose proposal a kill cut short
                        "usd": round(max(self.spend.usage.usd, self.purse.spent_usd), 6)}
                 ).write(self.run.path)

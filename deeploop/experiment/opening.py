@@ -5,11 +5,13 @@ One path for the command line (``deeploop experiment run``) and notebooks
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, NotFound
+from ..events import read_events
 from ..fileio import read_text
-from .results import read_results
+from .record import check_record
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from .session import check_clean
 from .workspace import PROGRAM_FILE, TRAIN_FILE
@@ -48,10 +50,38 @@ def experiment_place(tag: str, run_dir: Path | str | None,
     return folder.name, folder.parent.parent
 
 
+def interrupted(run) -> bool:
+    """Whether the tag's last run started and did not finish: killed before
+    it wrote outcome.json, or stopped by a signal (``aborted``). A tag made
+    by ``experiment init`` and never run is not interrupted; one made by
+    ``experiment run`` and killed before its loop began is."""
+    journal = read_events(run.events_path)
+    runs = len(journal.of_type("experiment_run_started"))
+    if runs == 0:
+        made = next(iter(journal.of_type("experiment_init")), {})
+        return made.get("created_by") == "run" and not (run.path / "outcome.json").exists()
+    try:
+        outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return True  # a torn outcome is an unfinished run
+    if not isinstance(outcome, dict):
+        return True
+    return outcome.get("status") == "aborted" or outcome.get("run_number", runs) < runs
+
+
 def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,
-                    run_dir: Path | str | None = None, resume: bool = True, **overrides):
-    """(run, settings) for ``tag``: created when new, resumed when it exists
-    (refused instead with ``resume=False``).
+                    run_dir: Path | str | None = None, resume: bool | None = None,
+                    **overrides):
+    """(run, settings) for ``tag``.
+
+    ``resume=None`` (notebooks): created when new, resumed when it exists.
+    ``resume=True`` (``--resume``): the tag must exist; a typo is refused,
+    never a new tag. ``resume=False`` (``experiment run`` without it): a new
+    tag is created; an existing one is refused, unless its last run was
+    interrupted (killed, or stopped by a signal): then the same command
+    repeated continues it, as the docs promise.
 
     ``overrides`` are Settings fields (experiments, budget, proposer, ...);
     everything, including the proposer and analyst specs, is checked before a
@@ -61,17 +91,20 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
     tag, root = experiment_place(tag, run_dir, root)
     Settings().merged(overrides)  # bad numbers fail before anything is created
     exists = (run_path(tag, root) / SETTINGS_FILE).is_file()
-    if exists and not resume:
-        raise InputError(f"experiment tag {tag!r} already exists: use --resume to continue it")
+    if resume and not exists:
+        raise NotFound(f"no experiment tagged {tag!r} to resume under "
+                       f"{run_path(tag, root).parent} (without --resume a new tag is created)")
     run = open_run(tag, root) if exists else None
+    if run is not None and resume is False and not interrupted(run):
+        raise InputError(f"experiment tag {tag!r} already exists: use --resume to continue it")
     settings = (run.settings() if run else Settings()).merged(overrides)
     check_specs(settings)
     if run is None:
-        run = init_run(tag, data, root)
+        run = init_run(tag, data, root, created_by="run")
     else:
         check_data(run, data)
         check_clean(run)  # before the settings are saved: a refusal changes nothing
         check_texts(run)
-        read_results(run.results_path)  # a header without val_bpb or status fails here
+        check_record(run.results_path, read_events(run.events_path).events, tag)
     run.save_settings(settings)
     return run, settings

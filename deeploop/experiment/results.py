@@ -95,11 +95,16 @@ class Results:
         return next((r for r in scored if r.is_baseline), scored[0] if scored else None)
 
     def experiments(self) -> list[Row]:
-        """Every row except baseline measurements."""
-        return [r for r in self.rows if not r.is_baseline]
+        """Every well-formed row except baseline measurements: what every
+        reader (``status``, ``meta``, reports, the loop) counts as experiments.
+        Malformed rows are listed in ``problems`` and ``malformed()`` instead."""
+        return [r for r in self.rows if r.ok and not r.is_baseline]
+
+    def malformed(self) -> list[Row]:
+        return [r for r in self.rows if not r.ok]
 
     def count(self, status: str) -> int:
-        return sum(1 for r in self.experiments() if r.ok and r.status == status)
+        return sum(1 for r in self.experiments() if r.status == status)
 
 
 def _number(text: str, column: str) -> tuple[float | None, str | None]:
@@ -123,7 +128,7 @@ def parse_row(fields: list[str], header: list[str], line: int) -> Row:
     problems += [bad] if bad else []
     memory, bad = _number(values.get("memory_gb", "0") or "0", "memory_gb")
     problems += [bad] if bad else []
-    status = values.get("status", "").strip()
+    status = values.get("status", "").strip().lower()  # "KEEP", "Discard" are the same words
     if status not in {s.value for s in RowStatus}:
         problems.append(f"status must be keep, discard or crash, got {status!r}")
     extra = {k: v for k, v in values.items() if k not in HEADER}
@@ -133,10 +138,11 @@ def parse_row(fields: list[str], header: list[str], line: int) -> Row:
 
 
 def parse_results(text: str, path: Path | None = None) -> Results:
-    lines = text.splitlines()
+    """Header names are matched without case or a UTF-8 byte-order mark."""
+    lines = text.removeprefix("\ufeff").splitlines()
     if not lines or not lines[0].strip():
         return Results(path, list(HEADER), [])
-    header = [h.strip() for h in lines[0].split("\t")]
+    header = _header(lines[0])
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(f"{path or 'results.tsv'} has no {' or '.join(missing)} column "
@@ -146,15 +152,35 @@ def parse_results(text: str, path: Path | None = None) -> Results:
     return Results(path, header, rows)
 
 
+def _header(line: str) -> list[str]:
+    return [h.strip().lower() for h in line.removeprefix("\ufeff").split("\t")]
+
+
+def read_header(path: Path | str) -> list[str]:
+    """The column names of a results file as every reader matches them
+    (without case or byte-order mark); [] for an empty file."""
+    text = _read(Path(path))
+    return _header(text.splitlines()[0]) if text.strip() else []
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig", errors="replace")
+    except IsADirectoryError:
+        raise InputError(f"results file is a folder: {path}") from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot read results file {path}: {exc.strerror or exc}") from None
+
+
 def read_results(path: Path | str) -> Results:
     """A results file; a missing one is an empty table with the standard header."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = _read(path)
     except FileNotFoundError:
         return Results(path, list(HEADER), [])
-    except IsADirectoryError:
-        raise InputError(f"results file is a folder: {path}") from None
     return parse_results(text, path)
 
 

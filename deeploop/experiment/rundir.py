@@ -29,7 +29,8 @@ TEMPLATE_DIR = Path(__file__).parent / "template"
 class Settings(RunSettings):
     """What a run does; every field has a finite default."""
 
-    experiments: int = 12            # stop when the tag has this many (baseline not counted)
+    experiments: int = 12            # stop when the tag has this many trained (baseline not counted)
+    max_rejected: int = 5            # rejected proposals in a row that end the run failed (0: no limit)
     hours: float | None = None       # wall clock for this invocation
     budget: float | None = None      # training seconds per experiment (None: 60 CPU / 300 GPU)
     proposer: str = "offline"
@@ -48,6 +49,7 @@ class Settings(RunSettings):
 
     def validate(self) -> "Settings":
         check_number(self.experiments, "--experiments", allow_zero=True, integer=True)
+        check_number(self.max_rejected, "--max-rejected", allow_zero=True, integer=True)
         check_number(self.hours, "--hours")
         check_number(self.budget, "--budget")
         check_number(self.min_delta, "--min-delta", allow_zero=True)
@@ -106,7 +108,8 @@ def template_files() -> dict[str, str]:
             for name in (TRAIN_FILE, PROGRAM_FILE)}
 
 
-def init_run(tag: str, data: str | None = None, root: Path | None = None) -> ExperimentRun:
+def init_run(tag: str, data: str | None = None, root: Path | None = None,
+             created_by: str = "init") -> ExperimentRun:
     """Create the run folder, its workspace and prepared corpus. The corpus is
     read before anything is created; the folder is built beside its place and
     renamed into it whole (``creating.building``), so a kill or a failure
@@ -131,7 +134,8 @@ def init_run(tag: str, data: str | None = None, root: Path | None = None) -> Exp
         atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",
                                               "corpus": meta, "settings": asdict(Settings())})
         run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
-                             workspace=str(path / "workspace"), corpus=meta)
+                             workspace=str(path / "workspace"), corpus=meta,
+                             created_by=created_by)
     return ExperimentRun(path, tag)
 
 

@@ -1,7 +1,7 @@
 """Run one training subprocess and read its summary.
 
 The trainer runs in its own process group (so a kill reaches anything it
-spawned), with API keys and other secrets scrubbed from its environment,
+spawned), dies with the harness (``interrupts.die_with_parent``), with API keys and other secrets scrubbed from its environment,
 its output going to ``logs/NNN.log``. It is killed when it runs past
 ``2 × budget + 60`` seconds or its process group's resident memory passes
 the cap. The summary block (``---`` then ``key: value`` lines) is parsed
@@ -17,10 +17,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from ..childenv import child_env
+from .interrupts import die_with_parent
 
 SUMMARY_KEYS = ("val_bpb", "training_seconds", "total_seconds", "peak_vram_mb",
                 "mfu_percent", "total_tokens_M", "num_steps", "num_params_M", "depth")
@@ -131,7 +133,8 @@ class _Cold:
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=partial(die_with_parent, os.getpid()))
         self.pid = self.proc.pid
 
     def wait(self, timeout: float | None) -> int | None:
@@ -206,7 +209,10 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
         trainer.close()
     _kill(trainer.pid)  # children it left behind go with it
     wall = clock() - started
-    text = log_path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:  # killed (its helper died) before it opened its log
+        text = ""
     return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
                        text.splitlines()[-TAIL_LINES:])
 

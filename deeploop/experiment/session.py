@@ -1,11 +1,15 @@
 """One invocation of the experiment loop: lock, recover, run, end.
 
 Resume is replay. An experiment whose ``experiment_started`` has no
-``experiment_result`` was interrupted: if its row reached results.tsv the
-row stands, otherwise it is recorded as a crash (reason ``interrupted``);
-either way the workspace goes back to the best kept commit and numbering
-continues. Ctrl-C does the same at once. A workspace with uncommitted
-changes that no interrupted experiment explains is refused untouched.
+``experiment_result`` was interrupted (kill -9, a signal, a full disk, a
+harness error): if its row reached results.tsv the row stands and the
+result is recorded from it; otherwise an interruption is not a result. No
+row is written; an ``experiment_interrupted`` event says what was lost, and
+the loop trains the same change again, under the same number, before it
+asks for a new one (``Loop.rerun``). Either way the workspace goes back to
+the best kept commit. Ctrl-C, SIGTERM and SIGHUP do the same at once
+(``interrupts``). A workspace with uncommitted changes that no interrupted
+experiment explains is refused untouched.
 """
 from __future__ import annotations
 
@@ -21,19 +25,28 @@ from ..fileio import file_lock
 from ..liveness import claim
 from .loop import Loop, Trainer, usage_of
 from .proposers import Proposer
-from .results import RowStatus, append_row, new_row, read_results
+from .record import check_record
+from .results import RowStatus, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import kill_orphan, run_training, scrub_env
 from .warm import WarmStarter
 from .workspace import Workspace
 
 
+CLOSED = ("experiment_result", "experiment_interrupted")
+
+
 def find_in_flight(events: list[dict]) -> dict | None:
-    """The last started experiment that has no result, if any."""
-    finished = {e.get("round") for e in events if e.get("type") == "experiment_result"}
-    started = [e for e in events if e.get("type") == "experiment_started"]
-    last = started[-1] if started else None
-    return last if last is not None and last.get("round") not in finished else None
+    """The last started experiment with neither a result nor an interruption
+    recorded after it, if any (an interrupted number is started again)."""
+    flight = None
+    for event in events:
+        if event.get("type") == "experiment_started":
+            flight = event
+        elif (event.get("type") in CLOSED and flight is not None
+              and event.get("round") == flight.get("round")):
+            flight = None
+    return flight
 
 
 def check_clean(run: ExperimentRun, ws: Workspace | None = None,
@@ -55,7 +68,10 @@ def _committed(events: list[dict], number: int) -> dict:
 
 def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
             reason: str = "interrupted") -> list[dict]:
-    """Finish the record of an interrupted experiment; [] when there is none."""
+    """Finish the record of an interrupted experiment; [] when there is none.
+    Its row, if it was written, stands (an ``experiment_result``); otherwise
+    the interruption is recorded (``experiment_interrupted``), nothing is
+    appended to results.tsv, and the loop trains the change again."""
     check_clean(run, ws, events)
     flight = find_in_flight(events)
     if flight is None:
@@ -73,17 +89,35 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
     row = results.rows[before] if commit and len(results.rows) > before else None
     if row is not None and row.commit != commit[:7]:
         row = None  # not ours: leave it alone
-    if row is None and commit:
-        append_row(run.results_path, new_row(commit, RowStatus.CRASH, description))
-    status = row.status if row is not None else RowStatus.CRASH.value
     ws.reset_hard(commit if row is not None and row.status == RowStatus.KEEP else base)
+    common = {"round": number, "kind": flight.get("kind", "proposal"), "commit": commit,
+              "description": description, "hypothesis": committed.get("hypothesis"),
+              **({"noise": flight["noise"]} if flight.get("noise") else {})}
+    if row is None:
+        return [run.event_log().emit("experiment_interrupted", reason=reason,
+                                     base_commit=base, **common)]
     return [run.event_log().emit(
-        "experiment_result", round=number, kind=flight.get("kind", "proposal"), status=status,
-        commit=commit,
-        description=description, hypothesis=committed.get("hypothesis"),
-        reason=reason if row is None else "recorded before an interruption",
-        val_bpb=row.val_bpb if row is not None else None, resumed=True,
-        corpus_sha256=run.corpus().get("sha256"), timing={})]
+        "experiment_result", status=row.status, reason="recorded before an interruption",
+        val_bpb=row.val_bpb, resumed=True, corpus_sha256=run.corpus().get("sha256"),
+        timing={}, **common)]
+
+
+def _record_end(run: ExperimentRun, ws: Workspace, loop: Loop, reason: str, status: str,
+                notify: bool = False) -> None:
+    """Record how a run ended early, each step on its own: on a full disk or a
+    broken file any of them may fail, and the error that ended the run is
+    the one worth reporting, not a chain of them. The experiment in flight
+    is recorded interrupted and the workspace put back (``recover``)."""
+    steps = [lambda: recover(run, ws, read_events(run.events_path).events, reason=reason)]
+    if notify:
+        steps.append(lambda: [None for _ in loop.notify("crash", reason)])
+    steps += [lambda: loop.log.emit("loop_aborted", reason=reason),
+              lambda: loop.finish(status, reason)]
+    for step in steps:
+        try:
+            step()
+        except (DeeploopError, OSError):
+            pass
 
 
 def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Proposer | None = None,
@@ -104,7 +138,10 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
             claim(run.path, f"experiment {run.tag!r}", log=run.event_log(),
                   workspace=run.workspace()):
         ws = run.workspace()
-        recovered = recover(run, ws, read_events(run.events_path).events)
+        events = read_events(run.events_path).events
+        check_record(run.results_path, events, run.tag)  # before anything is trained or appended
+        ws.clear_temporary()  # a killed atomic write's leftovers: no writer runs now
+        recovered = recover(run, ws, events)
         loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer)
         loop.load(read_events(run.events_path).events)
         yield from recovered
@@ -116,24 +153,14 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
                 for extra in between(event) if between is not None else ():
                     loop.spend.add(usage_of(extra))
                     yield extra
-        except (KeyboardInterrupt, GeneratorExit):
-            try:
-                recover(run, ws, read_events(run.events_path).events)
-            except DeeploopError:
-                pass  # nothing in flight to finish; the interruption is what matters
-            loop.log.emit("loop_aborted", reason="interrupted")
-            loop.finish("aborted", "interrupted")
+        except (KeyboardInterrupt, GeneratorExit) as exc:
+            # the trainer's process group is already killed (run_training unwinds first)
+            reason = getattr(exc, "reason", "interrupted")
+            _record_end(run, ws, loop, reason, "aborted")
             raise
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            try:  # put the workspace back if the failure left an experiment half done
-                recover(run, ws, read_events(run.events_path).events, reason=detail)
-            except Exception:
-                pass  # the original error is the one worth reporting
-            for _ in loop.notify("crash", detail):
-                pass
-            loop.log.emit("loop_aborted", reason=detail)
-            loop.finish("failed", detail)
+            _record_end(run, ws, loop, detail, "failed", notify=True)
             raise
         finally:
             if loop.starter is not None:

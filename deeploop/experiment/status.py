@@ -1,7 +1,9 @@
 """What an experiment run has done: ``deeploop status`` and the live progress bar.
 
-Counts and the best score come from results.tsv (bad rows are listed, and
-crash rows never count as the best); time comes from the events, summed
+Counts and the best score come from results.tsv, read the way every other
+reader reads it (``Results.experiments``: well-formed rows, baselines not
+counted; bad rows are listed as problems, and crash rows never count as
+the best); time comes from the events, summed
 over experiments so pauses between resumes are not counted. The progress
 bar (tqdm) only reads the loop's events; the loop never knows it is there.
 """
@@ -26,7 +28,7 @@ class ExperimentStatus:
     best: Row | None
     baseline: Row | None
     rejected: int = 0
-    malformed: int = 0  # rows that could not be read (counted in experiments, listed as problems)
+    malformed: int = 0  # rows that could not be read (not experiments; listed as problems)
     elapsed_s: float | None = None
     problems: list[str] = field(default_factory=list)
     analyses: list[dict] = field(default_factory=list)  # meta_analysis events
@@ -67,7 +69,7 @@ def summarize(results: Results, events: list[dict] | None = None,
         crashed=results.count(RowStatus.CRASH), best=results.best(),
         baseline=results.baseline(),
         rejected=sum(1 for e in done if e.get("status") == "rejected"),
-        malformed=sum(1 for r in results.experiments() if r.problem),
+        malformed=len(results.malformed()),
         elapsed_s=elapsed if done else None, problems=results.problems,
         analyses=[e for e in events or [] if e.get("type") == "meta_analysis"])
 
@@ -153,7 +155,8 @@ class ProgressBar:
         self.runs += 1
         if event.get("status") == "keep" and event.get("val_bpb"):
             self.best = min(self.best or event["val_bpb"], event["val_bpb"])
-        if event.get("kind") != "baseline" and self.done < self.total:
+        trained = event.get("status") in ("keep", "discard", "crash")  # rejections train nothing
+        if trained and event.get("kind") != "baseline" and self.done < self.total:
             self.done += 1
             self.bar.update(1)
         self._update_postfix()

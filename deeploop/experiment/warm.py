@@ -23,6 +23,9 @@ import select
 import subprocess
 import sys
 import traceback
+from functools import partial
+
+from .interrupts import die_with_parent
 
 # torch._dynamo: torch imports it lazily when the first optimizer is built (~1.2 s on CPU)
 PRELOAD = ("torch", "torch.nn.functional", "torch._dynamo")
@@ -30,11 +33,12 @@ PRELOAD = ("torch", "torch.nn.functional", "torch._dynamo")
 _ENTRY = "import sys; from deeploop.experiment.warm import serve; serve(tuple(sys.argv[1:]))"
 
 
-def _child(request: dict) -> None:
+def _child(request: dict, helper: int) -> None:
     """In the forked child: become the trainer; never returns."""
     code = 1
     try:
         os.setsid()
+        die_with_parent(helper)  # the helper dies with the harness; its trainer with it
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -69,17 +73,21 @@ def serve(preload: tuple[str, ...]) -> None:
             importlib.import_module(name)
         except ImportError:
             pass  # the trainer will report the missing module itself
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        request = json.loads(line)
-        sys.stdout.flush()
-        pid = os.fork()
-        if pid == 0:
-            _child(request)
-        print(json.dumps({"pid": pid}), flush=True)
-        _, status = os.waitpid(pid, 0)
-        print(json.dumps({"pid": pid, "returncode": os.waitstatus_to_exitcode(status)}),
-              flush=True)
+    try:
+        print(json.dumps({"ready": True}), flush=True)
+        for line in sys.stdin:
+            request = json.loads(line)
+            sys.stdout.flush()
+            helper = os.getpid()
+            pid = os.fork()
+            if pid == 0:
+                _child(request, helper)
+            print(json.dumps({"pid": pid}), flush=True)
+            _, status = os.waitpid(pid, 0)
+            print(json.dumps({"pid": pid, "returncode": os.waitstatus_to_exitcode(status)}),
+                  flush=True)
+    except (BrokenPipeError, KeyboardInterrupt):
+        os._exit(0)  # the harness is gone or stopping: nobody to answer, nothing to say
 
 
 class WarmStarter:
@@ -88,7 +96,8 @@ class WarmStarter:
     def __init__(self, python: str, env: dict[str, str], preload: tuple[str, ...] = PRELOAD):
         self.proc = subprocess.Popen(
             [python, "-c", _ENTRY, *preload], env=env, bufsize=0,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            preexec_fn=partial(die_with_parent, os.getpid()))
         self._buffer = b""
 
     def _message(self, timeout: float | None = None) -> dict | None:

@@ -19,6 +19,8 @@ from ..errors import InputError
 TRAIN_FILE = "train.py"
 PROGRAM_FILE = "program.md"
 BRANCH_PREFIX = "deeploop/"
+TEMPORARY = ".*.tmp"             # atomic writes in progress (fileio.atomic_write_text)
+IGNORED = (".*.lock", TEMPORARY)  # deeploop's own files in a workspace are never content
 _GIT_CONFIG = ["-c", "user.name=deeploop", "-c", "user.email=deeploop@localhost",
                "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null",
                "-c", "core.autocrlf=false", "-c", "advice.detachedHead=false"]
@@ -80,9 +82,8 @@ class Workspace:
         ws.path.mkdir(parents=True)
         ws.git("init", "-q")
         ws.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
-        (ws.path / ".git" / "info").mkdir(exist_ok=True)
-        with open(ws.path / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
-            fh.write(".*.lock\n")  # deeploop's lock files are never content
+        for pattern in IGNORED:
+            ws.exclude(pattern)
         for name, text in files.items():
             (ws.path / name).write_text(text, encoding="utf-8")
         ws.git("add", "--", *files)
@@ -101,6 +102,29 @@ class Workspace:
             return None
         notice.warning(f"removed {lock}, left by a git command killed with the last run")
         return lock
+
+    def exclude(self, pattern: str) -> None:
+        """Keep ``pattern`` out of ``git status`` (``.git/info/exclude``, not a tracked file)."""
+        path = self.path / ".git" / "info" / "exclude"
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if pattern not in text.splitlines():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + ("" if not text or text.endswith("\n") else "\n") + pattern
+                            + "\n", encoding="utf-8")
+
+    def clear_temporary(self) -> list[str]:
+        """Remove the temporary files a killed writer left behind
+        (``fileio.atomic_write_text`` writes ``.NAME.*.tmp`` beside NAME and
+        renames it into place). Call on start, under the run's lock, when no
+        writer can be running; workspaces made before this are excluded too."""
+        self.exclude(TEMPORARY)
+        removed = []
+        for path in self.path.rglob(TEMPORARY):
+            if ".git" in path.relative_to(self.path).parts or not path.is_file():
+                continue
+            path.unlink(missing_ok=True)
+            removed.append(str(path.relative_to(self.path)))
+        return sorted(removed)
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD").strip()

@@ -11,10 +11,11 @@ Anything it cannot read is left alone: no guess is better than a wrong one.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass
 
-from ..experiment.knobs import Value
+from ..experiment.knobs import ARROW, Value
 from ..experiment.proposers.space import CATALOGUE
 
 UP = {"increase", "increased", "raise", "raised", "higher", "bigger", "larger", "more",
@@ -28,7 +29,7 @@ SYNONYMS = {"lr": ("lr", "learning rate"), "embed": ("embed", "embedding"),
             "frac": ("frac", "ratio", ""), "ratio": ("ratio", "frac", "")}
 _NUMBER = r"(\d+(?:\.\d+)?(?:e-?\d+)?(?:\^\d+)?|\.\d+)"
 _FROM_TO = re.compile(rf"from\s+{_NUMBER}\s+to\s+{_NUMBER}")
-_ARROW = re.compile(rf"{_NUMBER}\s*(?:->|→)\s*{_NUMBER}")
+_ARROW = re.compile(rf"{_NUMBER}\s*{ARROW}\s*{_NUMBER}")
 _TO = re.compile(rf"\b(?:to|=|at)\s+{_NUMBER}")
 _CLAUSE_END = re.compile(r"[;,(]|\band\b|\bwith\b|\bplus\b")
 
@@ -41,12 +42,18 @@ class FreeMove:
     new: Value | None = None
 
 
-def number(text: str) -> float | int:
-    """``2^16`` is 65536; integers stay integers."""
-    if "^" in text:
-        base, power = text.split("^")
-        return int(float(base) ** int(power))
-    value = float(text)
+def number(text: str) -> Value:
+    """``2^16`` is 65536; integers stay integers; a number too large for a
+    float (``10^999``) stays the text as written."""
+    try:
+        if "^" in text:
+            base, power = text.split("^")
+            return int(float(base) ** int(power))
+        value = float(text)
+    except (OverflowError, ValueError):
+        return text
+    if not math.isfinite(value):
+        return text
     return int(value) if value.is_integer() and "." not in text and "e" not in text else value
 
 
@@ -90,7 +97,7 @@ def _move(name: str, text: str, span: tuple[int, int]) -> FreeMove | None:
         new = number(single.group(1))
     words = set(before) | set(clause.split()[:2])
     direction = 1 if words & UP else -1 if words & DOWN else 0
-    if old is not None and new is not None and old != new:
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and old != new:
         direction = 1 if new > old else -1
     if direction == 0 and new is None:
         return None  # a knob merely mentioned

@@ -34,8 +34,6 @@ _ITEM = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:Hypothesis\s+)?(\d+)\s*[.):](?!\d
 _ID = re.compile(r"^\[((?:M\d+\.\d+)|[^\]\s]+)\]\s*")
 _FIELD = re.compile(r"(?:^|(?<=[\s.;]))[-*]?\s*\**(Change|Expected|Confidence|Reason)\**\s*:\s*",
                     re.I)
-_ARROW = re.compile(r"`?\b([A-Z][A-Z0-9_]*)\b`?\s*[:=]?\s+`?([^\s`;,]+?)`?\s*"
-                    r"(?:->|→)\s*`?([^\s`;,)]+)")
 _ASSIGN = re.compile(r"`?\b([A-Z][A-Z0-9_]*)\s*=\s*([^\s`;,)]+)`?")
 _TAG = re.compile(r"\s*\[(H\d+|M\d+\.\d+)\]")
 
@@ -63,10 +61,10 @@ class Hypothesis:
     @property
     def changes(self) -> dict:
         """Knob -> new value, read from the change text ({} for free text)."""
-        from ..experiment.knobs import parse_value  # lazy: experiment imports this module
+        from ..experiment.knobs import find_changes, parse_value  # lazy: experiment imports us
         found: dict = {}
-        for name, _old, new in _ARROW.findall(self.change):
-            found.setdefault(name, parse_value(new.rstrip(".")))
+        for name, _old, new in find_changes(self.change):
+            found.setdefault(name, parse_value(new))
         if not found:
             for name, new in _ASSIGN.findall(self.change):
                 found.setdefault(name, parse_value(new.rstrip(".")))
@@ -74,7 +72,8 @@ class Hypothesis:
 
     def knob_change(self) -> tuple[str, str, str] | None:
         """(KNOB, old, new) when the change is a single ``KNOB old -> new`` edit."""
-        matches = _ARROW.findall(self.change)
+        from ..experiment.knobs import find_changes
+        matches = find_changes(self.change)
         if len(matches) != 1 or ";" in self.change:
             return None
         return matches[0]
@@ -133,7 +132,8 @@ def _fields(body: str) -> dict[str, str]:
 
 def _knob_text(body: str) -> str:
     """The knob changes an item names, written back as one change text."""
-    arrows = [f"{n} {o} -> {v.rstrip('.')}" for n, o, v in _ARROW.findall(body)]
+    from ..experiment.knobs import find_changes
+    arrows = [f"{n} {o} -> {v}" for n, o, v in find_changes(body)]
     if arrows:
         return "; ".join(arrows)
     return "; ".join(f"{n} = {v.rstrip('.')}" for n, v in _ASSIGN.findall(body))

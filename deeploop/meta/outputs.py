@@ -138,16 +138,6 @@ def write_plan(ws, plan: Plan) -> str:
     atomic_write_text(ws.path / "program.md", plan.program_md)
     atomic_write_text(ws.path / PROCESS_LOG, plan.process_log_md)
     commit = ws.commit(plan.commit_message, paths=COMMITTED)
-    _exclude(ws, HYPOTHESES_FILE)
+    ws.exclude(HYPOTHESES_FILE)  # untracked: kept out of git status
     atomic_write_text(ws.path / HYPOTHESES_FILE, plan.hypotheses_md)
     return commit
-
-
-def _exclude(ws, name: str) -> None:
-    """Keep the untracked hypotheses file out of ``git status``."""
-    path = ws.path / ".git" / "info" / "exclude"
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if name not in text.splitlines():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + ("" if not text or text.endswith("\n") else "\n") + name + "\n",
-                        encoding="utf-8")

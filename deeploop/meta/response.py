@@ -42,19 +42,29 @@ def configs(records: list[Record], current: dict[str, Value]) -> tuple[dict | No
     return base, found
 
 
+def numeric(value) -> float | None:
+    """A finite number, else None: words (``gelu``), units (``10%``, ``2x``),
+    toggles and infinities are measured but never fitted."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _axis(knob: str, value: Value):
     """(to the model's axis, back to a value, one step on that axis) for a
-    numeric knob, else None: rates on a log scale, momenta as log(1 - x)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    numeric knob, else None: rates on a log scale, momenta as log(1 - x).
+    The first maps any value that is not a number on that scale to None."""
+    if numeric(value) is None:
         return None
     spec = spec_for(knob, value)
     if spec.scale == "log" and value > 0:
-        return (lambda v: math.log(v) if v > 0 else None), math.exp, math.log(spec.step)
+        return ((lambda v: math.log(x) if (x := numeric(v)) is not None and x > 0 else None),
+                math.exp, math.log(spec.step))
     if spec.scale == "one_minus" and value < 1:
-        return ((lambda v: math.log(1 - v) if v < 1 else None), (lambda x: 1 - math.exp(x)),
-                math.log(spec.step))
+        return ((lambda v: math.log(1 - x) if (x := numeric(v)) is not None and x < 1 else None),
+                (lambda x: 1 - math.exp(x)), math.log(spec.step))
     if spec.scale in ("step", "linear"):
-        return (lambda v: float(v)), (lambda x: x), float(spec.step)
+        return numeric, (lambda x: x), float(spec.step)
     return None
 
 
@@ -137,10 +147,14 @@ def _bottom(knob, value, axis, a, b, best, rows) -> Curve | None:
     delta = b * u + a * u * u
     if delta >= 0:
         return None
-    new = back(to(value) + u * unit)
-    new = int(round(new)) if isinstance(value, int) else round_sig(new, 3)
+    try:
+        new = back(to(value) + u * unit)
+        new = int(round(new)) if isinstance(value, int) else round_sig(new, 3)
+    except (OverflowError, ValueError):
+        return None  # the bottom is off any scale a knob can take
     seen: dict[Value, list[float]] = {}
     for _, measured, config in rows:
-        seen.setdefault(config[knob], []).append(measured)
+        if numeric(config.get(knob)) is not None:  # words were measured, not fitted
+            seen.setdefault(config[knob], []).append(measured)
     points = sorted((v, sum(ys) / len(ys)) for v, ys in seen.items())
     return Curve(knob, points, new, best + delta, lo <= u <= hi)

@@ -33,6 +33,8 @@ from ..experiment.proposers import get_proposer
 from ..models.purse import Purse, attach, purse_of
 from .analysts import Analysis, Analyst, get_analyst
 from .inputs import PROCESS_LOG, MetaInputs, gather_run, last_analysis
+from ..fileio import atomic_write_text
+from .hypotheses import HYPOTHESES_FILE
 from .outputs import COMMITTED, Plan, make_plan, write_plan
 from .triggers import meta_trigger
 
@@ -84,6 +86,8 @@ def analyse_run(run: ExperimentRun, analyst: Analyst, *, trigger: str = "request
     """One analysis of an experiment run; None when there is nothing to analyse.
     A dirty workspace is refused before anything is read or written."""
     ws = run.workspace()
+    if not dry_run:  # the caller holds the run's lock: finish what a kill interrupted
+        recover_meta(run, read_events(run.events_path).events)
     if ws.is_dirty():
         raise InputError(f"workspace {ws.path} has uncommitted changes "
                          f"({', '.join(ws.dirty_paths())}): commit or discard them first")
@@ -100,30 +104,57 @@ def analyse_run(run: ExperimentRun, analyst: Analyst, *, trigger: str = "request
                      process_log=_read(ws.path / PROCESS_LOG))
     if dry_run:
         return Done(inputs, analysis, plan)
+    ws.clear_temporary()  # the caller holds the run's lock: no write is in progress
     rounds = [e["round"] for e in events if e.get("type") == "experiment_result" and "round" in e]
     last_round = max(rounds, default=None)
     journal = run.event_log()
-    journal.emit("meta_analysis_started", round=last_round, analysis=plan.number)
+    # what resume needs to finish the record if a kill lands between the commit and
+    # the event: the commit's parent and subject, the event's fields, the hypotheses
+    journal.emit("meta_analysis_started", round=last_round, analysis=plan.number,
+                 head=ws.head(), subject=plan.commit_message, planned=plan.event,
+                 hypotheses_md=plan.hypotheses_md)
     commit = write_plan(ws, plan)
     event = journal.emit("meta_analysis", round=last_round, commit=commit, **plan.event)
     return Done(inputs, analysis, plan, event)
 
 
-def recover_meta(run: ExperimentRun, events: list[dict]) -> bool:
-    """An analysis killed between writing program.md/process_log.md and its
-    commit leaves them dirty: put them back (the analysis is simply redone)."""
+def _landed(ws, started: dict) -> str | None:
+    """The ``meta:`` commit an interrupted analysis made, if it made it: HEAD,
+    with the recorded subject, on top of the recorded head."""
+    head = started.get("head")
+    if not head or ws.head() == head:
+        return None
+    parent = ws.git("rev-parse", "--verify", "--quiet", "HEAD^", check=False).strip()
+    subject = ws.git("log", "-1", "--format=%s").strip()
+    return ws.head() if parent == head and subject == started.get("subject") else None
+
+
+def recover_meta(run: ExperimentRun, events: list[dict]) -> dict | None:
+    """Finish an analysis a kill interrupted; the ``meta_analysis`` event it
+    records, or None. Killed after its ``meta:`` commit, the analysis is done:
+    its event is written from what ``meta_analysis_started`` recorded (and
+    next-hypotheses.md, written after the commit), never a second entry in
+    process_log.md. Killed before the commit, program.md/process_log.md are
+    put back and the analysis is simply redone."""
     started = [e for e in events if e.get("type") == "meta_analysis_started"]
     if not started:
-        return False
+        return None
+    last = started[-1]
     finished = {e.get("analysis") for e in events if e.get("type") == "meta_analysis"}
-    if started[-1].get("analysis") in finished:
-        return False
+    if last.get("analysis") in finished:
+        return None
     ws = run.workspace()
+    commit = _landed(ws, last)
+    if commit is not None and isinstance(last.get("planned"), dict):
+        if last.get("hypotheses_md"):
+            ws.exclude(HYPOTHESES_FILE)
+            atomic_write_text(ws.path / HYPOTHESES_FILE, last["hypotheses_md"])
+        return run.event_log().emit("meta_analysis", round=last.get("round"), commit=commit,
+                                    recovered=True, **last["planned"])
     dirty = ws.dirty_paths()
-    if not dirty or not set(dirty) <= set(COMMITTED):
-        return False
-    ws.restore(dirty)
-    return True
+    if dirty and set(dirty) <= set(COMMITTED):
+        ws.restore(dirty)
+    return None
 
 
 def due(event: dict, settings: Settings, experiments: int, analysed_at: int | None) -> str | None:

@@ -121,7 +121,8 @@ class ExperimentMonitor:
 
     def _count(self, event: dict) -> None:
         self.results_seen += 1
-        if event.get("kind") != "baseline":
+        trained = event.get("status") in ("keep", "discard", "crash")  # --experiments counts these
+        if trained and event.get("kind") != "baseline":
             self.done += 1
         val = event.get("val_bpb")
         if event.get("status") == "keep" and isinstance(val, (int, float)) and val > 0:

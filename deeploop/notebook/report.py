@@ -88,14 +88,11 @@ def check_results_file(path: Path) -> None:
         raise NotFound(f"results file not found: {path}", path=str(path))
     if not path.is_file():
         raise InputError(f"results must be a file, not a folder: {path}", path=str(path))
-    try:
-        with open(path, encoding="utf-8") as fh:
-            header = fh.readline().rstrip("\r\n").split("\t")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read results file {path}: {exc}", path=str(path)) from None
-    if "val_bpb" not in header:
+    from ..experiment.results import read_header, read_results
+    if "val_bpb" not in read_header(path):
         raise InputError(f"not an autoresearch results file (no tab-separated val_bpb "
                          f"column in its header): {path}", path=str(path))
+    read_results(path)  # the reader every command uses: other problems are one line too
 
 
 def _out_dir(out_dir, param: str, subject: Path) -> Path:

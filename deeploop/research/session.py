@@ -136,6 +136,7 @@ def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
 
 def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
                 constitution: str, lessons: str, clock) -> Iterator[dict]:
+    run.workspace().clear_temporary()  # a killed atomic write's leftovers
     run.save_settings(settings)
     loop = ResearchLoop(run, settings, synthesizer, constitution, lessons, clock)
     events = read_events(run.events_path).events

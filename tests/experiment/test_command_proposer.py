@@ -48,9 +48,10 @@ def test_a_command_that_changes_nothing_or_fails_is_a_failed_proposal(fake_run, 
     lazy.write_text("print('DESCRIPTION: nothing to do')\n")
     broken = tmp_path / "broken.py"
     broken.write_text("import sys\nsys.exit('no model available')\n")
-    run_all(fake_run, get_proposer(f"command:{sys.executable} {lazy}"), experiments=1)
+    run_all(fake_run, get_proposer(f"command:{sys.executable} {lazy}"), experiments=1,
+            max_rejected=1)
     events, results = run_all(fake_run, get_proposer(f"command:{sys.executable} {broken}"),
-                              experiments=2)
+                              experiments=2, max_rejected=1)
     reasons = [e["reason"] for e in results_of(events)]
     assert "exited 1: no model available" in reasons[-1]
     journal = [e for e in results_of(events)]

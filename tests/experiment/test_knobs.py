@@ -65,3 +65,18 @@ def test_descriptions_round_trip():
 def test_free_text_descriptions_have_no_changes():
     for text in ("increase matrix LR to 0.04", "baseline (AdamW, default config)", ""):
         assert parse_description(text).changes == () and parse_description(text).hypothesis is None
+
+
+def test_one_reader_of_name_old_new_for_descriptions_and_hypotheses():
+    from deeploop.experiment.knobs import find_changes, parse_description
+    from deeploop.meta.hypotheses import Hypothesis
+    text = "`MATRIX_LR` `0.04` → `0.06`; DEPTH: 8 -> 12; WARMUP 10% -> 5%; ACT relu => gelu."
+    assert find_changes(text) == [("MATRIX_LR", "0.04", "0.06"), ("DEPTH", "8", "12"),
+                                  ("WARMUP", "10%", "5%"), ("ACT", "relu", "gelu")]
+    changes = parse_description(text + " [M2.1]").changes
+    assert [(c.knob, c.old, c.new) for c in changes] == [
+        ("MATRIX_LR", 0.04, 0.06), ("DEPTH", 8, 12), ("WARMUP", "10%", "5%"),
+        ("ACT", "relu", "gelu")]
+    hypothesis = Hypothesis("M2.1", 1, text)
+    assert hypothesis.changes == {"MATRIX_LR": 0.06, "DEPTH": 12, "WARMUP": "5%", "ACT": "gelu"}
+    assert Hypothesis("M2.2", 2, "DEPTH 8 -> 12.").knob_change() == ("DEPTH", "8", "12")

@@ -80,7 +80,8 @@ def test_event_records_proposal_diff_metrics_and_timing(fake_run):
 def test_syntax_error_is_rejected_without_training(fake_run):
     ws = fake_run.workspace()
     before = ws.head()
-    events, results = run_all(fake_run, Scripted("def broken(:\n"), experiments=1)
+    events, results = run_all(fake_run, Scripted("def broken(:\n"), experiments=1,
+                              max_rejected=1)
     rejected = results_of(events)[-1]
     assert rejected["status"] == "rejected" and "does not parse" in rejected["reason"]
     assert len(results.rows) == 1  # only the baseline was trained
@@ -88,11 +89,50 @@ def test_syntax_error_is_rejected_without_training(fake_run):
     assert not (fake_run.logs_dir / "001.log").exists()
 
 
-def test_failed_proposal_is_recorded_and_counts(fake_run):
-    events, results = run_all(fake_run, Scripted(None, {"DEPTH": 5}), experiments=2)
+def test_failed_proposal_is_recorded_and_not_counted(fake_run):
+    """--experiments counts trained experiments: a rejection trains nothing."""
+    events, results = run_all(fake_run, Scripted(None, "def broken(:\n", {"DEPTH": 5}),
+                              experiments=1)
     statuses = [e["status"] for e in results_of(events)]
-    assert statuses == ["keep", "rejected", "keep"]
+    assert statuses == ["keep", "rejected", "rejected", "keep"]
     assert results_of(events)[1]["reason"] == "model said nothing useful"
+    outcome = json.loads((fake_run.path / "outcome.json").read_text())
+    assert outcome["status"] == "passed" and outcome["rounds"] == 1
+    assert [r.description for r in results.rows] == ["baseline", "DEPTH -> 5"]
+
+
+def test_rejections_in_a_row_end_the_run_failed(fake_run):
+    """Three unparseable replies used to end a run "3 experiments done"."""
+    events, results = run_all(fake_run, Scripted(None, {"DEPTH": 5}, None, None, None),
+                              experiments=3, max_rejected=3)
+    assert [e["status"] for e in results_of(events)] == [
+        "keep", "rejected", "keep", "rejected", "rejected", "rejected"]
+    outcome = json.loads((fake_run.path / "outcome.json").read_text())
+    assert outcome["status"] == "failed"
+    assert outcome["exit_reason"] == ("3 proposals in a row were rejected and nothing was "
+                                      "trained (last: model said nothing useful)")
+    assert len(results.rows) == 2
+
+
+def test_cli_run_of_unparseable_proposals_fails_with_the_reason(runs_root, corpus_file,
+                                                                tmp_path):
+    """The real command: a command: proposer that never gives a train.py."""
+    import subprocess
+    import sys
+    from deeploop.experiment.rundir import init_run
+    from .conftest import install_trainer
+    install_trainer(init_run("bad", str(corpus_file)))
+    script = tmp_path / "say.py"
+    script.write_text("print('I would rather not')\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "deeploop", "experiment", "run", "--tag", "bad", "--resume",
+         "--budget", "5", "--experiments", "3", "--max-rejected", "2", "--no-warm-start",
+         "--meta-interval", "0", "--no-report", "--no-progress",
+         "--proposer", f"command:{sys.executable} {script}"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "2 proposals in a row were rejected and nothing was trained" in proc.stderr
+    assert "experiments:  0" in proc.stdout
 
 
 def test_min_delta_discards_small_gains(fake_run):

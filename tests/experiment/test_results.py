@@ -72,9 +72,9 @@ def test_bad_rows_are_reported_kept_and_never_best(tmp_path):
     text = path.read_text()
     assert "ccccccc\tfast" in text and "typo in status" in text  # nothing lost
     assert text.endswith("1234567\t1.450000\t2.0\tdiscard\tDEPTH 4 -> 5\n")
-    status = summarize(read_results(path))  # the counts add up to the experiments
+    status = summarize(read_results(path))  # malformed rows are listed, not experiments
     assert (status.experiments, status.kept, status.discarded, status.crashed,
-            status.malformed) == (6, 1, 1, 1, 3)
+            status.malformed) == (3, 1, 1, 1, 3)
     assert "kept / discarded / crashed: 1 / 1 / 1   malformed rows: 3" in format_status(status)
 
 
@@ -101,3 +101,43 @@ def test_missing_file_is_empty_and_folder_is_an_error(tmp_path):
     assert read_results(tmp_path / "none.tsv").rows == []
     with pytest.raises(InputError, match="is a folder"):
         read_results(tmp_path)
+
+
+def test_a_byte_order_mark_keeps_the_commit_column(tmp_path):
+    path = tmp_path / "results.tsv"
+    path.write_bytes("\ufeffcommit\tval_bpb\tmemory_gb\tstatus\tdescription\n"
+                     "aaaaaaa\t1.500000\t2.0\tkeep\tbaseline\n".encode("utf-8"))
+    results = read_results(path)
+    assert results.header[0] == "commit" and results.rows[0].commit == "aaaaaaa"
+    assert results.best().commit == "aaaaaaa"
+
+
+def test_status_words_and_header_names_are_read_without_case():
+    text = ("Commit\tVal_BPB\tmemory_gb\tSTATUS\tdescription\n"
+            "aaaaaaa\t1.500000\t2.0\tKEEP\tbaseline\n"
+            "bbbbbbb\t1.400000\t2.0\tKeep\tLR 0.1 -> 0.2\n"
+            "ccccccc\t1.600000\t2.0\tDiscard\tLR 0.2 -> 0.4\n"
+            "ddddddd\t0.000000\t0.0\tCRASH\tLR 0.2 -> 9\n")
+    results = parse_results(text)
+    assert results.problems == []
+    assert [r.status for r in results.rows] == ["keep", "keep", "discard", "crash"]
+    assert results.best().commit == "bbbbbbb"
+    assert (results.count("keep"), results.count("discard"), results.count("crash")) == (1, 1, 1)
+
+
+def test_status_and_meta_count_the_same_file_the_same_way(tmp_path):
+    """One reader: malformed rows are problems, not experiments, for both."""
+    from deeploop.meta.inputs import gather_file
+    path = tmp_path / "results.tsv"
+    path.write_text("commit\tval_bpb\tmemory_gb\tstatus\tdescription\n"
+                    "aaaaaaa\t1.500000\t2.0\tkeep\tbaseline\n"
+                    "bbbbbbb\t1.400000\t2.0\tkeep\tLR 0.1 -> 0.2\n"
+                    "ccccccc\tbanana\t2.0\tdiscard\tLR 0.2 -> 0.4\n"
+                    "ddddddd\t1.450000\t2.0\tmaybe\tDEPTH 4 -> 5\n"
+                    "eeeeeee\t1.420000\t2.0\tdiscard\tDEPTH 4 -> 3\n", encoding="utf-8")
+    status = summarize(read_results(path))
+    summary = gather_file(path).summary
+    assert status.experiments == summary.experiments == 2
+    assert (status.kept, status.discarded, status.crashed) == \
+        (summary.keeps, summary.discards, summary.crashes) == (1, 1, 0)
+    assert status.malformed == 2 and len(status.problems) == 2

@@ -229,3 +229,42 @@ def test_the_llm_proposer_is_steered_the_same_way(meta_run):
     assert "## Hypotheses to test" not in own and "for example [M" not in own
     assert read_results(meta_run.results_path).rows[13].description == \
         "test M1.1: DEPTH -> 5 [M1.1]"
+
+
+def test_a_kill_between_the_meta_commit_and_its_event_writes_no_duplicate(meta_run,
+                                                                         monkeypatch):
+    """Resume finishes the record from what meta_analysis_started kept: one
+    process_log.md entry, one meta: commit, one meta_analysis event."""
+    import deeploop.meta.tier as tier
+    original = tier.write_plan
+
+    def write_then_die(ws, plan):
+        original(ws, plan)
+        raise KeyboardInterrupt  # the kill lands after the commit, before the event
+
+    monkeypatch.setattr(tier, "write_plan", write_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(meta_run, experiments=12)
+    ws = meta_run.workspace()
+    assert ws.git("log", "-1", "--format=%s").startswith("meta:")
+    assert of_type(read_events(meta_run.events_path).events, "meta_analysis") == []
+    (ws.path / HYPOTHESES_FILE).unlink(missing_ok=True)
+    monkeypatch.setattr(tier, "write_plan", original)
+
+    killed_at = len(read_results(meta_run.results_path).experiments())
+    events = run_loop(meta_run, experiments=killed_at)  # nothing more to train: recovery only
+    assert of_type(events, "experiment_result") == []
+    journal = read_events(meta_run.events_path).events
+    analyses = of_type(journal, "meta_analysis")
+    assert [(a["analysis"], a.get("recovered")) for a in analyses] == [(1, True)]
+    assert parse_hypotheses(ws.read(HYPOTHESES_FILE))  # written after the commit: restored
+
+    run_loop(meta_run, experiments=killed_at + 6)
+    analyses = of_type(read_events(meta_run.events_path).events, "meta_analysis")
+    numbers = [a["analysis"] for a in analyses]
+    assert numbers == list(range(1, len(numbers) + 1))
+    log = ws.read("process_log.md")
+    assert [len(re.findall(rf"^### Meta-analysis {n}\b", log, re.M)) for n in numbers] == \
+        [1] * len(numbers), log
+    subjects = ws.git("log", "--format=%s").splitlines()
+    assert sum(s.startswith("meta:") for s in subjects) == len(numbers)
