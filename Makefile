@@ -26,6 +26,7 @@ notebooks: $(VENV)/.test-deps
 	  notebooks/*.ipynb; status=$$?; rm -rf $$root; exit $$status
 
 bench: $(VENV)/.test-deps
+	$(PIP) install -e '.[bench]'
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 $(VENV)/bin/python:
