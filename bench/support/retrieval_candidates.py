@@ -6,12 +6,15 @@ small interface, each fed the same passages:
 - ``open(folder)``: a searcher over what is on disk (the cold load);
 - ``search(searcher, text, k)``: the docs of the k best passages, best first.
 
-Candidates: ``sqlite-fts5`` (what the package uses: FTS5 over the package's
-own terms, bm25 ranking), ``sqlite-fts5-porter`` (FTS5's porter tokenizer on
-the raw text instead, to judge whether our tokenizer still earns its keep),
-``bm25s`` (sparse matrices; no update, so an update is a rebuild) and
-``tantivy`` (Lucene-like segments). A candidate whose package is missing is
-reported as such (``pip install -e '.[bench]'``).
+Candidates: ``sqlite-fts5`` (FTS5 over the package's own terms, bm25()
+ranking), ``sqlite-fts5-porter`` (FTS5's porter tokenizer on the raw text
+instead, to judge whether our tokenizer still earns its keep), ``bm25s``
+(sparse matrices; no update, so an update is a rebuild) and ``tantivy``
+(Lucene-like segments: what the package uses, see
+``deeploop/research/sources/index.py``). All but the porter variant index the
+package's terms (``tokens.tokenize``), so they differ only as indexes. A
+candidate whose package is missing is reported as such
+(``pip install -e '.[bench]'``).
 """
 from __future__ import annotations
 
