@@ -245,3 +245,21 @@ def test_concurrent_processes_build_one_valid_index(collection):
     assert outputs == ["trio.md#nurseries"] * 3
     assert sorted(indexed_files(collection)) == ALL_DOCS
     assert len(LocalSource(collection).search("threads", k=10)) == 3  # no passage twice
+
+
+def test_an_index_built_by_another_process_meanwhile_is_used_not_rebuilt(collection,
+                                                                         monkeypatch):
+    for path in collection.rglob("*.*"):
+        age(path)
+    mine = LocalSource(collection)
+    mine._index = mine._open_index()  # opened while nothing was on disk yet
+    assert mine._index.stale
+    LocalSource(collection).refresh()  # another process builds the index first
+    from deeploop.research.sources import refresh
+
+    def no_extraction(doc, *args, **kwargs):
+        raise AssertionError(f"{doc} was extracted again")
+    monkeypatch.setattr(refresh, "make_entry", no_extraction)
+    stats = mine.refresh()
+    assert stats.added == [] and stats.unchanged == 4
+    assert docs(mine.search("nursery", k=1)) == ["trio.md"]

@@ -102,6 +102,16 @@ class PassageIndex:
         self.stale = True
         return None
 
+    def reopen(self) -> None:
+        """Open again what is on disk now: another process may have built
+        the index since this one found it missing or stale."""
+        if self.folder is None:
+            return
+        self.close()
+        self.stale = False
+        self.db = self._open_db()
+        self.index = self._open_passages()
+
     def _reset(self) -> None:
         """Start again from nothing (under the writer lock)."""
         if self.folder is not None:

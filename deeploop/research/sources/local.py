@@ -93,6 +93,8 @@ class LocalSource:
         try:
             with self._writer_lock(index):
                 # Another process may have indexed these changes while we waited.
+                if index.stale:
+                    index.reopen()
                 files, stats = self._update(index.files(), found)
                 replaced = sorted(stats.added + stats.updated)
                 if index.stale or replaced or stats.removed or stats.restamped:
