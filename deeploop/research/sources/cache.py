@@ -17,7 +17,7 @@ from pathlib import Path
 from .extract import EXTRACTOR_VERSION
 from .tokens import TOKENIZER_VERSION
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 LOCK_FILE = "lock"
 COLLECTION_CACHE = ".deeploop-index"
 # File systems with coarse timestamps can hide a change made in the same

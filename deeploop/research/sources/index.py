@@ -11,7 +11,7 @@ In the cache folder:
 
 - ``passages/``: a tantivy index, one tantivy document per passage: ``doc``
   (the file, kept whole so a file's passages can be replaced), ``section``,
-  ``anchor``, ``text`` (stored) and ``terms`` (the package's own terms,
+  ``anchor`` and ``text`` (stored, not indexed) and ``terms`` (the package's own terms,
   ``tokens.tokenize`` of title, section and text, ranked by tantivy's BM25:
   k1 1.2, b 0.75, Lucene's idf).
 - ``files.sqlite``: what the refresh needs to know about each file
@@ -41,6 +41,7 @@ from .passage import Passage
 PASSAGES_DIR = "passages"
 FILES_DB = "files.sqlite"
 WRITER_HEAP = 50_000_000
+_STORED = ("section", "anchor", "text")
 _FIELDS = ("mtime_ns", "size", "digest", "checked_ns", "title", "skipped")
 _SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -52,9 +53,9 @@ _SCHEMA_SQL = (
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("doc", stored=True, tokenizer_name="raw")
-    builder.add_text_field("section", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("anchor", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("text", stored=True, tokenizer_name="raw", index_option="basic")
+    # Kept, never searched: tantivy indexes every text field, bytes it can just store.
+    for name in _STORED:
+        builder.add_bytes_field(name, stored=True, indexed=False)
     builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
@@ -177,8 +178,8 @@ class PassageIndex:
             if max_per_doc is not None and per_doc[doc] >= max_per_doc:
                 continue
             per_doc[doc] += 1
-            results.append(Passage(doc, fields["section"][0], fields["text"][0],
-                                   round(score, 6), fields["anchor"][0]))
+            section, anchor, text = (fields[name][0].decode("utf-8") for name in _STORED)
+            results.append(Passage(doc, section, text, round(score, 6), anchor))
             if len(results) == k:
                 break
         return results
@@ -198,7 +199,8 @@ class PassageIndex:
             for doc in replaced:
                 for section, anchor, text, terms in entries[doc].chunks:
                     writer.add_document(tantivy.Document(
-                        doc=doc, section=section, anchor=anchor, text=text, terms=terms))
+                        doc=doc, section=section.encode("utf-8"), anchor=anchor.encode("utf-8"),
+                        text=text.encode("utf-8"), terms=terms))
             writer.commit()
             writer.wait_merging_threads()
         rows = [(doc, *(getattr(entries[doc], name) for name in _FIELDS))
