@@ -28,6 +28,7 @@ notebooks: $(VENV)/.test-deps
 	$(PY) notebooks/scrub_paths.py $$root notebooks/*.ipynb; status=$$?; rm -rf $$root; exit $$status
 
 bench: $(VENV)/.test-deps
+	$(PIP) install -e '.[bench]'
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 $(VENV)/bin/python:

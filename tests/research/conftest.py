@@ -1,8 +1,9 @@
-"""Shared fixtures for research sources: a private cache home and a builder
-of small, valid PDF files written byte by byte (with a correct xref)."""
+"""Shared fixtures for research sources: a private cache home and PDFs made
+by real PDF writers (fpdf2, matplotlib, Chromium's print-to-PDF)."""
 from __future__ import annotations
 
-import zlib
+import shutil
+import subprocess
 
 import pytest
 
@@ -16,61 +17,52 @@ def private_cache(tmp_path_factory, monkeypatch):
     return home
 
 
-def stream(content: bytes, *, compress: bool = False, extra: bytes = b"",
-           length: int | None = None) -> bytes:
-    """A stream object body; ``length`` overrides /Length (to test bad ones)."""
-    data = zlib.compress(content) if compress else content
-    filters = b" /Filter /FlateDecode" if compress else b""
-    size = len(data) if length is None else length
-    return (b"<< /Length " + str(size).encode() + filters + extra + b" >>\nstream\n"
-            + data + b"\nendstream")
+def fpdf_pages(pages: list[str], *, user_password: str | None = None,
+               encryption: str = "AES_128") -> bytes:
+    """A PDF written by fpdf2 with one page per text ('' gives a page with
+    a drawn box and no text); optionally encrypted."""
+    from fpdf import FPDF
+    from fpdf.enums import EncryptionMethod
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(w=120, text=text)
+        else:
+            pdf.rect(20, 20, 50, 50, style="F")
+    if user_password is not None:
+        pdf.set_encryption(owner_password="owner-secret", user_password=user_password,
+                           encryption_method=EncryptionMethod[encryption])
+    return bytes(pdf.output())
 
 
-def build_pdf(objects: list[bytes | None], trailer_extra: bytes = b"") -> bytes:
-    """A PDF whose object N+1 has body ``objects[N]``; object 1 is the catalog.
-    A None body leaves that number out of the file body (free in the xref)."""
-    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
-    rows = []
-    for num, body in enumerate(objects, start=1):
-        if body is None:
-            rows.append("0000000000 00000 f \n")
-            continue
-        rows.append(f"{len(out):010d} 00000 n \n")
-        out += f"{num} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(rows).encode()
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R".encode() + trailer_extra
-            + f" >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return bytes(out)
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
 
 
-def simple_pdf(page_contents: list[bytes], *, compress: bool = False,
-               font: bytes = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
-                             b"/Encoding /WinAnsiEncoding >>") -> bytes:
-    """Pages showing the given content streams with one font /F1, whose
-    resources are inherited from the page tree root."""
-    count = len(page_contents)
-    first_page = 4
-    kids = b" ".join(f"{first_page + 2 * i} 0 R".encode() for i in range(count))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(count).encode()
-        + b" /Resources << /Font << /F1 3 0 R >> >> >>",
-        font,
-    ]
-    for i, content in enumerate(page_contents):
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents "
-                       + f"{first_page + 2 * i + 1} 0 R".encode() + b" >>")
-        objects.append(stream(content, compress=compress))
-    return build_pdf(objects)
+def chromium_print(html_path, pdf_path, timeout: float = 180.0) -> None:
+    """Print a local HTML file to PDF with headless Chromium (bounded wait)."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium as root)")
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
+                    f"--user-data-dir={pdf_path.parent / 'chromium-profile'}",
+                    f"--print-to-pdf={pdf_path}", html_path.as_uri()],
+                   capture_output=True, timeout=timeout, check=True)
 
 
 @pytest.fixture
 def pdf_tools():
-    """The PDF builders, as a namespace for tests."""
+    """The PDF writers, as a namespace for tests."""
     class Tools:
         pass
     tools = Tools()
-    tools.stream, tools.build_pdf, tools.simple_pdf = stream, build_pdf, simple_pdf
+    tools.fpdf_pages = fpdf_pages
     return tools

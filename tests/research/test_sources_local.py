@@ -1,8 +1,9 @@
-"""``local:DIR``: search, citations, the on-disk cache and its refresh."""
+"""``local:DIR``: search, citations, the on-disk index and its refresh."""
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from deeploop.research.sources import LocalSource, Passage, get_source
-from deeploop.research.sources.cache import INDEX_FILE, Entry, fingerprint
+from deeploop.research.sources.cache import Entry, fingerprint
+from deeploop.research.sources.index import FILES_DB, PASSAGES_DIR
 from deeploop.research.sources.refresh import FileStat, update_entries
 
 
@@ -28,15 +30,20 @@ def collection(tmp_path, pdf_tools):
         "<title>asyncio</title><h2>Task groups</h2><p>TaskGroup was added in Python 3.11 "
         "and cancels sibling tasks when one fails.</p>")
     (root / "threads.txt").write_text("Threads share memory; the GIL serialises bytecode.\n")
-    (root / "kernel.pdf").write_bytes(pdf_tools.simple_pdf(
-        [b"BT (Kernel threads are scheduled preemptively) Tj ET",
-         b"BT (Green threads yield cooperatively) Tj ET"], compress=True))
+    (root / "kernel.pdf").write_bytes(pdf_tools.fpdf_pages(
+        ["Kernel threads are scheduled preemptively", "Green threads yield cooperatively"]))
     (root / "image.png").write_bytes(b"\x89PNG")
     return root
 
 
 def docs(passages: list[Passage]) -> list[str]:
     return [p.doc for p in passages]
+
+
+def indexed_files(collection: Path) -> dict[str, str]:
+    """doc -> digest, as the index's file table holds them."""
+    with sqlite3.connect(collection / ".deeploop-index" / FILES_DB) as db:
+        return dict(db.execute("SELECT doc, digest FROM files"))
 
 
 def age(path: Path, seconds: int = 60) -> None:
@@ -80,13 +87,13 @@ def test_index_is_cached_in_the_collection_and_reused(collection):
     stats = first.refresh()
     assert sorted(stats.added) == ALL_DOCS
     assert stats.ignored == 1  # image.png
-    index = collection / ".deeploop-index" / INDEX_FILE
-    written = index.stat().st_mtime_ns
-    os.utime(index, ns=(written - 10**9, written - 10**9))  # any rewrite would move it
+    folder = collection / ".deeploop-index"
+    written = {path: path.stat().st_mtime_ns for path in folder.rglob("*") if path.is_file()}
+    assert folder / FILES_DB in written and folder / PASSAGES_DIR / "meta.json" in written
     second = LocalSource(collection)
     again = second.refresh()
     assert again.added == [] and again.unchanged == 4
-    assert index.stat().st_mtime_ns == written - 10**9
+    assert {path: path.stat().st_mtime_ns for path in written} == written  # nothing rewritten
     assert docs(second.search("cancel scopes", k=1)) == ["trio.md"]
 
 
@@ -128,7 +135,7 @@ def test_touched_but_identical_file_is_not_reindexed(collection):
 
 def entry(mtime_ns: int, checked_ns: int, data: bytes = b"old text") -> Entry:
     from deeploop.research.sources.cache import digest
-    return Entry(mtime_ns, len(data), digest(data), checked_ns, "t", [["", "", "old text", {}]])
+    return Entry(mtime_ns, len(data), digest(data), checked_ns, "t", [["", "", "old text", ""]])
 
 
 def refuse_read(path):
@@ -163,31 +170,70 @@ def test_unreadable_and_huge_files_are_skipped_and_listed(collection):
 
 def test_skipped_files_are_listed_by_the_source(collection):
     (collection / "broken.pdf").write_bytes(b"%PDF-1.4 nothing else")
-    (collection / "huge.txt").write_text("word " * 400)
-    source = LocalSource(collection, max_bytes=1000)
+    (collection / "huge.txt").write_text("word " * 2000)
+    source = LocalSource(collection, max_bytes=5000)
     assert {s.doc: s.reason for s in source.skipped()} == {
-        "broken.pdf": "unreadable PDF: no pages found",
-        "huge.txt": "too large (0.0 MB > 0.001 MB limit)"}
+        "broken.pdf": "unreadable PDF: not a PDF, or damaged (Data format error)",
+        "huge.txt": "too large (0.0 MB > 0.005 MB limit)"}
     assert "huge.txt" not in source.documents()
 
 
-def test_damaged_or_foreign_cache_is_rebuilt(collection):
+def test_damaged_or_foreign_index_is_rebuilt(collection):
+    LocalSource(collection).refresh()
+    folder = collection / ".deeploop-index"
+    (folder / FILES_DB).write_bytes(b"not a database " * 100)
+    assert len(LocalSource(collection).refresh().added) == 4
+    stale = json.dumps(dict(fingerprint(150), tokenizer=-1), sort_keys=True)
+    with sqlite3.connect(folder / FILES_DB) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'fingerprint'", (stale,))
+    assert len(LocalSource(collection).refresh().added) == 4
+    (folder / PASSAGES_DIR / "meta.json").write_text("{ not json")
+    rebuilt = LocalSource(collection)
+    assert len(rebuilt.refresh().added) == 4
+    assert docs(rebuilt.search("nursery", k=1)) == ["trio.md"]
+
+
+def test_an_edit_replaces_only_that_files_passages(collection):
+    for path in collection.rglob("*.*"):
+        age(path)
     source = LocalSource(collection)
     source.refresh()
-    index = collection / ".deeploop-index" / INDEX_FILE
-    index.write_text("{ not json")
-    assert len(LocalSource(collection).refresh().added) == 4
-    stale = json.loads(index.read_text())
-    stale["fingerprint"] = dict(fingerprint(150), tokenizer=-1)
-    index.write_text(json.dumps(stale))
-    assert len(LocalSource(collection).refresh().added) == 4
+    before = len(source)
+    (collection / "trio.md").write_text("# Trio\n\n## Nurseries\n\nNurseries supervise tasks.\n")
+    assert source.refresh().updated == ["trio.md"]
+    assert len(source) == before - 1  # trio.md went from two passages to one
+    assert source.search("supervise", k=1)[0].text == "Nurseries supervise tasks."
+    assert docs(source.search("green threads cooperatively", k=1)) == ["kernel.pdf"]
+
+
+def test_passages_written_before_a_crash_are_replaced_not_doubled(collection):
+    """A crash between the passages' commit and the file rows leaves a file
+    without its row: the next refresh reads it again and replaces them."""
+    source = LocalSource(collection)
+    source.refresh()
+    passages = len(source)
+    with sqlite3.connect(collection / ".deeploop-index" / FILES_DB) as db:
+        db.execute("DELETE FROM files WHERE doc = 'trio.md'")
+    again = LocalSource(collection)
+    assert again.refresh().added == ["trio.md"]
+    assert len(again) == passages and len(again.search("nursery", k=10)) == 1
 
 
 def test_read_only_collection_indexes_into_the_given_cache_dir(collection, tmp_path):
     cache = tmp_path / "elsewhere"
     source = LocalSource(collection, cache_dir=cache)
     assert docs(source.search("nursery", k=1)) == ["trio.md"]
-    assert (cache / INDEX_FILE).is_file() and not (collection / ".deeploop-index").exists()
+    assert (cache / FILES_DB).is_file() and not (collection / ".deeploop-index").exists()
+
+
+def test_unusable_cache_place_keeps_the_index_in_memory(collection, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a cache folder cannot be made under a file (even by root)")
+    source = LocalSource(collection, cache_dir=blocker / "index")
+    assert docs(source.search("nursery", k=1)) == ["trio.md"]
+    (collection / "new.md").write_text("# Channels\n\nMemory channels pass values.\n")
+    assert source.refresh().added == ["new.md"]
+    assert docs(source.search("memory channels", k=1)) == ["new.md"]
 
 
 def test_concurrent_processes_build_one_valid_index(collection):
@@ -197,5 +243,23 @@ def test_concurrent_processes_build_one_valid_index(collection):
                               stdout=subprocess.PIPE, text=True) for _ in range(3)]
     outputs = [proc.communicate(timeout=120)[0].strip() for proc in procs]
     assert outputs == ["trio.md#nurseries"] * 3
-    data = json.loads((collection / ".deeploop-index" / INDEX_FILE).read_text())
-    assert sorted(data["files"]) == ALL_DOCS
+    assert sorted(indexed_files(collection)) == ALL_DOCS
+    assert len(LocalSource(collection).search("threads", k=10)) == 3  # no passage twice
+
+
+def test_an_index_built_by_another_process_meanwhile_is_used_not_rebuilt(collection,
+                                                                         monkeypatch):
+    for path in collection.rglob("*.*"):
+        age(path)
+    mine = LocalSource(collection)
+    mine._index = mine._open_index()  # opened while nothing was on disk yet
+    assert mine._index.stale
+    LocalSource(collection).refresh()  # another process builds the index first
+    from deeploop.research.sources import refresh
+
+    def no_extraction(doc, *args, **kwargs):
+        raise AssertionError(f"{doc} was extracted again")
+    monkeypatch.setattr(refresh, "make_entry", no_extraction)
+    stats = mine.refresh()
+    assert stats.added == [] and stats.unchanged == 4
+    assert docs(mine.search("nursery", k=1)) == ["trio.md"]

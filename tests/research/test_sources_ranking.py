@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from deeploop.research.sources.bm25 import build_index, score, top_k
+from deeploop.research.sources.cache import Entry
 from deeploop.research.sources.chunk import chunk_document, split_section
 from deeploop.research.sources.document import Document, Section
-from deeploop.research.sources.tokens import stem, term_counts, tokenize
+from deeploop.research.sources.index import PassageIndex
+from deeploop.research.sources.tokens import stem, tokenize
 
 
 def words(n: int, word: str = "w") -> str:
@@ -53,11 +54,21 @@ def test_stemmer_keeps_short_and_special_words():
 
 
 def index_of(*texts):
-    return build_index([term_counts(text) for text in texts])
+    """An in-memory index of one passage per text; documents are named by
+    position ("0", "1", ...)."""
+    index = PassageIndex(None, {"test": 1})
+    entries = {str(i): Entry(0, 0, "", 0, "", [["", "", text, " ".join(tokenize(text))]])
+               for i, text in enumerate(texts)}
+    index.apply(entries, list(entries), [], [])
+    return index
+
+
+def scores(index, query, k=10) -> dict[int, float]:
+    return {int(p.doc): p.score for p in index.search(tokenize(query), k)}
 
 
 def ranking(index, query, k=10):
-    return [pid for pid, _ in top_k(score(index, tokenize(query)), k)]
+    return [int(p.doc) for p in index.search(tokenize(query), k)]
 
 
 def test_rare_terms_outweigh_common_ones():
@@ -67,9 +78,9 @@ def test_rare_terms_outweigh_common_ones():
 
 def test_more_occurrences_rank_higher_with_saturation():
     index = index_of("cancel scope", "cancel cancel cancel scope", "nothing relevant here")
-    scores = score(index, tokenize("cancel"))
-    assert scores[1] > scores[0] > 0 and 2 not in scores
-    assert scores[1] < 3 * scores[0]  # k1 saturates term frequency
+    found = scores(index, "cancel")
+    assert found[1] > found[0] > 0 and 2 not in found
+    assert found[1] < 3 * found[0]  # k1 saturates term frequency
 
 
 def test_shorter_passages_win_at_equal_term_frequency():
@@ -77,16 +88,30 @@ def test_shorter_passages_win_at_equal_term_frequency():
     assert ranking(index, "nursery") == [0, 1]
 
 
-def test_term_in_every_passage_still_scores_non_negative():
+def test_term_in_every_passage_still_scores_positive():
     index = index_of("loop alpha", "loop beta")
-    assert all(value > 0 for value in score(index, ["loop"]).values())
+    assert all(value > 0 for value in scores(index, "loop").values())
+
+
+def test_a_repeated_query_term_counts_more():
+    index = index_of("alpha beta", "alpha gamma")
+    assert ranking(index, "gamma beta beta") == [0, 1]
 
 
 def test_empty_and_stopword_queries_match_nothing():
     index = index_of("alpha", "beta")
-    assert score(index, tokenize("")) == {} and score(index, tokenize("the of and")) == {}
+    assert scores(index, "") == {} and scores(index, "the of and") == {}
 
 
 def test_ties_break_by_passage_order_for_stable_results():
     index = index_of("same text", "same text", "same text")
     assert ranking(index, "text", k=2) == [0, 1]
+
+
+def test_max_per_doc_looks_past_the_first_hits():
+    index = PassageIndex(None, {"test": 1})
+    chunks = [["", "", "nursery", "nursery"]] * 30
+    entries = {"many.md": Entry(0, 0, "", 0, "", chunks),
+               "one.md": Entry(0, 0, "", 0, "", [["", "", "nursery x", "nursery x"]])}
+    index.apply(entries, list(entries), [], [])
+    assert [p.doc for p in index.search(["nursery"], 2, max_per_doc=1)] == ["many.md", "one.md"]

@@ -53,14 +53,15 @@ def test_empty_collection_is_refused_and_nothing_is_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden.md", "photo.jpg"]
 
 
-def test_collection_where_every_file_is_skipped_says_why(tmp_path):
-    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4\ntrailer << /Encrypt 2 0 R >>")
+def test_collection_where_every_file_is_skipped_says_why(tmp_path, pdf_tools):
+    (tmp_path / "a.pdf").write_bytes(pdf_tools.fpdf_pages(["locked"], user_password="hunter2"))
     (tmp_path / "b.txt").write_text("")
     with pytest.raises(InputError) as err:
         LocalSource(tmp_path).refresh()
-    assert str(err.value) == (f"no searchable text in {tmp_path}: all 2 files were skipped "
-                              f"(a.pdf: unreadable PDF: encrypted PDF; b.txt: no text)")
-    assert not (tmp_path / ".deeploop-index" / "index.json").exists()
+    assert str(err.value) == (
+        f"no searchable text in {tmp_path}: all 2 files were skipped "
+        f"(a.pdf: unreadable PDF: encrypted PDF that needs a password; b.txt: no text)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf", "b.txt"]
 
 
 def test_bad_search_arguments(tmp_path):

@@ -1,32 +1,23 @@
-"""The on-disk index cache: one JSON file of per-file extraction results.
+"""Where a collection's index lives, and what it remembers about each file.
 
-``<cache dir>/index.json`` maps each document (path relative to the
-collection) to its size, mtime, content digest, title and passages with
-their term counts, or to the reason it was skipped. Extraction and
-tokenising are the expensive steps, so they are what is cached; the BM25
-postings are rebuilt from the counts on load, which keeps the file format
-simple and lets the scoring change without invalidating caches.
-
-The file is replaced atomically (``fileio.atomic_write_text``), so readers
-never need a lock: they see the old index or the new one. Writers serialise
-on ``<cache dir>/lock`` so that concurrent processes do not index the same
-changes twice. A cache written by another version of the extractor,
-tokenizer or chunker, or one that does not parse, is ignored and rebuilt.
+The index itself (``index.PassageIndex``) sits in the cache folder:
+``<collection>/.deeploop-index`` when the collection is writable, else a
+folder under ``cache_home()``. Per file it remembers size, mtime, content
+digest and when the bytes were read (an ``Entry``), so a refresh reads only
+files that may have changed. ``fingerprint`` names everything that shapes
+the index; an index made under another fingerprint is rebuilt.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...fileio import atomic_write_text
 from .extract import EXTRACTOR_VERSION
 from .tokens import TOKENIZER_VERSION
 
-CACHE_FORMAT = 1
-INDEX_FILE = "index.json"
+CACHE_FORMAT = 3
 LOCK_FILE = "lock"
 COLLECTION_CACHE = ".deeploop-index"
 # File systems with coarse timestamps can hide a change made in the same
@@ -59,7 +50,9 @@ def digest(data: bytes) -> str:
 
 @dataclass
 class Entry:
-    """One file's cached state; ``chunks`` are [section, anchor, text, counts]."""
+    """One file's state. ``chunks`` ([section, anchor, text, terms]) are
+    filled when the file was just extracted, empty when read back from the
+    index (which keeps the passages themselves)."""
     mtime_ns: int
     size: int
     digest: str
@@ -77,24 +70,3 @@ class Entry:
 def fingerprint(max_words: int) -> dict:
     return {"format": CACHE_FORMAT, "extractor": EXTRACTOR_VERSION,
             "tokenizer": TOKENIZER_VERSION, "max_words": max_words}
-
-
-def load_entries(path: Path, expected: dict) -> dict[str, Entry]:
-    """The cached entries, or {} when the cache is missing, stale or damaged."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(raw, dict) or raw.get("fingerprint") != expected:
-        return {}
-    try:
-        return {doc: Entry(**fields) for doc, fields in raw["files"].items()}
-    except (KeyError, TypeError, AttributeError):
-        return {}
-
-
-def save_entries(path: Path, expected: dict, entries: dict[str, Entry]) -> None:
-    files = {doc: entry.__dict__ for doc, entry in sorted(entries.items())}
-    text = json.dumps({"fingerprint": expected, "files": files},
-                      ensure_ascii=False, separators=(",", ":"))
-    atomic_write_text(path, text)

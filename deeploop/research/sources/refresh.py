@@ -19,7 +19,7 @@ from .chunk import chunk_document
 from .document import ExtractError
 from .extract import extract, supported
 from .passage import Skipped
-from .tokens import term_counts
+from .tokens import tokenize
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class RefreshStats:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     ignored: int = 0          # files of unsupported types
-    restamped: bool = False   # stats refreshed for files whose bytes did not change
+    restamped: list[str] = field(default_factory=list)  # touched, same bytes
 
     @property
     def changed(self) -> bool:
@@ -85,7 +85,7 @@ def needs_work(cached: dict[str, Entry], found: dict[str, FileStat], max_bytes: 
 
 
 def make_entry(doc: str, data: bytes, stat: FileStat, checked_ns: int, max_words: int) -> Entry:
-    """Extract, chunk and count one file's bytes into a cache entry."""
+    """Extract, chunk and tokenize one file's bytes into an entry."""
     entry = Entry(stat.mtime_ns, stat.size, digest(data), checked_ns)
     try:
         document = extract(doc, data)
@@ -94,8 +94,8 @@ def make_entry(doc: str, data: bytes, stat: FileStat, checked_ns: int, max_words
         return entry
     entry.title = document.title
     for chunk in chunk_document(document, max_words):
-        counts = term_counts(f"{document.title}\n{chunk.section}\n{chunk.text}")
-        entry.chunks.append([chunk.section, chunk.anchor, chunk.text, counts])
+        terms = " ".join(tokenize(f"{document.title}\n{chunk.section}\n{chunk.text}"))
+        entry.chunks.append([chunk.section, chunk.anchor, chunk.text, terms])
     if not entry.chunks:
         entry.skipped = "no text"
     return entry
@@ -139,7 +139,7 @@ def update_entries(cached: dict[str, Entry], found: dict[str, FileStat], *, max_
         if old is not None and old.digest == digest(data):
             entries[doc] = replace(old, mtime_ns=stat.mtime_ns, size=stat.size, checked_ns=checked)
             stats.unchanged += 1
-            stats.restamped = True
+            stats.restamped.append(doc)
             continue
         entries[doc] = make_entry(doc, data, stat, checked, max_words)
         (stats.added if old is None else stats.updated).append(doc)

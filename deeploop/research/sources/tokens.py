@@ -9,7 +9,6 @@ a collection repeats the same few thousand words millions of times.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import lru_cache
 
 # Bump when tokens change, so cached indexes are rebuilt.
@@ -68,6 +67,3 @@ def tokenize(text: str) -> list[str]:
     return [stem(word) for word in _WORD.findall(text.lower())
             if word not in STOPWORDS and (len(word) > 1 or word.isdigit())]
 
-
-def term_counts(text: str) -> dict[str, int]:
-    return dict(Counter(tokenize(text)))
