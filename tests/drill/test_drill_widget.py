@@ -146,6 +146,6 @@ def test_a_finished_drill_ends_with_its_report():
     widget.bedrock_button.click()
     page = widget.wait_report(120)
     assert page == widget.session.run_dir / "report.html"
-    assert widget.message.value.endswith(f"report: {page}</span>")
+    assert widget.message_text == f"report: {page}" and str(page) in widget.message.value
     text = page.read_text()
     assert "BEDROCK · empirical" in text and "measured twice" in text
