@@ -51,7 +51,9 @@ def new_figure(width: float, height: float, rows: int = 1, cols: int = 1):
 def to_svg(fig, title: str = "") -> str:
     """``fig`` as an inline ``<svg>`` element (no XML prolog), ink as currentColor."""
     with themed():
+        ink(fig)
         fig.tight_layout()
+        drop_overlapping_labels(fig)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
@@ -67,6 +69,49 @@ def to_svg(fig, title: str = "") -> str:
         from html import escape
         text = text.replace(">", f"><title>{escape(title)}</title>", 1)
     return text
+
+
+def ink(fig) -> None:
+    """Draw the chart's black "ink" (text, spines, ticks) in INK and its
+    backgrounds transparent, whatever rcParams were in force while it was drawn
+    (a view draws outside ``themed``; matplotlib reads most colours then)."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.text import Text
+    black = to_rgba("black")
+    fig.patch.set_alpha(0)
+    for text in fig.findobj(Text):
+        if to_rgba(text.get_color()) == black:
+            text.set_color(INK)
+    for ax in fig.axes:
+        ax.patch.set_alpha(0)
+        for spine in ax.spines.values():
+            spine.set_edgecolor(INK)
+        ax.tick_params(colors=INK, which="both")
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_frame().set_facecolor("none")
+            legend.get_frame().set_edgecolor("#8b8b8b")
+
+
+LABEL = "deeploop-label"  # gid of a text artist that may be dropped to avoid overlap
+
+
+def drop_overlapping_labels(fig) -> None:
+    """Hide labels (texts with gid LABEL) that would overlap an earlier label or
+    leave the figure: annotations are drawn in order of importance, so the
+    later one gives way. Needs the final layout, so runs after tight_layout."""
+    labels = [t for ax in fig.axes for t in ax.texts if t.get_gid() == LABEL]
+    if not labels:
+        return
+    fig.draw_without_rendering()
+    canvas = fig.bbox
+    kept = []
+    for text in labels:
+        box = text.get_window_extent().expanded(1.05, 1.1)
+        if box.x1 > canvas.x1 + 1 or any(box.overlaps(other) for other in kept):
+            text.set_visible(False)
+        else:
+            kept.append(box)
 
 
 class Chart:
