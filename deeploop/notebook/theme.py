@@ -19,11 +19,13 @@ GREEN, GREY, RED, BLUE, AMBER = "#166534", "#4b5563", "#b91c1c", "#1d4ed8", "#92
 PILL_TEXT = "#ffffff"
 
 _FILLS = {
-    GREEN: ("keep", "passed", "done", "finished", "confirmed", "ok", "success"),
-    GREY: ("discard", "paused", "stopped", "untested", "skipped", "superseded"),
-    RED: ("crash", "failed", "aborted", "error", "refuted", "rejected"),
+    GREEN: ("keep", "passed", "done", "finished", "confirmed", "ok", "success", "high"),
+    GREY: ("discard", "paused", "stopped", "untested", "skipped", "superseded", "unfinished",
+           "ready", "not"),
+    RED: ("crash", "failed", "aborted", "error", "refuted", "rejected", "low"),
     BLUE: ("running", "active", "pending", "in progress", "started"),
-    AMBER: ("interrupted", "stale", "stopping", "warning", "crashed", "capped", "timeout"),
+    AMBER: ("interrupted", "stale", "stopping", "warning", "crashed", "capped", "timeout",
+            "medium"),
 }
 FILL = {word: colour for colour, words in _FILLS.items() for word in words}
 

@@ -25,7 +25,8 @@ class Note:
         self.text = text
 
     def _repr_html_(self) -> str:
-        return f'<p style="color: #6b7280"><em>{esc(self.text)}</em></p>'
+        return (f'<p style="color: var(--jp-content-font-color2, #57606a)"><em>'
+                f"{esc(self.text)}</em></p>")
 
     def __repr__(self) -> str:
         return self.text

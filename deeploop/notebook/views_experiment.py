@@ -193,11 +193,11 @@ def _analysis_head(a) -> str:
 
 def _verdict_table(rows: list) -> str:
     header = ("rank", "id", "change", "expected", "confidence", "verdict", "experiment", "Δ")
+    from .theme import pill
     markup = table(header, rows)
-    for verdict, colour in VERDICT_COLOURS.items():  # colour the verdict cells only
+    for verdict in VERDICT_COLOURS:  # the verdict cells as pills (readable on any theme)
         markup = markup.replace(f'<td style="text-align: left">{verdict}</td>',
-                                f'<td style="text-align: left; color: {colour}; '
-                                f'font-weight: bold">{verdict}</td>')
+                                f'<td style="text-align: left">{pill(verdict)}</td>')
     return markup
 
 

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from .theme import pill
 from .viewkit import Html, esc, figure, finish
 
 COLOURS = {"HIGH": "#2ca02c", "MEDIUM": "#ff9f1c", "LOW": "#d62728"}
@@ -87,9 +88,8 @@ def knowledge_table(subject):
         return None
     rows = []
     for n, entry in enumerate(_index(folder).entries, start=1):
-        colour = COLOURS.get(entry.confidence, "#000")
         rows.append(f"<tr><td>{n}</td><td>{esc(entry.question)}</td>"
-                    f"<td style='color:{colour}'><b>{esc(entry.confidence)}</b></td>"
+                    f"<td>{pill(entry.confidence)}</td>"
                     f"<td>{esc(entry.status)}</td><td>{len(entry.sources)}</td>"
                     f"<td>{entry.search_count}</td><td>{esc(entry.program_version)}</td></tr>")
     head = ("<tr><th>#</th><th>question</th><th>confidence</th><th>status</th>"
