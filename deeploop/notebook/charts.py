@@ -117,8 +117,13 @@ def drop_overlapping_labels(fig) -> None:
 class Chart:
     """A chart for a notebook cell: inline SVG as HTML, a line of text otherwise."""
 
-    def __init__(self, svg: str, text: str):
+    def __init__(self, svg: str, text: str, figure=None):
         self.svg, self.text = svg, text
+        self.figure = figure  # kept for checks: what was drawn, artist by artist
+
+    @property
+    def axes(self) -> list:
+        return self.figure.axes if self.figure is not None else []
 
     def _repr_html_(self) -> str:
         return f'<div class="deeploop-chart">{self.svg}</div>'
@@ -129,4 +134,4 @@ class Chart:
 
 def chart(fig, text: str) -> Chart:
     """Finish ``fig`` as a Chart whose plain-text fallback is ``text``."""
-    return Chart(to_svg(fig, text), text)
+    return Chart(to_svg(fig, text), text, fig)

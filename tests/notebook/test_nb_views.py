@@ -48,8 +48,14 @@ def test_results_file_subject():
     hits = html(views.top_hits(subject))
     assert hits.index("reduce depth from 8 to 4") < hits.index("halve total batch size")
     fig = views.progress_chart(subject)
-    assert [t.get_text() for t in fig.axes[0].texts] == [
+    labels = [t for t in fig.axes[0].texts if t.get_gid() == "deeploop-label"]
+    assert sorted(t.get_text() for t in labels) == [
         "halve total batch size to 2^16", "increase matrix LR to 0.04", "reduce depth from 8 to 4"]
+    assert labels[0].get_text() == "reduce depth from 8 to 4"  # the biggest gain first
+    shown = [t.get_window_extent() for t in labels if t.get_visible()]
+    assert shown and not any(a.overlaps(b) for i, a in enumerate(shown) for b in shown[i + 1:])
+    assert fig.svg.startswith("<svg") and "currentColor" in fig.svg and repr(fig).startswith(
+        "Progress: 5 rows")
 
 
 @pytest.mark.parametrize("run_dir, results, message", [
@@ -110,7 +116,9 @@ def test_lessons_in_promotion_order_and_on_the_chart(tmp_path):
     assert "commit-msg-20260522T061509Z-meta4" in table and "2 of last 5" in table
     chart = views.node_scores(subject)
     rounds, per_run = chart.axes
-    assert [t.get_text() for t in per_run.texts] == ["+length", "+no-conv-format", "+verb-tense"]
+    # one label per gap between runs, numbered like the lessons table: no overlap
+    assert [t.get_text() for t in per_run.texts] == ["L1–2", "L3"]
+    assert [t.get_position()[0] for t in per_run.texts] == [2.5, 4.5]
     assert list(per_run.lines[0].get_ydata()) == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
     assert list(rounds.lines[0].get_ydata()) == [1.0]
 
