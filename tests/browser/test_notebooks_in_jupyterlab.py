@@ -121,6 +121,26 @@ def test_stop_ends_the_run_and_the_saved_notebook_shows_the_end(lab, wait):
         assert page.get_by_text("Error displaying widget").count() == 0
     finally:
         page.close()
+    if wait:
+        _exported_page_fetches_nothing(lab, name)
+
+
+def _exported_page_fetches_nothing(lab, name: str) -> None:
+    """nbconvert's HTML of the saved notebook, opened offline in Chromium: the final
+    status and the chart show, and the page asks the network for nothing."""
+    from deeploop.notebook.html import export_html
+    page_path = export_html(lab["folder"] / f"{name}.ipynb", lab["folder"] / f"{name}.html",
+                            hide_code=False)
+    page = lab["browser"].new_page(viewport={"width": 1200, "height": 900})
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    try:
+        page.goto(page_path.as_uri())
+        page.locator(".deeploop-monitor", has_text="paused").first.wait_for(timeout=30_000)
+        assert page.locator(".deeploop-monitor svg").count() == 1  # the chart
+    finally:
+        page.close()
+    assert [url for url in fetched if not url.startswith(("file:", "data:"))] == []
 
 
 def test_kernel_interrupt_records_the_experiment_in_flight(lab):
@@ -167,18 +187,22 @@ def _contrast(fg: str, bg: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def test_status_colours_read_on_the_dark_theme(lab):
-    name = _notebook(lab, "dark", tag="dark", experiments=1, budget=1.0, wait=True,
+@pytest.mark.parametrize("theme", ["JupyterLab Dark", "JupyterLab Light"])
+def test_status_colours_read_on_both_themes(lab, theme):
+    dark = theme.endswith("Dark")
+    tag = "dark" if dark else "light"
+    name = _notebook(lab, tag, tag=tag, experiments=1, budget=1.0, wait=True,
                      report=False, meta_interval=0)
     page = _open(lab, name)
     try:
         page.get_by_role("menuitem", name="Settings").click()
         page.get_by_text("Theme", exact=True).click()
-        page.get_by_text("JupyterLab Dark", exact=True).click()
-        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'",
+        page.get_by_text(theme, exact=True).click()
+        page.wait_for_function(f"document.body.dataset.jpThemeLight === '{str(not dark).lower()}'",
                                timeout=60_000)
         _run_all(page)
-        page.locator(".deeploop-monitor", has_text="passed").first.wait_for(timeout=RUN_WAIT)
+        # the run's end (passed, or failed if the loaded machine timed the baseline out)
+        page.locator(".deeploop-monitor .deeploop-pill").first.wait_for(timeout=RUN_WAIT)
         colours = page.evaluate("""() => {
             const page = getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor;
             const out = [];
@@ -198,7 +222,7 @@ def test_status_colours_read_on_the_dark_theme(lab):
         page.close()
     assert colours["out"], "no monitor text found"
     page_rgb = _rgb(colours["page"])
-    assert _luminance(page_rgb[:3]) < 0.1, f"not the dark theme: {colours['page']}"
+    assert (_luminance(page_rgb[:3]) < 0.1) == dark, f"not the {theme} theme: {colours['page']}"
     low = [(text, fg, bg, round(_contrast(fg, bg), 2)) for text, fg, bg in colours["out"]
            if _contrast(fg, bg) < 4.5]
     assert not low, low

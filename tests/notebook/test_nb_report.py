@@ -196,7 +196,8 @@ def test_recorded_drills_report(tmp_path, name):
     run = FIXTURES / "deeper-legacy" / "deeper" / name
     page = build_report(run, tmp_path / name).html.read_text()
     view = load_drill(run)
-    assert "<h2>Tree</h2>" in page and '<details open="">' in page
+    assert "<h2>Tree</h2>" in page and 'title="depth 1">d1</span>' in page  # depth gutter
+    assert ('<details open="">' in page) == (name == "smoke-branch")  # only branches nest
     assert view.tree.root.claim.replace("`", "") in page.replace("`", "")
     assert f"Bedrock ({len(re.findall('BEDROCK:', view.text()))})" in page
     assert len(images(page)) == 1  # depth over rounds
