@@ -3,7 +3,10 @@ saved end state, and the dark theme's contrast.
 
 JupyterLab on loopback, Chromium through Playwright, one server for the
 module (two cores are shared; every test opens its own copy of
-notebooks/experiment_session.ipynb with a small budget). Skipped, with the
+notebooks/experiment_session.ipynb). Each tag is created first with the
+test suite's fake train.py (no torch, a few seconds an experiment), which
+the notebook then resumes: what is under test is the notebook and its
+widgets, and a loaded machine can take minutes for the real model. Skipped, with the
 reason, when Playwright, JupyterLab or Chromium is missing. Every wait is
 bounded and the server (with its kernels) is stopped at the end.
 """
@@ -20,7 +23,7 @@ from tests.browser.test_drill_in_jupyterlab import (CHROMIUM_ARGS, REPO, TOKEN, 
                                                     _requirements, _start_lab, _stop,
                                                     _wait_until_up)
 
-RUN_WAIT = 420_000  # ms: a loaded machine trains a 1 s budget in well under a minute
+RUN_WAIT = 300_000  # ms: generous; the fake trainer takes seconds
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +48,15 @@ def lab(tmp_path_factory):
         _stop(server)
 
 
-def _notebook(lab, name: str, **params) -> str:
-    """A copy of the experiment notebook with these parameter values."""
+def _notebook(lab, name: str, sleep: float = 3.0, **params) -> str:
+    """A copy of the experiment notebook with these parameter values, for a tag
+    made beforehand with the fake trainer (``sleep`` seconds an experiment)."""
+    from deeploop.notebook.job import open_experiment
+    from tests.experiment.conftest import FAKE_TRAIN, corpus_text, install_trainer
+    corpus = lab["folder"] / "corpus.txt"
+    corpus.write_text(corpus_text(), encoding="utf-8")
+    run, _ = open_experiment(params["tag"], data=str(corpus), root=lab["home"] / "runs")
+    install_trainer(run, FAKE_TRAIN.replace("SLEEP = 0.0", f"SLEEP = {sleep}"))
     nb = nbformat.read(str(REPO / "notebooks" / "experiment_session.ipynb"), as_version=4)
     cell = nb.cells[1]
     for key, value in params.items():
@@ -145,8 +155,8 @@ def _exported_page_fetches_nothing(lab, name: str) -> None:
 
 def test_kernel_interrupt_records_the_experiment_in_flight(lab):
     tag = "interrupt"
-    name = _notebook(lab, tag, tag=tag, experiments=30, budget=3.0, wait=True, report=False,
-                     meta_interval=0)
+    name = _notebook(lab, tag, sleep=6.0, tag=tag, experiments=30, budget=3.0, wait=True,
+                     report=False, meta_interval=0)
     page = _open(lab, name)
     try:
         _run_all(page)
@@ -191,7 +201,7 @@ def _contrast(fg: str, bg: str) -> float:
 def test_status_colours_read_on_both_themes(lab, theme):
     dark = theme.endswith("Dark")
     tag = "dark" if dark else "light"
-    name = _notebook(lab, tag, tag=tag, experiments=1, budget=1.0, wait=True,
+    name = _notebook(lab, tag, sleep=0.5, tag=tag, experiments=1, budget=1.0, wait=True,
                      report=False, meta_interval=0)
     page = _open(lab, name)
     try:
@@ -201,8 +211,7 @@ def test_status_colours_read_on_both_themes(lab, theme):
         page.wait_for_function(f"document.body.dataset.jpThemeLight === '{str(not dark).lower()}'",
                                timeout=60_000)
         _run_all(page)
-        # the run's end (passed, or failed if the loaded machine timed the baseline out)
-        page.locator(".deeploop-monitor .deeploop-pill").first.wait_for(timeout=RUN_WAIT)
+        page.locator(".deeploop-monitor", has_text="passed").first.wait_for(timeout=RUN_WAIT)
         colours = page.evaluate("""() => {
             const page = getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor;
             const out = [];
