@@ -173,10 +173,10 @@ class DrillWidget:
         from ..notebook.live import LiveDisplay
         display = LiveDisplay(self.box, self.snapshot)
         self._displays.append(display)
+        # shown after the end (and after its report): the snapshot alone
+        display.frozen = self.session.finished and (
+            not self.report or (self.reporter is not None and not self.reporter.is_alive()))
         display.show()
-        if self.session.finished and (not self.report or self.reporter is None
-                                      or not self.reporter.is_alive()):
-            display.freeze()
 
     def _refresh_displays(self) -> None:
         for display in self._displays:

@@ -378,9 +378,8 @@ class ExperimentMonitor:
     def _show(self) -> None:
         display = LiveDisplay(self.box, self.snapshot)
         self._displays.append(display)
+        display.frozen = self.ended  # shown after the end: the snapshot alone
         display.show()
-        if self.ended:
-            display.freeze()
 
     def _refresh_displays(self) -> None:
         for display in self._displays:
