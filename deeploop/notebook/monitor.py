@@ -8,10 +8,14 @@ then ends the run paused (resume it later). It only reads the loop's events
 and files.
 
 The cell never blocks widget events: ``start()`` returns at once, and
-``wait()`` (``await monitor``) keeps handling button clicks while it waits
-(``jupyter-ui-poll``), so Stop works whichever cell is waiting. A
-KeyboardInterrupt (Kernel ▸ Interrupt) in ``wait()`` stops the loop, records
-the experiment in flight as interrupted, and prints how to resume. The
+``await monitor`` waits without holding the kernel (ipykernel 7 dispatches
+widget messages while an async cell awaits; on ipykernel 6 the wait
+processes them itself with ``jupyter-ui-poll``), so Stop works while a cell
+waits for the end. ``wait()`` is the synchronous form, for scripts and
+papermill (on ipykernel 6 it handles clicks too; on 7 a synchronous cell
+holds the kernel, so notebooks use ``await``). A KeyboardInterrupt (Kernel ▸
+Interrupt) while waiting stops the loop, records the experiment in flight
+as interrupted, and prints how to resume. The
 final status is set once; a click queued behind it cannot change it. When
 the run ends the output is replaced by a static snapshot of the end state
 (``live.LiveDisplay``), which is what papermill, nbconvert and GitHub show.
@@ -157,7 +161,7 @@ class ExperimentMonitor:
         return self._wait_async().__await__()
 
     async def _wait_async(self) -> dict | None:
-        ui = _ui_poll() if _kernel() is not None else None
+        ui = _ui_poll()
         try:
             if ui is None:
                 while not self.job.finished.is_set():
@@ -193,7 +197,7 @@ class ExperimentMonitor:
             from ..errors import InputError
             raise InputError("the experiment was never started: call start() first")
         deadline = None if timeout is None else time.monotonic() + timeout
-        ui = _ui_poll() if _kernel() is not None else None
+        ui = _ui_poll()
         if ui is None:
             while not self.job.finished.wait(0.2):
                 if deadline is not None and time.monotonic() > deadline:
@@ -407,7 +411,14 @@ class ExperimentMonitor:
 
 
 def _ui_poll():
-    """jupyter-ui-poll's ``ui_events`` when installed (it is, with the notebook extra)."""
+    """jupyter-ui-poll's ``ui_events`` in a kernel it can drive, else None.
+
+    It pumps the kernel with ``do_one_iteration``, which ipykernel 7 no longer
+    has (there it would poll nothing); ipykernel 7 instead dispatches widget
+    messages while an async cell awaits, which ``await monitor`` relies on."""
+    kernel = _kernel()
+    if kernel is None or not hasattr(kernel, "do_one_iteration"):
+        return None
     try:
         from jupyter_ui_poll import ui_events
     except ImportError:
