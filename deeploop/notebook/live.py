@@ -76,12 +76,24 @@ class LiveDisplay:
         if self.shown:
             self._update(self.bundle(live=False))
 
-    def _update(self, data: dict) -> None:
+    def echo(self) -> None:
+        """Send the frozen view again as the cell running now (call it from the
+        main thread): papermill records only the executing cell's messages, and
+        updates the displaying cell's output from them (by display id)."""
         kernel = _kernel()
-        if kernel is None or not self.parent:
+        if not (self.frozen and self.shown) or kernel is None:
+            return
+        current = kernel.get_parent()
+        if current and current != self.parent:
+            self._update(self.bundle(live=False), current)
+
+    def _update(self, data: dict, parent: dict | None = None) -> None:
+        kernel = _kernel()
+        parent = parent or self.parent
+        if kernel is None or not parent:
             from IPython.display import update_display
             update_display(data, raw=True, display_id=self.display_id)
             return
         content = {"data": data, "metadata": {}, "transient": {"display_id": self.display_id}}
         kernel.session.send(kernel.iopub_socket, "update_display_data", content,
-                            parent=self.parent, ident=b"update_display_data")
+                            parent=parent, ident=b"update_display_data")

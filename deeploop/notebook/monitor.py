@@ -153,6 +153,7 @@ class ExperimentMonitor:
             return self._interrupt()
         if not finished:
             return None
+        self._echo()
         if self.job.error is not None and not self.interrupted:
             raise self.job.error
         return self.job.outcome()
@@ -210,10 +211,19 @@ class ExperimentMonitor:
                     return False
         return True
 
+    def _echo(self) -> None:
+        """The end state, sent again as the waiting cell (see LiveDisplay.echo)."""
+        with self._lock:
+            ended = self.ended
+        if ended:
+            for display in self._displays:
+                display.echo()
+
     def _interrupt(self) -> dict | None:
         """Kernel ▸ Interrupt: abort the loop, wait for it to record, say how to resume."""
         self.interrupted = True
         self.job.interrupt()
+        self._echo()
         tag = self.run.tag
         outcome = self.job.outcome() or {}
         in_flight = self._in_flight()

@@ -56,3 +56,6 @@ def test_shows_the_widget_with_its_current_view_then_freezes_to_the_view(kernel)
     display.refresh()
     display.freeze()
     assert len(kernel.sent) == sent  # frozen for good
+    display.echo()  # the cell waiting now sends it too (papermill records only that cell)
+    kind, content, parent = kernel.sent[-1]
+    assert parent["header"]["msg_id"] == "cell-2" and WIDGET_MIME not in content["data"]
