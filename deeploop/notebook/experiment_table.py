@@ -44,9 +44,15 @@ def _by_round(events: list[dict], kind: str) -> dict:
     return {e.get("round"): e for e in events if e.get("type") == kind}
 
 
-def noise(results) -> tuple[float | None, int]:
-    """(σ of the baseline's repeated measurements, how many), from the rows."""
+def noise(results, events: list[dict] | None = None) -> tuple[float | None, int]:
+    """(σ of the baseline's repeated measurements, how many): the run's own
+    ``noise_estimated`` event when it recorded one, else from the rows."""
     from ..experiment.decide import noise_sigma
+    estimate = next((e for e in reversed(events or []) if e.get("type") == "noise_estimated"
+                     and isinstance(e.get("sigma"), (int, float)) and e["sigma"] > 0), None)
+    if estimate is not None:
+        runs = estimate.get("runs") or estimate.get("samples") or 0
+        return float(estimate["sigma"]), len(runs) if isinstance(runs, list) else int(runs)
     values = [r.val_bpb for r in results.rows if r.ok and r.val_bpb and (
         r.description == "baseline" or r.description.startswith(NOISE_PREFIX))]
     repeated = sum(r.description.startswith(NOISE_PREFIX) for r in results.rows)
@@ -55,7 +61,7 @@ def noise(results) -> tuple[float | None, int]:
 
 def rows(results, events: list[dict]) -> list[ExperimentRow]:
     """One row per results.tsv row, numbered like the chart (0 = the first row)."""
-    sigma, _ = noise(results)
+    sigma, _ = noise(results, events)
     found = [e for e in events if e.get("type") == "experiment_result"]
     by_commit = {str(e.get("commit") or "")[:7]: e for e in found if e.get("commit")}
     started = _by_round(events, "experiment_started")
@@ -65,7 +71,11 @@ def rows(results, events: list[dict]) -> list[ExperimentRow]:
         metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else {}
         scored = row.ok and row.val_bpb and row.status != "crash"
         delta = row.val_bpb - best if scored and best is not None else None
-        margin = f"{-delta / sigma:+.1f}σ" if delta is not None and sigma else "–"
+        recorded = event.get("margin_sigma")  # the loop's own figure, when it wrote one
+        if isinstance(recorded, (int, float)):
+            margin = f"{recorded:+.1f}σ"
+        else:
+            margin = f"{-delta / sigma:+.1f}σ" if delta is not None and sigma else "–"
         base = str((started.get(event.get("round")) or {}).get("base_commit") or "")[:7]
         steps, seconds = metrics.get("num_steps"), metrics.get("training_seconds")
         out.append(ExperimentRow(

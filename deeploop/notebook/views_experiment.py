@@ -133,7 +133,7 @@ def experiment_table(subject):
     table = rows(subject.results, subject.events)
     if not table:
         return Note("Every experiment: results.tsv has no rows yet.")
-    sigma, runs = noise(subject.results)
+    sigma, runs = noise(subject.results, subject.events)
     header = ["#", "status", "val_bpb", "Δ vs best"] + (["margin"] if sigma else []) + \
         ["commit", "from", "description", "hypothesis", "steps", "seconds"]
     markup = render("experiments.html.j2", rows=table, header=header, sigma=sigma,
