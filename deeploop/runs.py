@@ -188,6 +188,27 @@ class RunRecord:
         """Start time recorded in the run, as written (ISO-8601 UTC)."""
         return format_ts(start_time_of(self.run_id, self.journal.events))
 
+    def __repr__(self) -> str:  # not the whole journal
+        return (f"RunRecord({self.node}/{self.run_id}: {self.status}, {self.rounds} rounds, "
+                f"started {self.started or '?'})")
+
+    def _repr_html_(self) -> str:
+        from .notebook.runlist import html_table, row
+        return html_table([row(self)])
+
+
+class RunList(list):
+    """Runs (a plain list) that a notebook shows as a table: status, score,
+    rounds, start time, a link to each report; plain text elsewhere."""
+
+    def _repr_html_(self) -> str:
+        from .notebook.runlist import html_table, row
+        return html_table([row(r) for r in self])
+
+    def __repr__(self) -> str:
+        from .notebook.runlist import row, text_table
+        return text_table([row(r) for r in self]) or "(no runs)"
+
 
 def parse_ts(value) -> datetime | None:
     """An event timestamp (seconds or finer, ``Z`` suffix) as an aware datetime."""
@@ -267,7 +288,8 @@ def run_dirs(node: str | None = None, root: Path | None = None) -> list[Path]:
 def list_runs(node: str | None = None, root: Path | None = None) -> list[RunRecord]:
     """Runs, oldest first by the start time recorded in each run."""
     records = [load_run(p) for p in run_dirs(node, root)]
-    return sorted(records, key=lambda r: (start_time_of(r.run_id, r.journal.events), r.run_id))
+    return RunList(sorted(records, key=lambda r: (start_time_of(r.run_id, r.journal.events),
+                                                  r.run_id)))
 
 
 def resolve_run(ref: str, root: Path | None = None) -> Path:

@@ -10,6 +10,11 @@ call ``answer_button.click()``.
 With ``report=True`` a drill that ends (done, stopped, capped) gets its
 executed report, built in a thread so the widget stays live; the message
 line then names report.html (``wait_report()`` blocks until it is there).
+
+In a notebook the widget is shown with a static HTML/text snapshot of its
+current view beside it (``notebook.live.LiveDisplay``), refreshed after
+each answer; when the drill ends the output becomes the snapshot alone, so
+a saved or exported notebook shows the finished tree, not "round 0".
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from pathlib import Path
 
 from ..errors import DeeploopError, InputError, require
 from ..runs import resolve_run
-from .render import render_html
+from .render import render_html, render_text
 from .session import DrillSession
 from .tree import BEDROCK_CATEGORIES
 
@@ -36,6 +41,7 @@ class DrillWidget:
         self.report = report
         self.report_path: Path | None = None
         self.reporter: threading.Thread | None = None
+        self._displays: list = []
         self._build()
         self.refresh()
 
@@ -90,6 +96,7 @@ class DrillWidget:
         self.refresh(keep_message=True)
         if self.session.finished:
             self._end_with_report()
+        self._refresh_displays()
 
     def refresh(self, keep_message: bool = False) -> None:
         session = self.session
@@ -109,7 +116,10 @@ class DrillWidget:
             self.message.value = ""
 
     def _end_with_report(self) -> None:
-        if not self.report or self.reporter is not None:
+        if not self.report:
+            self._freeze()
+            return
+        if self.reporter is not None:
             return
         self.session.close()  # release the run before a report reads it
         self.reporter = threading.Thread(target=self._build_report, daemon=True)
@@ -123,6 +133,7 @@ class DrillWidget:
             self._say(f"report: {self.report_path}")
         else:
             self._say(lines[0] if lines else "no report", error=True)
+        self._freeze()
 
     def wait_report(self, timeout: float | None = None) -> Path | None:
         """Block until the report of a finished drill is built (headless use)."""
@@ -136,16 +147,60 @@ class DrillWidget:
         self.box.close()
 
     def _say(self, text: str, error: bool = False) -> None:
-        color = "#b91c1c" if error else "#166534"
-        self.message.value = f'<span style="color: {color}">{escape(text)}</span>'
+        from ..notebook.theme import pill
+        word = "error" if error else "ok"
+        self.message.value = f"{pill(word, 'error' if error else '✓')} {escape(text)}"
+        self.message_text = text
 
     # ----- display --------------------------------------------------------
 
+    def snapshot(self) -> tuple[str, str]:
+        """(HTML, plain text) of what the widget shows now."""
+        session = self.session
+        message = getattr(self, "message_text", "") if self.message.value else ""
+        question = session.ask()
+        asked = question.text if question is not None else _ended(session)
+        html = (f"<div><b>{escape(self.round_label.value)}</b></div>"
+                f"<div>{'<b>' if question else '<i>'}{escape(asked)}"
+                f"{'</b>' if question else '</i>'}</div>"
+                + (f"<div>{self.message.value}</div>" if message else "")
+                + render_html(session.tree))
+        text = "\n".join([self.round_label.value, asked] + ([message] if message else []) +
+                         ["", render_text(session.tree)])
+        return html, text
+
+    def _show(self) -> None:
+        from ..notebook.live import LiveDisplay
+        display = LiveDisplay(self.box, self.snapshot)
+        self._displays.append(display)
+        # shown after the end (and after its report): the snapshot alone
+        display.frozen = self.session.finished and (
+            not self.report or (self.reporter is not None and not self.reporter.is_alive()))
+        display.show()
+
+    def _refresh_displays(self) -> None:
+        for display in self._displays:
+            display.refresh()
+
+    def _freeze(self) -> None:
+        for display in self._displays:
+            display.freeze()
+
+    def _ipython_display_(self) -> None:
+        self._show()
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.box._repr_mimebundle_(**kwargs)
+        html, text = self.snapshot()
+        bundle = self.box._repr_mimebundle_(**kwargs)
+        bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        bundle.update({"text/html": html, "text/plain": text})
+        return bundle
 
     def _repr_html_(self) -> str:
-        return self.session._repr_html_()
+        return self.snapshot()[0]
+
+    def __repr__(self) -> str:
+        return self.snapshot()[1]
 
 
 def _ended(session: DrillSession) -> str:

@@ -4,13 +4,17 @@ A notebook cell that ran the loop itself would block the kernel, and a
 blocked kernel handles no button clicks: the Stop button could never be
 pressed. So ``ExperimentJob.start`` runs the loop in a thread and returns;
 ``wait`` blocks (a papermill session waits there), ``stop`` asks the loop to
-finish the running experiment and end (``paused``, resumable). Listeners
+finish the running experiment and end (``paused``, resumable), ``interrupt``
+raises KeyboardInterrupt inside the loop's thread, as Ctrl-C does in the
+CLI: the trainer is killed, the experiment in flight is recorded as
+interrupted and the run ends ``aborted`` (resumable). Listeners
 see every event the loop records; the files stay the truth. When the loop
 ends the job builds the run's report (``report=True``), never failing the
 run if that goes wrong.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import threading
 from pathlib import Path
@@ -37,6 +41,8 @@ class ExperimentJob:
         self.report_path: Path | None = None
         self.thread: threading.Thread | None = None
         self.recorded = 0  # events the loop recorded in this job
+        self._looping = threading.Lock()  # held while the loop (not the report) runs
+        self._in_loop = False
 
     @property
     def running(self) -> bool:
@@ -53,6 +59,21 @@ class ExperimentJob:
     def stop(self) -> None:
         """Finish the experiment in flight, then end the run (paused, resumable)."""
         self.stop_event.set()
+
+    def interrupt(self, timeout: float = 300) -> bool:
+        """Stop the loop now, as Ctrl-C would; True once the job has finished.
+
+        The stop event is set too, so a loop between experiments ends at
+        once. Waits (bounded) for the loop to record the interruption."""
+        self.stop_event.set()
+        for _ in range(3):  # an exception raised in a finally block may be swallowed once
+            with self._looping:
+                if self._in_loop and self.thread is not None and self.thread.ident:
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(self.thread.ident), ctypes.py_object(KeyboardInterrupt))
+            if self.finished.wait(timeout / 3):
+                return True
+        return self.finished.is_set()
 
     def wait(self, timeout: float | None = None) -> dict | None:
         """Block until the loop (and its report) is done; the run's outcome.json.
@@ -76,10 +97,16 @@ class ExperimentJob:
         from ..meta.tier import run_with_meta
         kwargs = {"trainer": self.trainer} if self.trainer else {}
         try:
-            for event in run_with_meta(self.run, self.settings, proposer=self.proposer,
-                                       stop=self.stop_event, **kwargs):
-                self.recorded += 1
-                self._tell(event)
+            with self._looping:
+                self._in_loop = True
+            try:
+                for event in run_with_meta(self.run, self.settings, proposer=self.proposer,
+                                           stop=self.stop_event, **kwargs):
+                    self.recorded += 1
+                    self._tell(event)
+            finally:
+                with self._looping:
+                    self._in_loop = False
         except BaseException as exc:  # recorded by the loop; kept for wait() to raise
             self.error = exc
         finally:

@@ -1,9 +1,10 @@
 """Small building blocks the report views share: HTML tables, notes, figures.
 
 Everything a view returns is displayable in a notebook and survives
-nbconvert's HTML export as it is: HTML with inline styles only (no scripts,
-no stylesheet classes) and matplotlib figures, which the inline backend
-turns into embedded PNGs.
+nbconvert's HTML export as it is: HTML with inline styles only (no scripts;
+classes only where the report's own stylesheet adds to what inline styles
+already show) and charts as themed inline SVG with a line of text as their
+plain-text fallback (``charts``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class Note:
         self.text = text
 
     def _repr_html_(self) -> str:
-        return f'<p style="color: #6b7280"><em>{esc(self.text)}</em></p>'
+        return (f'<p style="color: var(--jp-content-font-color2, #57606a)"><em>'
+                f"{esc(self.text)}</em></p>")
 
     def __repr__(self) -> str:
         return self.text
@@ -110,18 +112,19 @@ def section(title: str, header: Iterable, rows: list, before: str = "", after: s
 
 
 def figure(width: float = 8.0, height: float = 3.6, rows: int = 1, cols: int = 1):
-    """A pyplot figure for a report cell (the cell's value shows it)."""
-    import matplotlib.pyplot as plt
-    return plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    """A themed figure for a report cell: (figure, axes grid). No pyplot state."""
+    from .charts import new_figure
+    return new_figure(width, height, rows, cols)
 
 
-def finish(fig):
-    """Lay out and detach ``fig`` so the inline backend shows it once, as the
-    cell's value, rather than again at the end of the cell."""
-    import matplotlib.pyplot as plt
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+def finish(fig, text: str = ""):
+    """The figure as the cell's value: inline SVG, ``text`` (else the axes'
+    titles) as its plain-text fallback."""
+    from .charts import chart
+    if not text:
+        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        text = "Chart: " + "; ".join(titles) if titles else "Chart"
+    return chart(fig, text)
 
 
 def short(text: str, limit: int = 48) -> str:

@@ -145,6 +145,8 @@ def violations_table(subject: Subject):
 
 progress_chart = views_experiment.progress_chart
 top_hits = views_experiment.top_hits
+experiment_table = views_experiment.experiment_table
+lineage = views_experiment.lineage
 meta_timeline = views_experiment.meta_timeline
 time_and_cost = views_experiment.time_and_cost
 node_scores = views_node.scores

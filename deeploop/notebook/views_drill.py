@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..drill.render import bedrock_leaves
+from ..drill.render import bedrock_leaves, claim_depth
 from ..errors import DeeploopError
 from .viewkit import BLUE, GREEN, Html, Note, esc, figure, finish, section
 
@@ -28,7 +28,13 @@ def tree(subject):
     view, problem = _view(subject)
     if view is None:
         return Note(f"Tree: none to show ({problem}).")
-    markup = f"<h2>Tree</h2><p><code>{esc(view.summary())}</code></p>{view.html()}"
+    from ..drill.shape import MIN_NODES, node_count, shape_svg
+    count = node_count(view.tree)
+    picture = ""
+    if count > MIN_NODES:  # too big to take in from the text: its shape first
+        picture = (f"<details open><summary>Shape of the tree ({count} nodes; depth left to "
+                   f"right, hover a dot for its claim)</summary>{shape_svg(view.tree)}</details>")
+    markup = f"<h2>Tree</h2><p><code>{esc(view.summary())}</code></p>{picture}{view.html()}"
     return Html(markup, view.summary() + "\n\n" + view.text())
 
 
@@ -79,7 +85,8 @@ def depth(subject):
 
 
 def bedrock(subject, limit: int = 200):
-    """Every closed branch: its category, depth, the claim it closed, the rationale."""
+    """Every closed branch: its category, the depth of the claim it closed (as the
+    tree shows it), the claim, the rationale."""
     if subject.kind != "drill":
         return None
     view, problem = _view(subject)
@@ -90,7 +97,7 @@ def bedrock(subject, limit: int = 200):
         return Note("Bedrock: no branch has reached bedrock yet.")
     tally = Counter(category for _, category, _ in closed)
     summary = ", ".join(f"{category} × {n}" for category, n in tally.most_common())
-    rows = [(category, d, _closed_claim(node.claim), node.rationale or "")
+    rows = [(category, claim_depth(node, d), _closed_claim(node.claim), node.rationale or "")
             for d, category, node in closed[:limit]]
     more = f"<p>… and {len(closed) - limit} more.</p>" if len(closed) > limit else ""
     return section(f"Bedrock ({len(closed)})", ("category", "depth", "claim", "rationale"), rows,

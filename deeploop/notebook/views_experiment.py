@@ -9,8 +9,9 @@ or None when the subject is not an experiment (the cell shows nothing).
 from __future__ import annotations
 
 from . import progress
+from .charts import LABEL
 from .viewkit import (BLUE, GREEN, GREY, RED, Html, Note, clock, esc, figure, finish, fixed,
-                      section, short, signed, table)
+                      section, short, signed, table, text_table)
 
 CONFIDENCE_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 VERDICT_COLOURS = {"confirmed": "#166534", "refuted": "#b91c1c", "crashed": "#92400e",
@@ -27,7 +28,9 @@ def progress_chart(subject):
         return Note("No experiments recorded yet: results.tsv has no rows.")
     fig, axes = figure(9.5, 4.2)
     draw_progress(axes[0][0], results, progress.meta_timeline(subject.events))
-    return finish(fig)
+    best = results.best()
+    return finish(fig, f"Progress: {len(results.rows)} rows, best val_bpb "
+                       f"{fixed(best.val_bpb) if best else '–'}")
 
 
 def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
@@ -54,9 +57,9 @@ def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
     if steps:
         ax.step([n for n, _ in steps], [b for _, b in steps], where="post", color=GREEN,
                 lw=1.4, alpha=0.7, label="running best")
-    for hit in progress.kept_labels(results, labels):
+    for hit in progress.top_hits(results, labels):  # biggest gain first: it keeps its label
         ax.annotate(short(hit.description, 36), (hit.n, hit.val_bpb), xytext=(4, 5),
-                    textcoords="offset points", fontsize=7, rotation=25, color="#14532d")
+                    textcoords="offset points", fontsize=7, rotation=25, gid=LABEL)
     for analysis in analyses:
         if analysis.experiments is not None:
             ax.axvline(analysis.experiments + 0.5, color=BLUE, ls="--", lw=0.8, alpha=0.6)
@@ -120,6 +123,45 @@ def top_hits(subject, limit: int = 10):
                                 "change"), rows)
 
 
+def experiment_table(subject):
+    """Every experiment: status, val_bpb, Δ vs best, noise margin, description,
+    hypothesis, steps, seconds; sortable by any column in report.html."""
+    if subject.kind != "experiment":
+        return None
+    from .experiment_table import noise, rows
+    from .templating import render
+    table = rows(subject.results, subject.events)
+    if not table:
+        return Note("Every experiment: results.tsv has no rows yet.")
+    sigma, runs = noise(subject.results, subject.events)
+    header = ["#", "status", "val_bpb", "Δ vs best"] + (["margin"] if sigma else []) + \
+        ["commit", "from", "description", "hypothesis", "steps", "seconds"]
+    markup = render("experiments.html.j2", rows=table, header=header, sigma=sigma,
+                    noise_runs=runs)
+    text_rows = [(r.n, r.status, r.val_bpb, r.delta, r.commit, short(r.description, 60),
+                  r.steps, r.seconds) for r in table]
+    text = text_table(("#", "status", "val_bpb", "Δ", "commit", "description", "steps",
+                       "seconds"), text_rows)
+    return Html(markup, f"Every experiment ({len(table)})\n{text}")
+
+
+def lineage(subject):
+    """Which kept commit each experiment started from, what it tested, kept or not."""
+    if subject.kind != "experiment":
+        return None
+    if subject.record is None:
+        return Note("Lineage: a results.tsv alone does not record where each experiment "
+                    "started (a run's events do).")
+    from .experiment_table import lineage as tree, rows
+    from .templating import render
+    nodes = tree(rows(subject.results, subject.events))
+    if not nodes:
+        return Note("Lineage: no kept commit yet.")
+    text = "\n".join(f"{n.commit} #{n.n} {n.val_bpb} {short(n.description, 50)}: "
+                     f"{len(n.children)} tried, {n.kept} kept" for n in nodes)
+    return Html(render("lineage.html.j2", nodes=nodes), "Lineage\n" + text)
+
+
 def meta_timeline(subject):
     """Each meta-analysis: when, why, by whom, and its hypotheses' fate."""
     if subject.kind != "experiment":
@@ -151,11 +193,11 @@ def _analysis_head(a) -> str:
 
 def _verdict_table(rows: list) -> str:
     header = ("rank", "id", "change", "expected", "confidence", "verdict", "experiment", "Δ")
+    from .theme import pill
     markup = table(header, rows)
-    for verdict, colour in VERDICT_COLOURS.items():  # colour the verdict cells only
+    for verdict in VERDICT_COLOURS:  # the verdict cells as pills (readable on any theme)
         markup = markup.replace(f'<td style="text-align: left">{verdict}</td>',
-                                f'<td style="text-align: left; color: {colour}; '
-                                f'font-weight: bold">{verdict}</td>')
+                                f'<td style="text-align: left">{pill(verdict)}</td>')
     return markup
 
 

@@ -65,17 +65,19 @@ def scores(subject):
 
 
 def _rounds_chart(ax, record: RunRecord) -> None:
+    from matplotlib.ticker import MaxNLocator
     rounds = last_score_per_round(record)
     ax.plot(list(rounds), list(rounds.values()), marker="o", color=BLUE)
     ax.set(xlabel="round", ylabel="judge score", ylim=(-0.05, 1.05),
            title=f"Score per round ({short(record.run_id, 40)})")
-    ax.set_xticks(list(rounds) or [1])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
     ax.grid(alpha=0.3)
     if not rounds:
         ax.text(0.5, 0.5, "no judge results", ha="center", transform=ax.transAxes, color=GREY)
 
 
 def _runs_chart(ax, around: NodeRuns) -> None:
+    from matplotlib.ticker import MaxNLocator
     xs = list(range(1, len(around.runs) + 1))
     finals = [r.final_score if isinstance(r.final_score, (int, float)) else None
               for r in around.runs]
@@ -86,13 +88,20 @@ def _runs_chart(ax, around: NodeRuns) -> None:
         ax.scatter([around.index + 1], [mine], s=120, facecolors="none", edgecolors=RED,
                    zorder=3, label="this run")
         ax.legend(loc="lower right", fontsize=8)
-    for i, event in promotions(around.runs):  # promoted after run i: before run i + 1
-        ax.annotate(f"+{event.get('key')}", (i + 1.5, 0.02), fontsize=7, rotation=90,
-                    color=BLUE, va="bottom", ha="center")
+    # one numbered label per gap between runs (L1, L2–3: the lessons table's numbers),
+    # never one label per lesson: several promoted after the same run overlapped
+    after: dict[int, list[int]] = {}
+    for n, (i, _) in enumerate(promotions(around.runs), 1):
+        after.setdefault(i, []).append(n)
+    for i, numbers in after.items():  # promoted after run i: before run i + 1
+        label = f"L{numbers[0]}" + (f"–{numbers[-1]}" if len(numbers) > 1 else "")
         ax.axvline(i + 1.5, color=BLUE, ls=":", lw=0.8)
+        ax.text(i + 1.5, 1.0, label, fontsize=7, color=BLUE, ha="center", va="bottom",
+                transform=ax.get_xaxis_transform())
     ax.set(xlabel=f"run of {around.this.node} (oldest first)", ylabel="final score",
-           ylim=(-0.05, 1.05), title="Final score per run; lessons promoted")
-    ax.set_xticks(xs)
+           ylim=(-0.05, 1.05))
+    ax.set_title("Final score per run; lessons promoted (L#)", pad=12)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
     ax.grid(alpha=0.3)
 
 
@@ -105,6 +114,7 @@ def violations_over_runs(subject):
     keys = sorted({k for counts in per_run for k in counts})
     if not keys:
         return Note(f"Violations over runs: none in the {len(around.runs)} runs shown.")
+    from matplotlib.ticker import MaxNLocator
     fig, axes = figure(10, 3.4)
     ax = axes[0][0]
     xs = list(range(1, len(around.runs) + 1))
@@ -116,7 +126,8 @@ def violations_over_runs(subject):
     ax.axvline(around.index + 1, color=RED, lw=1, alpha=0.5)
     ax.set(xlabel="run (oldest first; red line: this run)", ylabel="violations",
            title="Violations over runs")
-    ax.set_xticks(xs)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole numbers
     ax.legend(fontsize=7, ncol=2, loc="upper right")
     ax.grid(alpha=0.3, axis="y")
     return finish(fig)

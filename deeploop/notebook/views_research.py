@@ -8,10 +8,12 @@ process_log.md, and the ``research_result``/``meta_analysis`` events.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
-from .viewkit import Html, esc
+from .theme import pill
+from .viewkit import Html, esc, figure, finish
 
 COLOURS = {"HIGH": "#2ca02c", "MEDIUM": "#ff9f1c", "LOW": "#d62728"}
 
@@ -55,9 +57,10 @@ def confidence_chart(subject):
     """Entries per round coloured by confidence, and the cohort analyses."""
     if _workspace(subject) is None:
         return None
-    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     results = subject.record.journal.of_type("research_result")
-    fig, ax = plt.subplots(figsize=(7, 2.8))
+    fig, axes = figure(7, 2.8)
+    ax = axes[0][0]
     levels = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}  # fixed rows, whatever occurred
     for level, colour in COLOURS.items():
         xs = [e.get("round") for e in results if e.get("confidence") == level]
@@ -71,12 +74,11 @@ def confidence_chart(subject):
     ax.set(xlabel="round", title="Confidence of each entry")
     ax.set_yticks(list(levels.values()), list(levels))
     ax.set_ylim(-0.5, 2.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole numbers
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish(fig, f"Confidence of each entry: {len(results)} rounds")
 
 
 def knowledge_table(subject):
@@ -86,9 +88,8 @@ def knowledge_table(subject):
         return None
     rows = []
     for n, entry in enumerate(_index(folder).entries, start=1):
-        colour = COLOURS.get(entry.confidence, "#000")
         rows.append(f"<tr><td>{n}</td><td>{esc(entry.question)}</td>"
-                    f"<td style='color:{colour}'><b>{esc(entry.confidence)}</b></td>"
+                    f"<td>{pill(entry.confidence)}</td>"
                     f"<td>{esc(entry.status)}</td><td>{len(entry.sources)}</td>"
                     f"<td>{entry.search_count}</td><td>{esc(entry.program_version)}</td></tr>")
     head = ("<tr><th>#</th><th>question</th><th>confidence</th><th>status</th>"
@@ -119,4 +120,14 @@ def report_text(subject):
     if folder is None:
         return None
     from IPython.display import Markdown
-    return Markdown((folder / "report.md").read_text(encoding="utf-8"))
+    return Markdown(local_links_as_text((folder / "report.md").read_text(encoding="utf-8")))
+
+
+_LOCAL_LINK = re.compile(r"\[([^\]]+)\]\((?!(?:https?|mailto|file):|#)([^)\s]+)\)")
+
+
+def local_links_as_text(markdown: str) -> str:
+    """Links to the research's source files (``pprint.md#functions``) name a file
+    in the run's corpus, not a page beside the report: as links they are dead
+    in report.html. They become text that still names the source."""
+    return _LOCAL_LINK.sub(lambda m: f"{m.group(1)} (`{m.group(2)}`)", markdown)

@@ -112,10 +112,11 @@ def _drill(page) -> None:
     answer.fill("the release train leaves every Tuesday")
     page.get_by_role("button", name="Bedrock", exact=True).click()
     page.get_by_text("BEDROCK · constraint").first.wait_for(timeout=30_000)
-    # the finished drill builds its report in the kernel: let it finish before we stop
-    ended = page.locator(".widget-html-content", has_text="report").filter(
+    # the finished drill builds its report in the kernel; then the widget's output
+    # becomes its static snapshot (what a saved notebook shows): wait for that
+    ended = page.locator(".jp-RenderedHTMLCommon", has_text="report: ").filter(
         has_text="/report.html")
-    ended.or_(page.get_by_text("no report for")).first.wait_for(timeout=120_000)
+    ended.or_(page.get_by_text("no report for")).first.wait_for(timeout=180_000)
 
 
 def test_drill_notebook_in_jupyterlab(tmp_path):
@@ -136,7 +137,8 @@ def test_drill_notebook_in_jupyterlab(tmp_path):
                 page.set_default_timeout(60_000)
                 page.goto(f"http://127.0.0.1:{port}/lab/tree/drill.ipynb?reset&token={TOKEN}")
                 _drill(page)
-                shown = page.locator(".widget-html-content").all_inner_texts()
+                shown = page.locator(".jp-OutputArea-output").all_inner_texts()
+                assert page.locator(".jp-OutputArea-output .jupyter-widgets").count() == 0
             finally:
                 browser.close()
     finally:

@@ -6,6 +6,7 @@ import pytest
 from .drill_helpers import (LEGACY, LEGACY_BRANCH, OWN_DRILLS, SMOKE_BRANCH, legacy_drills,
                             pure_drill, recordings)
 from deeploop.drill import load_tree, new_tree, render_html, render_text
+from deeploop.drill.render import MAX_INDENT
 
 
 def test_a_legacy_tree_renders_in_the_reference_format():
@@ -84,10 +85,60 @@ def test_html_opens_the_cursor_path_only():
     _, _, _, tree = pure_drill(["a", "b", "BRANCH:c", "BEDROCK:identity"])
     # the cursor went back to b; c (closed by its marker) is off the path and stays shut
     html = render_html(tree)
-    assert html.count("<details open>") == 2  # root and a
+    assert html.count("<details open>") == 1  # b: root and a are a flat chain above it
     assert html.count("<details>") == 1       # c
     assert "CURSOR" in html and "BEDROCK · identity" in html and "depth 3" in html
     assert html.index("CURSOR") < html.index("<details>")  # on b, before c
+    assert "branch 1 of 2 from d1" in html and "branch 2 of 2 from d1" in html
+
+
+def test_bedrock_list_gives_the_depth_of_the_claim_it_closes():
+    _, _, _, tree = pure_drill(["a", "b", "c", "BEDROCK:constraint"])
+    html = render_html(tree)
+    # c is shown at d3; its marker sits at d4 (the reference's text says depth 4)
+    assert 'title="depth 3">d3</span>' in html and "(depth 4)" in render_text(tree)
+    bedrock = html[html.index("Bedrock:"):html.index("</ul>")]
+    assert ">d3</span> c" in bedrock
+
+
+def _indent(html: str) -> tuple[int, int]:
+    """(deepest margin-left total in px, deepest <details> nesting) of an HTML fragment."""
+    import re
+
+    class Depth(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack, self.margin, self.details = [], 0, 0
+
+        def handle_starttag(self, tag, attrs):
+            style = dict(attrs).get("style") or ""
+            found = re.search(r"margin-left:\s*(\d+)px", style)
+            self.stack.append((tag, int(found.group(1)) if found else 0))
+            self.margin = max(self.margin, sum(m for _, m in self.stack))
+            self.details = max(self.details, sum(t == "details" for t, _ in self.stack))
+
+        def handle_endtag(self, tag):
+            self.stack.pop()
+
+    parser = Depth()
+    parser.feed(html)
+    return parser.margin, parser.details
+
+
+def test_a_50_level_drill_has_bounded_indentation():
+    chain = [f"reason number {n} behind the one above it" for n in range(1, 51)]
+    _, _, _, tree = pure_drill(chain + ["BEDROCK:constraint — it is how the world is"])
+    html = render_html(tree)
+    margin, details = _indent(html)
+    assert margin == 0 and details == 1  # one flat chain, its middle folded
+    assert 'title="depth 50">d50</span>' in html and "d1 … d50: 50 steps" in html
+    # a branch at every level: indentation stops growing after MAX_INDENT levels
+    answers = []
+    for n in range(1, 41):
+        answers += [f"cause {n}", f"BRANCH:sibling {n}"]
+    _, _, _, bushy = pure_drill(answers)
+    margin, _ = _indent(render_html(bushy))
+    assert 0 < margin <= MAX_INDENT * 10
 
 
 def test_finished_tree_opens_everything_and_lists_bedrock():
@@ -98,9 +149,9 @@ def test_finished_tree_opens_everything_and_lists_bedrock():
 
 
 @pytest.mark.parametrize("run, opened, bedrock, claim", [
-    (OWN_DRILLS / "legacy-branch", 5, "BEDROCK · prior-decision",
+    (OWN_DRILLS / "legacy-branch", 2, "BEDROCK · prior-decision",
      "we chose one shared database to save money in 2019"),
-    pytest.param(LEGACY / "smoke-branch", 4, "BEDROCK · prior-decision",
+    pytest.param(LEGACY / "smoke-branch", 2, "BEDROCK · prior-decision",
                  "rethink — A traces back to choice X", marks=recordings)])
 def test_html_survives_nbconvert(tmp_path, run, opened, bedrock, claim):
     nbformat = pytest.importorskip("nbformat")
@@ -112,7 +163,7 @@ def test_html_survives_nbconvert(tmp_path, run, opened, bedrock, claim):
         "text/html": tree._repr_html_(), "text/plain": render_text(tree)}, execution_count=1)]
     nb.cells.append(cell)
     body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
-    assert body.count("<details open") == opened  # nbconvert may write open=""
+    assert body.count("<details open") == opened  # one per branch; nbconvert may write open=""
     assert "<summary>" in body
     assert bedrock in body
     assert claim in body

@@ -164,7 +164,7 @@ def test_the_session_displays_itself():
     session = DrillSession.start("root claim")
     session.answer("a <b>")
     html = session._repr_html_()
-    assert "<details open>" in html and "a &lt;b&gt;" in html
+    assert 'title="depth 1">d1</span>' in html and "a &lt;b&gt;" in html and "CURSOR" in html
 
     class Printer:
         text_out = ""

@@ -146,6 +146,22 @@ def test_a_finished_drill_ends_with_its_report():
     widget.bedrock_button.click()
     page = widget.wait_report(120)
     assert page == widget.session.run_dir / "report.html"
-    assert widget.message.value.endswith(f"report: {page}</span>")
+    assert widget.message_text == f"report: {page}" and str(page) in widget.message.value
     text = page.read_text()
     assert "BEDROCK · empirical" in text and "measured twice" in text
+
+
+def test_the_static_view_is_the_current_view():
+    """What a saved or exported notebook shows: the widget as it is now, not round 0."""
+    widget = DrillWidget(CLAIM)
+    for text in ("the page loads slowly", "no performance budget"):
+        widget.answer_box.value = text
+        widget.answer_button.click()
+    html, text = widget.snapshot()
+    assert text.startswith("Round 2 of ") and "no performance budget" in text
+    assert "no performance budget" in html and 'title="depth 2">d2</span>' in html
+    assert repr(widget) == text and widget._repr_html_() == html
+    bundle = widget._repr_mimebundle_()
+    assert bundle["text/plain"] == text and "application/vnd.jupyter.widget-view+json" in bundle
+    widget.stop_button.click()
+    assert "The drill has ended: aborted (stopped by STOP" in widget.snapshot()[1]

@@ -61,7 +61,7 @@ def test_picking_a_run_without_a_report_builds_it_then_shows_it(root):
     browser.runs.value = run
     browser.wait(30)
     assert builder.calls == [run]
-    assert browser.report_view.value.startswith('<iframe sandbox="" ')
+    assert browser.report_view.value.startswith('<iframe sandbox="allow-scripts" ')  # no same-origin
     assert html.escape(f"<h1>built for {run}</h1>", quote=True) in browser.report_view.value
     browser.refresh()  # the label now says the run has a report; the pick is kept
     assert browser.runs.value == run and browser.runs.label.endswith(" · report")
@@ -94,3 +94,45 @@ def test_real_report_of_a_recorded_drill(root):
 def test_an_empty_root_says_so(tmp_path):
     browser = RunBrowser(tmp_path / "none")
     assert browser.runs.options == () and "No runs under" in browser.message.value
+
+
+def test_lists_batch_folders_filters_sorts_and_compares(root):
+    batch = root / "batch" / "overnight" / "commit-msg"
+    shutil.copytree(COMMIT_MSG / "commit-msg-20260522T061506Z-meta2", batch / "s1")
+    browser = RunBrowser(root)
+    labels = [label for label, _ in browser.runs.options]
+    assert len(labels) == 4 and any(label.endswith("· batch overnight") for label in labels)
+    assert "batch overnight" in browser.listing.value and "class=\"sortable" in browser.listing.value
+    browser.batches.value = False
+    assert len(browser.runs.options) == 3
+    browser.batches.value = True
+    browser.kind.value = "drill"
+    assert [label.split(" · ")[0] for label, _ in browser.runs.options] == ["deeper / smoke-branch"]
+    browser.kind.value = ""
+    browser.filter_text.value = "061548Z"
+    assert len(browser.runs.options) == 1
+    browser.filter_text.value = ""
+    browser.sort.value = "oldest first"
+    assert browser.runs.options[0][0].startswith("commit-msg / commit-msg-20260522T061505Z")
+    nodes = [path for _, path in browser.runs.options if "commit-msg" in path][:2]
+    browser.compare_runs.value = tuple(nodes)
+    browser.compare_button.click()
+    view = browser.compare_view.value
+    assert "Comparing 2 runs" in view and "<svg" in view and "Settings that differ" in view
+    browser.compare_runs.value = tuple(nodes[:1])
+    browser.compare_button.click()
+    assert "two or more" in browser.compare_view.value
+
+
+def test_runs_display_as_tables_not_journal_reprs(root):
+    from deeploop.runs import list_runs
+    runs = list_runs(root=root)
+    text = repr(runs)
+    assert text.splitlines()[0].split() == ["run", "kind", "status", "score", "rounds",
+                                            "started", "report"]
+    assert "Journal" not in text and "Journal" not in repr(runs[0])
+    assert repr(runs[0]).startswith("RunRecord(commit-msg/commit-msg-20260522T061505Z-meta1: ")
+    html_table = runs._repr_html_()
+    assert html_table.count("<tr>") == 4 and "deeploop-pill" in html_table
+    (runs[0].path / "report.html").write_text("<html></html>")
+    assert (runs[0].path / "report.html").resolve().as_uri() in runs[0]._repr_html_()

@@ -63,11 +63,32 @@ def test_headless_session_is_the_experiment_run(tmp_path, monkeypatch, capsys):
     assert code == 0, out
     assert {"session.ipynb", "session.json", "results.tsv", "workspace", "report.html",
             "outcome.json"} <= {p.name for p in run.iterdir()}
+    status = json.loads((run / "outcome.json").read_text())["status"]
+    check_final_view(run / "session.ipynb", tmp_path / "session.html", status)
     session = json.loads((run / "session.json").read_text())
     assert session["status"] == "passed" and session["parameters"]["run_dir"] == str(run)
     assert session["headline"]["label"] == "val_bpb" and session["headline"]["value"] > 0
     assert json.loads((run / "outcome.json").read_text())["status"] == "passed"
     assert "Progress" in (run / "report.html").read_text()
+
+
+def check_final_view(notebook, html_path, status: str):
+    """The executed notebook keeps the monitor's end state, not a widget: its
+    output is the static snapshot (final status, the chart as SVG), and the
+    nbconvert HTML shows it with nothing fetched from the network."""
+    from deeploop.notebook.html import export_html, external_links
+    nb = nbformat.read(str(notebook), as_version=4)
+    monitor = [o for c in nb.cells if c.cell_type == "code" and "ExperimentMonitor(" in c.source
+               for o in c.outputs if o.get("output_type") == "display_data"]
+    assert len(monitor) == 1, monitor
+    data = monitor[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in data  # frozen: no model needed
+    assert f"{status}: " in data["text/html"] and "<svg" in data["text/html"]
+    assert f"status: {status}: " in data["text/plain"] and "VBox(" not in data["text/plain"]
+    page = export_html(notebook, html_path, hide_code=False).read_text()
+    assert f"{status}: " in page and "deeploop-monitor" in page and "<svg" in page
+    assert external_links(page) == [] and "cdn" not in page.lower()
+    assert "widget-view+json" not in page and len(page) < 200_000
 
 
 def test_a_run_dir_outside_experiment_is_refused(tmp_path):

@@ -38,17 +38,23 @@ def fake(corpus):
 def test_monitor_follows_the_loop_and_ends_with_the_report(fake):
     monitor = ExperimentMonitor("mon", experiments=2, propose_with=Scripted(
         {"LR": 0.006}, {"LR": 0.001}), **FAST)
-    assert monitor.bar.value == 0 and bytes(monitor.chart.value) == b""
+    assert monitor.bar.value == 0 and "<img" not in monitor.chart.value  # no broken image
+    assert "The chart appears with the first result" in monitor.chart.value
     outcome = monitor.start().wait(timeout=120)
     assert outcome["status"] == "passed"
     assert monitor.bar.value == 2 and monitor.bar.max == 2
     best = read_results(fake.results_path).best().val_bpb
     assert monitor.bar_label.value == f"2 / 2 · best val_bpb {best:.6f} · left –"
-    assert bytes(monitor.chart.value).startswith(b"\x89PNG")
+    assert monitor.chart.value.startswith("<svg") and "currentColor" in monitor.chart.value
     assert "Experiment 2" in monitor.last.value and "discard" in monitor.last.value
-    assert monitor.stop_button.disabled and monitor.status.value.startswith("passed: ")
+    assert monitor.stop_button.disabled and monitor.status_line.startswith("passed: ")
     assert monitor.report_path == fake.path / "report.html" and monitor.report_path.is_file()
-    assert f"report <code>{monitor.report_path}</code>" in monitor.status.value
+    assert f"<code>{monitor.report_path}</code></a>" in monitor.status.value
+    assert f'href="{monitor.report_path.as_uri()}"' in monitor.status.value
+    html, text = monitor.snapshot()  # the static view: what an executed notebook keeps
+    assert "passed: " in html and "<svg" in html and str(monitor.report_path) in html
+    assert text.splitlines()[1].startswith("status: passed: ") and "report: " in text
+    assert repr(monitor) == text and "<script" not in html
 
 
 def test_stop_button_ends_after_the_running_experiment(fake):
@@ -67,7 +73,10 @@ def test_stop_button_ends_after_the_running_experiment(fake):
     assert outcome["status"] == "paused" and outcome["rounds"] == 1
     assert [r.status for r in read_results(fake.results_path).rows] == ["keep", "keep"]
     assert monitor.stop_button.disabled and monitor.bar.value == 1
-    assert monitor.status.value.startswith("paused: stopped by stop event after experiment 1")
+    assert monitor.status_line.startswith("paused: stopped by stop event after experiment 1")
+    monitor.stop_button.click()  # a click queued behind the end changes nothing
+    monitor.stop()
+    assert monitor.status_line.startswith("paused: ") and monitor.state == "ended"
 
     again = ExperimentMonitor("mon", experiments=2, report=False,
                               propose_with=Scripted({"LR": 0.001}), **FAST)
@@ -79,7 +88,7 @@ def test_hypothesis_under_test_is_shown(fake):
     monitor = ExperimentMonitor("mon", report=False, **FAST)
     monitor.update({"type": "experiment_committed", "round": 4, "description": "LR 0.04 -> 0.06",
                     "hypothesis": {"id": "M1.2", "change": "MATRIX_LR 0.04 -> 0.06"}})
-    assert monitor.testing.value == ("Experiment 4 tests: <b>LR 0.04 -&gt; 0.06</b> · M1.2: "
+    assert monitor.testing.value == ("Experiment 4 tests: LR 0.04 -&gt; 0.06 · M1.2: "
                                      "MATRIX_LR 0.04 -&gt; 0.06")
     monitor.update({"type": "experiment_committed", "round": 5, "description": "DEPTH 4 -> 6",
                     "hypothesis": None})
@@ -139,3 +148,53 @@ def test_a_held_run_is_refused_and_gets_no_report(fake):
         with pytest.raises(RunLocked):
             job.wait(timeout=60)
     assert job.report_path is None and not (fake.path / "report.html").exists()
+
+
+def test_downstream_code_gets_the_finished_outcome(fake):
+    """on_done, await and wait() all give outcome.json once the run has ended."""
+    import asyncio
+    monitor = ExperimentMonitor("mon", experiments=1, report=False,
+                                propose_with=Scripted({"LR": 0.006}), **FAST)
+    seen = []
+    monitor.on_done(seen.append)
+    assert monitor.outcome is None
+    monitor.start()
+    outcome = asyncio.run(asyncio.wait_for(monitor._wait_async(), 120))
+    assert outcome["status"] == "passed" and seen == [outcome]
+    assert monitor.wait() == outcome == monitor.outcome
+    late = []
+    monitor.on_done(late.append)  # registered after the end: called at once
+    assert late == [outcome]
+
+
+def test_keyboard_interrupt_in_wait_records_the_experiment_in_flight(fake, capsys):
+    """Kernel ▸ Interrupt while wait() blocks: the loop stops, the experiment in
+    flight is recorded as interrupted, one line says how to resume."""
+    import signal
+    import threading
+    import time
+    training = threading.Event()
+
+    def slow(*args, **kwargs):  # experiment 1 trains "forever" until interrupted
+        if read_results(fake.results_path).rows:
+            training.set()
+            for _ in range(6000):
+                time.sleep(0.05)
+        return run_training(*args, **kwargs)
+
+    monitor = ExperimentMonitor("mon", experiments=3, report=False, trainer=slow,
+                                propose_with=Scripted({"LR": 0.006}, {"LR": 0.001}), **FAST)
+    main = threading.get_ident()
+    threading.Thread(target=lambda: training.wait(120) and signal.pthread_kill(
+        main, signal.SIGINT), daemon=True).start()
+    outcome = monitor.start().wait(timeout=240)
+    assert outcome["status"] == "aborted" and "interrupted" in outcome["exit_reason"]
+    assert not monitor.job.running and monitor.state == "ended"
+    rows = read_results(fake.results_path).rows
+    assert [r.status for r in rows] == ["keep", "crash"]  # baseline, then the one in flight
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: experiment 1 recorded as "
+                                                   "interrupted") and "--resume" in lines[0]
+    again = ExperimentMonitor("mon", experiments=1, report=False,
+                              propose_with=Scripted({"LR": 0.001}), **FAST)
+    assert again.start().wait(timeout=120)["status"] == "passed"  # resumable

@@ -20,7 +20,9 @@ RESULTS = OWN_RESULTS
 
 
 def images(page: str) -> list[str]:
-    return re.findall(r'<img[^>]*src="data:image/png;base64,', page)
+    """The charts on a page: themed inline SVG, no PNG."""
+    assert 'src="data:image/png' not in page
+    return re.findall(r'<div class="deeploop-chart"><svg', page)
 
 
 def row(*cells) -> str:
@@ -189,9 +191,14 @@ def test_experiment_run_report(experiment_run, tmp_path):
     assert row("kept", 1) in page and row("discarded", 1) in page and row("crashed", 1) in page
     assert "<h2>Top hits</h2>" in page and "LR -&gt; 0.006" in page
     assert "M1: after 2 experiments, trigger interval, analyst offline" in page
-    assert 'font-weight: bold">confirmed</td>' in page and 'bold">pending</td>' in page
+    assert '>confirmed</span></td>' in page and '>pending</span></td>' in page  # pills
     assert "<h2>Time and cost</h2>" in page
     assert len(images(page)) == 1 and external_links(page) == []
+    # every experiment in one sortable table, the lineage of keeps, and a small page
+    assert "<h2>Every experiment (4)</h2>" in page and 'class="sortable' in page
+    assert "sort by" in page and "<h2>Lineage</h2>" in page
+    assert "M1.1: DEPTH 4 -&gt; 6" not in page or "hypothesis" in page
+    assert len(page.encode()) < 200_000 and "jp-InputCollapser {" not in page
     assert "Score per round" not in page and "Depth tree" not in page  # other kinds' cells
 
 
@@ -203,7 +210,8 @@ def test_legacy_drills_report(tmp_path, run):
     from deeploop.drill.view import load_drill
     page = build_report(run, tmp_path / run.name).html.read_text()
     view = load_drill(run)
-    assert "<h2>Tree</h2>" in page and '<details open="">' in page
+    assert "<h2>Tree</h2>" in page and 'title="depth 1">d1</span>' in page  # depth gutter
+    assert ('<details open="">' in page) == (name == "smoke-branch")  # only branches nest
     assert view.tree.root.claim.replace("`", "") in page.replace("`", "")
     bedrock = len(re.findall('BEDROCK:', view.text()))
     assert (f"Bedrock ({bedrock})" if bedrock else "no branch has reached bedrock yet") in page

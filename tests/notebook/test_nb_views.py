@@ -60,8 +60,13 @@ def test_results_file_subject(results, rows, order, labels):
     assert "a results.tsv alone records neither" in repr(views.time_and_cost(subject))
     hits = html(views.top_hits(subject))  # the biggest gain over the previous best first
     assert [hits.index(hit) for hit in order] == sorted(hits.index(hit) for hit in order)
-    fig = views.progress_chart(subject)  # keeps labelled in run order, long ones cut short
-    assert [t.get_text() for t in fig.axes[0].texts] == labels
+    fig = views.progress_chart(subject)  # keeps labelled, long ones cut short
+    shown_labels = [t for t in fig.axes[0].texts if t.get_gid() == "deeploop-label"]
+    assert sorted(t.get_text() for t in shown_labels) == sorted(labels)
+    shown = [t.get_window_extent() for t in shown_labels if t.get_visible()]
+    assert shown and not any(a.overlaps(b) for i, a in enumerate(shown) for b in shown[i + 1:])
+    assert fig.svg.startswith("<svg") and "currentColor" in fig.svg and repr(fig).startswith(
+        f"Progress: {rows} rows")
 
 
 @pytest.mark.parametrize("run_dir, results, message", [
@@ -114,8 +119,9 @@ def test_lessons_in_promotion_order_and_on_the_chart():
     assert NODE_RUNS[3].name in table and "2 of last 5" in table
     chart = views.node_scores(subject)
     rounds, per_run = chart.axes
-    assert [t.get_text() for t in per_run.texts] == ["+length", "+no-conv-format",
-                                                     "+trailing-period", "+verb-tense"]
+    # one label per gap between runs, numbered like the lessons table: no overlap
+    assert [t.get_text() for t in per_run.texts] == ["L1–3", "L4"]
+    assert [t.get_position()[0] for t in per_run.texts] == [2.5, 4.5]
     assert list(per_run.lines[0].get_ydata()) == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
     assert list(rounds.lines[0].get_ydata()) == [1.0]
 
@@ -146,7 +152,9 @@ def test_lessons_promoted_into_recorded_runs(tmp_path):
     assert "commit-msg-20260522T061509Z-meta4" in table and "2 of last 5" in table
     chart = views.node_scores(subject)
     rounds, per_run = chart.axes
-    assert [t.get_text() for t in per_run.texts] == ["+length", "+no-conv-format", "+verb-tense"]
+    # one label per gap between runs, numbered like the lessons table: no overlap
+    assert [t.get_text() for t in per_run.texts] == ["L1–2", "L3"]
+    assert [t.get_position()[0] for t in per_run.texts] == [2.5, 4.5]
     assert list(per_run.lines[0].get_ydata()) == [0.25, 0.25, 0.75, 0.75, 1.0, 1.0]
     assert list(rounds.lines[0].get_ydata()) == [1.0]
 

@@ -1,0 +1,58 @@
+"""Colours that follow JupyterLab's theme, and status pills that read on any theme.
+
+Text, borders and links use JupyterLab's CSS variables (``--jp-*``) with a
+light fallback for pages outside JupyterLab (GitHub, a mailed report), so
+they follow the light and dark themes. A status is never coloured text on
+the page's background (green on black fails WCAG's 4.5:1): it is a pill,
+white text on a dark fill, whose contrast is the same on every theme (the
+fills below are all at least 6.4:1 against white).
+"""
+from __future__ import annotations
+
+TEXT = "var(--jp-content-font-color1, #1f2328)"
+MUTED = "var(--jp-content-font-color2, #57606a)"
+BORDER = "var(--jp-border-color2, #d0d7de)"
+LINK = "var(--jp-content-link-color, #0b57d0)"
+SURFACE = "var(--jp-layout-color1, transparent)"
+
+GREEN, GREY, RED, BLUE, AMBER = "#166534", "#4b5563", "#b91c1c", "#1d4ed8", "#92400e"
+PILL_TEXT = "#ffffff"
+
+_FILLS = {
+    GREEN: ("keep", "passed", "done", "finished", "confirmed", "ok", "success", "high"),
+    GREY: ("discard", "paused", "stopped", "untested", "skipped", "superseded", "unfinished",
+           "ready", "not"),
+    RED: ("crash", "failed", "aborted", "error", "refuted", "rejected", "low"),
+    BLUE: ("running", "active", "pending", "in progress", "started"),
+    AMBER: ("interrupted", "stale", "stopping", "warning", "crashed", "capped", "timeout",
+            "medium"),
+}
+FILL = {word: colour for colour, words in _FILLS.items() for word in words}
+
+PILL_STYLE = ("display: inline-block; background-color: {fill}; color: #ffffff; "
+              "border-radius: 9px; padding: 0px 7px; font-size: 11px; font-weight: bold; "
+              "line-height: 17px; white-space: nowrap")
+
+
+def fill(status: str) -> str:
+    """The pill colour for a status word (grey for words it does not know)."""
+    word = str(status or "").strip().lower()
+    return FILL.get(word) or FILL.get(word.split(":")[0].split(" ")[0], GREY)
+
+
+def pill(status: str, label: str | None = None) -> str:
+    """A status as a small coloured pill (escaped HTML)."""
+    from html import escape
+    text = escape(str(label if label is not None else status or "?"))
+    return f'<span class="deeploop-pill" style="{PILL_STYLE.format(fill=fill(status))}">{text}</span>'
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours (for tests and checks)."""
+    def luminance(colour: str) -> float:
+        colour = colour.lstrip("#")
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
