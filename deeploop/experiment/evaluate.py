@@ -24,9 +24,13 @@ DEFAULT_BUDGET_CPU = 60.0
 DEFAULT_BUDGET_GPU = 300.0
 BUDGET_ENV = "DEEPLOOP_TIME_BUDGET"
 DATA_ENV = "DEEPLOOP_DATA_DIR"
-# Dense bf16 peak by GPU name, for MFU on CUDA (CPU peak is measured instead).
-GPU_PEAK_FLOPS = {"H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,
-                  "A10": 125e12, "4090": 165e12, "3090": 71e12, "T4": 65e12}
+# Dense (no sparsity) bf16 tensor-core peak by GPU name, from NVIDIA's data
+# sheets, for MFU on CUDA; the CPU peak is measured instead. The longest name
+# contained in the device's name wins ("H100 PCIe" before "H100"); a GPU not
+# listed has no peak, and its MFU is printed as unknown rather than guessed.
+GPU_PEAK_FLOPS = {"B200": 2250e12, "H200": 989e12, "H100 PCIe": 756e12, "H100": 989e12,
+                  "A100": 312e12, "L40S": 362e12, "L4": 121e12, "A10": 125e12,
+                  "4090": 165e12, "3090": 71e12, "T4": 65e12}
 
 
 def gpu_present() -> bool:
@@ -147,13 +151,19 @@ def matmul_peak_flops(device="cpu", size: int = 2048, seconds: float = 0.5) -> f
     return 2 * size ** 3 * count / (time.perf_counter() - started)
 
 
-def peak_flops(device="cpu") -> float:
-    """Reference peak for MFU: a table for known GPUs; on CPU a matmul
-    measurement cached beside the prepared data, so it is paid once per run."""
+def gpu_peak_flops(name: str) -> float | None:
+    """Dense bf16 peak of a GPU by its device name; None when it is not in the table."""
+    known = [k for k in GPU_PEAK_FLOPS if k.lower() in name.lower()]
+    return GPU_PEAK_FLOPS[max(known, key=len)] if known else None
+
+
+def peak_flops(device="cpu") -> float | None:
+    """Reference peak for MFU: the table for GPUs (None for one it lacks: MFU
+    unknown); on CPU a matmul measurement cached beside the prepared data, so
+    it is paid once per run."""
     torch = require("torch", "ml")
     if str(device).startswith("cuda"):
-        name = torch.cuda.get_device_name()
-        return next((v for k, v in GPU_PEAK_FLOPS.items() if k in name), 100e12)
+        return gpu_peak_flops(torch.cuda.get_device_name())
     cache = data_dir() / "peak_flops.json"
     key = f"{torch.__version__}/{torch.get_num_threads()}"
     try:
