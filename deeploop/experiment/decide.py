@@ -6,6 +6,8 @@
 - ``breakthroughs``: which notification thresholds the best has crossed.
 - ``noise_sigma`` and ``noise_min_delta``: run-to-run noise from repeated
   baselines, and the min-delta it implies (2 sigma).
+- ``training_warnings``: a score that says little about the change (no
+  optimiser step taken, or training far over the budget).
 """
 from __future__ import annotations
 
@@ -65,6 +67,26 @@ def judge(result: TrainResult, best: float | None, min_delta: float = 0.0) -> Ve
     memory_gb = result.summary.get("peak_vram_mb", 0.0) / 1024
     status, why = decide_keep(val_bpb, best, min_delta)
     return Verdict(status, why, val_bpb, memory_gb)
+
+
+# Training seconds above budget * OVER_BUDGET_FACTOR + OVER_BUDGET_SLACK_S are "far over".
+OVER_BUDGET_FACTOR = 1.5
+OVER_BUDGET_SLACK_S = 5.0
+
+
+def training_warnings(summary: dict, budget: float) -> list[str]:
+    """What makes a scored run uninformative, one line each: no optimiser
+    step (the score is the untrained model's, whatever the change), or
+    training seconds far over the budget (the comparison is not fair)."""
+    warnings = []
+    steps = summary.get("num_steps")
+    if steps is not None and steps < 1:
+        warnings.append("zero optimiser steps: the score is the untrained model's "
+                        "(budget too small for this train.py?)")
+    seconds = summary.get("training_seconds")
+    if seconds is not None and seconds > budget * OVER_BUDGET_FACTOR + OVER_BUDGET_SLACK_S:
+        warnings.append(f"training took {seconds:.1f} s, far over the {budget:g} s budget")
+    return warnings
 
 
 def measured_only(verdict: Verdict) -> Verdict:

@@ -236,6 +236,8 @@ class Loop:
             self.ws.reset_hard(base)
         total = self.clock() - started
         training = trained.summary.get("training_seconds")
+        warnings = [] if verdict.status == RowStatus.CRASH else \
+            decide.training_warnings(trained.summary, self.budget_s)
         yield self.result(
             number, verdict.status.value, proposal, commit=commit, diff=diff,
             reason=verdict.reason, val_bpb=verdict.val_bpb, memory_gb=verdict.memory_gb,
@@ -244,6 +246,7 @@ class Loop:
             log=str(self.run.log_path(number).relative_to(self.run.path)),
             log_tail=trained.log_tail if verdict.status == RowStatus.CRASH else None,
             **({"noise": noise} if noise else {}),
+            **({"warnings": warnings} if warnings else {}),
             timing={"propose_s": round(propose_s, 3),
                     "train_wall_s": round(trained.wall_seconds, 3),
                     "training_seconds": training, "total_s": round(total, 3),

@@ -30,6 +30,7 @@ class ExperimentStatus:
     elapsed_s: float | None = None
     problems: list[str] = field(default_factory=list)
     analyses: list[dict] = field(default_factory=list)  # meta_analysis events
+    flagged: list[dict] = field(default_factory=list)  # results with training warnings
 
     @property
     def delta(self) -> float | None:
@@ -52,6 +53,8 @@ class ExperimentStatus:
                 "delta": self.delta, "elapsed_s": self.elapsed_s,
                 "experiments_per_hour": self.per_hour, "problems": self.problems,
                 "meta_analyses": len(self.analyses),
+                "flagged": [{"round": e.get("round"), "warnings": e.get("warnings")}
+                            for e in self.flagged],
                 "program_version": self.analyses[-1].get("program_version")
                 if self.analyses else None}
 
@@ -69,7 +72,8 @@ def summarize(results: Results, events: list[dict] | None = None,
         rejected=sum(1 for e in done if e.get("status") == "rejected"),
         malformed=sum(1 for r in results.experiments() if r.problem),
         elapsed_s=elapsed if done else None, problems=results.problems,
-        analyses=[e for e in events or [] if e.get("type") == "meta_analysis"])
+        analyses=[e for e in events or [] if e.get("type") == "meta_analysis"],
+        flagged=[e for e in done if e.get("warnings")])
 
 
 def load_status(run_dir: Path, name: str = "") -> ExperimentStatus:
@@ -109,6 +113,11 @@ def format_status(status: ExperimentStatus) -> str:
         last = status.analyses[-1]
         lines.append(f"meta-analyses: {len(status.analyses)} (last after {last.get('experiments')} "
                      f"experiments; program.md v{last.get('program_version')})")
+    if status.flagged:
+        rounds = ", ".join(str(e.get("round")) for e in status.flagged[:10])
+        more = f" and {len(status.flagged) - 10} more" if len(status.flagged) > 10 else ""
+        lines.append(f"flagged:      {len(status.flagged)} experiment(s) whose score says "
+                     f"little (rounds {rounds}{more}): {status.flagged[-1]['warnings'][0]}")
     lines += [f"problem: {p}" for p in status.problems]
     return "\n".join(lines)
 

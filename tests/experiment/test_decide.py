@@ -47,3 +47,26 @@ def test_breakthroughs_relative_to_the_baseline():
     assert breakthroughs(2.0, 1.98, thresholds) == ["breakthrough"]
     assert breakthroughs(2.0, 1.94, thresholds) == ["breakthrough", "major_breakthrough"]
     assert breakthroughs(None, 1.0, thresholds) == [] and breakthroughs(2.0, 0.0, thresholds) == []
+
+
+def test_training_warnings_flag_zero_steps_and_far_over_budget():
+    from deeploop.experiment.decide import training_warnings
+    assert training_warnings({"num_steps": 120, "training_seconds": 60.3}, 60) == []
+    assert training_warnings({}, 60) == []  # a train.py that prints neither: nothing to say
+    [zero] = training_warnings({"num_steps": 0, "training_seconds": 3.0}, 3)
+    assert "zero optimiser steps" in zero
+    [over] = training_warnings({"num_steps": 5, "training_seconds": 14.2}, 4)
+    assert "14.2 s, far over the 4 s budget" in over
+    assert len(training_warnings({"num_steps": 0, "training_seconds": 100.0}, 10)) == 2
+
+
+def test_status_lists_flagged_experiments():
+    from deeploop.experiment.results import Results
+    from deeploop.experiment.status import format_status, summarize
+    events = [{"type": "experiment_result", "round": 0, "status": "keep", "timing": {}},
+              {"type": "experiment_result", "round": 1, "status": "discard", "timing": {},
+               "warnings": ["zero optimiser steps: the score is the untrained model's"]}]
+    status = summarize(Results(path=None, header=[], rows=[]), events, "t")
+    text = format_status(status)
+    assert "flagged:      1 experiment(s)" in text and "rounds 1" in text
+    assert status.to_json()["flagged"] == [{"round": 1, "warnings": events[1]["warnings"]}]
