@@ -16,7 +16,9 @@ import pytest
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 
 FAKE_TRAIN = textwrap.dedent('''\
-    """Fake trainer for tests: no torch, instant, deterministic."""
+    """Fake trainer for tests: no torch, instant, deterministic; keeps the
+    train.py contract (saves a model, load_model/logprobs/SEQ_LEN)."""
+    import json
     import math
     import os
     import sys
@@ -29,6 +31,25 @@ FAKE_TRAIN = textwrap.dedent('''\
     MODE = "ok"
     SLEEP = 0.0
     # --- end hyperparameters -----------------------------------------------
+    SEQ_LEN = 512
+    MODEL_FILE = "model.pt"
+
+
+    def skill():
+        """How much of the unigram the model mixes in: best near LR 0.006, DEPTH 6."""
+        miss = (math.log10(LR) - math.log10(0.006)) ** 2 + 0.01 * (DEPTH - 6) ** 2
+        return 0.9 * math.exp(-miss) - 0.0001 * WIDTH / 128
+
+
+    def load_model(path):
+        with open(path) as fh:
+            return json.load(fh)
+
+
+    def logprobs(model, x):
+        w = model["w"]
+        row = [math.log((1 - w) / 256 + w * u) for u in model["unigram"]]
+        return [[row] * len(window) for window in x]
 
 
     def main():
@@ -55,11 +76,16 @@ FAKE_TRAIN = textwrap.dedent('''\
                 time.sleep(0.01)
         if MODE == "env":
             print("KEYS " + " ".join(sorted(k for k in os.environ if "KEY" in k or "TOKEN" in k)))
-        val = 2.0 + (math.log10(LR) - math.log10(0.006)) ** 2 + 0.01 * (DEPTH - 6) ** 2
-        val += 0.0001 * WIDTH / 128
+        data = open(os.path.join(os.environ["DEEPLOOP_DATA_DIR"], "train.bin"), "rb").read()
+        counts = [1] * 256
+        for b in data:
+            counts[b] += 1
+        unigram = [c / sum(counts) for c in counts]
+        with open(MODEL_FILE + ".tmp", "w") as fh:
+            json.dump({"w": skill(), "unigram": unigram}, fh)
+        os.replace(MODEL_FILE + ".tmp", MODEL_FILE)
         budget = float(os.environ.get("DEEPLOOP_TIME_BUDGET", "60"))
         print("---")
-        print(f"val_bpb:          {val:.6f}")
         print(f"training_seconds: {min(budget, 0.1):.1f}")
         print("total_seconds:    0.2")
         print("peak_vram_mb:     512.0")

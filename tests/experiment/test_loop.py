@@ -37,7 +37,7 @@ class Scripted:
 
 def run_all(run, proposer, **settings):
     """Run the loop to its end; fake trainers need no warm start (no torch)."""
-    settings = {"budget": 5, "warm_start": False, **settings}
+    settings = {"budget": 5, "warm_start": False, "noise_runs": 0, **settings}
     events = list(run_experiments(run, Settings(**settings), proposer=proposer))
     return events, read_results(run.results_path)
 
