@@ -180,13 +180,14 @@ def run_with_meta(run: ExperimentRun, settings: Settings, *, proposer=None,
                   trainer=run_training, analyst: Analyst | None = None,
                   clock: Callable[[], float] = time.monotonic,
                   now: Callable[[], datetime] = datetime.now,
-                  stop: threading.Event | None = None) -> Iterator[dict]:
+                  stop: threading.Event | None = None, scorer=None) -> Iterator[dict]:
     """The experiment loop with the meta tier (off when ``meta_interval`` is 0).
-    ``stop`` ends the run paused after the experiment in flight."""
+    ``stop`` ends the run paused after the experiment in flight; ``scorer``
+    replaces the harness's scoring (benches and tests on a surrogate)."""
     if settings.meta_interval <= 0:
         yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
-                                   stop=stop)
+                                   stop=stop, scorer=scorer)
         return
     tier = MetaTier(run, settings, analyst or get_analyst(settings.analyst), now)
     yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
-                               stop=stop, steer=tier.steering, between=tier)
+                               stop=stop, steer=tier.steering, between=tier, scorer=scorer)

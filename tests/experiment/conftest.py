@@ -1,10 +1,14 @@
 """Fixtures for the experiment loop: a small corpus, run folders in a temp
 runs root, and a fake trainer that needs no torch.
 
-The fake train.py has a hyperparameter block like the real template and
-prints the real summary block; its val_bpb is a smooth function of its knobs
-(best near LR 0.006, DEPTH 6), so the offline search has something to find.
-MODE switches it into the failure paths the harness must survive.
+The fake train.py has a hyperparameter block like the real template, keeps
+the train.py contract (it saves a model the harness scores) and prints the
+summary block without val_bpb, as train.py does under the harness. Its model
+mixes the training bytes' unigram into a uniform guess by a weight that is a
+smooth function of its knobs (best near LR 0.006, DEPTH 6), so the offline
+search has something to find; ``fake_bpb`` computes the score the harness
+must record, independently. MODE switches it into the failure paths the
+harness must survive.
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ FAKE_TRAIN = textwrap.dedent('''\
     def skill():
         """How much of the unigram the model mixes in: best near LR 0.006, DEPTH 6."""
         miss = (math.log10(LR) - math.log10(0.006)) ** 2 + 0.01 * (DEPTH - 6) ** 2
-        return 0.9 * math.exp(-miss) - 0.0001 * WIDTH / 128
+        return 0.99 * math.exp(-3 * miss) - 0.0001 * WIDTH / 128
 
 
     def load_model(path):
@@ -99,6 +103,23 @@ FAKE_TRAIN = textwrap.dedent('''\
     if __name__ == "__main__":
         main()
     ''')
+
+
+def fake_bpb(run, lr=0.003, depth=4, width=128) -> float:
+    """What the harness must score for the fake trainer with these knobs,
+    computed here from the prepared corpus (not through deeploop's scorer)."""
+    import math
+    from deeploop.experiment.corpus import eval_targets
+    train = (run.data_dir / "train.bin").read_bytes()
+    val = (run.data_dir / "val.bin").read_bytes()
+    counts = [1] * 256
+    for b in train:
+        counts[b] += 1
+    unigram = [c / sum(counts) for c in counts]
+    miss = (math.log10(lr) - math.log10(0.006)) ** 2 + 0.01 * (depth - 6) ** 2
+    w = 0.99 * math.exp(-3 * miss) - 0.0001 * width / 128
+    targets = eval_targets(val, run.corpus()["eval_bytes"])
+    return -sum(math.log2((1 - w) / 256 + w * unigram[b]) for b in targets) / len(targets)
 
 
 def corpus_text(documents: int = 30, lines: int = 80) -> str:
