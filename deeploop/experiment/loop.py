@@ -142,6 +142,17 @@ class Loop:
             return None
         return decide.noise_sigma(self.baseline_values())
 
+    def best_figure(self) -> float | None:
+        """What a proposal must beat: the best kept val_bpb; while that is still
+        the baseline and its noise is measured, the mean of all its runs."""
+        best = read_results(self.run.results_path).best()
+        if best is None:
+            return None
+        values = self.baseline_values()
+        if best.is_baseline and self.sigma() and len(values) > 1:
+            return round(sum(values) / len(values), 6)
+        return best.val_bpb
+
     def min_delta(self) -> float:
         """The keep margin: as given, else keep_sigma x sigma, else 0."""
         if self.settings.min_delta is not None:
@@ -266,8 +277,7 @@ class Loop:
         propose_s = self.clock() - started
         trained, score, launched, changed = self.train_and_score(number)
         yield from launched
-        best = read_results(self.run.results_path).best()
-        best_value = best.val_bpb if best else None
+        best_value = self.best_figure()
         margin = self.min_delta()
         verdict = decide.judge(trained, score, best_value, margin)
         if changed:
