@@ -52,7 +52,7 @@ def register(sub) -> None:
                      help="meta-analysis every N experiments (default 12; 0 turns it off)")
     run.add_argument("--meta-threshold", type=float, dest="meta_threshold",
                      help="... and right after a keep beating the best by more than this "
-                          "(default 0.003)")
+                          "(default 2 x keep-sigma x the measured noise; 0.003 without noise runs)")
     run.add_argument("--analyst", help="who does the meta-analysis: offline (default) or "
                                        "anthropic:<model>")
     run.add_argument("--max-usd", type=float, dest="max_usd", help="dollar limit (default 10)")

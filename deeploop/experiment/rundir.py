@@ -46,7 +46,8 @@ class Settings(RunSettings):
     confirm: bool = True             # re-run a gain between 1 and keep_sigma sigma; it decides
     sandbox: str = "auto"            # auto (bwrap where it works) | bwrap | none
     meta_interval: int = 12          # a meta-analysis every N experiments (0: never)
-    meta_threshold: float = 0.003    # ... and after a keep beating the best by more than this
+    meta_threshold: float | None = None  # ... and after a keep beating the best by more than
+    #                                      this (None: 2 x keep_sigma x sigma, or 0.003 without noise)
     analyst: str = "offline"         # who does the meta-analysis: offline | anthropic:<model>
 
     def validate(self) -> "Settings":
