@@ -4,7 +4,10 @@ train.py (the one file the agent edits) imports this module; the agent never
 edits it, so every experiment is scored the same way. ``evaluate_bpb`` is the
 ground truth: bits per byte over ``eval_bytes`` validation bytes (a fixed
 number per corpus, in chunks spread over the split), whatever context
-length the model uses.
+length the model uses. Under the harness train.py cannot call it (the
+validation bytes are not in its sandbox): ``score.py`` computes the same
+figure in the harness from the model train.py saved (the contract is in
+template/train.py's docstring and docs/experiment.md).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import math
 import os
 import resource
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,6 +28,9 @@ DEFAULT_BUDGET_CPU = 60.0
 DEFAULT_BUDGET_GPU = 300.0
 BUDGET_ENV = "DEEPLOOP_TIME_BUDGET"
 DATA_ENV = "DEEPLOOP_DATA_DIR"
+DEADLINE_ENV = "DEEPLOOP_DEADLINE"  # Unix time of the harness's SIGTERM (information)
+MODEL_FILE = "model.pt"  # what train.py saves in its working directory; the harness scores it
+STOP_GRACE = 5.0         # seconds between the harness's SIGTERM and its SIGKILL (for the save)
 # Dense (no sparsity) bf16 tensor-core peak by GPU name, from NVIDIA's data
 # sheets, for MFU on CUDA; the CPU peak is measured instead. The longest name
 # contained in the device's name wins ("H100 PCIe" before "H100"); a GPU not
@@ -56,6 +63,36 @@ def time_budget(cuda: bool | None = None) -> float:
     return DEFAULT_BUDGET_GPU if cuda else DEFAULT_BUDGET_CPU
 
 
+def startup_allowance(budget: float) -> float:
+    """Seconds a trainer may spend starting (imports, data, model) on top of
+    its budget before the harness stops it: a quarter of the budget, at
+    least 10 s, at most 30 s (15 s at the default 60 s)."""
+    return min(30.0, max(10.0, budget / 4))
+
+
+_stop = {"requested": False, "installed": False}
+
+
+def stop_requested() -> bool:
+    """True once the harness has sent SIGTERM (the deadline): stop training,
+    save, exit. The first call installs the handler."""
+    if not _stop["installed"]:
+        _stop["installed"] = True
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: _stop.update(requested=True))
+        except ValueError:
+            pass  # not the main thread: SIGTERM keeps its default (the process ends)
+    return _stop["requested"]
+
+
+def validation_available() -> bool:
+    """Whether the validation bytes can be read here (by hand yes; in the sandbox no)."""
+    try:
+        return (data_dir() / "val.bin").stat().st_size > 0
+    except OSError:
+        return False
+
+
 def data_dir() -> Path:
     """The prepared corpus: ``$DEEPLOOP_DATA_DIR`` (set by the harness), else the
     embedded corpus prepared once in the user's cache (for a run by hand)."""
@@ -77,7 +114,11 @@ def load_split(split: str, device="cpu"):
     torch = require("torch", "ml")
     if split not in ("train", "val"):
         raise InputError(f"unknown split {split!r}: use 'train' or 'val'")
-    data = bytearray((data_dir() / f"{split}.bin").read_bytes())
+    path = data_dir() / f"{split}.bin"
+    if split == "val" and not validation_available():
+        raise InputError("the validation split is not available here: the harness scores "
+                         "the model train.py saves (see MODEL_FILE)")
+    data = bytearray(path.read_bytes())
     return torch.frombuffer(data, dtype=torch.uint8).to(device)
 
 
@@ -94,7 +135,8 @@ def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
                  eval_bytes: int | None = None) -> float:
     """Bits per byte of ``model`` on the fixed validation bytes.
 
-    ``model(x)`` must return logits (B, T, 256). The scored bytes are chunks
+    ``model(x)`` must return logits or log-probs (B, T, 256): a module or
+    any callable (``lambda x: logprobs(model, x)``). The scored bytes are chunks
     spread over the split (``corpus.eval_spans``); within a chunk the model
     reads windows of ``seq_len`` bytes that slide by half a window and is
     scored on the bytes it has not been scored on yet (``corpus.eval_windows``).
@@ -109,13 +151,15 @@ def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
     for begin, end, scored in eval_windows(len(val), n, seq_len):
         groups.setdefault((end - begin, scored), []).append(begin)
     total_bits = 0.0
-    was_training = model.training
-    model.eval()
+    was_training = getattr(model, "training", None)
+    if was_training is not None:
+        model.eval()
     with torch.inference_mode():
         for (length, scored), begins in groups.items():
             for i in range(0, len(begins), batch_size):
                 total_bits += _score(model, val, begins[i:i + batch_size], length, scored, torch)
-    model.train(was_training)
+    if was_training is not None:
+        model.train(was_training)
     return total_bits / n
 
 

@@ -1,11 +1,16 @@
 """Run one training subprocess and read its summary.
 
-The trainer runs in its own process group (so a kill reaches anything it
-spawned), with API keys and other secrets scrubbed from its environment,
-its output going to ``logs/NNN.log``. It is killed when it runs past
-``2 × budget + 60`` seconds or its process group's resident memory passes
-the cap. The summary block (``---`` then ``key: value`` lines) is parsed
-from the log; what it means (keep, discard, crash) is decided elsewhere.
+The trainer runs in its own process group (so a signal reaches anything it
+spawned), inside the sandbox (``sandbox.py``), with API keys and other
+secrets scrubbed from its environment, its output going to ``logs/NNN.log``.
+
+The harness keeps the clock: at ``budget + startup_allowance(budget)``
+seconds after launch (``deadline``) the process group gets SIGTERM (the
+template saves and exits), ``STOP_GRACE`` seconds later SIGKILL; a train.py
+that ignores its budget thus gets no more wall time than that. It is also
+killed when its process group's resident memory passes the cap. The
+summary block (``---`` then ``key: value`` lines) is parsed from the log as
+information; the score is the harness's (``score.py``).
 """
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .evaluate import DEADLINE_ENV, MODEL_FILE, STOP_GRACE, startup_allowance
+from .sandbox import NONE, Sandbox, Walls
+
 SUMMARY_KEYS = ("val_bpb", "training_seconds", "total_seconds", "peak_vram_mb",
                 "mfu_percent", "total_tokens_M", "num_steps", "num_params_M", "depth")
 TAIL_LINES = 50
@@ -29,7 +37,8 @@ _SUMMARY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(\S+)\s*$")
 
 
 def kill_timeout(budget: float) -> float:
-    return 2 * budget + 60
+    """Seconds after launch at which the harness stops a trainer (SIGTERM)."""
+    return budget + startup_allowance(budget)
 
 
 def default_memory_cap() -> int | None:
@@ -78,10 +87,13 @@ class TrainResult:
     killed: str | None = None          # "timeout" | "memory" when the harness killed it
     fail_line: str | None = None
     log_tail: list[str] = field(default_factory=list)
+    stopped: bool = False              # the harness sent SIGTERM at the deadline
+    deadline_s: float | None = None    # seconds after launch the trainer was allowed
 
     def to_json(self) -> dict:
         return {"returncode": self.returncode, "wall_seconds": round(self.wall_seconds, 3),
-                "killed": self.killed, "fail_line": self.fail_line}
+                "killed": self.killed, "fail_line": self.fail_line, "stopped": self.stopped,
+                "deadline_s": self.deadline_s}
 
 
 def group_rss(pgid: int) -> int:
@@ -117,19 +129,20 @@ def kill_orphan(pgid: int, workspace: Path) -> bool:
     return True
 
 
-def _kill(pgid: int) -> None:
+def _kill(pgid: int, sig: int = signal.SIGKILL) -> None:
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
 
 class _Cold:
-    """A fresh ``python train.py`` per experiment."""
+    """A fresh ``python train.py`` per experiment (in the sandbox, if any)."""
 
-    def __init__(self, python, workspace, env, log_path):
+    def __init__(self, python, workspace, env, log_path, sandbox=NONE, data_dir=None):
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env,
+        argv = sandbox.wrap([python, "train.py"], Walls(Path(workspace), data_dir))
+        self.proc = subprocess.Popen(argv, cwd=workspace, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid = self.proc.pid
@@ -164,18 +177,24 @@ class _Warm:
 
 def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path, *,
                  python: str = sys.executable, timeout: float | None = None,
+                 grace: float = STOP_GRACE,
                  memory_cap: int | None = None, poll: float = 0.1,
                  clock: Callable[[], float] = time.monotonic,
                  extra_env: dict[str, str] | None = None,
                  on_start: Callable[[int], None] | None = None,
-                 starter=None) -> TrainResult:
-    """Train once; never raises for anything the trainer does. With a
-    ``starter`` (warm.WarmStarter) the trainer is forked from a helper that
-    has torch imported already; otherwise it is a fresh subprocess."""
+                 starter=None, sandbox: Sandbox = NONE) -> TrainResult:
+    """Train once; never raises for anything the trainer does. ``timeout``
+    (default ``kill_timeout(budget)``) is when SIGTERM comes, ``grace``
+    seconds before SIGKILL. A model file left by an earlier run is removed
+    first, so only what this run saved can be scored. With a ``starter``
+    (warm.WarmStarter, already inside the sandbox) the trainer is forked
+    from a helper that has torch imported; otherwise a fresh process."""
     timeout = kill_timeout(budget) if timeout is None else timeout
-    env = trainer_env(budget, data_dir, extra_env)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     prepare_counts(workspace, data_dir)  # corpus-only work: before the clock, cached per corpus
+    env = trainer_env(budget, data_dir, extra_env)
+    env[DEADLINE_ENV] = f"{time.time() + timeout:.3f}"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    (Path(workspace) / MODEL_FILE).unlink(missing_ok=True)
     started = clock()
     trainer = None
     if starter is not None:
@@ -183,8 +202,8 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
             trainer = _Warm(starter, workspace, env, log_path)
         except (OSError, ValueError):
             trainer = None  # the helper is gone: a fresh process still works
-    trainer = trainer or _Cold(python, workspace, env, log_path)
-    killed, returncode = None, None
+    trainer = trainer or _Cold(python, workspace, env, log_path, sandbox, data_dir)
+    killed, returncode, stopped = None, None, False
     try:
         if on_start is not None:
             on_start(trainer.pid)
@@ -193,7 +212,11 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
             returncode = trainer.wait(poll)
             if returncode is not None:
                 break
-            if clock() - started > timeout:
+            elapsed = clock() - started
+            if elapsed > timeout and not stopped:
+                stopped = True  # the deadline: save and go
+                _kill(trainer.pid, signal.SIGTERM)
+            elif stopped and elapsed > timeout + grace:
                 killed = "timeout"
             elif watch_memory and group_rss(trainer.pid) > memory_cap:
                 killed = "memory"
@@ -209,7 +232,7 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
     wall = clock() - started
     text = log_path.read_text(encoding="utf-8", errors="replace")
     return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
-                       text.splitlines()[-TAIL_LINES:])
+                       text.splitlines()[-TAIL_LINES:], stopped, round(timeout, 3))
 
 
 def prepare_counts(workspace: Path, data_dir: Path) -> None:

@@ -31,6 +31,9 @@ class ExperimentStatus:
     problems: list[str] = field(default_factory=list)
     analyses: list[dict] = field(default_factory=list)  # meta_analysis events
     flagged: list[dict] = field(default_factory=list)  # results with training warnings
+    noise: dict | None = None  # the last noise_estimated event: sigma, min_delta, keep_sigma
+    sandbox: dict | None = None  # of the last run: {"kind", "reason"}
+    mismatches: int = 0  # experiments whose printed val_bpb disagreed with the harness's
 
     @property
     def delta(self) -> float | None:
@@ -55,6 +58,9 @@ class ExperimentStatus:
                 "meta_analyses": len(self.analyses),
                 "flagged": [{"round": e.get("round"), "warnings": e.get("warnings")}
                             for e in self.flagged],
+                "sigma": (self.noise or {}).get("sigma"),
+                "keep_threshold": (self.noise or {}).get("min_delta"),
+                "sandbox": self.sandbox, "score_mismatches": self.mismatches,
                 "program_version": self.analyses[-1].get("program_version")
                 if self.analyses else None}
 
@@ -73,7 +79,14 @@ def summarize(results: Results, events: list[dict] | None = None,
         malformed=sum(1 for r in results.experiments() if r.problem),
         elapsed_s=elapsed if done else None, problems=results.problems,
         analyses=[e for e in events or [] if e.get("type") == "meta_analysis"],
-        flagged=[e for e in done if e.get("warnings")])
+        flagged=[e for e in done if e.get("warnings")],
+        noise=_last(events, "noise_estimated"),
+        sandbox=(_last(events, "experiment_run_started") or {}).get("sandbox"),
+        mismatches=sum(1 for e in done if e.get("score_mismatch")))
+
+
+def _last(events: list[dict] | None, kind: str) -> dict | None:
+    return next((e for e in reversed(events or []) if e.get("type") == kind), None)
 
 
 def load_status(run_dir: Path, name: str = "") -> ExperimentStatus:
@@ -106,6 +119,19 @@ def format_status(status: ExperimentStatus) -> str:
     lines.append(f"kept / discarded / crashed: {counts}"
                  + (f"   malformed rows: {status.malformed}" if status.malformed else "")
                  + (f"   rejected proposals: {status.rejected}" if status.rejected else ""))
+    noise = status.noise or {}
+    if noise.get("sigma"):
+        given = " (--min-delta given)" if noise.get("min_delta_given") else (
+            f" ({noise.get('keep_sigma', 2):g} sigma)")
+        lines.append(f"noise:        sigma {noise['sigma']:.6f} from {len(noise.get('samples', []))}"
+                     f" baseline runs; keep threshold {noise.get('min_delta', 0):.6f}{given}")
+    else:
+        lines.append("noise:        not measured (--noise-runs 0): any gain at all is kept")
+    if status.sandbox and status.sandbox.get("kind") != "bwrap":
+        lines.append(f"sandbox:      none ({status.sandbox.get('reason')})")
+    if status.mismatches:
+        lines.append(f"score mismatches: {status.mismatches} (train.py printed a val_bpb that "
+                     "is not the harness's)")
     if status.elapsed_s is not None:
         rate = f"{status.per_hour:.1f}" if status.per_hour else "n/a"
         lines.append(f"elapsed:      {_clock(status.elapsed_s)}   experiments/hour: {rate}")

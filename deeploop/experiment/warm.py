@@ -85,9 +85,15 @@ def serve(preload: tuple[str, ...]) -> None:
 class WarmStarter:
     """The harness side: start the helper, launch trainers, read exit codes."""
 
-    def __init__(self, python: str, env: dict[str, str], preload: tuple[str, ...] = PRELOAD):
+    def __init__(self, python: str, env: dict[str, str], preload: tuple[str, ...] = PRELOAD,
+                 sandbox=None, walls=None):
+        """With a ``sandbox`` the helper (and so every trainer it forks) runs
+        inside it, with ``walls`` (the workspace writable, validation hidden)."""
+        argv = [python, "-c", _ENTRY, *preload]
+        if sandbox is not None and walls is not None:
+            argv = sandbox.wrap(argv, walls)
         self.proc = subprocess.Popen(
-            [python, "-c", _ENTRY, *preload], env=env, bufsize=0,
+            argv, env=env, bufsize=0,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
         self._buffer = b""
 

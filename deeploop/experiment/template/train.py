@@ -12,6 +12,33 @@ data, prepared once per corpus by deeploop.experiment.counts (outside the budget
 read-only here). A small transformer (Muon, hashed n-gram embeddings) reads count
 features and weighs the tables' blended log-probs into its logits; it trains on
 one half of the files with the other half's tables, and is scored with all of them.
+
+How deeploop runs and scores this file (the contract; docs/experiment.md):
+
+1. `python train.py` trains and saves what it learned to MODEL_FILE
+   ("model.pt") in the working directory, atomically (a temporary file, then
+   os.replace). The harness deletes it before each run, scores it after, and
+   records a run that saved nothing as a crash.
+2. The harness keeps the clock. DEEPLOOP_TIME_BUDGET is the training
+   seconds; the trainer is sent SIGTERM at budget + start-up allowance after
+   it was started (DEEPLOOP_DEADLINE, Unix time) and SIGKILL a few seconds
+   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit.
+3. Importing train.py does not train (`if __name__ == "__main__":`).
+4. The harness imports this file in a separate, sandboxed process (workspace
+   read-only, no network, training data only) and calls
+       model = load_model(MODEL_FILE)
+       logprobs(model, x)   # x: int64 tensor (B, T) of bytes, T <= SEQ_LEN
+   which returns next-byte log-probabilities (B, T, 256); logits also do, the
+   harness applies log_softmax itself. Position t may use x[:, :t+1] only:
+   the harness changes one byte of some windows and checks that no earlier
+   prediction moves. It feeds windows of SEQ_LEN bytes sliding by half a
+   window and compares with the validation targets itself.
+5. Data: fixed.load_split("train") only. DEEPLOOP_DATA_DIR holds train.bin,
+   corpus.json and corpus-only preparations; the validation bytes are not
+   there (run by hand, outside the harness, they are, and the summary below
+   then includes val_bpb).
+6. The summary block printed at the end (`---`, then `key: value` lines) is
+   information, recorded beside the harness's score; never the score itself.
 """
 import math
 import os
@@ -49,6 +76,7 @@ COUNT_MAX_ORDER = 16   # count tables of the training bytes for contexts of 1..t
 GRAD_CLIP = 1.0        # max norm of the dense gradients; 0 turns clipping off
 EVAL_BATCH = 16        # windows per evaluation batch (speed only)
 SEED = 42
+MODEL_FILE = "model.pt"  # what the harness scores (see the contract above)
 # --- end hyperparameters ------------------------------------------------------
 
 VOCAB = 256            # byte tokens
@@ -239,7 +267,7 @@ def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
     folds = counts.halves(data)  # train on one half with the other half's tables
     step, trained, tokens, last_print = 0, 0.0, 0, 0.0
-    while trained < budget:
+    while trained < budget and not fixed.stop_requested():
         started, model.use = time.time(), f"half{1 - step % 2}"
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, trained / budget)
@@ -256,10 +284,34 @@ def train(model, optimizers, data, budget, autocast, device):
     return step, trained, tokens
 
 
+def save_model(model, path=MODEL_FILE):
+    """The weights, atomically (the count tables are the corpus's: prepared, not saved)."""
+    tmp = f"{path}.tmp"
+    torch.save({"state": model.state_dict()}, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path=MODEL_FILE):
+    """The harness's entry point: the model train.py saved, with the count tables
+    of all the training bytes, ready to score on CPU."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model = GPT("cpu")
+    model.load_state_dict(saved["state"])
+    model.tables["all"] = counts.load(fixed.data_dir(), "all", COUNT_ORDERS)
+    model.use = "all"
+    return model.eval()
+
+
+@torch.no_grad()
+def logprobs(model, x):
+    """The harness's entry point: next-byte log-probabilities (B, T, 256) of x (B, T)."""
+    return F.log_softmax(model(x).float(), dim=-1)
+
+
 def main():
     device, autocast = setup()
     budget = fixed.time_budget(cuda=device == "cuda")
-    train_data, val_data = (fixed.load_split(split, device) for split in ("train", "val"))
+    train_data = fixed.load_split("train", device)
     model = GPT(device).to(device)
     load_counts(model, device)
     if device == "cuda":  # compile the dense blocks; the count lookups have data-dependent shapes
@@ -269,15 +321,15 @@ def main():
     num_params = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params {num_params / 1e6:.2f}M | budget {budget:g} s", flush=True)
     steps, trained, tokens = train(model, optimizers, train_data, budget, autocast, device)
-    with autocast:
-        val_bpb = fixed.evaluate_bpb(model, val_data, SEQ_LEN, EVAL_BATCH)
-    if not math.isfinite(val_bpb):
-        fail(f"val_bpb is {val_bpb}")
+    save_model(model)
     peak = fixed.peak_flops(device)  # None for a GPU missing from the table: MFU unknown
     achieved = flops_per_token(model) * tokens / max(trained, 1e-9)
     mfu = "unknown" if peak is None else f"{100 * achieved / peak:.2f}"
     print("---")
-    print(f"val_bpb:          {val_bpb:.6f}")
+    if fixed.validation_available():  # by hand; under the harness, the harness scores
+        val_bpb = fixed.evaluate_bpb(lambda x: logprobs(model, x), fixed.load_split("val", device),
+                                     SEQ_LEN, EVAL_BATCH)
+        print(f"val_bpb:          {val_bpb:.6f}")
     print(f"training_seconds: {trained:.1f}")
     print(f"total_seconds:    {time.time() - T_START:.1f}")
     print(f"peak_vram_mb:     {fixed.peak_memory_mb(device):.1f}")
