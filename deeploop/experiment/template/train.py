@@ -298,18 +298,20 @@ def train(model, optimizers, data, budget, autocast, device):
 
 
 def save_model(model, path=MODEL_FILE):
-    """Weights, and the count tables of all training bytes, atomically."""
+    """The learned weights, atomically (the count tables are rebuilt from the
+    training bytes when the model is loaded: they are hundreds of MB)."""
     tmp = f"{path}.tmp"
-    torch.save({"state": model.state_dict(), "tables": model.tables["all"]}, tmp)
+    torch.save(model.state_dict(), tmp)
     os.replace(tmp, path)
 
 
 def load_model(path=MODEL_FILE):
     """The harness's entry point: the model train.py saved, ready to score on CPU."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                          else os.cpu_count() or 1)
     model = GPT("cpu")
-    model.load_state_dict(saved["state"])
-    model.tables["all"], model.use = saved["tables"], "all"
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.tables["all"], model.use = count_tables(fixed.load_split("train")), "all"
     return model.eval()
 
 
@@ -320,6 +322,7 @@ def logprobs(model, x):
 
 
 def main():
+    fixed.stop_requested()  # from now on the harness's SIGTERM means: stop, save, exit
     device, autocast = setup()
     budget = fixed.time_budget(cuda=device == "cuda")
     train_data = fixed.load_split("train", device)
