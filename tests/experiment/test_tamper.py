@@ -209,3 +209,41 @@ def test_a_trainer_that_sleeps_before_saving_is_a_crash(fake_run):
     result, _, _ = run_one(fake_run, sleeper, budget=2)
     assert result["status"] == "crash" and result["reason"].startswith("no model saved")
     assert "stopped at the deadline" in result["reason"]
+
+
+@needs_bwrap
+def test_a_command_agent_cannot_edit_the_evaluation_code_or_read_validation(fake_run, tmp_path,
+                                                                            monkeypatch):
+    """A ``command:`` agent (the shape of ``claude -p``) runs with the same walls:
+    it edits train.py, but the evaluation code and the validation bytes are
+    out of reach; what it reports comes back as its description."""
+    import sys
+    from deeploop.experiment.proposers import get_proposer
+    agent_dir = tmp_path / "agent"
+    agent_dir.mkdir()
+    monkeypatch.setenv("DEEPLOOP_SANDBOX_BIND", str(agent_dir))
+    evaluate_py = evaluate.__file__
+    before = hashlib.sha256(open(evaluate_py, "rb").read()).hexdigest()
+    script = agent_dir / "agent.py"
+    script.write_text(f'''
+import os
+found = []
+for name, act in (("eval", lambda: open({evaluate_py!r}, "a").write("# agent\\\\n")),
+                  ("val", lambda: open({str(fake_run.data_dir / "val.bin")!r}, "rb").read(1)),
+                  ("run", lambda: open(os.path.join("..", "results.tsv")).read(1))):
+    try:
+        act()
+        found.append(name + " open")
+    except OSError:
+        found.append(name + " blocked")
+src = open("train.py").read().replace("DEPTH = 4", "DEPTH = 5")
+open("train.py", "w").write(src)
+print("DESCRIPTION: DEPTH 4 -> 5 " + ", ".join(found))
+''')
+    settings = Settings(budget=5, warm_start=False, noise_runs=0, experiments=1)
+    events = list(run_experiments(fake_run, settings,
+                                  proposer=get_proposer(f"command:{sys.executable} {script}")))
+    result = [e for e in events if e["type"] == "experiment_result"][-1]
+    assert result["description"] == "DEPTH 4 -> 5 eval blocked, val blocked, run blocked"
+    assert hashlib.sha256(open(evaluate_py, "rb").read()).hexdigest() == before
+    assert result["val_bpb"] == pytest.approx(fake_bpb(fake_run, depth=5), abs=2e-6)

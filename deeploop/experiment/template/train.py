@@ -21,7 +21,8 @@ How deeploop runs and scores this file (the contract; docs/experiment.md):
 2. The harness keeps the clock. DEEPLOOP_TIME_BUDGET is the training
    seconds; the trainer is sent SIGTERM at budget + start-up allowance after
    it was started (DEEPLOOP_DEADLINE, Unix time) and SIGKILL a few seconds
-   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit.
+   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit;
+   fixed.out_of_time(margin) also when the deadline is that close.
 3. Importing train.py does not train (`if __name__ == "__main__":`).
 4. The harness imports this file in a separate, sandboxed process (workspace
    read-only, no network, training data only) and calls
@@ -280,14 +281,16 @@ def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
     folds, fit = fit_counts(model, data)  # the schedule runs over the steps' share
     step, trained, tokens, last_print = 0, fit, 0, 0.0
-    while trained < budget and not fixed.stop_requested():
+    step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
+    while trained < budget and not fixed.out_of_time(2 * step_s + 1):
         started, model.use = time.time(), 1 - step % 2
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, (trained - fit) / (budget - fit))
         if not math.isfinite(loss) or loss > FAIL_LOSS:
             fail(f"loss {loss} at step {step}: training diverged")
+        step_s = time.time() - started
         if step > 0:  # the first step pays for allocation and kernel choice
-            trained += time.time() - started
+            trained += step_s
             tokens += BATCH_SIZE * SEQ_LEN
         if trained - last_print >= 10 or trained >= budget:
             last_print = trained
