@@ -1,4 +1,9 @@
-"""Does the two-tier loop search well? A synthetic objective instead of training.
+"""SURROGATE: does the two-tier loop search well on a synthetic objective (no training)?
+
+This bench never trains: the objective is a hand-written response surface of
+the same model class the offline analyst fits, so its figures say how the
+search machinery behaves, not how well it finds real gains. For that, see
+bench/search_real.py (real training, scored by the harness).
 
 Each method gets the baseline plus the same number of experiments on
 ``deeploop.experiment.synthetic.surface`` (the template's knobs; a response

@@ -121,8 +121,14 @@ def cmd_run(args) -> int:
     bar = ProgressBar(settings.experiments, status.experiments + status.rejected,
                       best.val_bpb if best else None, settings.hours,
                       disable=args.no_progress or not sys.stderr.isatty())
+    if not settings.noise_runs and settings.min_delta is None:
+        print("deeploop experiment run: --noise-runs 0: the noise is not measured, so any "
+              "gain at all is kept (lucky runs included)", file=sys.stderr)
     try:
         for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
+            if event.get("type") == "sandbox_unavailable":
+                print(f"deeploop experiment run: no sandbox: {event.get('reason')}; train.py "
+                      "runs unconfined (the harness still scores)", file=sys.stderr)
             bar(event)
     finally:
         bar.close()

@@ -85,6 +85,18 @@ def stop_requested() -> bool:
     return _stop["requested"]
 
 
+def out_of_time(margin: float = 0.0) -> bool:
+    """True once the harness asked to stop, or when fewer than ``margin``
+    seconds are left before its deadline (``DEEPLOOP_DEADLINE``; never by hand)."""
+    if stop_requested():
+        return True
+    deadline = os.environ.get(DEADLINE_ENV)
+    try:
+        return deadline is not None and time.time() + margin >= float(deadline)
+    except ValueError:
+        return False
+
+
 def validation_available() -> bool:
     """Whether the validation bytes can be read here (by hand yes; in the sandbox no)."""
     try:

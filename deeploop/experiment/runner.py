@@ -96,10 +96,8 @@ class TrainResult:
                 "deadline_s": self.deadline_s}
 
 
-def group_rss(pgid: int) -> int:
-    """Resident bytes of every process in a process group (Linux /proc)."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE")
+def _group(pgid: int):
+    """(pid, rss pages) of every process in a process group (Linux /proc)."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -109,8 +107,27 @@ def group_rss(pgid: int) -> int:
         except OSError:
             continue  # the process ended while we looked
         if int(fields[2]) == pgid:
-            total += int(fields[21]) * page  # rss in pages
-    return total
+            yield int(entry.name), int(fields[21])
+
+
+def group_rss(pgid: int) -> int:
+    """Resident bytes of every process in a process group (Linux /proc)."""
+    return sum(rss for _, rss in _group(pgid)) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _stop(pgid: int, spare_leader: bool) -> None:
+    """SIGTERM to the trainer's process group. In a cold sandbox the leader
+    is bwrap, which would die of it and take the trainer down at once
+    (--die-with-parent): it is spared, so the trainer gets its grace to save."""
+    if not spare_leader or not os.path.isdir("/proc"):
+        _kill(pgid, signal.SIGTERM)
+        return
+    for pid, _ in list(_group(pgid)):
+        if pid != pgid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def kill_orphan(pgid: int, workspace: Path) -> bool:
@@ -215,7 +232,7 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
             elapsed = clock() - started
             if elapsed > timeout and not stopped:
                 stopped = True  # the deadline: save and go
-                _kill(trainer.pid, signal.SIGTERM)
+                _stop(trainer.pid, spare_leader=isinstance(trainer, _Cold) and sandbox.active)
             elif stopped and elapsed > timeout + grace:
                 killed = "timeout"
             elif watch_memory and group_rss(trainer.pid) > memory_cap:

@@ -151,6 +151,7 @@ def bwrap_argv(walls: Walls, bwrap: str = "bwrap") -> list[str]:
                 argv += ["--ro-bind", "/dev/null", str(entry)]
     for extra in walls.extra_rw + _extra_binds():
         argv += ["--bind", str(extra), str(extra)]
+    argv += ["--remount-ro", "/"]  # the sandbox's own root: folders made for mount points
     argv += ["--setenv", "HOME", HOME, "--setenv", "TMPDIR", "/tmp",
              "--setenv", "XDG_CACHE_HOME", f"{HOME}/.cache", "--chdir", ws]
     return argv

@@ -109,6 +109,8 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
         loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer,
                     sandbox=sandbox, **({"scorer": scorer} if scorer is not None else {}))
         loop.load(read_events(run.events_path).events)
+        if hasattr(loop.proposer, "sandbox"):  # command: agents get the same walls (+ network)
+            loop.proposer.sandbox, loop.proposer.data_dir = sandbox, run.data_dir
         yield from recovered
         try:
             if settings.warm_start:

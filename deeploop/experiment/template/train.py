@@ -22,7 +22,8 @@ How deeploop runs and scores this file (the contract; docs/experiment.md):
 2. The harness keeps the clock. DEEPLOOP_TIME_BUDGET is the training
    seconds; the trainer is sent SIGTERM at budget + start-up allowance after
    it was started (DEEPLOOP_DEADLINE, Unix time) and SIGKILL a few seconds
-   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit.
+   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit;
+   fixed.out_of_time(margin) also when the deadline is that close.
 3. Importing train.py does not train (`if __name__ == "__main__":`).
 4. The harness imports this file in a separate, sandboxed process (workspace
    read-only, no network, training data only) and calls
@@ -267,14 +268,16 @@ def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
     folds = counts.halves(data)  # train on one half with the other half's tables
     step, trained, tokens, last_print = 0, 0.0, 0, 0.0
-    while trained < budget and not fixed.stop_requested():
+    step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
+    while trained < budget and not fixed.out_of_time(2 * step_s + 1):
         started, model.use = time.time(), f"half{1 - step % 2}"
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, trained / budget)
         if not math.isfinite(loss) or loss > FAIL_LOSS:
             fail(f"loss {loss} at step {step}: training diverged")
+        step_s = time.time() - started
         if step > 0:  # the first step pays for allocation and kernel choice
-            trained += time.time() - started
+            trained += step_s
             tokens += BATCH_SIZE * SEQ_LEN
         if trained - last_print >= 10 or trained >= budget:
             last_print = trained
@@ -285,18 +288,20 @@ def train(model, optimizers, data, budget, autocast, device):
 
 
 def save_model(model, path=MODEL_FILE):
-    """The weights, atomically (the count tables are the corpus's: prepared, not saved)."""
+    """The learned weights, atomically (the count tables are the corpus's:
+    prepared once by deeploop.experiment.counts, not saved with every model)."""
     tmp = f"{path}.tmp"
-    torch.save({"state": model.state_dict()}, tmp)
+    torch.save(model.state_dict(), tmp)
     os.replace(tmp, path)
 
 
 def load_model(path=MODEL_FILE):
     """The harness's entry point: the model train.py saved, with the count tables
     of all the training bytes, ready to score on CPU."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                          else os.cpu_count() or 1)
     model = GPT("cpu")
-    model.load_state_dict(saved["state"])
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     model.tables["all"] = counts.load(fixed.data_dir(), "all", COUNT_ORDERS)
     model.use = "all"
     return model.eval()
@@ -309,6 +314,7 @@ def logprobs(model, x):
 
 
 def main():
+    fixed.stop_requested()  # from now on the harness's SIGTERM means: stop, save, exit
     device, autocast = setup()
     budget = fixed.time_budget(cuda=device == "cuda")
     train_data = fixed.load_split("train", device)
