@@ -134,6 +134,10 @@ def main() -> int:
             verdict = "below" if moves[-1]["val_bpb"] < zpaq else "above"
             print(f"final best {moves[-1]['val_bpb']:.4f}: {verdict} {ZPAQ} ({zpaq:.4f}) after "
                   f"{clock(time.monotonic() - started)}")
+        else:
+            results = [e for e in events if e.get("type") == "experiment_result"]
+            why = results[-1].get("reason") if results else "no experiment finished"
+            print(f"no scored result after {clock(time.monotonic() - started)}: {why}")
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -27,6 +27,7 @@ from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.evaluate import time_budget
 from deeploop.experiment.rundir import template_files
 from deeploop.experiment.runner import run_training
+from deeploop.experiment.score import score_model
 
 # Streaming compressors read stdin and write stdout; archivers get a file
 # "data" in a scratch folder and write "out.<ext>" (their own headers and the
@@ -64,7 +65,10 @@ def train_once(budget: float, folder: Path) -> dict:
     if problem:
         print("\n".join(result.log_tail), file=sys.stderr)
         raise SystemExit(f"training crashed: {problem}")
-    return result.summary
+    score = score_model(workspace, folder / "data", log_path=folder / "score.log")
+    if score.val_bpb is None:
+        raise SystemExit(f"scoring failed: {score.reason}")
+    return {**result.summary, "val_bpb": score.val_bpb}  # the harness's score, as the loop's
 
 
 def main() -> int:
