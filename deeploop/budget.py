@@ -61,7 +61,7 @@ def budget_exhausted(budget: Budget, spend: Spend) -> str | None:
     """The first budget (after the round cap) that has run out, as a reason."""
     if spend.seconds >= budget.max_seconds:
         return f"wall-clock budget of {budget.max_seconds:g} s exhausted"
-    tokens = spend.usage.input_tokens + spend.usage.output_tokens
+    tokens = spend.usage.total_tokens  # cached prompt tokens count too
     if tokens >= budget.max_tokens:
         return f"token budget of {budget.max_tokens} exhausted ({tokens} used)"
     if spend.usage.usd >= budget.max_usd:

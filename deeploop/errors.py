@@ -41,6 +41,15 @@ class ModelError(DeeploopError):
     exit_code = 1
 
 
+class BudgetRefused(ModelError):
+    """A model call was not made: at its worst it would cross the dollar cap."""
+
+
+class KeyRejected(ModelError):
+    """The API rejected the key (401/403): no later call can work, so the run
+    ends ``failed`` instead of recording one failed proposal after another."""
+
+
 class JudgeError(DeeploopError):
     """A node's judge raised, exited non-zero or returned nonsense."""
 

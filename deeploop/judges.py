@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import InputError, JudgeError
+from .childenv import child_env
 from .events import EVENTS_FILE, EventLog, read_events
 
 
@@ -88,7 +89,8 @@ class ShellJudge:
     def __call__(self, output: str, ctx: JudgeContext, log: EventLog) -> Verdict:
         try:
             proc = subprocess.run(["bash", str(self.path), str(ctx.run_dir), str(ctx.round)],
-                                  capture_output=True, text=True, timeout=self.timeout)
+                                  capture_output=True, text=True, timeout=self.timeout,
+                                  env=child_env())
         except subprocess.TimeoutExpired:
             raise JudgeError(f"judge {self.path} did not finish within {self.timeout:g} s") from None
         if proc.returncode != 0:

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Callable
 
 from .budget import Budget, Spend, budget_exhausted, cap_reached
-from .errors import DeeploopError, InputError, JudgeError
+from .errors import BudgetRefused, DeeploopError, InputError, JudgeError
 from .events import EVENTS_FILE, EventLog, precise_now
 from .judges import JudgeContext, Verdict, load_judge
 from .models import Model
+from .models.base import Usage
+from .models.purse import Purse, attach, purse_of
 from .nodes import Node
 from .reporting import end_with_report
 from .runs import Outcome, Status, create_run_dir
@@ -97,6 +99,9 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
 
 
 def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress) -> None:
+    purse = purse_of(model) or Purse(budget.max_usd)  # the dollar cap, kept before each call
+    attach(model, purse)
+    purse.spent_usd = spend.usage.usd
     while not cap_reached(budget, spend):
         exhausted = budget_exhausted(budget, spend)
         if exhausted:
@@ -111,7 +116,13 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
             completion = model.complete(prompt, node=node.name, run_id=run_dir.name, round=n,
                                         bans_file=node.bans_path, seed_file=run_dir / "seed.md",
                                         run_dir=run_dir)
+        except BudgetRefused:
+            log.emit("budget_exhausted", n, reason=purse.refused)
+            spend.rounds = state.rounds = n - 1  # the round was never played
+            state.status, state.reason = Status.BUDGET, purse.refused
+            return
         except DeeploopError as exc:
+            spend.add(getattr(exc, "usage", None) or Usage())  # a failed call costs too
             state.status, state.reason = Status.FAILED, f"model failed: {exc}"
             return
         except Exception as exc:  # a model adapter bug or a crash in user code
@@ -121,7 +132,7 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         spend.add(completion.usage)
         with open(run_dir / "state.md", "a", encoding="utf-8") as fh:
             fh.write(f"\n--- round {n} ---\n{output}\n")
-        extra = {"usage": completion.usage.to_json()} if completion.usage.input_tokens else {}
+        extra = {"usage": completion.usage.to_json()} if completion.usage.total_tokens else {}
         log.emit("agent_output", n, output=output, **extra)
         ctx = JudgeContext(node.name, run_dir, n, seed,
                            (run_dir / "state.md").read_text(encoding="utf-8"))
@@ -145,7 +156,7 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
 
 def _outcome(run_id: str, node: str, state: _Progress, spend: Spend) -> Outcome:
     extra = {}
-    if spend.usage.input_tokens or spend.usage.usd:
+    if spend.usage.total_tokens or spend.usage.usd:
         extra["usage"] = spend.usage.to_json()
     return Outcome(run_id, node, str(state.status), state.rounds, state.final_score,
                    state.reason, dict(state.violations), extra)

@@ -7,7 +7,7 @@ import pytest
 
 from deeploop.errors import InputError, ModelError
 from deeploop.models import get_model
-from deeploop.models.anthropic import AnthropicModel, price_usd
+from deeploop.models.anthropic import AnthropicModel
 from deeploop.models.mock import commit_message, lessons_in_prompt
 from deeploop.models.scripted import ScriptedModel
 
@@ -58,60 +58,6 @@ def test_mock_commit_msg_obeys_exactly_the_lessons_in_its_prompt():
     assert get_model("mock:commit-msg").complete(prompt).text == \
         "feat(api): Added auth middleware to /api/* routes."
     assert commit_message(set()).startswith("This commit adds")
-
-
-def _reply(text="feat: add x", inp=120, out=8):
-    return {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": {"input_tokens": inp, "output_tokens": out}}
-
-
-def _client(handler):
-    return anthropic.Anthropic(api_key="test", max_retries=0,
-                               http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
-
-
-def test_anthropic_adapter_sends_the_prompt_retries_429_and_records_usage():
-    requests = []
-
-    def handler(request):
-        requests.append(json.loads(request.content))
-        if len(requests) == 1:
-            return httpx2.Response(429, json={"type": "error", "error": {
-                "type": "rate_limit_error", "message": "slow down"}})
-        return httpx2.Response(200, json=_reply())
-
-    sleeps = []
-    model = AnthropicModel("claude-sonnet-4-6", client=_client(handler), sleep=sleeps.append)
-    completion = model.complete("the prompt", max_tokens=300)
-    assert completion.text == "feat: add x"
-    assert len(requests) == 2 and sleeps == [1.0]
-    assert requests[-1]["model"] == "claude-sonnet-4-6" and requests[-1]["max_tokens"] == 300
-    assert requests[-1]["messages"] == [{"role": "user", "content": "the prompt"}]
-    assert (completion.usage.input_tokens, completion.usage.output_tokens) == (120, 8)
-    assert completion.usage.usd == price_usd("claude-sonnet-4-6", 120, 8) == 0.00048
-
-
-def test_anthropic_adapter_gives_up_with_a_model_error():
-    def handler(request):
-        return httpx2.Response(500, json={"type": "error", "error": {
-            "type": "api_error", "message": "down"}})
-
-    model = AnthropicModel("claude-sonnet-4-6", client=_client(handler), retries=2,
-                           sleep=lambda s: None)
-    with pytest.raises(ModelError, match="API error 500"):
-        model.complete("x")
-
-    def bad_request(request):
-        return httpx2.Response(400, json={"type": "error", "error": {
-            "type": "invalid_request_error", "message": "bad"}})
-
-    calls = []
-    model = AnthropicModel("m", client=_client(lambda r: calls.append(r) or bad_request(r)),
-                           sleep=lambda s: None)
-    with pytest.raises(ModelError, match="400"):
-        model.complete("x")
-    assert len(calls) == 1  # 400 is not retried
 
 
 def test_anthropic_without_a_key_says_so():

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from .claude import apply
+        apply(args)
         return int(args.func(args) or 0)
     except DeeploopError as exc:
         print(f"deeploop {args.command}: {exc}", file=sys.stderr)

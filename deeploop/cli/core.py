@@ -30,6 +30,8 @@ def register(sub) -> None:
     add_model_and_budget(p)
     p.add_argument("--run-id", metavar="ID", help="name the run (default: NODE-STAMP-SUFFIX)")
     add_no_report(p)
+    from .claude import add_arguments
+    add_arguments(p)
     p.set_defaults(func=cmd_loop)
 
     p = sub.add_parser("feedback", help="promote recurring violations into BANS.md",

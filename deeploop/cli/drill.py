@@ -50,6 +50,8 @@ def register(sub) -> None:
     p.add_argument("--max-usd", type=float, metavar="D", help="dollar budget")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     add_no_report(p)
+    from .claude import add_arguments
+    add_arguments(p)
     p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("render", help="print a drill's tree (text, or --html)",

@@ -72,6 +72,8 @@ def register(sub) -> None:
                           "from a helper that has torch imported")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_no_report(run)
+    from .claude import add_arguments
+    add_arguments(run)
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", help="sum up an experiment run (or any results.tsv)")

@@ -20,6 +20,8 @@ def register(sub) -> None:
                                         "anthropic:<model>")
     meta.add_argument("--dry-run", action="store_true", help="print what would be written; "
                                                              "write nothing")
+    from .claude import add_arguments
+    add_arguments(meta)
     meta.set_defaults(func=cmd_meta)
 
 

@@ -48,6 +48,8 @@ def register(sub) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-report", action="store_true",
                      help="skip report.ipynb/report.html at the end")
+    from .claude import add_arguments
+    add_arguments(run)
     run.set_defaults(func=cmd_run)
 
     status = actions.add_parser("status", help="sum up a research run")

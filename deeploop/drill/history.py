@@ -99,8 +99,8 @@ def _usage(event: dict) -> Usage:
     if not isinstance(usage, dict):
         return Usage()
     try:
-        return Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)),
-                     float(usage.get("usd", 0.0)), int(usage.get("calls", 0)))
+        return Usage(**{k: (float(v) if k == "usd" else int(v))
+                        for k, v in Usage.from_json(usage).__dict__.items()})
     except (TypeError, ValueError):
         return Usage()
 

@@ -7,7 +7,10 @@ rung whose question was already asked on the chain is skipped, so a question
 is never repeated. Model questioners (``anthropic:``, ``command:``, ``mock:``,
 ``scripted:``, or ``model`` for the node's default_model) see only PROMPT.md,
 the lessons and the numbered ancestor chain, never siblings; their output is
-cut to its first question line and the raw size is kept for the judge.
+cut to its first question line and the raw size is kept for the judge. A
+model that can call tools (Claude) is made to call ``ask_question`` with the
+one question (its system prompt, PROMPT.md and BANS.md, is the cached
+prefix); a reply without a question is retried once by the session.
 """
 from __future__ import annotations
 
@@ -36,6 +39,17 @@ QUESTION_LADDER = (
     "Is “{c}” already settled by a choice no further why can move?",
 )
 LESSONS_HEADING = "## Accumulated lessons (BANS.md)"
+MAX_TOKENS = 1024
+ASK_TOOL = {
+    "name": "ask_question",
+    "description": "Ask the one question that drills into the active claim.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"question": {
+            "type": "string", "maxLength": MAX_QUESTION_CHARS,
+            "description": "exactly one question, one line, about the active claim"}},
+        "required": ["question"], "additionalProperties": False},
+}
 
 
 class Questioner(Protocol):
@@ -101,9 +115,17 @@ class ModelQuestioner:
                 + "\n\nAsk exactly one question that drills into the active claim.\n")
 
     def ask(self, chain: list[str], asked: list[str]) -> Question:
-        completion = self.model.complete(self.user_prompt(chain), system=self.system_prompt(),
-                                         node="deeper")
-        raw = completion.text or ""
+        if getattr(self.model, "supports_tools", False):
+            completion = self.model.complete(
+                self.user_prompt(chain) + f"Call {ASK_TOOL['name']}.\n",
+                system=self.system_prompt(), max_tokens=MAX_TOKENS, tools=[ASK_TOOL],
+                tool_choice={"type": "tool", "name": ASK_TOOL["name"]})
+            asked_for = (completion.tool_input or {}).get("question")
+            raw = asked_for.strip() if isinstance(asked_for, str) else ""
+        else:
+            completion = self.model.complete(self.user_prompt(chain),
+                                             system=self.system_prompt(), node="deeper")
+            raw = completion.text or ""
         question = first_question_line(raw)
         if not question:
             raise EmptyReply(f"questioner {self.spec} returned nothing", spec=self.spec)

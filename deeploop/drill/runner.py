@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..errors import InputError, ModelError
+from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
+from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
 from .replies import Reply
@@ -23,6 +24,7 @@ def run_drill(session: DrillSession, answerer: Answerer,
               on_round: Callable[[RoundResult], None] | None = None) -> str:
     """Drive ``session`` with ``answerer`` to its end; return the final status."""
     spin_limit = int(session.node.setting("spin_limit"))
+    attach(answerer, session.purse)  # a model answering spends from the drill's purse too
     unusable = 0
     while not session.finished:
         question = session.ask()
@@ -56,6 +58,12 @@ def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | 
     for _ in range(2):
         try:
             reply = answerer.answer(question, session.tree.chain(), round=n)
+        except BudgetRefused:
+            session.end(Status.BUDGET, session.purse.refused or "dollar budget exhausted")
+            return None
+        except KeyRejected as exc:
+            session.end(Status.FAILED, f"{answerer.source} failed in round {n}: {exc}")
+            return None
         except ModelError as exc:
             failure = exc
             continue

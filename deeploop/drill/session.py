@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..budget import Budget, Spend, budget_exhausted, cap_reached
-from ..errors import InputError, ModelError
+from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
+from ..models.purse import Purse, attach, purse_of
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..models.base import Usage
 from ..runs import Outcome, Status, create_run_dir
@@ -61,6 +62,10 @@ class DrillSession:
                             clock=ts_clock or now_iso, listeners=list(listeners))
         self.spend = Spend(clock) if clock else Spend()
         self.spend.rounds, self.spend.usage = history.rounds, history.usage
+        # the dollar cap, kept before each call the questioner's model makes
+        self.purse = purse_of(questioner) or Purse(budget.max_usd)
+        attach(questioner, self.purse)
+        self.purse.spent_usd = self.spend.usage.usd
         self.tree, self.rounds = history.tree, history.rounds
         self.pending = _question(history.pending) if history.pending else None
         self.asked = list(history.asked)
@@ -157,8 +162,15 @@ class DrillSession:
         for _ in range(2):
             try:
                 return self.questioner.ask(self.tree.chain(), asked)
+            except BudgetRefused:
+                self.end(Status.BUDGET, self.purse.refused or "dollar budget exhausted")
+                return None
+            except KeyRejected as exc:
+                self.end(Status.FAILED, f"questioner failed in round {self.rounds + 1}: {exc}")
+                return None
             except ModelError as exc:
                 failure = exc
+                self.spend.add(getattr(exc, "usage", None) or Usage())  # a failed call costs too
         self.end(Status.FAILED, f"questioner failed twice in round {self.rounds + 1}: {failure}")
         return None
 

@@ -32,6 +32,7 @@ from typing import Callable, Iterator
 
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..models.base import Usage
+from ..models.purse import Purse, attach, purse_of
 from ..runs import Outcome
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
@@ -52,8 +53,7 @@ Scorer = Callable[..., Score]
 def usage_of(event: dict) -> Usage:
     """The tokens and dollars an event records (``cost`` or ``usage``)."""
     data = event.get("cost") or event.get("usage") or {}
-    return Usage(**{k: v for k, v in data.items()
-                    if k in ("input_tokens", "output_tokens", "usd", "calls")})
+    return Usage.from_json(data)
 
 
 def default_budget() -> float:
@@ -103,14 +103,22 @@ class Loop:
                              max_seconds=hours * 3600 if hours else DEFAULT_MAX_SECONDS,
                              max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
+        # one purse for every model the run pays for (the meta tier's analyst may share it)
+        self.purse = purse_of(self.proposer) or Purse(self.settings.max_usd)
+        attach(self.proposer, self.purse)
 
     # -- state read back from files -------------------------------------------------
     def load(self, events: list[dict]) -> None:
         self.history = [e for e in events if e.get("type") == "experiment_result"]
         self.notifier.sent = sent_kinds(events)
+        costed = {e.get("round") for e in events
+                  if e.get("type") == "experiment_result" and e.get("cost") is not None}
         for event in events:  # proposals and meta-analyses spend from one budget
             if event.get("type") in ("experiment_result", "meta_analysis"):
                 self.spend.add(usage_of(event))
+            elif event.get("type") == "model_usage" and event.get("round") not in costed:
+                self.spend.add(usage_of(event))  # a call a kill left without its result
+        self.purse.spent_usd = self.spend.usage.usd
 
     def next_number(self) -> int:
         return max((e.get("round", 0) for e in self.history), default=-1) + 1
@@ -167,7 +175,8 @@ class Loop:
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
             return "passed", f"{self.settings.experiments} experiments done"
-        reason = budget_exhausted(self.limits, self.spend)
+        # a call the purse refused (it could have crossed the cap) ends the run too
+        reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
         return ("budget_exhausted", reason) if reason else None
 
     def stop_requested(self) -> str | None:
@@ -347,7 +356,13 @@ class Loop:
         current = self.ws.read()
         if baseline:
             return Proposal(current, "baseline"), base, ""
-        proposal = self.proposer.propose(self.context(number, current))
+        # every call is journalled as it is paid for (model_usage), for resume
+        self.purse.on_charge = lambda spec, usage: self.log.emit(
+            "model_usage", round=number, spec=spec, usage=usage.to_json())
+        try:
+            proposal = self.proposer.propose(self.context(number, current))
+        finally:
+            self.purse.on_charge = None
         self.spend.add(proposal.usage)
         problem = check_proposal(proposal, current)
         self.ws.restore(self.ws.dirty_paths())  # a proposer never leaves edits behind
@@ -418,4 +433,6 @@ class Loop:
                        "baseline_val_bpb": baseline.val_bpb if baseline else None,
                        "kept": results.count("keep"), "discarded": results.count("discard"),
                        "crashed": results.count("crash"),
-                       "usd": round(self.spend.usage.usd, 6)}).write(self.run.path)
+                       # the purse also knows calls whose proposal a kill cut short
+                       "usd": round(max(self.spend.usage.usd, self.purse.spent_usd), 6)}
+                ).write(self.run.path)

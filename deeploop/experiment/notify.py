@@ -2,7 +2,8 @@
 
 A notification is a line ``[HH:MM:SS] message`` appended to ``notify.log``,
 a ``notification`` event, and, when ``--notify-cmd`` is given, that command
-run with the message as its last argument (and on stdin). A failing command
+run with the message as its last argument (and on stdin), in an
+environment without credentials (``childenv``). A failing command
 is written down and never stops the loop. "Once" holds across resumes: the
 kinds already sent are read back from the run's events.
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from ..childenv import child_env
 from ..events import EventLog
 
 KINDS = ("breakthrough", "major_breakthrough", "done", "crash")
@@ -40,7 +42,7 @@ def _run_command(argv: list[str], message: str) -> str | None:
     """Run the notify command; the problem as text, or None when it worked."""
     try:
         proc = subprocess.run(argv + [message], input=message, capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT)
+                              timeout=COMMAND_TIMEOUT, env=child_env())
     except subprocess.TimeoutExpired:
         return f"no exit within {COMMAND_TIMEOUT:g} s"
     except OSError as exc:

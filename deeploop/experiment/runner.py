@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..childenv import child_env
 from .evaluate import DEADLINE_ENV, MODEL_FILE, STOP_GRACE, startup_allowance
 from .sandbox import NONE, Sandbox, Walls
 
 SUMMARY_KEYS = ("val_bpb", "training_seconds", "total_seconds", "peak_vram_mb",
                 "mfu_percent", "total_tokens_M", "num_steps", "num_params_M", "depth")
 TAIL_LINES = 50
-_SECRET = re.compile(r"API_?KEY|TOKEN|SECRET|PASSW|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY|AUTH",
-                     re.IGNORECASE)
 _SUMMARY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(\S+)\s*$")
 
 
@@ -50,9 +49,9 @@ def default_memory_cap() -> int | None:
 
 
 def scrub_env(environ: dict[str, str]) -> dict[str, str]:
-    """The environment minus anything that looks like a credential."""
-    return {k: v for k, v in environ.items()
-            if not _SECRET.search(k) and not k.startswith("ANTHROPIC_")}
+    """The environment minus anything that looks like a credential
+    (``childenv``; names given with ``--pass-env`` go through)."""
+    return child_env(environ)
 
 
 def parse_summary(text: str) -> dict[str, float]:

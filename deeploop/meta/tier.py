@@ -29,6 +29,8 @@ from ..experiment.rundir import ExperimentRun, Settings
 from ..experiment.runner import run_training
 from ..experiment.session import run_experiments
 from ..fileio import file_lock
+from ..experiment.proposers import get_proposer
+from ..models.purse import Purse, attach, purse_of
 from .analysts import Analysis, Analyst, get_analyst
 from .inputs import PROCESS_LOG, MetaInputs, gather_run, last_analysis
 from .outputs import COMMITTED, Plan, make_plan, write_plan
@@ -191,5 +193,10 @@ def run_with_meta(run: ExperimentRun, settings: Settings, *, proposer=None,
                                    stop=stop, scorer=scorer)
         return
     tier = MetaTier(run, settings, analyst or get_analyst(settings.analyst), now)
+    # the proposer and the analyst spend from one purse, kept before each call
+    proposer = proposer or get_proposer(settings.proposer)
+    purse = purse_of(proposer) or purse_of(tier.analyst) or Purse(settings.max_usd)
+    attach(proposer, purse)
+    attach(tier.analyst, purse)
     yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
                                stop=stop, steer=tier.steering, between=tier, scorer=scorer)

@@ -2,8 +2,9 @@
 
 ``command:claude -p`` or a local model's CLI. Like the reference harness,
 facts about the call are exported as environment variables (NODE_NAME,
-RUN_ID, ROUND, BANS_FILE, SEED_FILE, ...). API keys are passed through only
-because the program may itself be a model client.
+RUN_ID, ROUND, BANS_FILE, SEED_FILE, ...). Credentials are not passed
+(``childenv``): a program that is itself a model client gets its key only
+when the user names it (``--pass-env ANTHROPIC_API_KEY``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from ..childenv import child_env
 from ..errors import InputError, ModelError
 from .base import Completion, Usage
 
@@ -41,10 +43,12 @@ class CommandModel:
 
     def complete(self, prompt: str, *, system: str | None = None,
                  max_tokens: int | None = None, **context) -> Completion:
-        env = dict(os.environ)
+        stable = context.pop("stable", None)  # the cache layout means nothing here
+        history = "\n".join(context.pop("history", None) or [])
+        env = child_env()
         env.update({ENV_NAMES.get(k, k.upper()): str(v) for k, v in context.items()
                     if v is not None and isinstance(v, (str, int, float, os.PathLike))})
-        text = (system + "\n\n" + prompt) if system else prompt
+        text = "\n\n".join(p for p in (system, stable, history, prompt) if p)
         try:
             argv = self.wrap(self.argv) if self.wrap is not None else self.argv
             proc = subprocess.run(argv, input=text, capture_output=True, text=True,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator
 
+from ..errors import BudgetRefused
+from ..models.purse import Purse, attach, purse_of
 from ..budget import Budget, Spend, budget_exhausted
 from ..events import read_events
 from ..experiment.notify import Notifier, sent_kinds
@@ -57,6 +59,9 @@ class ResearchLoop:
                              max_tokens=self.settings.max_tokens, max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
         self.rounds: list[int] = []
+        # the dollar cap, kept before each call the synthesiser's model makes
+        self.purse = purse_of(self.synthesizer) or Purse(self.settings.max_usd)
+        attach(self.synthesizer, self.purse)
 
     # -- state read back from files ------------------------------------------------
     def load(self, events: list[dict]) -> None:
@@ -64,7 +69,8 @@ class ResearchLoop:
         for event in events:
             if event.get("type") == "research_synthesised":
                 usage = (event.get("attempt") or {}).get("usage") or {}
-                self.spend.add(Usage(**usage))
+                self.spend.add(Usage.from_json(usage))
+        self.purse.spent_usd = self.spend.usage.usd
         self.rounds = [e.get("round", 0) for e in events if e.get("type") == "research_started"]
 
     def next_round(self) -> int:
@@ -78,7 +84,7 @@ class ResearchLoop:
         count = len(self.entries())
         if count >= self.settings.entries:
             return "passed", f"{count} entries recorded (target {self.settings.entries})"
-        reason = budget_exhausted(self.limits, self.spend)
+        reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
         return ("budget_exhausted", reason) if reason else None
 
     def events(self) -> Iterator[dict]:
@@ -120,7 +126,10 @@ class ResearchLoop:
         self.rounds.append(round)
         yield self.log.emit("research_started", round=round, question=pick.question,
                             origin=pick.origin, head=head)
-        attempt = self.synthesizer.research(pick.question, self.context(round, pick))
+        try:
+            attempt = self.synthesizer.research(pick.question, self.context(round, pick))
+        except BudgetRefused:
+            return  # not sent, nothing spent: the loop ends budget_exhausted (a resume redoes it)
         self.spend.add(attempt.usage)
         yield self.log.emit("research_synthesised", round=round, attempt=attempt.to_json())
         yield from self.complete(round, attempt, head)

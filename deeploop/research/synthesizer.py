@@ -44,7 +44,7 @@ class Attempt:
     @classmethod
     def from_json(cls, data: dict) -> "Attempt":
         values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        values["usage"] = Usage(**(data.get("usage") or {}))
+        values["usage"] = Usage.from_json(data.get("usage"))
         return cls(**values)
 
 

@@ -116,8 +116,9 @@ def test_anthropic_questioner_through_the_real_client(node_dir):
         seen.append(body)
         return httpx2.Response(200, json={
             "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-            "content": [{"type": "text", "text": "What would make “cause A” false?"}],
-            "stop_reason": "end_turn", "stop_sequence": None,
+            "content": [{"type": "tool_use", "id": "toolu_01", "name": "ask_question",
+                         "input": {"question": "What would make “cause A” false?"}}],
+            "stop_reason": "tool_use", "stop_sequence": None,
             "usage": {"input_tokens": 1200, "output_tokens": 12}})
 
     client = anthropic.Anthropic(api_key="test",
@@ -126,5 +127,35 @@ def test_anthropic_questioner_through_the_real_client(node_dir):
     question = ModelQuestioner(model, load_deeper()).ask(["root", "cause A"], [])
     assert question.text == "What would make “cause A” false?"
     assert question.usage.input_tokens == 1200 and question.usage.usd > 0
-    assert "deeper — the questioner" in seen[0]["system"]
-    assert "2. cause A" in seen[0]["messages"][0]["content"]
+    system = seen[0]["system"][0]
+    assert "deeper — the questioner" in system["text"] and system["cache_control"]
+    assert "2. cause A" in seen[0]["messages"][0]["content"][0]["text"]
+    assert seen[0]["tool_choice"] == {"type": "tool", "name": "ask_question"}
+    assert question.raw_lines == 1
+
+
+def test_the_drill_ends_budget_exhausted_before_a_call_could_cross_the_cap(tmp_path, node_dir):
+    anthropic = pytest.importorskip("anthropic")
+    httpx2 = pytest.importorskip("httpx2")
+    from deeploop.budget import Budget
+    from deeploop.drill.session import DrillSession
+    from deeploop.models.anthropic import AnthropicModel
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx2.Response(200, json={
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+            "content": [{"type": "tool_use", "id": "toolu_01", "name": "ask_question",
+                         "input": {"question": "Why?"}}],
+            "stop_reason": "tool_use", "stop_sequence": None,
+            "usage": {"input_tokens": 900, "output_tokens": 10}})
+
+    client = anthropic.Anthropic(api_key="t", max_retries=0,
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    questioner = ModelQuestioner(AnthropicModel("claude-haiku-4-5", client=client), load_deeper())
+    session = DrillSession.start("We should ship on Fridays.", questioner=questioner,
+                                 root=tmp_path, budget=Budget(max_rounds=5, max_usd=0.002))
+    assert session.ask() is None and seen == []  # one call could cost $0.0057
+    assert str(session.status) == "budget_exhausted"
+    assert "could cost up to" in session.exit_reason

@@ -18,6 +18,7 @@ from deeploop.meta.offline import OfflineAnalyst
 from deeploop.meta.program import strategy_section
 from deeploop.meta.tier import analyse_run
 from deeploop.models.anthropic import AnthropicModel
+from deeploop.models.standin import message
 from tests.experiment.conftest import FAKE_TRAIN
 
 from .conftest import inputs_from, run_loop
@@ -55,27 +56,79 @@ learning rate first, then depth
 """
 
 
-def message(text):
-    return {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": {"input_tokens": 3000, "output_tokens": 700}}
+class TextModel:
+    """A text-only model (no tools: command:, scripted:) giving one reply, or
+    failing like an API error when ``reply`` is an HTTP status."""
+
+    spec = "anthropic:claude-sonnet-4-6"
+
+    def __init__(self, reply, seen):
+        self.reply, self.seen = reply, seen
+
+    def complete(self, prompt, *, system=None, max_tokens=None, **context):
+        from deeploop.errors import ModelError
+        from deeploop.models.base import Completion, Usage
+        self.seen.append(prompt)
+        if isinstance(self.reply, int):
+            raise ModelError(f"{self.spec}: API error {self.reply}: overloaded")
+        return Completion(self.reply, Usage(3000, 700, usd=0.0195, calls=1))
 
 
 def analyst_replying(reply):
-    """An LLMAnalyst whose one API call gets ``reply`` (text, or an HTTP status)."""
+    """An LLMAnalyst on the text path whose one call gets ``reply``."""
     seen = []
+    return LLMAnalyst(TextModel(reply, seen)), seen
+
+
+def tool_call(hypotheses=None, **fields):
+    items = hypotheses if hypotheses is not None else [
+        {"change": "LR 0.003 -> 0.0045", "expected": "lower val_bpb by ~1 %",
+         "confidence": "HIGH", "reason": "every raise so far was kept"}] + [
+        {"change": f"DEPTH 4 -> {5 + i}", "expected": "lower val_bpb", "confidence": "LOW",
+         "reason": "untested"} for i in range(4)]
+    data = {"hypotheses": items, "strategy": "Raise the learning rate first.",
+            "what_worked": ["higher LR"], "what_did_not_work": ["wider models"],
+            "strategy_change": ["LR first"], "commit_message": "learning rate first"} | fields
+    return message([{"type": "tool_use", "id": "toolu_01", "name": "record_analysis",
+                     "input": data}], stop_reason="tool_use", input_tokens=3000,
+                   output_tokens=700)
+
+
+def claude_replying(*bodies):
+    seen, queue = [], list(bodies)
 
     def handler(request):
         seen.append(json.loads(request.content))
-        if isinstance(reply, int):
-            return httpx2.Response(reply, json={"type": "error", "error": {
-                "type": "api_error", "message": "overloaded"}})
-        return httpx2.Response(200, json=message(reply))
+        return httpx2.Response(200, json=queue.pop(0))
 
     client = anthropic.Anthropic(api_key="test", max_retries=0, http_client=httpx2.Client(
         transport=httpx2.MockTransport(handler)))
-    model = AnthropicModel("claude-sonnet-4-6", client=client, retries=0, sleep=lambda s: None)
-    return LLMAnalyst(model), seen
+    return LLMAnalyst(AnthropicModel("claude-sonnet-4-6", client=client)), seen
+
+
+def test_claude_records_its_analysis_through_a_forced_tool_call():
+    analyst, seen = claude_replying(tool_call())
+    analysis = analyst.analyse(inputs_from(ROWS, number=3))
+    assert analysis.fallback is None and analysis.hypotheses[0].changes == {"LR": 0.0045}
+    assert [h.id for h in analysis.hypotheses] == ["M3.1", "M3.2", "M3.3", "M3.4", "M3.5"]
+    assert analysis.worked == ["higher LR"] and analysis.commit_message == "meta: learning rate first"
+    assert seen[0]["tool_choice"] == {"type": "tool", "name": "record_analysis"}
+    assert analysis.usage.input_tokens == 3000 and analysis.usage.usd > 0
+
+
+def test_an_analysis_that_does_not_fit_is_retried_once_then_falls_back():
+    four = tool_call(hypotheses=tool_call()["content"][0]["input"]["hypotheses"][:4])
+    vague = tool_call(hypotheses=[dict(h, confidence="SURE") for h in
+                                  tool_call()["content"][0]["input"]["hypotheses"]])
+    analyst, seen = claude_replying(four, vague)
+    analysis = analyst.analyse(inputs_from(ROWS, number=1, train_py=FAKE_TRAIN))
+    assert "exactly 5 items, got 4" in seen[1]["messages"][0]["content"][1]["text"]
+    assert analysis.fallback == ("reply did not fit the record_analysis schema twice: "
+                                 "hypothesis 1: confidence must be one of HIGH, MEDIUM, LOW, "
+                                 "got 'SURE'")
+    assert analysis.usage.calls == 2
+    analyst, _ = claude_replying(four, tool_call())
+    assert analyst.analyse(inputs_from(ROWS, number=1)).fallback is None
 
 
 ROWS = ("a1\t2.100000\t0.5\tkeep\tbaseline\n"
@@ -95,7 +148,7 @@ def test_a_good_reply_is_used_as_written():
     assert analysis.strategy.startswith("Raise the learning rate")
     assert "**What worked:** higher LR." in analysis.narrative
     assert analysis.usage.input_tokens == 3000 and analysis.usage.usd > 0
-    prompt = seen[0]["messages"][0]["content"]
+    prompt = seen[0]
     for part in ("b2\t2.050000", "LR up: 1 of 2 kept, mean +2.38 %, 1 crashed",
                  "Crashed values: LR up to [0.02]",
                  "<hypotheses>", "<commit_message>"):

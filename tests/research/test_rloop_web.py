@@ -95,9 +95,11 @@ def test_claude_searches_and_writes_a_cited_finding(collection, research_node):
     request = seen[0]
     assert request["tools"] == [{"type": "web_search_20250305", "name": "web_search",
                                  "max_uses": 3}]
-    prompt = request["messages"][0]["content"]
-    assert "# Research constitution" in prompt and "## Accumulated lessons (BANS.md)" in prompt
-    assert f"Question: {QUESTION}" in prompt
+    stable, asked = request["messages"][0]["content"]
+    assert "# Research constitution" in stable["text"]
+    assert "## Accumulated lessons (BANS.md)" in stable["text"]
+    assert stable["cache_control"]["type"] == "ephemeral"  # the cached prefix
+    assert f"Question: {QUESTION}" in asked["text"] and QUESTION not in stable["text"]
     row = entries(prepared)[0]
     assert (row.confidence, row.status, row.search_count) == ("HIGH", "answered", 2)
     assert row.sources == [SPEC, BLOG]  # the cited www./slash variant written as returned
@@ -109,6 +111,21 @@ def test_claude_searches_and_writes_a_cited_finding(collection, research_node):
     assert events(prepared, "judge_result")[0]["violations"] == []
     cost = events(prepared, "research_result")[0]["cost"]
     assert cost["usd"] == pytest.approx(0.006 + 0.006 + 0.02)  # tokens plus two searches
+
+
+def test_the_apis_citations_are_sources_of_the_finding(collection, research_node):
+    head, tail = GOOD.split(f"- The innermost expired scope wins when scopes nest "
+                            f"([Deadlines blog]({BLOG})).\n")
+    reply = message(head, RESULTS)
+    reply["content"] += [
+        {"type": "text", "text": "- The innermost expired scope wins when scopes nest.",
+         "citations": [{"type": "web_search_result_location", "url": BLOG,
+                        "title": "Deadlines, explained", "encrypted_index": "Eo8BCioIAhgBIiQy",
+                        "cited_text": "the innermost expired scope wins"}]},
+        {"type": "text", "text": "\n" + tail}]
+    prepared, _, _ = web_run("cited", collection, reply)
+    row = entries(prepared)[0]
+    assert row.sources == [SPEC, BLOG]  # BLOG only from the citation block
 
 
 def test_uncited_and_fabricated_claims_are_judged_and_kept_out(collection, research_node):
@@ -143,8 +160,7 @@ def test_a_malformed_reply_is_recorded_partial_and_retried(collection, research_
 def test_an_api_that_keeps_failing_fails_the_run_and_records_nothing(collection, research_node):
     client, _ = client_replying(500, 500)
     prepared = start("down", collection, entries=1, questions=[QUESTION])
-    prepared.synthesizer = WebSynthesizer(AnthropicModel("claude-sonnet-4-6", client=client,
-                                                         retries=1, sleep=lambda s: None))
+    prepared.synthesizer = WebSynthesizer(AnthropicModel("claude-sonnet-4-6", client=client))
     with pytest.raises(ModelError, match="API error 500"):
         run(prepared)
     assert entries(prepared) == []
@@ -160,8 +176,9 @@ def test_recurring_violations_become_lessons_the_next_prompt_carries(collection,
     bans = (research_node / "BANS.md").read_text()
     assert "- `no-citation` — promoted from 2 of last 5 runs" in bans
     _, _, seen = web_run("lesson-c", collection, message(GOOD, RESULTS))
-    lessons = seen[0]["messages"][0]["content"].split("## Accumulated lessons (BANS.md)")[1]
-    assert "`no-citation`" in lessons.split("## Your question")[0]
+    stable = seen[0]["messages"][0]["content"][0]["text"]
+    lessons = stable.split("## Accumulated lessons (BANS.md)")[1]
+    assert "`no-citation`" in lessons.split("## How to answer")[0]
 
 
 def test_the_cli_refuses_anthropic_without_a_key(collection, capsys, runs_root):
@@ -170,3 +187,23 @@ def test_the_cli_refuses_anthropic_without_a_key(collection, capsys, runs_root):
     assert code == 2
     assert "needs ANTHROPIC_API_KEY" in capsys.readouterr().err
     assert not (runs_root / "research" / "nokey").exists()
+
+
+def test_a_refusal_is_recorded_with_its_reason_and_cost(collection, research_node):
+    refused = message("I can't help with that.", RESULTS[:1])
+    refused["stop_reason"] = "refusal"
+    prepared, _, seen = web_run("refused", collection, refused, message(GOOD, RESULTS))
+    attempt = events(prepared, "research_synthesised")[0]["attempt"]
+    assert attempt["note"].endswith("the model refused: I can't help with that.")
+    assert attempt["usage"]["usd"] > 0 and len(seen) == 1
+    assert entries(prepared)[0].status == "partial"
+
+
+def test_the_dollar_cap_refuses_a_call_before_it_is_sent(collection, research_node):
+    client, seen = client_replying(message(GOOD, RESULTS))
+    prepared = start("capped", collection, entries=1, questions=[QUESTION],
+                     synthesizer="anthropic:claude-sonnet-4-6", client=client, max_uses=3,
+                     max_usd=0.02)  # one call could cost $0.09
+    outcome = run(prepared)
+    assert outcome["status"] == "budget_exhausted" and seen == []
+    assert "could cost up to" in outcome["exit_reason"] and outcome.get("usd", 0) == 0

@@ -39,7 +39,8 @@ def _anthropic(arg: str) -> Proposer:
                          "e.g. anthropic:claude-sonnet-4-6")
     from .llm import LLMProposer
     from ...models.anthropic import AnthropicModel
-    return LLMProposer(AnthropicModel(arg))
+    # an experiment step (training included) may outlast 5 minutes: cache for an hour
+    return LLMProposer(AnthropicModel(arg, cache_ttl="1h"))
 
 
 def _command(arg: str) -> Proposer:
