@@ -26,7 +26,8 @@ from deeploop.experiment.corpus import eval_targets, load_default, prepare
 from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.evaluate import time_budget
 from deeploop.experiment.rundir import template_files
-from deeploop.experiment.runner import run_training
+from deeploop.experiment.runner import run_training, trainer_env
+from deeploop.experiment.sandbox import Sandbox
 from deeploop.experiment.score import score_model
 
 # Streaming compressors read stdin and write stdout; archivers get a file
@@ -60,12 +61,17 @@ def train_once(budget: float, folder: Path) -> dict:
     workspace = folder / "workspace"
     workspace.mkdir()
     (workspace / "train.py").write_text(template_files()["train.py"])
-    result = run_training(workspace, folder / "train.log", budget, folder / "data")
+    sandbox = Sandbox.from_mode("auto")  # as in a run: the trainer cannot see val.bin
+    env = sandbox.env()
+    data = folder / "data"
+    result = run_training(workspace, folder / "train.log", budget, data, sandbox=sandbox,
+                          extra_env=env)
     problem = crash_reason(result)
     if problem:
         print("\n".join(result.log_tail), file=sys.stderr)
         raise SystemExit(f"training crashed: {problem}")
-    score = score_model(workspace, folder / "data", log_path=folder / "score.log")
+    score = score_model(workspace, data, log_path=folder / "score.log", sandbox=sandbox,
+                        env=trainer_env(budget, data, env))
     if score.val_bpb is None:
         raise SystemExit(f"scoring failed: {score.reason}")
     return {**result.summary, "val_bpb": score.val_bpb}  # the harness's score, as the loop's
@@ -103,9 +109,10 @@ def main() -> int:
             summary = train_once(budget, Path(tmp))
         scores.append(summary["val_bpb"])
         print(f"{'model':12s} {summary['val_bpb']:.4f} bpb (run {run + 1}/{args.runs}) after "
-              f"{summary['training_seconds']:.1f} s of training ({summary['num_steps']:.0f} "
-              f"steps, {summary['total_tokens_M']:.2f}M tokens, "
-              f"{summary['num_params_M']:.2f}M params)", flush=True)
+              f"{summary.get('training_seconds', float('nan')):.1f} s of training "
+              f"({summary.get('num_steps', float('nan')):.0f} steps, "
+              f"{summary.get('total_tokens_M', float('nan')):.2f}M tokens; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     model = statistics.median(scores)
     if args.runs > 1:
         print(f"{'model':12s} {model:.4f} bpb, median of {args.runs} "

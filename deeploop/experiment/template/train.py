@@ -236,9 +236,22 @@ def setup():
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
         return "cuda", torch.autocast("cuda", dtype=torch.bfloat16)
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                          else os.cpu_count() or 1)
+    pick_threads()
     return "cpu", torch.autocast("cpu", enabled=False)
+
+
+def pick_threads():
+    """All cores, unless one thread is faster right now: on a shared, busy machine
+    threads that wait on each other can make a step several times slower."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    a, seconds = torch.randn(256, 256), {}
+    for n in sorted({1, cores or 1}):
+        torch.set_num_threads(n)
+        started = time.perf_counter()
+        for _ in range(8):
+            a @ a
+        seconds[n] = time.perf_counter() - started
+    torch.set_num_threads(min(seconds, key=seconds.get))
 
 
 def train_step(model, optimizers, x, y, autocast, progress):
@@ -271,6 +284,8 @@ def train(model, optimizers, data, budget, autocast, device):
     step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
     while trained < budget and not fixed.out_of_time(2 * step_s + 1):
         started, model.use = time.time(), f"half{1 - step % 2}"
+        if device == "cpu" and step % 25 == 24:
+            pick_threads()  # the machine's load changes
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, trained / budget)
         if not math.isfinite(loss) or loss > FAIL_LOSS:
@@ -298,8 +313,7 @@ def save_model(model, path=MODEL_FILE):
 def load_model(path=MODEL_FILE):
     """The harness's entry point: the model train.py saved, with the count tables
     of all the training bytes, ready to score on CPU."""
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                          else os.cpu_count() or 1)
+    pick_threads()
     model = GPT("cpu")
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     model.tables["all"] = counts.load(fixed.data_dir(), "all", COUNT_ORDERS)
