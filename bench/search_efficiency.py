@@ -1,4 +1,9 @@
-"""Does the two-tier loop search well? A synthetic objective instead of training.
+"""SURROGATE: does the two-tier loop search well on a synthetic objective (no training)?
+
+This bench never trains: the objective is a hand-written response surface of
+the same model class the offline analyst fits, so its figures say how the
+search machinery behaves, not how well it finds real gains. For that, see
+bench/search_real.py (real training, scored by the harness).
 
 Each method gets the baseline plus the same number of experiments on
 ``deeploop.experiment.synthetic.surface`` (the template's knobs; a response
@@ -36,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from deeploop.experiment.proposers.offline import OfflineProposer  # noqa: E402
 from deeploop.experiment.results import read_results  # noqa: E402
 from deeploop.experiment.rundir import Settings, init_run  # noqa: E402
-from deeploop.experiment.synthetic import (NOISE, objective_trainer, surface,  # noqa: E402
+from deeploop.experiment.synthetic import (NOISE, objective_scorer, objective_trainer, surface,  # noqa: E402
                                            template_knobs)
 from deeploop.meta.tier import run_with_meta  # noqa: E402
 
@@ -165,7 +170,8 @@ def loop(seed: int, meta: bool, data: Path) -> list[float]:
     settings = Settings(experiments=EXPERIMENTS, budget=1, warm_start=False, seed=seed,
                         meta_interval=12 if meta else 0)
     trainer = objective_trainer(surface, seed=seed, record=record)
-    for _ in run_with_meta(run, settings, proposer=OfflineProposer(seed=seed), trainer=trainer):
+    for _ in run_with_meta(run, settings, proposer=OfflineProposer(seed=seed), trainer=trainer,
+                           scorer=objective_scorer):
         pass
     rows = read_results(run.results_path).rows
     assert len(rows) == len(record), "every training gives exactly one row"

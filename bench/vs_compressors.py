@@ -1,34 +1,54 @@
-"""Does one default-budget training run beat general-purpose compressors?
+"""Does a default-budget training run beat the best classical compressors?
 
-Trains the shipped train.py once (default budget: 60 s on CPU) on the
-embedded corpus and compares its val_bpb with the conditional bits per byte
-of `xz -9`, `bzip2 -9` and `zstd -19` on exactly the bytes evaluate_bpb
-scores: size(train + those bytes) - size(train), in bits, per byte. Goal:
-the model beats the best compressor; the ratio is model / best compressor.
+Trains the shipped train.py (default budget: 60 s on CPU; `--runs 3` for a
+median) on the embedded corpus and compares its val_bpb with the conditional
+bits per byte of LZ and BWT compressors (`xz -9`, `bzip2 -9`, `zstd -19`),
+PPMd (`7z`, order 32 with 256 MB, from p7zip-full) and the context-mixing
+`zpaq -m5`, on exactly the bytes evaluate_bpb scores: size(train + those
+bytes) - size(train), in bits, per byte. The ratio is model / best
+compressor; below 1 the model wins. `--no-train` prints the compressors only.
 
-    python bench/vs_compressors.py [--budget SECONDS]
+    python bench/vs_compressors.py [--budget SECONDS] [--runs N] [--no-train]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from deeploop.experiment.corpus import eval_targets, load_default, prepare
 from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.evaluate import time_budget
 from deeploop.experiment.rundir import template_files
-from deeploop.experiment.runner import run_training
+from deeploop.experiment.runner import run_training, trainer_env
+from deeploop.experiment.sandbox import Sandbox
+from deeploop.experiment.score import score_model
 
+# Streaming compressors read stdin and write stdout; archivers get a file
+# "data" in a scratch folder and write "out.<ext>" (their own headers and the
+# file name cancel out in the conditional difference).
 COMPRESSORS = {"xz -9": ["xz", "-9", "-c"], "bzip2 -9": ["bzip2", "-9", "-c"],
-               "zstd -19": ["zstd", "-19", "-c", "-q"]}
+               "zstd -19": ["zstd", "-19", "-c", "-q"],
+               "7z PPMd o32": ["7z", "a", "-t7z", "-m0=PPMd:o=32:mem=256m", "-bd", "-y",
+                               "out.7z", "data"],
+               "zpaq -m5": ["zpaq", "a", "out.zpaq", "data", "-m5"]}
 
 
 def compressed_size(argv: list[str], data: bytes) -> int:
-    return len(subprocess.run(argv, input=data, capture_output=True, check=True).stdout)
+    """Bytes of ``data`` compressed by ``argv``."""
+    archive = next((a for a in argv if a.startswith("out.")), None)
+    if archive is None:
+        return len(subprocess.run(argv, input=data, capture_output=True, check=True).stdout)
+    with tempfile.TemporaryDirectory(prefix="deeploop-cmp-") as tmp:
+        (Path(tmp) / "data").write_bytes(data)
+        subprocess.run(argv, cwd=tmp, capture_output=True, check=True)
+        return os.path.getsize(Path(tmp) / archive)
 
 
 def conditional_bpb(argv: list[str], train: bytes, target: bytes) -> float:
@@ -41,38 +61,62 @@ def train_once(budget: float, folder: Path) -> dict:
     workspace = folder / "workspace"
     workspace.mkdir()
     (workspace / "train.py").write_text(template_files()["train.py"])
-    result = run_training(workspace, folder / "train.log", budget, folder / "data")
+    sandbox = Sandbox.from_mode("auto")  # as in a run: the trainer cannot see val.bin
+    env = sandbox.env()
+    data = folder / "data"
+    result = run_training(workspace, folder / "train.log", budget, data, sandbox=sandbox,
+                          extra_env=env)
     problem = crash_reason(result)
     if problem:
         print("\n".join(result.log_tail), file=sys.stderr)
         raise SystemExit(f"training crashed: {problem}")
-    return result.summary
+    score = score_model(workspace, data, log_path=folder / "score.log", sandbox=sandbox,
+                        env=trainer_env(budget, data, env))
+    if score.val_bpb is None:
+        raise SystemExit(f"scoring failed: {score.reason}")
+    return {**result.summary, "val_bpb": score.val_bpb}  # the harness's score, as the loop's
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=None,
                         help="training seconds (default: the template's default budget)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="training runs; the median val_bpb is compared (default 1)")
+    parser.add_argument("--no-train", action="store_true", help="print the compressors only")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     budget = args.budget or time_budget()
     corpus = load_default()
     target = eval_targets(corpus.val, corpus.eval_bytes)
+    print(f"corpus: {corpus.name} ({len(corpus.train):,} train bytes, "
+          f"{len(target):,} scored validation bytes)", flush=True)
     rows = {}
     for name, argv in COMPRESSORS.items():
         if shutil.which(argv[0]) is None:
-            print(f"{name:10s} not installed, skipped")
+            print(f"{name:12s} not installed, skipped (Debian: make debs)")
             continue
+        started = time.perf_counter()
         rows[name] = conditional_bpb(argv, corpus.train, target)
-    with tempfile.TemporaryDirectory(prefix="deeploop-vs-") as tmp:
-        summary = train_once(budget, Path(tmp))
-    model = summary["val_bpb"]
-    print(f"corpus: {corpus.name} ({len(corpus.train):,} train bytes, "
-          f"{len(target):,} scored validation bytes)")
-    for name, bpb in sorted(rows.items(), key=lambda kv: kv[1]):
-        print(f"{name:10s} {bpb:.4f} bpb (conditional on the training bytes)")
-    print(f"{'model':10s} {model:.4f} bpb after {summary['training_seconds']:.1f} s of training "
-          f"({summary['num_steps']:.0f} steps, {summary['total_tokens_M']:.2f}M tokens, "
-          f"{summary['num_params_M']:.2f}M params)")
+        print(f"{name:12s} {rows[name]:.4f} bpb (conditional on the training bytes; "
+              f"{time.perf_counter() - started:.0f} s)", flush=True)
+    if args.no_train:
+        return 0
+    scores = []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="deeploop-vs-") as tmp:
+            summary = train_once(budget, Path(tmp))
+        scores.append(summary["val_bpb"])
+        print(f"{'model':12s} {summary['val_bpb']:.4f} bpb (run {run + 1}/{args.runs}) after "
+              f"{summary.get('training_seconds', float('nan')):.1f} s of training "
+              f"({summary.get('num_steps', float('nan')):.0f} steps, "
+              f"{summary.get('total_tokens_M', float('nan')):.2f}M tokens; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
+    model = statistics.median(scores)
+    if args.runs > 1:
+        print(f"{'model':12s} {model:.4f} bpb, median of {args.runs} "
+              f"({', '.join(f'{s:.4f}' for s in scores)})")
     if rows:
         best_name, best = min(rows.items(), key=lambda kv: kv[1])
         ratio = model / best

@@ -106,8 +106,17 @@ def describe(event: dict) -> str | None:
     if kind == "experiment_result":
         value = event.get("val_bpb")
         shown = f"{value:.6f}" if isinstance(value, (int, float)) else f"{'-':<8}"
+        margin = event.get("margin_sigma")
+        noted = f"  ({margin:+.1f} sigma)" if margin is not None else ""
+        if event.get("confirm"):
+            noted += f"  confirmed by a second run: {event['confirm'].get('again')}"
         return (f"  experiment {event.get('round', '?'):>2}  {event.get('status', '?'):<8} "
-                f"val_bpb {shown}  {event.get('description') or ''}")
+                f"val_bpb {shown}  {event.get('description') or ''}{noted}")
+    if kind == "noise_estimated" and event.get("sigma"):
+        return (f"  noise: sigma {event['sigma']:.6f} from {len(event.get('samples') or [])} "
+                f"baseline runs; a keep must beat the best by {event.get('min_delta'):.6f}")
+    if kind == "sandbox_unavailable":
+        return f"  sandbox: none ({event.get('reason')}); the harness still scores"
     if kind == "meta_analysis":
         top = (event.get("hypotheses") or [{}])[0]
         return (f"  meta-analysis {event.get('analysis')}: strategy rewritten; next: "

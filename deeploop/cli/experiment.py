@@ -38,15 +38,25 @@ def register(sub) -> None:
                      "(default 60 on CPU, 300 on GPU)")
     run.add_argument("--proposer", help="offline (default), anthropic:<model> or command:<cmd>")
     run.add_argument("--min-delta", type=float, dest="min_delta",
-                     help="keep only if val_bpb improves by more than this (default 0, or "
-                          "2 sigma of the noise runs)")
+                     help="keep only if val_bpb improves by more than this (overrides "
+                          "--keep-sigma; default: keep-sigma x the measured noise)")
     run.add_argument("--noise-runs", type=int, dest="noise_runs", metavar="K",
-                     help="train the baseline K more times first to measure run-to-run noise")
+                     help="train the baseline K more times first to measure run-to-run noise "
+                          "(default 3; 0: no noise estimate, so any gain at all is kept)")
+    run.add_argument("--keep-sigma", type=float, dest="keep_sigma", metavar="S",
+                     help="a keep must beat the best by more than S sigma of the noise "
+                          "(default 2)")
+    run.add_argument("--confirm", dest="confirm", action=argparse.BooleanOptionalAction,
+                     default=None, help="re-run a gain between 1 sigma and keep-sigma and let "
+                                        "the confirmed figure decide (default on)")
+    run.add_argument("--sandbox", choices=("auto", "bwrap", "none"),
+                     help="walls around train.py and command: agents (default auto: bwrap "
+                          "where it works, else none, said at the start)")
     run.add_argument("--meta-interval", type=int, dest="meta_interval",
                      help="meta-analysis every N experiments (default 12; 0 turns it off)")
     run.add_argument("--meta-threshold", type=float, dest="meta_threshold",
                      help="... and right after a keep beating the best by more than this "
-                          "(default 0.003)")
+                          "(default 2 x keep-sigma x the measured noise; 0.003 without noise runs)")
     run.add_argument("--analyst", help="who does the meta-analysis: offline (default) or "
                                        "anthropic:<model>")
     run.add_argument("--max-usd", type=float, dest="max_usd", help="dollar limit (default 10)")
@@ -90,7 +100,8 @@ def register(sub) -> None:
 def _overrides(args: argparse.Namespace) -> dict:
     names = ("experiments", "max_rejected", "hours", "budget", "proposer", "min_delta", "max_usd", "notify_cmd",
              "breakthrough", "major_breakthrough", "max_memory_gb", "seed", "warm_start",
-             "noise_runs", "meta_interval", "meta_threshold", "analyst")
+             "noise_runs", "meta_interval", "meta_threshold", "analyst", "keep_sigma",
+             "confirm", "sandbox")
     return {n: getattr(args, n) for n in names}
 
 
@@ -126,9 +137,15 @@ def cmd_run(args) -> int:
     bar = ProgressBar(settings.experiments, status.experiments,
                       best.val_bpb if best else None, settings.hours,
                       disable=args.no_progress or not sys.stderr.isatty())
+    if not settings.noise_runs and settings.min_delta is None:
+        print("deeploop experiment run: --noise-runs 0: the noise is not measured, so any "
+              "gain at all is kept (lucky runs included)", file=sys.stderr)
     try:
         with interrupts():  # SIGINT, SIGTERM, SIGHUP: trainer killed, run recorded aborted
             for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
+                if event.get("type") == "sandbox_unavailable":
+                    print(f"deeploop experiment run: no sandbox: {event.get('reason')}; train.py "
+                          "runs unconfined (the harness still scores)", file=sys.stderr)
                 bar(event)
     except Interrupted as stop:
         bar.close()

@@ -1,19 +1,27 @@
 """Pure decisions of the experiment loop, over plain data.
 
-- ``crash_reason``: did a training run crash (and why)?
+- ``crash_reason``: did a training run crash (and why)? (before scoring)
 - ``decide_keep``: keep iff val_bpb beats the best kept by more than min_delta.
-- ``judge``: both, giving the row's status, score and memory.
+- ``judge``: both, over the harness's score, giving the row's status, score
+  and memory; train.py's printed val_bpb is only compared (``score_mismatch``).
 - ``breakthroughs``: which notification thresholds the best has crossed.
 - ``noise_sigma`` and ``noise_min_delta``: run-to-run noise from repeated
-  baselines, and the min-delta it implies (2 sigma).
+  baselines, and the min-delta it implies (keep_sigma x sigma, 2 by default).
+- ``needs_confirmation`` and ``confirmed``: a gain between 1 sigma and the
+  margin is trained again; the mean of the two runs decides, against the
+  margin of a mean of two runs (keep_sigma x sigma / sqrt 2).
+- ``training_warnings``: a score that says little about the change (no
+  optimiser step taken, or training far over the budget).
 """
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, replace
 
 from .results import RowStatus
 from .runner import TrainResult
+from .score import Score, mismatch
 
 
 @dataclass(frozen=True)
@@ -22,23 +30,28 @@ class Verdict:
     reason: str
     val_bpb: float | None = None
     memory_gb: float | None = None
+    score_mismatch: float | None = None  # |printed - harness| when more than rounding
+
+
+def stop_note(result: TrainResult) -> str:
+    """What the harness's clock did, for a reason line ('' when nothing)."""
+    if result.killed == "timeout":
+        return (f"ignored the stop at {result.deadline_s:g} s and was killed "
+                f"{result.wall_seconds:.0f} s after launch")
+    if result.stopped:
+        return f"stopped at the deadline ({result.deadline_s:g} s after launch)"
+    return ""
 
 
 def crash_reason(result: TrainResult) -> str | None:
-    """Why a run counts as a crash, or None if it produced a usable score."""
-    if result.killed == "timeout":
-        return f"timed out: killed after {result.wall_seconds:.0f} s"
+    """Why a training run is a crash before anything is scored, or None.
+    A trainer the harness stopped at the deadline is scored on what it saved."""
     if result.killed == "memory":
         return "killed: memory use passed the cap"
     if result.fail_line:
         return result.fail_line[:200]
-    if result.returncode not in (0, None):
+    if result.returncode not in (0, None) and not result.stopped:
         return f"exit code {result.returncode}"
-    val_bpb = result.summary.get("val_bpb")
-    if val_bpb is None:
-        return "no summary: val_bpb missing from the output"
-    if val_bpb <= 0:
-        return f"nonsense score: val_bpb {val_bpb}"
     return None
 
 
@@ -57,14 +70,42 @@ def decide_keep(val_bpb: float, best: float | None,
     return RowStatus.DISCARD, f"no better than the best {best:.6f}"
 
 
-def judge(result: TrainResult, best: float | None, min_delta: float = 0.0) -> Verdict:
-    reason = crash_reason(result)
-    if reason is not None:
-        return Verdict(RowStatus.CRASH, reason)
-    val_bpb = result.summary["val_bpb"]
+def judge(result: TrainResult, score: Score | None, best: float | None,
+          min_delta: float = 0.0) -> Verdict:
+    """The row's verdict from the training run and the harness's score of it
+    (None when training already crashed)."""
+    note = stop_note(result)
+    crashed = crash_reason(result)
+    if crashed is None and (score is None or score.val_bpb is None):
+        crashed = score.reason if score is not None and score.reason else "not scored"
+    if crashed is None and not score.val_bpb > 0:
+        crashed = f"nonsense score: val_bpb {score.val_bpb}"
+    if crashed is not None:
+        return Verdict(RowStatus.CRASH, "; ".join(filter(None, (crashed, note))))
     memory_gb = result.summary.get("peak_vram_mb", 0.0) / 1024
-    status, why = decide_keep(val_bpb, best, min_delta)
-    return Verdict(status, why, val_bpb, memory_gb)
+    status, why = decide_keep(score.val_bpb, best, min_delta)
+    return Verdict(status, "; ".join(filter(None, (why, note))), score.val_bpb, memory_gb,
+                   mismatch(result.summary.get("val_bpb"), score.val_bpb))
+
+
+# Training seconds above budget * OVER_BUDGET_FACTOR + OVER_BUDGET_SLACK_S are "far over".
+OVER_BUDGET_FACTOR = 1.5
+OVER_BUDGET_SLACK_S = 5.0
+
+
+def training_warnings(summary: dict, budget: float) -> list[str]:
+    """What makes a scored run uninformative, one line each: no optimiser
+    step (the score is the untrained model's, whatever the change), or
+    training seconds far over the budget (the comparison is not fair)."""
+    warnings = []
+    steps = summary.get("num_steps")
+    if steps is not None and steps < 1:
+        warnings.append("zero optimiser steps: the score is the untrained model's "
+                        "(budget too small for this train.py?)")
+    seconds = summary.get("training_seconds")
+    if seconds is not None and seconds > budget * OVER_BUDGET_FACTOR + OVER_BUDGET_SLACK_S:
+        warnings.append(f"training took {seconds:.1f} s, far over the {budget:g} s budget")
+    return warnings
 
 
 def measured_only(verdict: Verdict) -> Verdict:
@@ -80,9 +121,36 @@ def noise_sigma(values: list[float]) -> float | None:
     return statistics.stdev(values) if len(values) >= 2 else None
 
 
-def noise_min_delta(sigma: float | None) -> float:
-    """Keep only gains above two sigma of noise: a lucky run is not progress."""
-    return round(2 * sigma, 6) if sigma else 0.0
+def noise_min_delta(sigma: float | None, keep_sigma: float = 2.0) -> float:
+    """Keep only gains above ``keep_sigma`` sigma of noise: a lucky run is not progress."""
+    return round(keep_sigma * sigma, 6) if sigma else 0.0
+
+
+def needs_confirmation(verdict: Verdict, best: float | None, sigma: float | None,
+                       keep_sigma: float = 2.0) -> bool:
+    """A scored run whose gain over the best is above 1 sigma but not above
+    the keep margin: one more run tells luck from an effect."""
+    if not sigma or best is None or verdict.val_bpb is None or verdict.status == RowStatus.CRASH:
+        return False
+    gain = round(best - verdict.val_bpb, 6)
+    return sigma < gain <= noise_min_delta(sigma, keep_sigma)
+
+
+def confirmed(verdict: Verdict, again: float | None, best: float, sigma: float,
+              keep_sigma: float = 2.0) -> Verdict:
+    """The verdict once the confirming run is in: the mean of the two runs
+    against the margin of a mean (sigma / sqrt 2); a crashed re-run confirms nothing."""
+    if again is None:
+        return replace(verdict, status=RowStatus.DISCARD,
+                       reason=f"{verdict.reason}; the confirming run crashed: discarded")
+    mean = round((verdict.val_bpb + again) / 2, 6)
+    margin = round(keep_sigma * sigma / math.sqrt(2), 6)
+    gain = round(best - mean, 6)
+    if gain > margin:
+        status, why = RowStatus.KEEP, f"confirmed: mean of two runs {mean:.6f} beats {best:.6f} by {gain:.6f} (> {margin:g})"
+    else:
+        status, why = RowStatus.DISCARD, f"not confirmed: mean of two runs {mean:.6f}, gain {gain:.6f} is not above {margin:g}"
+    return replace(verdict, status=status, reason=why, val_bpb=mean)
 
 
 def breakthroughs(baseline: float | None, best: float | None,

@@ -4,7 +4,10 @@ train.py (the one file the agent edits) imports this module; the agent never
 edits it, so every experiment is scored the same way. ``evaluate_bpb`` is the
 ground truth: bits per byte over ``eval_bytes`` validation bytes (a fixed
 number per corpus, in chunks spread over the split), whatever context
-length the model uses.
+length the model uses. Under the harness train.py cannot call it (the
+validation bytes are not in its sandbox): ``score.py`` computes the same
+figure in the harness from the model train.py saved (the contract is in
+template/train.py's docstring and docs/experiment.md).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import math
 import os
 import resource
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,9 +28,16 @@ DEFAULT_BUDGET_CPU = 60.0
 DEFAULT_BUDGET_GPU = 300.0
 BUDGET_ENV = "DEEPLOOP_TIME_BUDGET"
 DATA_ENV = "DEEPLOOP_DATA_DIR"
-# Dense bf16 peak by GPU name, for MFU on CUDA (CPU peak is measured instead).
-GPU_PEAK_FLOPS = {"H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,
-                  "A10": 125e12, "4090": 165e12, "3090": 71e12, "T4": 65e12}
+DEADLINE_ENV = "DEEPLOOP_DEADLINE"  # Unix time of the harness's SIGTERM (information)
+MODEL_FILE = "model.pt"  # what train.py saves in its working directory; the harness scores it
+STOP_GRACE = 5.0         # seconds between the harness's SIGTERM and its SIGKILL (for the save)
+# Dense (no sparsity) bf16 tensor-core peak by GPU name, from NVIDIA's data
+# sheets, for MFU on CUDA; the CPU peak is measured instead. The longest name
+# contained in the device's name wins ("H100 PCIe" before "H100"); a GPU not
+# listed has no peak, and its MFU is printed as unknown rather than guessed.
+GPU_PEAK_FLOPS = {"B200": 2250e12, "H200": 989e12, "H100 PCIe": 756e12, "H100": 989e12,
+                  "A100": 312e12, "L40S": 362e12, "L4": 121e12, "A10": 125e12,
+                  "4090": 165e12, "3090": 71e12, "T4": 65e12}
 
 
 def gpu_present() -> bool:
@@ -52,6 +63,48 @@ def time_budget(cuda: bool | None = None) -> float:
     return DEFAULT_BUDGET_GPU if cuda else DEFAULT_BUDGET_CPU
 
 
+def startup_allowance(budget: float) -> float:
+    """Seconds a trainer may spend starting (imports, data, model) on top of
+    its budget before the harness stops it: a quarter of the budget, at
+    least 10 s, at most 30 s (15 s at the default 60 s)."""
+    return min(30.0, max(10.0, budget / 4))
+
+
+_stop = {"requested": False, "installed": False}
+
+
+def stop_requested() -> bool:
+    """True once the harness has sent SIGTERM (the deadline): stop training,
+    save, exit. The first call installs the handler."""
+    if not _stop["installed"]:
+        _stop["installed"] = True
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: _stop.update(requested=True))
+        except ValueError:
+            pass  # not the main thread: SIGTERM keeps its default (the process ends)
+    return _stop["requested"]
+
+
+def out_of_time(margin: float = 0.0) -> bool:
+    """True once the harness asked to stop, or when fewer than ``margin``
+    seconds are left before its deadline (``DEEPLOOP_DEADLINE``; never by hand)."""
+    if stop_requested():
+        return True
+    deadline = os.environ.get(DEADLINE_ENV)
+    try:
+        return deadline is not None and time.time() + margin >= float(deadline)
+    except ValueError:
+        return False
+
+
+def validation_available() -> bool:
+    """Whether the validation bytes can be read here (by hand yes; in the sandbox no)."""
+    try:
+        return (data_dir() / "val.bin").stat().st_size > 0
+    except OSError:
+        return False
+
+
 def data_dir() -> Path:
     """The prepared corpus: ``$DEEPLOOP_DATA_DIR`` (set by the harness), else the
     embedded corpus prepared once in the user's cache (for a run by hand)."""
@@ -73,7 +126,11 @@ def load_split(split: str, device="cpu"):
     torch = require("torch", "ml")
     if split not in ("train", "val"):
         raise InputError(f"unknown split {split!r}: use 'train' or 'val'")
-    data = bytearray((data_dir() / f"{split}.bin").read_bytes())
+    path = data_dir() / f"{split}.bin"
+    if split == "val" and not validation_available():
+        raise InputError("the validation split is not available here: the harness scores "
+                         "the model train.py saves (see MODEL_FILE)")
+    data = bytearray(path.read_bytes())
     return torch.frombuffer(data, dtype=torch.uint8).to(device)
 
 
@@ -90,7 +147,8 @@ def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
                  eval_bytes: int | None = None) -> float:
     """Bits per byte of ``model`` on the fixed validation bytes.
 
-    ``model(x)`` must return logits (B, T, 256). The scored bytes are chunks
+    ``model(x)`` must return logits or log-probs (B, T, 256): a module or
+    any callable (``lambda x: logprobs(model, x)``). The scored bytes are chunks
     spread over the split (``corpus.eval_spans``); within a chunk the model
     reads windows of ``seq_len`` bytes that slide by half a window and is
     scored on the bytes it has not been scored on yet (``corpus.eval_windows``).
@@ -105,13 +163,15 @@ def evaluate_bpb(model, val, seq_len: int, batch_size: int = 64,
     for begin, end, scored in eval_windows(len(val), n, seq_len):
         groups.setdefault((end - begin, scored), []).append(begin)
     total_bits = 0.0
-    was_training = model.training
-    model.eval()
+    was_training = getattr(model, "training", None)
+    if was_training is not None:
+        model.eval()
     with torch.inference_mode():
         for (length, scored), begins in groups.items():
             for i in range(0, len(begins), batch_size):
                 total_bits += _score(model, val, begins[i:i + batch_size], length, scored, torch)
-    model.train(was_training)
+    if was_training is not None:
+        model.train(was_training)
     return total_bits / n
 
 
@@ -147,13 +207,19 @@ def matmul_peak_flops(device="cpu", size: int = 2048, seconds: float = 0.5) -> f
     return 2 * size ** 3 * count / (time.perf_counter() - started)
 
 
-def peak_flops(device="cpu") -> float:
-    """Reference peak for MFU: a table for known GPUs; on CPU a matmul
-    measurement cached beside the prepared data, so it is paid once per run."""
+def gpu_peak_flops(name: str) -> float | None:
+    """Dense bf16 peak of a GPU by its device name; None when it is not in the table."""
+    known = [k for k in GPU_PEAK_FLOPS if k.lower() in name.lower()]
+    return GPU_PEAK_FLOPS[max(known, key=len)] if known else None
+
+
+def peak_flops(device="cpu") -> float | None:
+    """Reference peak for MFU: the table for GPUs (None for one it lacks: MFU
+    unknown); on CPU a matmul measurement cached beside the prepared data, so
+    it is paid once per run."""
     torch = require("torch", "ml")
     if str(device).startswith("cuda"):
-        name = torch.cuda.get_device_name()
-        return next((v for k, v in GPU_PEAK_FLOPS.items() if k in name), 100e12)
+        return gpu_peak_flops(torch.cuda.get_device_name())
     cache = data_dir() / "peak_flops.json"
     key = f"{torch.__version__}/{torch.get_num_threads()}"
     try:

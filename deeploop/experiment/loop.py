@@ -7,9 +7,16 @@ the one it started from → ``experiment_result`` event. Events are written to
 ``events.jsonl`` as they happen and yielded, so a progress bar or a notebook
 widget can follow; the files stay the truth.
 
-With ``noise_runs`` K the baseline is trained K more times before the
-first proposal (rows ``baseline (noise run i/K)``, never kept); unless
-``min_delta`` is given, keeps must then beat the best by 2 sigma of that noise.
+Training runs sandboxed (``sandbox.py``) and is stopped by the harness at
+its deadline; the harness then scores the saved model itself (``score.py``).
+
+With ``noise_runs`` K (default 3) the baseline is trained K more times
+before the first proposal (rows ``baseline (noise run i/K)``, never kept)
+and sigma is their sample standard deviation (``noise_estimated``). Unless
+``min_delta`` is given, a keep must beat the best by more than
+``keep_sigma`` x sigma; with ``confirm`` a gain between 1 sigma and that
+margin is trained once more and the mean of the two runs decides, against
+the margin of a mean of two (``keep_sigma`` x sigma / sqrt 2).
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
@@ -43,9 +50,12 @@ from .proposers import Proposal, ProposalContext, Proposer, failed, get_proposer
 from .results import RowStatus, append_row, new_row, noise_description, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import TrainResult, default_memory_cap, kill_timeout, run_training
+from .sandbox import NONE, Sandbox
+from .score import Score, score_model
 from .workspace import PROGRAM_FILE
 
 Trainer = Callable[..., TrainResult]
+Scorer = Callable[..., Score]
 
 
 def usage_of(event: dict) -> Usage:
@@ -99,6 +109,8 @@ class Loop:
     # far; the default offers all of them, best rank first. The meta tier
     # replaces it to mix hypotheses with the proposer's own ideas.
     steer: Callable[[list, list[dict]], list] | None = None
+    scorer: Scorer = score_model    # the harness's score of what training saved
+    sandbox: Sandbox = NONE         # walls around the trainer and the scorer
 
     rerun: dict | None = None  # the experiment_interrupted event whose change is trained next
     run_number: int = 1        # which experiment_run_started this invocation wrote
@@ -166,13 +178,28 @@ class Loop:
     def noise_needed(self) -> bool:
         return self.noise_done() < self.settings.noise_runs
 
+    def sigma(self) -> float | None:
+        """Run-to-run noise of the baseline, once the noise runs are done."""
+        if not self.settings.noise_runs or self.noise_needed():
+            return None
+        return decide.noise_sigma(self.baseline_values())
+
+    def best_figure(self) -> float | None:
+        """What a proposal must beat: the best kept val_bpb; while that is still
+        the baseline and its noise is measured, the mean of all its runs."""
+        best = read_results(self.run.results_path).best()
+        if best is None:
+            return None
+        values = self.baseline_values()
+        if best.is_baseline and self.sigma() and len(values) > 1:
+            return round(sum(values) / len(values), 6)
+        return best.val_bpb
+
     def min_delta(self) -> float:
-        """The keep margin: as given, else 2 sigma of measured noise, else 0."""
+        """The keep margin: as given, else keep_sigma x sigma, else 0."""
         if self.settings.min_delta is not None:
             return self.settings.min_delta
-        if not self.settings.noise_runs:
-            return 0.0
-        return decide.noise_min_delta(decide.noise_sigma(self.baseline_values()))
+        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma)
 
     # -- the loop ---------------------------------------------------------------------
     def stop_reason(self) -> tuple[str, str] | None:
@@ -205,7 +232,11 @@ class Loop:
     def events(self) -> Iterator[dict]:
         yield self.log.emit("experiment_run_started", settings=vars(self.settings),
                             budget_s=self.budget_s, proposer=self.proposer.spec,
-                            next_experiment=self.next_number())
+                            next_experiment=self.next_number(),
+                            deadline_s=kill_timeout(self.budget_s),
+                            sandbox=self.sandbox.describe())
+        if not self.sandbox.active:  # said once, at the start; the report repeats it
+            yield self.log.emit("sandbox_unavailable", reason=self.sandbox.reason)
         while True:
             stop = self.stop_reason()
             if stop:
@@ -260,24 +291,62 @@ class Loop:
         values = self.baseline_values()
         sigma = decide.noise_sigma(values)
         return self.log.emit("noise_estimated", samples=values, sigma=sigma,
-                             min_delta=self.min_delta(),
+                             min_delta=self.min_delta(), keep_sigma=self.settings.keep_sigma,
+                             confirm=self.settings.confirm,
                              min_delta_given=self.settings.min_delta is not None)
+
+    def train_and_score(self, number: int, suffix: str = "") -> tuple[TrainResult, Score | None,
+                                                                       list[dict], list[str]]:
+        """One training run of the workspace as it is, then the harness's score.
+        Returns (training, score or None if training crashed, events, tracked
+        files the trainer changed: put back, and the run is a crash)."""
+        launched: list[dict] = []  # recorded at once (resume needs the pid), yielded after
+        log_path = self.run.log_path(number)
+        if suffix:
+            log_path = log_path.with_name(f"{log_path.stem}{suffix}{log_path.suffix}")
+        trained = self.trainer(
+            self.ws.path, log_path, self.budget_s, self.run.data_dir,
+            timeout=kill_timeout(self.budget_s), memory_cap=self.memory_cap(),
+            starter=self.starter, sandbox=self.sandbox, extra_env=self.sandbox_env(),
+            on_start=lambda pid: launched.append(
+                self.log.emit("training_started", round=number, pid=pid,
+                              **({"confirm": True} if suffix else {}))))
+        changed = self.ws.dirty_paths()
+        if changed:
+            self.ws.restore(changed)
+        score = None
+        if decide.crash_reason(trained) is None and not changed:
+            score = self.scorer(self.ws.path, self.run.data_dir, log_path=log_path,
+                                sandbox=self.sandbox, env=self.scorer_env(),
+                                timeout=max(120.0, 2 * self.budget_s), seed=number)
+        return trained, score, launched, changed
 
     def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,
               started: float, noise: int = 0) -> Iterator[dict]:
-        """Train a committed proposal, record its row, keep or reset, report."""
+        """Train a committed proposal, score it, record its row, keep or reset, report."""
         propose_s = self.clock() - started
-        launched: list[dict] = []  # recorded at once (resume needs the pid), yielded after
-        trained = self.trainer(
-            self.ws.path, self.run.log_path(number), self.budget_s, self.run.data_dir,
-            timeout=kill_timeout(self.budget_s), memory_cap=self.memory_cap(),
-            starter=self.starter,
-            on_start=lambda pid: launched.append(
-                self.log.emit("training_started", round=number, pid=pid)))
+        trained, score, launched, changed = self.train_and_score(number)
         yield from launched
-        best = read_results(self.run.results_path).best()
+        best_value = self.best_figure()
         margin = self.min_delta()
-        verdict = decide.judge(trained, best.val_bpb if best else None, margin)
+        verdict = decide.judge(trained, score, best_value, margin)
+        if changed:
+            verdict = decide.Verdict(RowStatus.CRASH, "train.py changed tracked files while "
+                                     f"training ({', '.join(changed)}): put back")
+        confirm = None
+        sigma = self.sigma()
+        if (not noise and self.settings.confirm and self.settings.min_delta is None
+                and decide.needs_confirmation(verdict, best_value, sigma,
+                                              self.settings.keep_sigma)):
+            again, again_score, launched, _ = self.train_and_score(number, "-confirm")
+            yield from launched
+            confirm = {"first": verdict.val_bpb,
+                       "again": again_score.val_bpb if again_score else None,
+                       "again_reason": (again_score.reason if again_score else
+                                        decide.crash_reason(again))}
+            verdict = decide.confirmed(verdict, confirm["again"], best_value, sigma,
+                                       self.settings.keep_sigma)
+            confirm["val_bpb"] = verdict.val_bpb
         if noise:
             verdict = decide.measured_only(verdict)
         append_row(self.run.results_path, new_row(commit, verdict.status, proposal.description,
@@ -286,18 +355,42 @@ class Loop:
             self.ws.reset_hard(base)
         total = self.clock() - started
         training = trained.summary.get("training_seconds")
+        scoring = score.seconds if score else 0.0
+        extra = {"noise": noise} if noise else {}
+        if confirm:
+            extra["confirm"] = confirm
+        if verdict.score_mismatch is not None:
+            extra["score_mismatch"] = {"printed": trained.summary.get("val_bpb"),
+                                       "harness": verdict.val_bpb, "gap": verdict.score_mismatch}
+        if sigma:
+            extra["sigma"] = sigma
+            if best_value is not None and verdict.val_bpb is not None:
+                extra["margin_sigma"] = round((best_value - verdict.val_bpb) / sigma, 3)
+        if verdict.status != RowStatus.CRASH:
+            warnings = decide.training_warnings(trained.summary, self.budget_s)
+            if warnings:
+                extra["warnings"] = warnings
         yield self.result(
             number, verdict.status.value, proposal, commit=commit, diff=diff,
             reason=verdict.reason, val_bpb=verdict.val_bpb, memory_gb=verdict.memory_gb,
             metrics=trained.summary, trainer=trained.to_json(),
-            best_before=best.val_bpb if best else None, min_delta=margin,
+            score=score.to_json() if score else None, tampered=changed or None,
+            best_before=best_value, min_delta=margin,
             log=str(self.run.log_path(number).relative_to(self.run.path)),
             log_tail=trained.log_tail if verdict.status == RowStatus.CRASH else None,
-            **({"noise": noise} if noise else {}),
+            **extra,
             timing={"propose_s": round(propose_s, 3),
                     "train_wall_s": round(trained.wall_seconds, 3),
-                    "training_seconds": training, "total_s": round(total, 3),
+                    "training_seconds": training, "score_s": round(scoring, 3),
+                    "total_s": round(total, 3),
                     "overhead_s": round(total - training, 3) if training else None})
+
+    def sandbox_env(self) -> dict[str, str]:
+        return self.sandbox.env() if self.sandbox.active else {}
+
+    def scorer_env(self) -> dict[str, str]:
+        from .runner import trainer_env
+        return trainer_env(self.budget_s, self.run.data_dir, self.sandbox_env())
 
     def apply(self, number: int, baseline: bool, base: str):
         """Get a proposal and commit it: (proposal, commit or None, diff)."""

@@ -34,7 +34,7 @@ class Settings(RunSettings):
     hours: float | None = None       # wall clock for this invocation
     budget: float | None = None      # training seconds per experiment (None: 60 CPU / 300 GPU)
     proposer: str = "offline"
-    min_delta: float | None = None   # None: 0, or 2 sigma of the noise runs when there are some
+    min_delta: float | None = None   # None: keep_sigma x the measured noise (0 without noise runs)
     max_usd: float = 10.0
     notify_cmd: str | None = None
     breakthrough: float = 0.01
@@ -42,9 +42,13 @@ class Settings(RunSettings):
     max_memory_gb: float | None = None
     seed: int = 0
     warm_start: bool = True          # fork trainers from a helper with torch imported
-    noise_runs: int = 0              # extra baseline runs that measure run-to-run noise
+    noise_runs: int = 3              # extra baseline runs that measure run-to-run noise
+    keep_sigma: float = 2.0          # a keep beats the best by more than this many sigma
+    confirm: bool = True             # re-run a gain between 1 and keep_sigma sigma; it decides
+    sandbox: str = "auto"            # auto (bwrap where it works) | bwrap | none
     meta_interval: int = 12          # a meta-analysis every N experiments (0: never)
-    meta_threshold: float = 0.003    # ... and after a keep beating the best by more than this
+    meta_threshold: float | None = None  # ... and after a keep beating the best by more than
+    #                                      this (None: 2 x keep_sigma x sigma, or 0.003 without noise)
     analyst: str = "offline"         # who does the meta-analysis: offline | anthropic:<model>
 
     def validate(self) -> "Settings":
@@ -58,6 +62,10 @@ class Settings(RunSettings):
         check_number(self.major_breakthrough, "--major-breakthrough")
         check_number(self.max_memory_gb, "--max-memory-gb")
         check_number(self.noise_runs, "--noise-runs", allow_zero=True, integer=True)
+        check_number(self.keep_sigma, "--keep-sigma", allow_zero=True)
+        from .sandbox import MODES
+        if self.sandbox not in MODES:
+            raise InputError(f"--sandbox must be one of {', '.join(MODES)}, got {self.sandbox!r}")
         check_number(self.meta_interval, "--meta-interval", allow_zero=True, integer=True)
         check_number(self.meta_threshold, "--meta-threshold", allow_zero=True)
         return self

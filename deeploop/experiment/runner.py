@@ -1,11 +1,17 @@
 """Run one training subprocess and read its summary.
 
-The trainer runs in its own process group (so a kill reaches anything it
-spawned), dies with the harness (``interrupts.die_with_parent``), with API keys and other secrets scrubbed from its environment,
-its output going to ``logs/NNN.log``. It is killed when it runs past
-``2 × budget + 60`` seconds or its process group's resident memory passes
-the cap. The summary block (``---`` then ``key: value`` lines) is parsed
-from the log; what it means (keep, discard, crash) is decided elsewhere.
+The trainer runs in its own process group (so a signal reaches anything it
+spawned), dies with the harness (``interrupts.die_with_parent``),
+inside the sandbox (``sandbox.py``), with API keys and other
+secrets scrubbed from its environment, its output going to ``logs/NNN.log``.
+
+The harness keeps the clock: at ``budget + startup_allowance(budget)``
+seconds after launch (``deadline``) the process group gets SIGTERM (the
+template saves and exits), ``STOP_GRACE`` seconds later SIGKILL; a train.py
+that ignores its budget thus gets no more wall time than that. It is also
+killed when its process group's resident memory passes the cap. The
+summary block (``---`` then ``key: value`` lines) is parsed from the log as
+information; the score is the harness's (``score.py``).
 """
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ from typing import Callable
 
 from ..childenv import child_env
 from .interrupts import die_with_parent
+from .evaluate import DEADLINE_ENV, MODEL_FILE, STOP_GRACE, startup_allowance
+from .sandbox import NONE, Sandbox, Walls
 
 SUMMARY_KEYS = ("val_bpb", "training_seconds", "total_seconds", "peak_vram_mb",
                 "mfu_percent", "total_tokens_M", "num_steps", "num_params_M", "depth")
@@ -31,7 +39,8 @@ _SUMMARY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s*(\S+)\s*$")
 
 
 def kill_timeout(budget: float) -> float:
-    return 2 * budget + 60
+    """Seconds after launch at which the harness stops a trainer (SIGTERM)."""
+    return budget + startup_allowance(budget)
 
 
 def default_memory_cap() -> int | None:
@@ -80,16 +89,17 @@ class TrainResult:
     killed: str | None = None          # "timeout" | "memory" when the harness killed it
     fail_line: str | None = None
     log_tail: list[str] = field(default_factory=list)
+    stopped: bool = False              # the harness sent SIGTERM at the deadline
+    deadline_s: float | None = None    # seconds after launch the trainer was allowed
 
     def to_json(self) -> dict:
         return {"returncode": self.returncode, "wall_seconds": round(self.wall_seconds, 3),
-                "killed": self.killed, "fail_line": self.fail_line}
+                "killed": self.killed, "fail_line": self.fail_line, "stopped": self.stopped,
+                "deadline_s": self.deadline_s}
 
 
-def group_rss(pgid: int) -> int:
-    """Resident bytes of every process in a process group (Linux /proc)."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE")
+def _group(pgid: int):
+    """(pid, rss pages) of every process in a process group (Linux /proc)."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -99,8 +109,27 @@ def group_rss(pgid: int) -> int:
         except OSError:
             continue  # the process ended while we looked
         if int(fields[2]) == pgid:
-            total += int(fields[21]) * page  # rss in pages
-    return total
+            yield int(entry.name), int(fields[21])
+
+
+def group_rss(pgid: int) -> int:
+    """Resident bytes of every process in a process group (Linux /proc)."""
+    return sum(rss for _, rss in _group(pgid)) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _stop(pgid: int, spare_leader: bool) -> None:
+    """SIGTERM to the trainer's process group. In a cold sandbox the leader
+    is bwrap, which would die of it and take the trainer down at once
+    (--die-with-parent): it is spared, so the trainer gets its grace to save."""
+    if not spare_leader or not os.path.isdir("/proc"):
+        _kill(pgid, signal.SIGTERM)
+        return
+    for pid, _ in list(_group(pgid)):
+        if pid != pgid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def kill_orphan(pgid: int, workspace: Path) -> bool:
@@ -119,19 +148,20 @@ def kill_orphan(pgid: int, workspace: Path) -> bool:
     return True
 
 
-def _kill(pgid: int) -> None:
+def _kill(pgid: int, sig: int = signal.SIGKILL) -> None:
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
 
 class _Cold:
-    """A fresh ``python train.py`` per experiment."""
+    """A fresh ``python train.py`` per experiment (in the sandbox, if any)."""
 
-    def __init__(self, python, workspace, env, log_path):
+    def __init__(self, python, workspace, env, log_path, sandbox=NONE, data_dir=None):
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen([python, "train.py"], cwd=workspace, env=env,
+        argv = sandbox.wrap([python, "train.py"], Walls(Path(workspace), data_dir))
+        self.proc = subprocess.Popen(argv, cwd=workspace, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      preexec_fn=partial(die_with_parent, os.getpid()))
@@ -167,17 +197,24 @@ class _Warm:
 
 def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path, *,
                  python: str = sys.executable, timeout: float | None = None,
+                 grace: float = STOP_GRACE,
                  memory_cap: int | None = None, poll: float = 0.1,
                  clock: Callable[[], float] = time.monotonic,
                  extra_env: dict[str, str] | None = None,
                  on_start: Callable[[int], None] | None = None,
-                 starter=None) -> TrainResult:
-    """Train once; never raises for anything the trainer does. With a
-    ``starter`` (warm.WarmStarter) the trainer is forked from a helper that
-    has torch imported already; otherwise it is a fresh subprocess."""
+                 starter=None, sandbox: Sandbox = NONE) -> TrainResult:
+    """Train once; never raises for anything the trainer does. ``timeout``
+    (default ``kill_timeout(budget)``) is when SIGTERM comes, ``grace``
+    seconds before SIGKILL. A model file left by an earlier run is removed
+    first, so only what this run saved can be scored. With a ``starter``
+    (warm.WarmStarter, already inside the sandbox) the trainer is forked
+    from a helper that has torch imported; otherwise a fresh process."""
     timeout = kill_timeout(budget) if timeout is None else timeout
+    prepare_counts(workspace, data_dir)  # corpus-only work: before the clock, cached per corpus
     env = trainer_env(budget, data_dir, extra_env)
+    env[DEADLINE_ENV] = f"{time.time() + timeout:.3f}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    (Path(workspace) / MODEL_FILE).unlink(missing_ok=True)
     started = clock()
     trainer = None
     if starter is not None:
@@ -185,8 +222,8 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
             trainer = _Warm(starter, workspace, env, log_path)
         except (OSError, ValueError):
             trainer = None  # the helper is gone: a fresh process still works
-    trainer = trainer or _Cold(python, workspace, env, log_path)
-    killed, returncode = None, None
+    trainer = trainer or _Cold(python, workspace, env, log_path, sandbox, data_dir)
+    killed, returncode, stopped = None, None, False
     try:
         if on_start is not None:
             on_start(trainer.pid)
@@ -195,7 +232,11 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
             returncode = trainer.wait(poll)
             if returncode is not None:
                 break
-            if clock() - started > timeout:
+            elapsed = clock() - started
+            if elapsed > timeout and not stopped:
+                stopped = True  # the deadline: save and go
+                _stop(trainer.pid, spare_leader=isinstance(trainer, _Cold) and sandbox.active)
+            elif stopped and elapsed > timeout + grace:
                 killed = "timeout"
             elif watch_memory and group_rss(trainer.pid) > memory_cap:
                 killed = "memory"
@@ -214,7 +255,18 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
     except FileNotFoundError:  # killed (its helper died) before it opened its log
         text = ""
     return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
-                       text.splitlines()[-TAIL_LINES:])
+                       text.splitlines()[-TAIL_LINES:], stopped, round(timeout, 3))
+
+
+def prepare_counts(workspace: Path, data_dir: Path) -> None:
+    """The count tables train.py's COUNT_MAX_ORDER asks for, built once per
+    corpus and order (deeploop.experiment.counts); a failure here is left for
+    the trainer to meet and report in its own log."""
+    from .counts import prepare_for
+    try:
+        prepare_for(workspace, data_dir)
+    except Exception:  # noqa: BLE001 - torch missing, disk full: the trainer says so itself
+        pass
 
 
 def trainer_env(budget: float, data_dir: Path, extra: dict[str, str] | None = None) -> dict:

@@ -23,12 +23,13 @@ from ..errors import DeeploopError, InputError
 from ..events import read_events
 from ..fileio import file_lock
 from ..liveness import claim
-from .loop import Loop, Trainer, usage_of
+from .loop import Loop, Scorer, Trainer, usage_of
 from .proposers import Proposer
 from .record import check_record
 from .results import RowStatus, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import kill_orphan, run_training, scrub_env
+from .sandbox import Sandbox, Walls
 from .warm import WarmStarter
 from .workspace import Workspace
 
@@ -125,7 +126,8 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
                     clock: Callable[[], float] = time.monotonic,
                     stop: threading.Event | None = None,
                     steer: Callable | None = None,
-                    between: Callable[[dict], list[dict]] | None = None) -> Iterator[dict]:
+                    between: Callable[[dict], list[dict]] | None = None,
+                    scorer: Scorer | None = None) -> Iterator[dict]:
     """Run the loop for ``run``, yielding every event as it is recorded.
 
     Setting ``stop`` (or creating ``STOP`` in the run folder) ends the run
@@ -133,7 +135,8 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     ``steer`` picks the hypotheses offered to the proposer. ``between`` is
     called after each event, while the loop is idle, and may commit to the
     workspace (the meta tier's ``meta:`` commits); the events it returns are
-    yielded too and their ``usage`` counts against the dollar budget."""
+    yielded too and their ``usage`` counts against the dollar budget.
+    ``scorer`` replaces the harness's scoring (tests of the decisions only)."""
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"), \
             claim(run.path, f"experiment {run.tag!r}", log=run.event_log(),
                   workspace=run.workspace()):
@@ -142,12 +145,18 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
         check_record(run.results_path, events, run.tag)  # before anything is trained or appended
         ws.clear_temporary()  # a killed atomic write's leftovers: no writer runs now
         recovered = recover(run, ws, events)
-        loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer)
+        sandbox = Sandbox.from_mode(settings.sandbox)
+        loop = Loop(run, settings, proposer, trainer, clock, stop=stop, steer=steer,
+                    sandbox=sandbox, **({"scorer": scorer} if scorer is not None else {}))
         loop.load(read_events(run.events_path).events)
+        if hasattr(loop.proposer, "sandbox"):  # command: agents get the same walls (+ network)
+            loop.proposer.sandbox, loop.proposer.data_dir = sandbox, run.data_dir
         yield from recovered
         try:
             if settings.warm_start:
-                loop.starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)))
+                loop.starter = WarmStarter(
+                    sys.executable, {**scrub_env(dict(os.environ)), **sandbox.env()},
+                    sandbox=sandbox, walls=Walls(ws.path, run.data_dir))
             for event in loop.events():
                 yield event
                 for extra in between(event) if between is not None else ():

@@ -32,6 +32,10 @@ class ExperimentStatus:
     elapsed_s: float | None = None
     problems: list[str] = field(default_factory=list)
     analyses: list[dict] = field(default_factory=list)  # meta_analysis events
+    flagged: list[dict] = field(default_factory=list)  # results with training warnings
+    noise: dict | None = None  # the last noise_estimated event: sigma, min_delta, keep_sigma
+    sandbox: dict | None = None  # of the last run: {"kind", "reason"}
+    mismatches: int = 0  # experiments whose printed val_bpb disagreed with the harness's
 
     @property
     def delta(self) -> float | None:
@@ -54,6 +58,11 @@ class ExperimentStatus:
                 "delta": self.delta, "elapsed_s": self.elapsed_s,
                 "experiments_per_hour": self.per_hour, "problems": self.problems,
                 "meta_analyses": len(self.analyses),
+                "flagged": [{"round": e.get("round"), "warnings": e.get("warnings")}
+                            for e in self.flagged],
+                "sigma": (self.noise or {}).get("sigma"),
+                "keep_threshold": (self.noise or {}).get("min_delta"),
+                "sandbox": self.sandbox, "score_mismatches": self.mismatches,
                 "program_version": self.analyses[-1].get("program_version")
                 if self.analyses else None}
 
@@ -71,7 +80,15 @@ def summarize(results: Results, events: list[dict] | None = None,
         rejected=sum(1 for e in done if e.get("status") == "rejected"),
         malformed=len(results.malformed()),
         elapsed_s=elapsed if done else None, problems=results.problems,
-        analyses=[e for e in events or [] if e.get("type") == "meta_analysis"])
+        analyses=[e for e in events or [] if e.get("type") == "meta_analysis"],
+        flagged=[e for e in done if e.get("warnings")],
+        noise=_last(events, "noise_estimated"),
+        sandbox=(_last(events, "experiment_run_started") or {}).get("sandbox"),
+        mismatches=sum(1 for e in done if e.get("score_mismatch")))
+
+
+def _last(events: list[dict] | None, kind: str) -> dict | None:
+    return next((e for e in reversed(events or []) if e.get("type") == kind), None)
 
 
 def load_status(run_dir: Path, name: str = "") -> ExperimentStatus:
@@ -104,6 +121,19 @@ def format_status(status: ExperimentStatus) -> str:
     lines.append(f"kept / discarded / crashed: {counts}"
                  + (f"   malformed rows: {status.malformed}" if status.malformed else "")
                  + (f"   rejected proposals: {status.rejected}" if status.rejected else ""))
+    noise = status.noise or {}
+    if noise.get("sigma"):
+        given = " (--min-delta given)" if noise.get("min_delta_given") else (
+            f" ({noise.get('keep_sigma', 2):g} sigma)")
+        lines.append(f"noise:        sigma {noise['sigma']:.6f} from {len(noise.get('samples', []))}"
+                     f" baseline runs; keep threshold {noise.get('min_delta', 0):.6f}{given}")
+    else:
+        lines.append("noise:        not measured (--noise-runs 0): any gain at all is kept")
+    if status.sandbox and status.sandbox.get("kind") != "bwrap":
+        lines.append(f"sandbox:      none ({status.sandbox.get('reason')})")
+    if status.mismatches:
+        lines.append(f"score mismatches: {status.mismatches} (train.py printed a val_bpb that "
+                     "is not the harness's)")
     if status.elapsed_s is not None:
         rate = f"{status.per_hour:.1f}" if status.per_hour else "n/a"
         lines.append(f"elapsed:      {_clock(status.elapsed_s)}   experiments/hour: {rate}")
@@ -111,6 +141,11 @@ def format_status(status: ExperimentStatus) -> str:
         last = status.analyses[-1]
         lines.append(f"meta-analyses: {len(status.analyses)} (last after {last.get('experiments')} "
                      f"experiments; program.md v{last.get('program_version')})")
+    if status.flagged:
+        rounds = ", ".join(str(e.get("round")) for e in status.flagged[:10])
+        more = f" and {len(status.flagged) - 10} more" if len(status.flagged) > 10 else ""
+        lines.append(f"flagged:      {len(status.flagged)} experiment(s) whose score says "
+                     f"little (rounds {rounds}{more}): {status.flagged[-1]['warnings'][0]}")
     lines += [f"problem: {p}" for p in status.problems]
     return "\n".join(lines)
 

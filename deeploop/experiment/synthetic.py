@@ -15,20 +15,24 @@ template's train.py, shaped like what a fixed-budget run shows:
 - schedule and optimiser constants with small, smooth effects;
 - crash regions: heads that do not split the width evenly, memory blow-ups.
 
-``objective_trainer`` wraps a surface into the loop's trainer interface: it
+``objective_trainer`` (with ``objective_scorer``) wraps a surface into the
+loop's trainer and scorer interfaces: it
 reads the knobs from the workspace's train.py, adds seeded noise and returns
 the summary the loop expects, so the real proposers, loop and meta tier run
 unchanged with the objective in place of training.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 from pathlib import Path
 from typing import Callable
 
 from .knobs import Value, read_knobs
+from .evaluate import MODEL_FILE
 from .runner import TrainResult
+from .score import Score
 
 BASE = 2.1               # val_bpb with every term at its best
 NOISE = 0.003            # run-to-run spread of val_bpb (about 0.15 %)
@@ -123,9 +127,21 @@ def objective_trainer(objective: Callable[[dict], float | None] = surface, *, se
             Path(log_path).write_text("FAIL: diverged (synthetic objective)\n", encoding="utf-8")
             return TrainResult(1, 0.0, {}, None, "FAIL: diverged (synthetic objective)",
                                ["FAIL: diverged (synthetic objective)"])
-        summary = {"val_bpb": measured, "training_seconds": 0.0, "peak_vram_mb": 0.0}
+        summary = {"training_seconds": 0.0, "peak_vram_mb": 0.0}
         Path(log_path).write_text("---\n" + "".join(f"{k}: {v}\n" for k, v in summary.items()),
                                   encoding="utf-8")
+        (Path(workspace) / MODEL_FILE).write_text(json.dumps({"objective": measured}),
+                                                 encoding="utf-8")
         return TrainResult(0, 0.0, summary)
 
     return train
+
+
+def objective_scorer(workspace, data_dir, **_) -> Score:
+    """The scorer that goes with ``objective_trainer``: the measured value it
+    saved in place of a model (a surrogate; real runs use score.score_model)."""
+    path = Path(workspace) / MODEL_FILE
+    if not path.is_file():
+        return Score(None, f"no model saved: train.py wrote no {MODEL_FILE}")
+    return Score(json.loads(path.read_text(encoding="utf-8"))["objective"], None, 0.0,
+                 {"surrogate": True})

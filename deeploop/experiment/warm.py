@@ -9,9 +9,11 @@ environment, sends its output to the log and runs ``train.py`` as
 experiment cannot leak state into the next.
 
 Protocol, one JSON object per line: the harness writes ``{"cwd", "env",
-"log"}``; the helper answers ``{"pid"}`` at once and ``{"pid", "returncode"}``
-when the child exits. Linux and macOS only (fork); callers fall back to a
-plain subprocess when the helper cannot start.
+"log"}`` and passes the open log file itself over a Unix socket (the helper
+may run in a sandbox that cannot see the run's logs folder); the helper
+answers ``{"pid"}`` at once and ``{"pid", "returncode"}`` when the child
+exits. Linux and macOS only (fork); callers fall back to a plain subprocess
+when the helper cannot start.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import json
 import os
 import runpy
 import select
+import socket
 import subprocess
 import sys
 import traceback
@@ -30,7 +33,8 @@ from .interrupts import die_with_parent
 # torch._dynamo: torch imports it lazily when the first optimizer is built (~1.2 s on CPU)
 PRELOAD = ("torch", "torch.nn.functional", "torch._dynamo")
 # not `-m`: the package imports this module, and runpy warns about re-running it
-_ENTRY = "import sys; from deeploop.experiment.warm import serve; serve(tuple(sys.argv[1:]))"
+_ENTRY = ("import sys; from deeploop.experiment.warm import serve; "
+          "serve(tuple(sys.argv[2:]), int(sys.argv[1]))")
 
 
 def _child(request: dict, helper: int) -> None:
@@ -39,7 +43,7 @@ def _child(request: dict, helper: int) -> None:
     try:
         os.setsid()
         die_with_parent(helper)  # the helper dies with the harness; its trainer with it
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        log = request["log_fd"]
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log, 1)
@@ -66,8 +70,10 @@ def _child(request: dict, helper: int) -> None:
         os._exit(code)
 
 
-def serve(preload: tuple[str, ...]) -> None:
-    """The helper's main loop: import, then fork one trainer per request."""
+def serve(preload: tuple[str, ...], fd: int) -> None:
+    """The helper's main loop: import, then fork one trainer per request; each
+    request's log file arrives as a file descriptor on the socket ``fd``."""
+    channel = socket.socket(fileno=fd)
     for name in preload:
         try:
             importlib.import_module(name)
@@ -77,11 +83,14 @@ def serve(preload: tuple[str, ...]) -> None:
         print(json.dumps({"ready": True}), flush=True)
         for line in sys.stdin:
             request = json.loads(line)
+            _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+            request["log_fd"] = fds[0]
             sys.stdout.flush()
             helper = os.getpid()
             pid = os.fork()
             if pid == 0:
                 _child(request, helper)
+            os.close(request["log_fd"])
             print(json.dumps({"pid": pid}), flush=True)
             _, status = os.waitpid(pid, 0)
             print(json.dumps({"pid": pid, "returncode": os.waitstatus_to_exitcode(status)}),
@@ -93,11 +102,19 @@ def serve(preload: tuple[str, ...]) -> None:
 class WarmStarter:
     """The harness side: start the helper, launch trainers, read exit codes."""
 
-    def __init__(self, python: str, env: dict[str, str], preload: tuple[str, ...] = PRELOAD):
+    def __init__(self, python: str, env: dict[str, str], preload: tuple[str, ...] = PRELOAD,
+                 sandbox=None, walls=None):
+        """With a ``sandbox`` the helper (and so every trainer it forks) runs
+        inside it, with ``walls`` (the workspace writable, validation hidden)."""
+        self.channel, theirs = socket.socketpair()
+        argv = [python, "-c", _ENTRY, str(theirs.fileno()), *preload]
+        if sandbox is not None and walls is not None:
+            argv = sandbox.wrap(argv, walls)
         self.proc = subprocess.Popen(
-            [python, "-c", _ENTRY, *preload], env=env, bufsize=0,
+            argv, env=env, bufsize=0, pass_fds=(theirs.fileno(),),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
             preexec_fn=partial(die_with_parent, os.getpid()))
+        theirs.close()
         self._buffer = b""
 
     def _message(self, timeout: float | None = None) -> dict | None:
@@ -121,8 +138,13 @@ class WarmStarter:
 
     def launch(self, cwd: str, env: dict[str, str], log: str) -> int:
         request = json.dumps({"cwd": cwd, "env": env, "log": log}) + "\n"
-        self.proc.stdin.write(request.encode("utf-8"))
-        self.proc.stdin.flush()
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            self.proc.stdin.write(request.encode("utf-8"))
+            self.proc.stdin.flush()
+            socket.send_fds(self.channel, [b"L"], [fd])
+        finally:
+            os.close(fd)
         message = self._message()
         while message.get("ready"):  # the helper announces itself once, first
             message = self._message()

@@ -36,7 +36,7 @@ from .inputs import PROCESS_LOG, MetaInputs, gather_run, last_analysis
 from ..fileio import atomic_write_text
 from .hypotheses import HYPOTHESES_FILE
 from .outputs import COMMITTED, Plan, make_plan, write_plan
-from .triggers import meta_trigger
+from .triggers import big_win_threshold, meta_trigger
 
 log = logging.getLogger("deeploop.meta")
 WINDOW = 6        # experiments after the first one in which hypotheses are preferred
@@ -166,7 +166,9 @@ def due(event: dict, settings: Settings, experiments: int, analysed_at: int | No
         return None
     return meta_trigger(experiments, kept=event.get("status") == "keep",
                         previous_best=event.get("best_before"), value=event.get("val_bpb"),
-                        interval=settings.meta_interval, threshold=settings.meta_threshold)
+                        interval=settings.meta_interval,
+                        threshold=big_win_threshold(settings.meta_threshold, event.get("sigma"),
+                                                    2 * settings.keep_sigma))
 
 
 @dataclass
@@ -213,12 +215,13 @@ def run_with_meta(run: ExperimentRun, settings: Settings, *, proposer=None,
                   trainer=run_training, analyst: Analyst | None = None,
                   clock: Callable[[], float] = time.monotonic,
                   now: Callable[[], datetime] = datetime.now,
-                  stop: threading.Event | None = None) -> Iterator[dict]:
+                  stop: threading.Event | None = None, scorer=None) -> Iterator[dict]:
     """The experiment loop with the meta tier (off when ``meta_interval`` is 0).
-    ``stop`` ends the run paused after the experiment in flight."""
+    ``stop`` ends the run paused after the experiment in flight; ``scorer``
+    replaces the harness's scoring (benches and tests on a surrogate)."""
     if settings.meta_interval <= 0:
         yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
-                                   stop=stop)
+                                   stop=stop, scorer=scorer)
         return
     tier = MetaTier(run, settings, analyst or get_analyst(settings.analyst), now)
     # the proposer and the analyst spend from one purse, kept before each call
@@ -227,4 +230,4 @@ def run_with_meta(run: ExperimentRun, settings: Settings, *, proposer=None,
     attach(proposer, purse)
     attach(tier.analyst, purse)
     yield from run_experiments(run, settings, proposer=proposer, trainer=trainer, clock=clock,
-                               stop=stop, steer=tier.steering, between=tier)
+                               stop=stop, steer=tier.steering, between=tier, scorer=scorer)

@@ -3,12 +3,24 @@
 Experiments: after every ``interval`` non-baseline experiments (after the
 12th and 24th, not the 11th or 13th), and right after a keep that beats the
 previous best by more than ``threshold`` (exactly the threshold does not
-trigger). Research: after every cohort of ``size`` entries.
+trigger). The threshold is ``BIG_WIN_SIGMA`` x the measured noise when there
+is a noise estimate and no threshold was given (a big win is twice the keep
+margin, so noise never looks like one), else 0.003. Research: after every
+cohort of ``size`` entries.
 """
 from __future__ import annotations
 
 DEFAULT_INTERVAL = 12
 DEFAULT_THRESHOLD = 0.003
+BIG_WIN_SIGMA = 4.0
+
+
+def big_win_threshold(given: float | None, sigma: float | None,
+                      sigmas: float = BIG_WIN_SIGMA) -> float:
+    """The big-win margin: as given, else ``sigmas`` x sigma, else the default."""
+    if given is not None:
+        return given
+    return round(sigmas * sigma, 6) if sigma else DEFAULT_THRESHOLD
 COHORT_SIZE = 5
 
 

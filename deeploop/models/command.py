@@ -27,6 +27,7 @@ class CommandModel:
     command: str
     timeout: float = 600.0
     cwd: str | None = None
+    wrap: object = None  # argv -> argv: the experiment loop's sandbox (sandbox.Sandbox.wrap)
     spec: str = field(init=False)
     argv: list[str] = field(init=False)
 
@@ -49,7 +50,8 @@ class CommandModel:
                     if v is not None and isinstance(v, (str, int, float, os.PathLike))})
         text = "\n\n".join(p for p in (system, stable, history, prompt) if p)
         try:
-            proc = subprocess.run(self.argv, input=text, capture_output=True, text=True,
+            argv = self.wrap(self.argv) if self.wrap is not None else self.argv
+            proc = subprocess.run(argv, input=text, capture_output=True, text=True,
                                   timeout=self.timeout, env=env,
                                   cwd=context.get("cwd") or self.cwd)
         except subprocess.TimeoutExpired:

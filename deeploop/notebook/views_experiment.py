@@ -27,14 +27,40 @@ def progress_chart(subject):
     if not results.rows:
         return Note("No experiments recorded yet: results.tsv has no rows.")
     fig, axes = figure(9.5, 4.2)
-    draw_progress(axes[0][0], results, progress.meta_timeline(subject.events))
+    draw_progress(axes[0][0], results, progress.meta_timeline(subject.events),
+                  noise=noise_of(subject.events))
     best = results.best()
     return finish(fig, f"Progress: {len(results.rows)} rows, best val_bpb "
                        f"{fixed(best.val_bpb) if best else '–'}")
 
 
-def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
-    """Draw the progress chart on ``ax`` (shared by the report and the live monitor)."""
+def noise_of(events) -> dict | None:
+    """The noise measurement and each keep's margin in sigma (by commit), if measured."""
+    estimate = next((e for e in reversed(events or []) if e.get("type") == "noise_estimated"),
+                    None)
+    if not estimate or not estimate.get("sigma"):
+        return None
+    margins = {str(e.get("commit") or "")[:7]: e["margin_sigma"] for e in events
+               if e.get("type") == "experiment_result" and e.get("status") == "keep"
+               and e.get("margin_sigma") is not None}
+    return {"sigma": estimate["sigma"], "threshold": estimate.get("min_delta") or 0.0,
+            "margins": margins}
+
+
+def _draw_noise(ax, steps, noise) -> None:
+    """The band a result must get below to be kept (the running best minus the
+    keep threshold), and each keep's margin over the best before it, in sigma."""
+    xs = [n for n, _ in steps]
+    best = [b for _, b in steps]
+    ax.fill_between(xs, [b - noise["threshold"] for b in best], best, step="post",
+                    color=GREEN, alpha=0.12, lw=0,
+                    label=f"noise band: keep threshold {noise['threshold']:.4f} "
+                          f"(sigma {noise['sigma']:.4f})")
+
+
+def draw_progress(ax, results, analyses=(), labels: int = 24, noise: dict | None = None) -> None:
+    """Draw the progress chart on ``ax`` (shared by the report and the live monitor);
+    ``noise`` (``noise_of``) adds the keep band and each keep's margin in sigma."""
     from matplotlib.ticker import MaxNLocator
     rows = [p for p in progress.points(results) if p.ok]
     scored = [p for p in rows if p.status != "crash" and p.val_bpb]
@@ -57,8 +83,13 @@ def draw_progress(ax, results, analyses=(), labels: int = 24) -> None:
     if steps:
         ax.step([n for n, _ in steps], [b for _, b in steps], where="post", color=GREEN,
                 lw=1.4, alpha=0.7, label="running best")
+        if noise:
+            _draw_noise(ax, steps, noise)
+    margins = (noise or {}).get("margins", {})
     for hit in progress.top_hits(results, labels):  # biggest gain first: it keeps its label
-        ax.annotate(short(hit.description, 36), (hit.n, hit.val_bpb), xytext=(4, 5),
+        margin = margins.get(str(hit.commit)[:7])
+        text = short(hit.description, 36) + (f" (+{margin:.1f}σ)" if margin is not None else "")
+        ax.annotate(text, (hit.n, hit.val_bpb), xytext=(4, 5),
                     textcoords="offset points", fontsize=7, rotation=25, gid=LABEL)
     for analysis in analyses:
         if analysis.experiments is not None:
@@ -99,6 +130,15 @@ def counts(subject):
     if subject.record is not None:
         rows.insert(0, ("status", subject.record.status))
         rows.append(("rejected proposals (not trained)", status.rejected))
+    noise = status.noise or {}
+    rows.append(("noise (sigma) / keep threshold",
+                 f"{fixed(noise['sigma'])} / {fixed(noise.get('min_delta') or 0)}"
+                 if noise.get("sigma") else "not measured (--noise-runs 0): any gain was kept"))
+    if status.sandbox:
+        rows.append(("sandbox", "bwrap" if status.sandbox.get("kind") == "bwrap"
+                     else f"none: {status.sandbox.get('reason')}"))
+    if status.mismatches:
+        rows.append(("printed val_bpb not the harness's", status.mismatches))
     rows += [("baseline val_bpb", fixed(baseline.val_bpb) if baseline else "–"),
              ("best val_bpb", f"{fixed(best.val_bpb)} ({best.commit}: {short(best.description)})"
               if best else "none yet"),

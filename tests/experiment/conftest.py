@@ -1,10 +1,14 @@
 """Fixtures for the experiment loop: a small corpus, run folders in a temp
 runs root, and a fake trainer that needs no torch.
 
-The fake train.py has a hyperparameter block like the real template and
-prints the real summary block; its val_bpb is a smooth function of its knobs
-(best near LR 0.006, DEPTH 6), so the offline search has something to find.
-MODE switches it into the failure paths the harness must survive.
+The fake train.py has a hyperparameter block like the real template, keeps
+the train.py contract (it saves a model the harness scores) and prints the
+summary block without val_bpb, as train.py does under the harness. Its model
+mixes the training bytes' unigram into a uniform guess by a weight that is a
+smooth function of its knobs (best near LR 0.006, DEPTH 6), so the offline
+search has something to find; ``fake_bpb`` computes the score the harness
+must record, independently. MODE switches it into the failure paths the
+harness must survive.
 """
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ import textwrap
 import pytest
 
 FAKE_TRAIN = textwrap.dedent('''\
-    """Fake trainer for tests: no torch, instant, deterministic."""
+    """Fake trainer for tests: no torch, instant, deterministic; keeps the
+    train.py contract (saves a model, load_model/logprobs/SEQ_LEN)."""
+    import json
     import math
     import os
     import sys
@@ -26,6 +32,25 @@ FAKE_TRAIN = textwrap.dedent('''\
     MODE = "ok"
     SLEEP = 0.0
     # --- end hyperparameters -----------------------------------------------
+    SEQ_LEN = 512
+    MODEL_FILE = "model.pt"
+
+
+    def skill():
+        """How much of the unigram the model mixes in: best near LR 0.006, DEPTH 6."""
+        miss = (math.log10(LR) - math.log10(0.006)) ** 2 + 0.01 * (DEPTH - 6) ** 2
+        return 0.99 * math.exp(-3 * miss) - 0.0001 * WIDTH / 128
+
+
+    def load_model(path):
+        with open(path) as fh:
+            return json.load(fh)
+
+
+    def logprobs(model, x):
+        w = model["w"]
+        row = [math.log((1 - w) / 256 + w * u) for u in model["unigram"]]
+        return [[row] * len(window) for window in x]
 
 
     def main():
@@ -52,11 +77,16 @@ FAKE_TRAIN = textwrap.dedent('''\
                 time.sleep(0.01)
         if MODE == "env":
             print("KEYS " + " ".join(sorted(k for k in os.environ if "KEY" in k or "TOKEN" in k)))
-        val = 2.0 + (math.log10(LR) - math.log10(0.006)) ** 2 + 0.01 * (DEPTH - 6) ** 2
-        val += 0.0001 * WIDTH / 128
+        data = open(os.path.join(os.environ["DEEPLOOP_DATA_DIR"], "train.bin"), "rb").read()
+        counts = [1] * 256
+        for b in data:
+            counts[b] += 1
+        unigram = [c / sum(counts) for c in counts]
+        with open(MODEL_FILE + ".tmp", "w") as fh:
+            json.dump({"w": skill(), "unigram": unigram}, fh)
+        os.replace(MODEL_FILE + ".tmp", MODEL_FILE)
         budget = float(os.environ.get("DEEPLOOP_TIME_BUDGET", "60"))
         print("---")
-        print(f"val_bpb:          {val:.6f}")
         print(f"training_seconds: {min(budget, 0.1):.1f}")
         print("total_seconds:    0.2")
         print("peak_vram_mb:     512.0")
@@ -70,6 +100,23 @@ FAKE_TRAIN = textwrap.dedent('''\
     if __name__ == "__main__":
         main()
     ''')
+
+
+def fake_bpb(run, lr=0.003, depth=4, width=128) -> float:
+    """What the harness must score for the fake trainer with these knobs,
+    computed here from the prepared corpus (not through deeploop's scorer)."""
+    import math
+    from deeploop.experiment.corpus import eval_targets
+    train = (run.data_dir / "train.bin").read_bytes()
+    val = (run.data_dir / "val.bin").read_bytes()
+    counts = [1] * 256
+    for b in train:
+        counts[b] += 1
+    unigram = [c / sum(counts) for c in counts]
+    miss = (math.log10(lr) - math.log10(0.006)) ** 2 + 0.01 * (depth - 6) ** 2
+    w = 0.99 * math.exp(-3 * miss) - 0.0001 * width / 128
+    targets = eval_targets(val, run.corpus()["eval_bytes"])
+    return -sum(math.log2((1 - w) / 256 + w * unigram[b]) for b in targets) / len(targets)
 
 
 def corpus_text(documents: int = 30, lines: int = 80) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
+import pytest
+
 from deeploop.experiment.proposers import get_proposer
 from deeploop.experiment.results import read_results
 
@@ -26,8 +28,17 @@ AGENT = textwrap.dedent("""\
     """)
 
 
-def test_only_train_py_changes_are_kept(fake_run, tmp_path):
-    script = tmp_path / "agent.py"
+@pytest.fixture
+def agent_dir(tmp_path, monkeypatch):
+    """A folder for agent scripts the sandbox lets the agent see."""
+    folder = tmp_path / "agent"
+    folder.mkdir()
+    monkeypatch.setenv("DEEPLOOP_SANDBOX_BIND", str(folder))
+    return folder
+
+
+def test_only_train_py_changes_are_kept(fake_run, agent_dir):
+    script = agent_dir / "agent.py"
     script.write_text(AGENT)
     proposer = get_proposer(f"command:{sys.executable} {script}")
     ws = fake_run.workspace()
@@ -43,10 +54,10 @@ def test_only_train_py_changes_are_kept(fake_run, tmp_path):
     assert "agent" not in ws.log_oneline()
 
 
-def test_a_command_that_changes_nothing_or_fails_is_a_failed_proposal(fake_run, tmp_path):
-    lazy = tmp_path / "lazy.py"
+def test_a_command_that_changes_nothing_or_fails_is_a_failed_proposal(fake_run, agent_dir):
+    lazy = agent_dir / "lazy.py"
     lazy.write_text("print('DESCRIPTION: nothing to do')\n")
-    broken = tmp_path / "broken.py"
+    broken = agent_dir / "broken.py"
     broken.write_text("import sys\nsys.exit('no model available')\n")
     run_all(fake_run, get_proposer(f"command:{sys.executable} {lazy}"), experiments=1,
             max_rejected=1)

@@ -26,7 +26,7 @@ HARNESS = """
 import sys
 from deeploop.experiment.rundir import open_run, Settings
 from deeploop.experiment.session import run_experiments
-for event in run_experiments(open_run("t1"), Settings(budget=5, experiments=3, warm_start=False)):
+for event in run_experiments(open_run("t1"), Settings(budget=5, experiments=3, warm_start=False, noise_runs=0)):
     print(event["type"], event.get("round"), flush=True)
 """
 
@@ -133,7 +133,7 @@ def test_ctrl_c_records_the_experiment_at_once(fake_run):
         return run_training(*args, **kwargs)
 
     with pytest.raises(KeyboardInterrupt):
-        list(run_experiments(fake_run, Settings(budget=5, experiments=2, warm_start=False),
+        list(run_experiments(fake_run, Settings(budget=5, experiments=2, warm_start=False, noise_runs=0),
                              proposer=Scripted({"DEPTH": 5}), trainer=interrupted_trainer))
     results = read_results(fake_run.results_path)
     assert [r.status for r in results.rows] == ["keep"]  # an interruption is not a result

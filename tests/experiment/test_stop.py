@@ -32,7 +32,7 @@ def outcome_of(run) -> dict:
 
 def test_stop_event_ends_the_run_after_the_running_experiment(fake_run):
     stop = threading.Event()
-    settings = Settings(experiments=3, budget=5, warm_start=False)
+    settings = Settings(experiments=3, budget=5, warm_start=False, noise_runs=0)
     events = list(run_experiments(fake_run, settings, proposer=Scripted({"LR": 0.006}),
                                   trainer=trainer_that(stop.set, on_call=2), stop=stop))
     results = read_results(fake_run.results_path)
@@ -48,7 +48,7 @@ def test_stop_event_ends_the_run_after_the_running_experiment(fake_run):
 
 
 def test_stop_file_is_consumed_and_resume_goes_on(fake_run):
-    settings = Settings(experiments=2, budget=5, warm_start=False)
+    settings = Settings(experiments=2, budget=5, warm_start=False, noise_runs=0)
     touch = lambda: fake_run.stop_path.write_text("")  # noqa: E731 - as a shell would
     list(run_experiments(fake_run, settings, proposer=Scripted({"LR": 0.006}),
                          trainer=trainer_that(touch, on_call=1)))
@@ -65,7 +65,7 @@ def test_stop_file_is_consumed_and_resume_goes_on(fake_run):
 def test_a_stop_before_the_start_trains_nothing(fake_run):
     stop = threading.Event()
     stop.set()
-    list(run_experiments(fake_run, Settings(experiments=2, budget=5, warm_start=False),
+    list(run_experiments(fake_run, Settings(experiments=2, budget=5, warm_start=False, noise_runs=0),
                          proposer=Scripted(), stop=stop))
     assert read_results(fake_run.results_path).rows == []
     assert outcome_of(fake_run)["status"] == "paused"

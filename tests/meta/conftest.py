@@ -8,7 +8,7 @@ from deeploop.experiment.knobs import set_knobs
 from deeploop.experiment.proposers import Proposal
 from deeploop.experiment.results import parse_results
 from deeploop.experiment.rundir import Settings, init_run
-from deeploop.experiment.synthetic import objective_trainer
+from deeploop.experiment.synthetic import objective_scorer, objective_trainer
 from deeploop.meta.analysts import Analysis
 from deeploop.meta.hypotheses import Hypothesis
 from deeploop.meta.inputs import build_inputs
@@ -40,12 +40,12 @@ def meta_run(tmp_path):
 
 
 def run_loop(run, *, objective=bowl, noise=0.0, analyst=None, proposer=None, record=None,
-             **settings):
+             noise_seed=0, **settings):
     """Run the loop with the meta tier to its end; returns the events."""
-    settings = {"budget": 1, "warm_start": False, **settings}
-    trainer = objective_trainer(objective, noise=noise, record=record)
+    settings = {"budget": 1, "warm_start": False, "noise_runs": 0, **settings}
+    trainer = objective_trainer(objective, noise=noise, record=record, seed=noise_seed)
     return list(run_with_meta(run, Settings(**settings), proposer=proposer, trainer=trainer,
-                              analyst=analyst))
+                              analyst=analyst, scorer=objective_scorer))
 
 
 def of_type(events, kind):

@@ -169,7 +169,7 @@ def experiment_run(tmp_path, monkeypatch):
     corpus.write_text(corpus_text())
     run, _ = open_experiment("rep", data=str(corpus))
     install_trainer(run)
-    list(run_experiments(run, Settings(experiments=3, budget=5, warm_start=False),
+    list(run_experiments(run, Settings(experiments=3, budget=5, warm_start=False, noise_runs=0),
                          proposer=Scripted({"LR": 0.006}, {"LR": 0.001}, {"MODE": "error"})))
     log = EventLog(run.events_path, "rep", "experiment")
     log.emit("meta_analysis", analysis=1, trigger="interval", analyst="offline", fallback=None,

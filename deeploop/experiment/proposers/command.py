@@ -1,7 +1,10 @@
 """An external agent CLI does the change: ``command:<cmd>`` (e.g. ``claude -p``).
 
 The command runs in the workspace with the prompt on stdin and may edit
-files there. Afterwards only its change to train.py is kept: other tracked
+files there. In an experiment loop with a sandbox it runs inside it
+(``sandbox.py``): the workspace writable (commits are undone), the package and
+its data read-only with the validation bytes hidden, nothing else of the run
+folder; it keeps the network (its model API needs it) and its environment. Afterwards only its change to train.py is kept: other tracked
 files are restored, files it created are removed, and commits it made are
 undone (the loop makes its own commit). Its last ``DESCRIPTION:`` line is
 the description; when it gives none, the knob changes are described.
@@ -28,6 +31,8 @@ _DESCRIPTION = re.compile(r"^\s*\**DESCRIPTION\**\s*:\s*(.+?)\s*$", re.M | re.I)
 class CommandProposer:
     command: str
     timeout: float = 1800.0
+    sandbox: object = None    # set by the loop: sandbox.Sandbox
+    data_dir: Path | None = None
 
     def __post_init__(self):
         self.model = CommandModel(self.command, timeout=self.timeout)
@@ -39,6 +44,11 @@ class CommandProposer:
     def propose(self, context: ProposalContext) -> Proposal:
         ws = Workspace(Path(context.workspace))
         base, before = ws.head(), ws.untracked()
+        if self.sandbox is not None and self.sandbox.active:
+            from ..sandbox import Walls
+            # .git writable: an agent may commit (its commits are undone below)
+            walls = Walls(ws.path, self.data_dir, writable=True, network=True, protect=())
+            self.model.wrap = lambda argv: self.sandbox.wrap(argv, walls)
         try:
             completion = self.model.complete(build_prompt(context, agent=True), system=SYSTEM,
                                               cwd=str(ws.path))

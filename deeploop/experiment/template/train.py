@@ -7,10 +7,39 @@ the training seconds (default 60 on CPU, 300 on a GPU). Start-up (imports,
 data, model, the first step) is not counted; evaluation comes after.
 
 A minute of CPU trains on only a million bytes, so the model also counts: exact
-tables of the byte after each context of 1..16 bytes in all the training data
-(built in seconds, inside the budget). A small transformer (Muon, hashed n-gram
-embeddings) reads count features and weighs the tables' blended log-probs into its
-logits; it trains on one half of the files with the other half's tables.
+tables of the byte after each context of 1..COUNT_MAX_ORDER bytes in the training
+data, prepared once per corpus by deeploop.experiment.counts (outside the budget,
+read-only here). A small transformer (Muon, hashed n-gram embeddings) reads count
+features and weighs the tables' blended log-probs into its logits; it trains on
+one half of the files with the other half's tables, and is scored with all of them.
+
+How deeploop runs and scores this file (the contract; docs/experiment.md):
+
+1. `python train.py` trains and saves what it learned to MODEL_FILE
+   ("model.pt") in the working directory, atomically (a temporary file, then
+   os.replace). The harness deletes it before each run, scores it after, and
+   records a run that saved nothing as a crash.
+2. The harness keeps the clock. DEEPLOOP_TIME_BUDGET is the training
+   seconds; the trainer is sent SIGTERM at budget + start-up allowance after
+   it was started (DEEPLOOP_DEADLINE, Unix time) and SIGKILL a few seconds
+   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit;
+   fixed.out_of_time(margin) also when the deadline is that close.
+3. Importing train.py does not train (`if __name__ == "__main__":`).
+4. The harness imports this file in a separate, sandboxed process (workspace
+   read-only, no network, training data only) and calls
+       model = load_model(MODEL_FILE)
+       logprobs(model, x)   # x: int64 tensor (B, T) of bytes, T <= SEQ_LEN
+   which returns next-byte log-probabilities (B, T, 256); logits also do, the
+   harness applies log_softmax itself. Position t may use x[:, :t+1] only:
+   the harness changes one byte of some windows and checks that no earlier
+   prediction moves. It feeds windows of SEQ_LEN bytes sliding by half a
+   window and compares with the validation targets itself.
+5. Data: fixed.load_split("train") only. DEEPLOOP_DATA_DIR holds train.bin,
+   corpus.json and corpus-only preparations; the validation bytes are not
+   there (run by hand, outside the harness, they are, and the summary below
+   then includes val_bpb).
+6. The summary block printed at the end (`---`, then `key: value` lines) is
+   information, recorded beside the harness's score; never the score itself.
 """
 import math
 import os
@@ -23,7 +52,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from deeploop.experiment import evaluate as fixed
+from deeploop.experiment import counts, evaluate as fixed
 
 # --- hyperparameters: the search edits these; keep names UPPER_CASE --------
 DEPTH = 2              # transformer blocks
@@ -48,12 +77,12 @@ COUNT_MAX_ORDER = 16   # count tables of the training bytes for contexts of 1..t
 GRAD_CLIP = 1.0        # max norm of the dense gradients; 0 turns clipping off
 EVAL_BATCH = 16        # windows per evaluation batch (speed only)
 SEED = 42
+MODEL_FILE = "model.pt"  # what the harness scores (see the contract above)
 # --- end hyperparameters ------------------------------------------------------
 
 VOCAB = 256            # byte tokens
 FAIL_LOSS = 3 * math.log(VOCAB)  # far above a uniform guess: the run has exploded
-MIX = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: context hashes wrap around on purpose
-COUNT_ORDERS = [n for n in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32) if n <= COUNT_MAX_ORDER]
+COUNT_ORDERS = counts.orders_up_to(COUNT_MAX_ORDER)  # 1, 2, 3, 4, 6, 8, 12, 16, 24, 32
 
 
 def rms_norm(x):
@@ -78,32 +107,11 @@ class Block(nn.Module):
         return x + self.out(F.relu(self.fc(rms_norm(x))).square())
 
 
-def context_hashes(x):
-    """Per count order n, a 56-bit hash of the n bytes ending at each position of x (..., T)."""
-    h, out = torch.zeros_like(x), []
-    for k in range(COUNT_ORDERS[-1]):
-        h = (h + F.pad(x[..., :x.size(-1) - k], (k, 0)) + 1) * MIX
-        if k + 1 in COUNT_ORDERS:  # 1 (no table has it) where the window is too short
-            out.append(F.pad((h & -VOCAB)[..., k:], (k, 0), value=1))
-    return out
-
-
-@torch.no_grad()
-def count_tables(data):
-    """Per order: sorted context hashes, totals, starts and sizes in (next byte, count) lists."""
-    x, tables = data.long(), []
-    for n, h in zip(COUNT_ORDERS, context_hashes(x[:-1])):
-        pairs, counts = torch.unique(h[n - 1:] | x[n:], return_counts=True)  # by context
-        contexts, sizes = torch.unique_consecutive(pairs & -VOCAB, return_counts=True)
-        counts, starts = counts.float(), sizes.cumsum(0) - sizes  # exact, from hashes of 56 bits
-        totals = torch.segment_reduce(counts, "sum", lengths=sizes)
-        tables.append((contexts, totals, starts, sizes, pairs & 255, counts))
-    return tables
-
-
 @torch.no_grad()
 def count_predictions(tables, hashes):
-    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders."""
+    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders.
+    A table (deeploop.experiment.counts) lists per sorted context hash its total,
+    the start and number of its (next byte, count) pairs."""
     p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=hashes[0].device)
     logp, feats = torch.empty(len(tables), *p.shape, device=p.device), []
     for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
@@ -111,7 +119,8 @@ def count_predictions(tables, hashes):
         kinds = torch.where(keys[i] == h.view(-1), sizes[i], 0)
         row = torch.repeat_interleave(kinds)  # the position of each (next byte, count) entry
         j = torch.arange(len(row), device=p.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
-        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j]), counts[j]).view_as(p)
+        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j].long()), counts[j])
+        c = c.view_as(p)
         total = torch.where(kinds > 0, totals[i], 0.0).view_as(h)[..., None]
         kinds = kinds.float().view_as(total)
         p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
@@ -129,7 +138,7 @@ class GPT(nn.Module):
         self.smear = nn.Parameter(torch.zeros(WIDTH))  # gate of the previous position's blend
         self.blocks = nn.ModuleList(Block() for _ in range(DEPTH))
         self.head = nn.Linear(WIDTH, VOCAB, bias=False)
-        self.tables, self.use = {}, "all"  # count tables by name (see fit_counts)
+        self.tables, self.use = {}, "all"  # count tables by part: all, half0, half1
         self.count_in = nn.Linear(2 * len(COUNT_ORDERS), WIDTH, bias=False)
         self.mix = nn.Linear(WIDTH, len(COUNT_ORDERS))  # weights of the count log-probs
         nn.init.zeros_(self.mix.weight)
@@ -144,7 +153,7 @@ class GPT(nn.Module):
         nn.init.normal_(self.head.weight, std=0.02)
 
     def forward(self, idx):
-        hashes = context_hashes(idx)
+        hashes = counts.context_hashes(idx, COUNT_ORDERS)
         feats, logp = count_predictions(self.tables[self.use], hashes)
         x = self.embed(idx) + self.count_in(feats)
         if self.ngram is not None:  # learned embeddings of the contexts of 2..NGRAM_ORDER bytes
@@ -209,9 +218,17 @@ def fail(message):
 
 
 def flops_per_token(model):
-    """6N for the matmuls (embedding lookups are free) plus attention (PaLM's estimate)."""
+    """6N for the matmuls (embedding lookups are free) plus attention (PaLM's estimate),
+    plus the count work of a training token (count_flops_per_token)."""
     matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
-    return 6 * matmul + 12 * DEPTH * SEQ_LEN * WIDTH
+    return 6 * matmul + 12 * DEPTH * SEQ_LEN * WIDTH + count_flops_per_token()
+
+
+def count_flops_per_token():
+    """Operations of the count lookups per token, each order: hashing (3), a binary
+    search (2 log2 of 2M contexts), the blend over 256 bytes (zeros, add-multiply,
+    divide, clamp, log: 6 each), the mix forward and backward (3 x 2 each)."""
+    return len(COUNT_ORDERS) * (3 + 2 * 21 + 6 * VOCAB + 6 * VOCAB)
 
 
 def setup():
@@ -219,9 +236,22 @@ def setup():
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
         return "cuda", torch.autocast("cuda", dtype=torch.bfloat16)
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                          else os.cpu_count() or 1)
+    pick_threads()
     return "cpu", torch.autocast("cpu", enabled=False)
+
+
+def pick_threads():
+    """All cores, unless one thread is faster right now: on a shared, busy machine
+    threads that wait on each other can make a step several times slower."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    a, seconds = torch.randn(256, 256), {}
+    for n in sorted({1, cores or 1}):
+        torch.set_num_threads(n)
+        started = time.perf_counter()
+        for _ in range(8):
+            a @ a
+        seconds[n] = time.perf_counter() - started
+    torch.set_num_threads(min(seconds, key=seconds.get))
 
 
 def train_step(model, optimizers, x, y, autocast, progress):
@@ -240,26 +270,29 @@ def train_step(model, optimizers, x, y, autocast, progress):
     return loss.item()  # syncs the GPU; on CPU it is free
 
 
-def fit_counts(model, data):
-    """Count tables (timed: counting is training) of all, and of halves (alternate 16ths)."""
-    started, folds = time.time(), [torch.cat(data.chunk(16)[k::2]) for k in range(2)]
-    for name, part in (("all", data), (0, folds[0]), (1, folds[1])):
-        model.tables[name] = count_tables(part)
-    return folds, time.time() - started
+def load_counts(model, device):
+    """The prepared count tables (read-only, memory-mapped; built on first use by hand)."""
+    for part in counts.PARTS:
+        model.tables[part] = [tuple(t.to(device) for t in table) for table in
+                              counts.load(fixed.data_dir(), part, COUNT_ORDERS)]
 
 
 def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
-    folds, fit = fit_counts(model, data)  # the schedule runs over the steps' share
-    step, trained, tokens, last_print = 0, fit, 0, 0.0
-    while trained < budget:
-        started, model.use = time.time(), 1 - step % 2
+    folds = counts.halves(data)  # train on one half with the other half's tables
+    step, trained, tokens, last_print = 0, 0.0, 0, 0.0
+    step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
+    while trained < budget and not fixed.out_of_time(2 * step_s + 1):
+        started, model.use = time.time(), f"half{1 - step % 2}"
+        if device == "cpu" and step % 25 == 24:
+            pick_threads()  # the machine's load changes
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
-        loss = train_step(model, optimizers, x, y, autocast, (trained - fit) / (budget - fit))
+        loss = train_step(model, optimizers, x, y, autocast, trained / budget)
         if not math.isfinite(loss) or loss > FAIL_LOSS:
             fail(f"loss {loss} at step {step}: training diverged")
+        step_s = time.time() - started
         if step > 0:  # the first step pays for allocation and kernel choice
-            trained += time.time() - started
+            trained += step_s
             tokens += BATCH_SIZE * SEQ_LEN
         if trained - last_print >= 10 or trained >= budget:
             last_print = trained
@@ -269,26 +302,58 @@ def train(model, optimizers, data, budget, autocast, device):
     return step, trained, tokens
 
 
+def save_model(model, path=MODEL_FILE):
+    """The learned weights, atomically (the count tables are the corpus's:
+    prepared once by deeploop.experiment.counts, not saved with every model)."""
+    tmp = f"{path}.tmp"
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path=MODEL_FILE):
+    """The harness's entry point: the model train.py saved, with the count tables
+    of all the training bytes, ready to score on CPU."""
+    pick_threads()
+    model = GPT("cpu")
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.tables["all"] = counts.load(fixed.data_dir(), "all", COUNT_ORDERS)
+    model.use = "all"
+    return model.eval()
+
+
+@torch.no_grad()
+def logprobs(model, x):
+    """The harness's entry point: next-byte log-probabilities (B, T, 256) of x (B, T)."""
+    return F.log_softmax(model(x).float(), dim=-1)
+
+
 def main():
+    fixed.stop_requested()  # from now on the harness's SIGTERM means: stop, save, exit
     device, autocast = setup()
     budget = fixed.time_budget(cuda=device == "cuda")
-    train_data, val_data = (fixed.load_split(split, device) for split in ("train", "val"))
+    train_data = fixed.load_split("train", device)
     model = GPT(device).to(device)
+    load_counts(model, device)
+    if device == "cuda":  # compile the dense blocks; the count lookups have data-dependent shapes
+        for block in model.blocks:
+            block.compile()  # in place: the state_dict keeps its names
     optimizers = make_optimizers(model)
     num_params = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params {num_params / 1e6:.2f}M | budget {budget:g} s", flush=True)
     steps, trained, tokens = train(model, optimizers, train_data, budget, autocast, device)
-    with autocast:
-        val_bpb = fixed.evaluate_bpb(model, val_data, SEQ_LEN, EVAL_BATCH)
-    if not math.isfinite(val_bpb):
-        fail(f"val_bpb is {val_bpb}")
-    mfu = 100 * flops_per_token(model) * tokens / max(trained, 1e-9) / fixed.peak_flops(device)
+    save_model(model)
+    peak = fixed.peak_flops(device)  # None for a GPU missing from the table: MFU unknown
+    achieved = flops_per_token(model) * tokens / max(trained, 1e-9)
+    mfu = "unknown" if peak is None else f"{100 * achieved / peak:.2f}"
     print("---")
-    print(f"val_bpb:          {val_bpb:.6f}")
+    if fixed.validation_available():  # by hand; under the harness, the harness scores
+        val_bpb = fixed.evaluate_bpb(lambda x: logprobs(model, x), fixed.load_split("val", device),
+                                     SEQ_LEN, EVAL_BATCH)
+        print(f"val_bpb:          {val_bpb:.6f}")
     print(f"training_seconds: {trained:.1f}")
     print(f"total_seconds:    {time.time() - T_START:.1f}")
     print(f"peak_vram_mb:     {fixed.peak_memory_mb(device):.1f}")
-    print(f"mfu_percent:      {mfu:.2f}")
+    print(f"mfu_percent:      {mfu}")
     print(f"total_tokens_M:   {tokens / 1e6:.1f}")
     print(f"num_steps:        {steps}")
     print(f"num_params_M:     {num_params / 1e6:.1f}")
