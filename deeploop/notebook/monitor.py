@@ -237,9 +237,10 @@ class ExperimentMonitor:
     def _in_flight(self) -> int | None:
         from ..events import read_events
         for event in reversed(read_events(self.run.events_path).events):
+            if event.get("type") == "experiment_interrupted":
+                return event.get("round")
             if event.get("type") == "experiment_result":
-                reason = str(event.get("reason") or event.get("fail_line") or "")
-                return event.get("round") if "interrupt" in reason else None
+                return None
         return None
 
     # ----- events ----------------------------------------------------------

@@ -98,7 +98,7 @@ def test_an_empty_root_says_so(tmp_path):
 
 def test_lists_batch_folders_filters_sorts_and_compares(root):
     batch = root / "batch" / "overnight" / "commit-msg"
-    shutil.copytree(COMMIT_MSG / "commit-msg-20260522T061506Z-meta2", batch / "s1")
+    shutil.copytree(NODE_RUNS[1], batch / "s1")
     browser = RunBrowser(root)
     labels = [label for label, _ in browser.runs.options]
     assert len(labels) == 4 and any(label.endswith("· batch overnight") for label in labels)
@@ -107,13 +107,13 @@ def test_lists_batch_folders_filters_sorts_and_compares(root):
     assert len(browser.runs.options) == 3
     browser.batches.value = True
     browser.kind.value = "drill"
-    assert [label.split(" · ")[0] for label, _ in browser.runs.options] == ["deeper / smoke-branch"]
+    assert [label.split(" · ")[0] for label, _ in browser.runs.options] == [f"deeper / {DRILL}"]
     browser.kind.value = ""
-    browser.filter_text.value = "061548Z"
+    browser.filter_text.value = NODE_RUNS[5].name[-6:]
     assert len(browser.runs.options) == 1
     browser.filter_text.value = ""
     browser.sort.value = "oldest first"
-    assert browser.runs.options[0][0].startswith("commit-msg / commit-msg-20260522T061505Z")
+    assert browser.runs.options[0][0].startswith(f"deeper / {DRILL}")  # started 2026-11-30
     nodes = [path for _, path in browser.runs.options if "commit-msg" in path][:2]
     browser.compare_runs.value = tuple(nodes)
     browser.compare_button.click()
@@ -131,7 +131,7 @@ def test_runs_display_as_tables_not_journal_reprs(root):
     assert text.splitlines()[0].split() == ["run", "kind", "status", "score", "rounds",
                                             "started", "report"]
     assert "Journal" not in text and "Journal" not in repr(runs[0])
-    assert repr(runs[0]).startswith("RunRecord(commit-msg/commit-msg-20260522T061505Z-meta1: ")
+    assert repr(runs[0]).startswith(f"RunRecord(deeper/{DRILL}: ")  # the oldest first
     html_table = runs._repr_html_()
     assert html_table.count("<tr>") == 4 and "deeploop-pill" in html_table
     (runs[0].path / "report.html").write_text("<html></html>")

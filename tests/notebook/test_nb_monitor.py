@@ -36,7 +36,7 @@ def fake(corpus):
 
 
 def test_monitor_follows_the_loop_and_ends_with_the_report(fake):
-    monitor = ExperimentMonitor("mon", experiments=2, propose_with=Scripted(
+    monitor = ExperimentMonitor("mon", noise_runs=0, experiments=2, propose_with=Scripted(
         {"LR": 0.006}, {"LR": 0.001}), **FAST)
     assert monitor.bar.value == 0 and "<img" not in monitor.chart.value  # no broken image
     assert "The chart appears with the first result" in monitor.chart.value
@@ -66,7 +66,7 @@ def test_stop_button_ends_after_the_running_experiment(fake):
             holder["monitor"].stop_button.click()
         return run_training(*args, **kwargs)
 
-    monitor = ExperimentMonitor("mon", experiments=5, report=False, trainer=train,
+    monitor = ExperimentMonitor("mon", noise_runs=0, experiments=5, report=False, trainer=train,
                                 propose_with=Scripted({"LR": 0.006}, {"LR": 0.001}), **FAST)
     holder["monitor"] = monitor
     outcome = monitor.start().wait(timeout=120)
@@ -78,14 +78,14 @@ def test_stop_button_ends_after_the_running_experiment(fake):
     monitor.stop()
     assert monitor.status_line.startswith("paused: ") and monitor.state == "ended"
 
-    again = ExperimentMonitor("mon", experiments=2, report=False,
+    again = ExperimentMonitor("mon", noise_runs=0, experiments=2, report=False,
                               propose_with=Scripted({"LR": 0.001}), **FAST)
     assert again.bar.value == 1  # progress so far is read back from the files
     assert again.start().wait(timeout=120)["status"] == "passed" and again.bar.value == 2
 
 
 def test_hypothesis_under_test_is_shown(fake):
-    monitor = ExperimentMonitor("mon", report=False, **FAST)
+    monitor = ExperimentMonitor("mon", noise_runs=0, report=False, **FAST)
     monitor.update({"type": "experiment_committed", "round": 4, "description": "LR 0.04 -> 0.06",
                     "hypothesis": {"id": "M1.2", "change": "MATRIX_LR 0.04 -> 0.06"}})
     assert monitor.testing.value == ("Experiment 4 tests: LR 0.04 -&gt; 0.06 · M1.2: "
@@ -153,7 +153,7 @@ def test_a_held_run_is_refused_and_gets_no_report(fake):
 def test_downstream_code_gets_the_finished_outcome(fake):
     """on_done, await and wait() all give outcome.json once the run has ended."""
     import asyncio
-    monitor = ExperimentMonitor("mon", experiments=1, report=False,
+    monitor = ExperimentMonitor("mon", noise_runs=0, experiments=1, report=False,
                                 propose_with=Scripted({"LR": 0.006}), **FAST)
     seen = []
     monitor.on_done(seen.append)
@@ -182,7 +182,7 @@ def test_keyboard_interrupt_in_wait_records_the_experiment_in_flight(fake, capsy
                 time.sleep(0.05)
         return run_training(*args, **kwargs)
 
-    monitor = ExperimentMonitor("mon", experiments=3, report=False, trainer=slow,
+    monitor = ExperimentMonitor("mon", noise_runs=0, experiments=3, report=False, trainer=slow,
                                 propose_with=Scripted({"LR": 0.006}, {"LR": 0.001}), **FAST)
     main = threading.get_ident()
     threading.Thread(target=lambda: training.wait(120) and signal.pthread_kill(
@@ -191,10 +191,14 @@ def test_keyboard_interrupt_in_wait_records_the_experiment_in_flight(fake, capsy
     assert outcome["status"] == "aborted" and "interrupted" in outcome["exit_reason"]
     assert not monitor.job.running and monitor.state == "ended"
     rows = read_results(fake.results_path).rows
-    assert [r.status for r in rows] == ["keep", "crash"]  # baseline, then the one in flight
+    assert [r.status for r in rows] == ["keep"]  # the one in flight is no result: no row
+    from deeploop.events import read_events
+    flight = [e for e in read_events(fake.events_path).events
+              if e["type"] == "experiment_interrupted"]
+    assert [e["round"] for e in flight] == [1]  # recorded, and trained again on resume
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("interrupted: experiment 1 recorded as "
                                                    "interrupted") and "--resume" in lines[0]
-    again = ExperimentMonitor("mon", experiments=1, report=False,
+    again = ExperimentMonitor("mon", noise_runs=0, experiments=1, report=False,
                               propose_with=Scripted({"LR": 0.001}), **FAST)
     assert again.start().wait(timeout=120)["status"] == "passed"  # resumable

@@ -211,7 +211,7 @@ def test_legacy_drills_report(tmp_path, run):
     page = build_report(run, tmp_path / run.name).html.read_text()
     view = load_drill(run)
     assert "<h2>Tree</h2>" in page and 'title="depth 1">d1</span>' in page  # depth gutter
-    assert ('<details open="">' in page) == (name == "smoke-branch")  # only branches nest
+    assert ('<details open="">' in page) == (run.name in ("smoke-branch", "legacy-branch", "legacy-open"))  # only branches nest
     assert view.tree.root.claim.replace("`", "") in page.replace("`", "")
     bedrock = len(re.findall('BEDROCK:', view.text()))
     assert (f"Bedrock ({bedrock})" if bedrock else "no branch has reached bedrock yet") in page
