@@ -1,5 +1,6 @@
 """The training subprocess: summaries, garbage, silence, hangs, unbounded
-allocation, FAIL lines, and an environment without API keys."""
+allocation, FAIL lines, and an environment without API keys; the verdict a
+run gets once the harness has scored the model it saved (or found none)."""
 from __future__ import annotations
 
 import os
@@ -7,14 +8,16 @@ import sys
 
 import pytest
 
-from deeploop.experiment.decide import crash_reason
+from deeploop.experiment.decide import crash_reason, judge
+from deeploop.experiment.evaluate import STOP_GRACE
 from deeploop.experiment.knobs import set_knobs
 from deeploop.experiment.runner import kill_timeout, parse_summary, run_training, scrub_env
+from deeploop.experiment.score import score_model
 from deeploop.experiment.warm import WarmStarter
 
 from tests.helpers import PATIENCE, wait_until
 
-from .conftest import FAKE_TRAIN
+from .conftest import FAKE_TRAIN, fake_bpb
 
 SUMMARY = """step 10 | loss 2.0
 ---
@@ -49,8 +52,10 @@ def test_scrub_env_drops_credentials_only():
     assert scrub_env(env) == {"PATH": "/bin", "HOME": "/root", "DEEPLOOP_TIME_BUDGET": "5"}
 
 
-def test_kill_timeout_is_twice_the_budget_plus_a_minute():
-    assert kill_timeout(60) == 180 and kill_timeout(300) == 660
+def test_the_stop_comes_at_the_budget_plus_the_startup_allowance():
+    # a quarter of the budget on top, at least 10 s, at most 30 s (docs/experiment.md)
+    assert kill_timeout(60) == 75 and kill_timeout(300) == 330
+    assert kill_timeout(8) == 18 and kill_timeout(1000) == 1030
 
 
 @pytest.fixture(params=["cold", "warm"])
@@ -66,40 +71,90 @@ def start(request):
     starter.close()
 
 
-def trainer(tmp_path, mode, **knobs):
+def trainer(tmp_path, mode, text=FAKE_TRAIN, **knobs):
     ws = tmp_path / "ws"
     ws.mkdir(parents=True, exist_ok=True)
-    (ws / "train.py").write_text(set_knobs(FAKE_TRAIN, {"MODE": mode, **knobs}))
+    (ws / "train.py").write_text(set_knobs(text, {"MODE": mode, **knobs}))
     return ws
 
 
-def test_good_run(tmp_path, monkeypatch, start):
+def verdict(result, ws, data_dir):
+    """The row's verdict as the loop reaches it: the harness scores what was
+    saved unless training already crashed."""
+    score = score_model(ws, data_dir) if crash_reason(result) is None else None
+    return judge(result, score, None)
+
+
+NO_MODEL = "no model saved: train.py wrote no model.pt"
+
+
+def test_good_run_is_scored_by_the_harness(tmp_path, monkeypatch, start, fake_run):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
     ws = trainer(tmp_path, "env")
-    result = run_training(ws, tmp_path / "logs" / "001.log", 5, tmp_path, **start)
-    assert crash_reason(result) is None
-    assert result.summary["val_bpb"] > 2
+    result = run_training(ws, tmp_path / "logs" / "001.log", 5, fake_run.data_dir, **start)
+    assert crash_reason(result) is None and not result.stopped
+    assert "val_bpb" not in result.summary and result.summary["depth"] == 4  # information only
+    found = verdict(result, ws, fake_run.data_dir)
+    assert found.status == "keep" and found.reason == "first scored run"
+    assert found.val_bpb == pytest.approx(fake_bpb(fake_run), abs=1e-6)
+    assert found.val_bpb > 2
     log = (tmp_path / "logs" / "001.log").read_text()
     assert log.splitlines()[0].strip() == "KEYS"  # no key or token reached the trainer
     assert "sk-ant-secret" not in log
 
 
 @pytest.mark.parametrize("mode, reason", [
-    ("garbage", "no summary: val_bpb missing from the output"),
-    ("silent", "no summary: val_bpb missing from the output"),
+    ("garbage", NO_MODEL),
+    ("silent", NO_MODEL),
     ("fail", "FAIL: loss nan at step 3"),
     ("error", "exit code 1"),
 ])
-def test_bad_trainers_are_crashes(tmp_path, mode, reason, start):
-    result = run_training(trainer(tmp_path, mode), tmp_path / "x.log", 5, tmp_path, **start)
-    assert crash_reason(result) == reason
+def test_bad_trainers_are_crashes(tmp_path, mode, reason, start, fake_run):
+    ws = trainer(tmp_path, mode)
+    result = run_training(ws, tmp_path / "x.log", 5, fake_run.data_dir, **start)
+    found = verdict(result, ws, fake_run.data_dir)
+    assert found.status == "crash" and found.reason == reason and found.val_bpb is None
 
 
-def test_hang_is_killed_after_the_timeout(tmp_path, start):
-    result = run_training(trainer(tmp_path, "hang"), tmp_path / "x.log", 5, tmp_path,
-                          timeout=1.0, **start)
-    assert result.killed == "timeout" and result.wall_seconds >= 1.0  # not before the timeout
-    assert crash_reason(result).startswith("timed out")
+def test_a_missing_summary_is_no_crash(tmp_path, start, fake_run):
+    """The printed summary is information: a trainer that saves a model and
+    prints nothing is scored all the same."""
+    text = FAKE_TRAIN.replace('    print("---")\n', "    return\n", 1)
+    assert text != FAKE_TRAIN
+    ws = trainer(tmp_path, "ok", text)
+    result = run_training(ws, tmp_path / "x.log", 5, fake_run.data_dir, **start)
+    assert result.summary == {}
+    found = verdict(result, ws, fake_run.data_dir)
+    assert found.status == "keep"
+    assert found.val_bpb == pytest.approx(fake_bpb(fake_run), abs=1e-6)
+
+
+def test_a_hang_is_stopped_at_the_deadline(tmp_path, start, fake_run):
+    ws = trainer(tmp_path, "hang")
+    result = run_training(ws, tmp_path / "x.log", 5, fake_run.data_dir, timeout=1.0, **start)
+    assert result.stopped and result.killed is None  # SIGTERM ended it, no SIGKILL needed
+    assert result.wall_seconds >= 1.0 and result.deadline_s == 1.0  # not before the deadline
+    assert crash_reason(result) is None  # scored on what it saved: here, nothing
+    found = verdict(result, ws, fake_run.data_dir)
+    assert found.status == "crash"
+    assert found.reason == f"{NO_MODEL}; stopped at the deadline (1 s after launch)"
+
+
+IGNORES_SIGTERM = FAKE_TRAIN.replace(
+    "def main():\n", "def main():\n    import signal\n"
+    "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n", 1)
+
+
+def test_a_trainer_ignoring_the_stop_is_killed_after_the_grace(tmp_path, start, fake_run):
+    assert IGNORES_SIGTERM != FAKE_TRAIN and STOP_GRACE > 0
+    ws = trainer(tmp_path, "hang", IGNORES_SIGTERM)
+    result = run_training(ws, tmp_path / "x.log", 5, fake_run.data_dir, timeout=1.0,
+                          grace=0.5, **start)
+    assert result.stopped and result.killed == "timeout"
+    assert result.wall_seconds >= 1.5  # the grace was given before SIGKILL
+    found = verdict(result, ws, fake_run.data_dir)
+    assert found.status == "crash" and found.reason.startswith(
+        f"{NO_MODEL}; ignored the stop at 1 s and was killed")
 
 
 def test_unbounded_allocation_is_killed_at_the_memory_cap(tmp_path, start):
@@ -109,26 +164,31 @@ def test_unbounded_allocation_is_killed_at_the_memory_cap(tmp_path, start):
     assert crash_reason(result) == "killed: memory use passed the cap"
 
 
-def test_one_warm_helper_serves_many_experiments(tmp_path):
+def test_one_warm_helper_serves_many_experiments(tmp_path, fake_run):
     starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)), preload=("json",))
     try:
         outcomes = []
-        for number, mode in enumerate(["ok", "error", "fail", "ok"]):
+        for number, mode in enumerate(["ok", "error", "fail", "silent", "ok"]):
             ws = trainer(tmp_path / str(number), mode)
-            outcomes.append(crash_reason(run_training(ws, tmp_path / f"{number}.log", 5,
-                                                      tmp_path, starter=starter)))
-        assert outcomes == [None, "exit code 1", "FAIL: loss nan at step 3", None]
+            result = run_training(ws, tmp_path / f"{number}.log", 5, fake_run.data_dir,
+                                  starter=starter)
+            found = verdict(result, ws, fake_run.data_dir)
+            outcomes.append(found.reason if found.status == "crash" else round(found.val_bpb, 6))
+        bpb = round(fake_bpb(fake_run), 6)
+        assert outcomes == [bpb, "exit code 1", "FAIL: loss nan at step 3", NO_MODEL, bpb]
     finally:
         starter.close()
     assert starter.proc.returncode == 0
 
 
-def test_a_dead_helper_falls_back_to_a_fresh_process(tmp_path):
+def test_a_dead_helper_falls_back_to_a_fresh_process(tmp_path, fake_run):
     starter = WarmStarter(sys.executable, scrub_env(dict(os.environ)), preload=())
     starter.close()
-    result = run_training(trainer(tmp_path, "ok"), tmp_path / "x.log", 5, tmp_path,
-                          starter=starter)
-    assert crash_reason(result) is None
+    ws = trainer(tmp_path, "ok")
+    result = run_training(ws, tmp_path / "x.log", 5, fake_run.data_dir, starter=starter)
+    found = verdict(result, ws, fake_run.data_dir)
+    assert found.status == "keep"
+    assert found.val_bpb == pytest.approx(fake_bpb(fake_run), abs=1e-6)
 
 
 def test_a_helper_dying_mid_run_is_a_crash_not_a_harness_failure(tmp_path):
