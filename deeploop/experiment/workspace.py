@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .evaluate import MODEL_FILE
 
 TRAIN_FILE = "train.py"
 PROGRAM_FILE = "program.md"
 BRANCH_PREFIX = "deeploop/"
 TEMPORARY = ".*.tmp"             # atomic writes in progress (fileio.atomic_write_text)
-IGNORED = (".*.lock", TEMPORARY)  # deeploop's own files in a workspace are never content
+ARTIFACTS = (f"/{MODEL_FILE}", f"/{MODEL_FILE}.tmp")  # the model train.py saves (and its temp)
+IGNORED = (".*.lock", TEMPORARY, *ARTIFACTS)  # deeploop's own files in a workspace: never content
 _GIT_CONFIG = ["-c", "user.name=deeploop", "-c", "user.email=deeploop@localhost",
                "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null",
                "-c", "core.autocrlf=false", "-c", "advice.detachedHead=false"]
@@ -116,8 +118,10 @@ class Workspace:
         """Remove the temporary files a killed writer left behind
         (``fileio.atomic_write_text`` writes ``.NAME.*.tmp`` beside NAME and
         renames it into place). Call on start, under the run's lock, when no
-        writer can be running; workspaces made before this are excluded too."""
-        self.exclude(TEMPORARY)
+        writer can be running. Workspaces made before a pattern joined
+        ``IGNORED`` (the saved model, say) have it excluded here too."""
+        for pattern in IGNORED:
+            self.exclude(pattern)
         removed = []
         for path in self.path.rglob(TEMPORARY):
             if ".git" in path.relative_to(self.path).parts or not path.is_file():
