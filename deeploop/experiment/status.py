@@ -127,6 +127,13 @@ def format_status(status: ExperimentStatus) -> str:
             f" ({noise.get('keep_sigma', 2):g} sigma)")
         lines.append(f"noise:        sigma {noise['sigma']:.6f} from {len(noise.get('samples', []))}"
                      f" baseline runs; keep threshold {noise.get('min_delta', 0):.6f}{given}")
+    elif noise:  # estimated, but no spread to set a threshold by
+        keep = (f"keep threshold {noise.get('min_delta', 0):.6f} (--min-delta given)"
+                if noise.get("min_delta_given") else "any gain at all is kept")
+        seen = (f"none: {len(noise.get('samples', []))} baseline runs scored the same"
+                if noise.get("sigma") == 0 else
+                "not measured (fewer than two baseline runs scored)")
+        lines.append(f"noise:        {seen}; {keep}")
     else:
         lines.append("noise:        not measured (--noise-runs 0): any gain at all is kept")
     if status.sandbox and status.sandbox.get("kind") != "bwrap":
