@@ -127,24 +127,30 @@ def test_status_of_any_results_file(capsys, results, lines):
         assert line in out
 
 
-def test_run_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, capsys):
+def test_run_measures_noise_then_status_and_resume_with_the_fake_trainer(runs_root, corpus_file, capsys):
     from deeploop.experiment.rundir import init_run
     run = init_run("cli", str(corpus_file))
     install_trainer(run)
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
                            "--experiments", "2", "--budget", "5", "--no-progress", "--no-report",
                            "--no-warm-start")
-    assert code == 0 and "experiments:  2 (baseline not counted)" in out
+    assert code == 0 and "experiments:  2 (baseline not counted)" in out  # noise runs neither
+    # the fake trainer is deterministic: the three noise runs agree exactly
+    assert "noise:        none: 4 baseline runs scored the same; any gain at all is kept" in out
     code, out, _ = run_cli(capsys, "experiment", "run", "--tag", "cli", "--resume",
                            "--experiments", "3", "--no-progress",
                            "--no-report")  # earlier options are kept
     assert code == 0 and "experiments:  3" in out
     lines = run.event_log().path.read_text().splitlines()
     rounds = [e for e in lines if '"experiment_result"' in e]
-    assert len(rounds) == 4 and '"round": 3' in rounds[-1]
+    assert len(rounds) == 7 and '"round": 6' in rounds[-1]  # baseline, 3 noise runs, 3 experiments
+    assert sum('"noise_estimated"' in e for e in lines) == 1  # not measured again on resume
     code, out, _ = run_cli(capsys, "status", "--tag", "cli")
     assert code == 0 and "experiments/hour" in out and "kept / discarded / crashed" in out
-    assert len(read_results(run.results_path).rows) == 4
+    rows = read_results(run.results_path).rows
+    assert [r.description for r in rows[:4]] == [
+        "baseline"] + [f"baseline (noise run {k}/3)" for k in (1, 2, 3)]
+    assert len(rows) == 7 and not any(r.is_noise for r in rows[4:])
 
 
 @pytest.mark.timeout(240)
