@@ -75,10 +75,10 @@ def test_a_rejected_key_ends_the_run_failed_in_one_line(claude_run, capsys, monk
                           "the key (401)")
     outcome = json.loads((claude_run.path / "outcome.json").read_text())
     assert outcome["status"] == "failed" and len(standin.requests) == 1
-    rows = read_results(claude_run.results_path).rows
-    assert rows and all(r.description.startswith("baseline") for r in rows)  # nothing else
-    # touched: the baseline and its noise runs were measured before the first proposal
-    assert claude_run.workspace().dirty_paths() == []
+    rows = read_results(claude_run.results_path).rows  # the baseline and its noise runs (the
+    assert [r.description for r in rows] == [           # default) come before the first call;
+        "baseline", *(f"baseline (noise run {i}/3)" for i in (1, 2, 3))]  # no proposal row
+    assert claude_run.workspace().dirty_paths() == []  # nothing touched
 
 
 def test_an_unknown_model_without_prices_is_refused_before_anything(runs_root, capsys,
@@ -120,7 +120,7 @@ def test_a_call_a_kill_cut_short_is_still_counted(fake_run, monkeypatch):
     client = anthropic.Anthropic(api_key="t", max_retries=0,
                                  http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
     proposer = LLMProposer(AnthropicModel(MODEL, client=client))
-    settings = Settings(budget=5, experiments=3, warm_start=False, max_usd=1.0)
+    settings = Settings(budget=5, experiments=3, warm_start=False, max_usd=1.0, noise_runs=0)
     with pytest.raises(KeyboardInterrupt):
         list(run_experiments(fake_run, settings, proposer=proposer))
     paid = cost_usd(PRICES[MODEL], usage_tokens(unfit["usage"]))

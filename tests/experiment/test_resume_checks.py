@@ -17,7 +17,7 @@ from deeploop.experiment.opening import open_experiment
 from deeploop.experiment.results import read_results
 
 from .test_loop import Scripted, run_all
-from .test_signals import WAIT, alive, cli, events_of, trainer_pid
+from .test_signals import WAIT, alive, cli, events_of, slow_trainer, trainer_pid
 
 
 def deeploop(*args, timeout=WAIT):
@@ -60,7 +60,7 @@ def test_an_emptied_results_file_is_refused_and_repaired(two_done):
     assert [r.status for r in rows] == ["keep", "keep", "discard"]
     assert rows[0].description == "baseline" and rows[1].description == "DEPTH -> 5"
     assert (two_done.path / "results.tsv.damaged").read_text() == ""
-    proc = deeploop(*RESUME)
+    proc = deeploop(*RESUME, "--noise-runs", "0")  # the repaired run goes on: one experiment more
     assert proc.returncode == 0, proc.stderr
     assert len(read_results(two_done.results_path).rows) == 4
 
@@ -97,7 +97,7 @@ def test_resume_of_a_tag_that_does_not_exist_is_refused(runs_root):
         open_experiment("typo", resume=True)
 
 
-def test_the_same_command_repeated_after_a_kill_continues(runs_root, corpus_file):
+def test_the_same_command_repeated_after_a_kill_continues(runs_root, corpus_file, monkeypatch):
     """``experiment run --tag again`` (no --resume), killed, repeated: it goes on.
 
     The tag is made as that command makes it (``created_by="run"``), with the
@@ -107,17 +107,18 @@ def test_the_same_command_repeated_after_a_kill_continues(runs_root, corpus_file
     from .conftest import install_trainer
     args = ("experiment", "run", "--tag", "again", "--data", str(corpus_file), "--budget", "5",
             "--experiments", "1", "--no-warm-start", "--meta-interval", "0", "--no-report",
-            "--no-progress")
+            "--no-progress", "--noise-runs", "0")
     run = init_run("again", str(corpus_file), created_by="run")
     install_trainer(run)
-    (run.path / "slow").write_text("")
+    slow = slow_trainer(run, monkeypatch)
     proc = subprocess.Popen([sys.executable, "-m", "deeploop", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ))
     pid = trainer_pid(run, 0)
+    assert alive(pid)  # killed while training the baseline
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=WAIT)
-    (run.path / "slow").unlink()
+    slow.unlink()
     again = deeploop(*args)  # the very same command, no --resume
     assert again.returncode == 0, again.stderr
     assert not alive(pid)
@@ -137,11 +138,18 @@ def test_a_tag_only_initialised_still_needs_resume(runs_root, corpus_file):
 
 
 def test_a_killed_atomic_write_leaves_nothing_in_the_workspace(two_done):
+    """Nor does the saved model show as content, in a workspace made before
+    model.pt was excluded either (the exclusion is added on start)."""
     ws = two_done.workspace()
+    exclude = ws.path / ".git" / "info" / "exclude"
+    exclude.write_text("".join(line for line in exclude.read_text().splitlines(keepends=True)
+                               if "model.pt" not in line))  # as an older workspace has it
     for name in (".program.md.k2j3h4.tmp", ".process_log.md.x1.tmp", ".train.py.abc.tmp"):
         (ws.path / name).write_text("half a file")  # what a kill between write and rename leaves
+    (ws.path / "model.pt.tmp").write_text("half a model")  # a trainer killed while saving
     run_all(two_done, Scripted({"DEPTH": 7}), experiments=3)
     assert not list(ws.path.glob(".*.tmp"))
+    assert (ws.path / "model.pt").is_file()  # the last trained model: an artifact, not content
     assert ws.untracked() == {"next-hypotheses.md"} or ws.untracked() == set()
     (ws.path / ".program.md.late.tmp").write_text("a write in progress")
     assert ws.git("status", "--porcelain").strip() == ""  # never shown as untracked

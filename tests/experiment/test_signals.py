@@ -50,6 +50,30 @@ def cli(tag="t1", *extra, warm=False):
                             env=dict(os.environ))
 
 
+def slow_trainer(run, monkeypatch):
+    """Make the fake trainer sleep until killed: it waits while ``../slow``
+    exists, and the sandbox shows it that one file from outside its walls."""
+    slow = run.path / "slow"
+    slow.write_text("")
+    monkeypatch.setenv("DEEPLOOP_SANDBOX_BIND", str(slow))
+    return slow
+
+
+def group_of(pgid: int) -> list[int]:
+    """Pids of the live processes in process group ``pgid`` (Linux /proc)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry))
+    return members
+
+
 def events_of(run, kind):
     return [e for e in read_events(run.events_path).events if e["type"] == kind]
 
@@ -63,8 +87,8 @@ def trainer_pid(run, number=0):
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process state from /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
                          ids=["SIGINT", "SIGTERM", "SIGHUP"])
-def test_every_signal_kills_the_trainer_and_records_the_abort(fake_run, signum):
-    (fake_run.path / "slow").write_text("")  # the baseline's trainer sleeps until killed
+def test_every_signal_kills_the_trainer_and_records_the_abort(fake_run, signum, monkeypatch):
+    slow_trainer(fake_run, monkeypatch)  # the baseline's trainer sleeps until killed
     proc = cli("t1", "--experiments", "2")
     pid = trainer_pid(fake_run)
     assert alive(pid)
@@ -85,17 +109,25 @@ def test_every_signal_kills_the_trainer_and_records_the_abort(fake_run, signum):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
-def test_kill_9_of_the_harness_takes_the_trainer_with_it(fake_run, warm):
-    (fake_run.path / "slow").write_text("")
-    proc = cli("t1", "--experiments", "1", warm=warm)
+def test_kill_9_of_the_harness_takes_the_trainer_with_it(fake_run, warm, monkeypatch):
+    """The recorded pid leads the trainer's process group: in a cold sandbox
+    that is bwrap with train.py under it, warm it is the forked trainer.
+    Every member of the group goes when the harness is killed."""
+    slow = slow_trainer(fake_run, monkeypatch)
+    proc = cli("t1", "--experiments", "1", "--noise-runs", "0", warm=warm)
     pid = trainer_pid(fake_run)
+    time.sleep(1.0)  # the trainer is well into its sleep: it does not end by itself
+    group = group_of(pid)
+    assert alive(pid) and pid in group
     proc.send_signal(signal.SIGKILL)
     _, err = proc.communicate(timeout=WAIT)  # EOF: every holder of the pipes is gone
-    wait_for(lambda: not alive(pid), what="the orphaned trainer ended")
+    for member in group:
+        wait_for(lambda: not alive(member), what=f"the orphaned trainer's process {member} ended")
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert read_results(fake_run.results_path).rows == []  # killed mid-baseline: nothing yet
 
-    (fake_run.path / "slow").unlink()
-    proc = cli("t1", "--experiments", "1")
+    slow.unlink()
+    proc = cli("t1", "--experiments", "1", "--noise-runs", "0")
     out, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 0, err
     rows = read_results(fake_run.results_path).rows
@@ -127,7 +159,8 @@ def test_a_resumed_run_kills_a_stale_trainer_it_finds_recorded(fake_run):
 def test_kills_at_random_points_then_resume_trains_exactly_what_was_asked(fake_run):
     """kill -9 at random moments, several times; each interrupted experiment is
     trained again, none is recorded as a crash, and the end is as if
-    uninterrupted: the baseline and three experiments, a clean workspace."""
+    uninterrupted: the baseline, its three noise runs (the default) and
+    three experiments, a clean workspace."""
     from .conftest import FAKE_TRAIN, install_trainer
     install_trainer(fake_run, FAKE_TRAIN.replace("SLEEP = 0.0", "SLEEP = 1.0"))  # kills land
     rng = random.Random(int(os.environ.get("DEEPLOOP_KILL_SEED", "11")))     # in training
@@ -143,10 +176,13 @@ def test_kills_at_random_points_then_resume_trains_exactly_what_was_asked(fake_r
     assert proc.returncode == 0, err
     results = read_results(fake_run.results_path)
     assert [r.status for r in results.rows].count("crash") == 0
-    assert [r.description for r in results.rows][0] == "baseline"
-    assert len(results.experiments()) == 3 and results.problems == []
+    assert [r.description for r in results.rows][:4] == [
+        "baseline", *(f"baseline (noise run {i}/3)" for i in (1, 2, 3))]
+    assert len(results.rows) == 7 and results.problems == []
+    assert len(results.experiments()) == 3
     commits = [r.commit for r in results.rows]
-    assert len(commits) == len(set(commits))
+    assert len(set(commits[:4])) == 1  # the noise runs measure the baseline's own commit
+    assert len(set(commits[3:])) == 4  # each experiment is a commit of its own
     journal = read_events(fake_run.events_path).events
     rounds = [e["round"] for e in results_of(journal) if e["status"] != "rejected"]
     assert rounds == sorted(set(rounds))  # each number has one result
