@@ -159,7 +159,7 @@ def test_a_batch_of_experiment_sessions_keeps_each_run_in_the_batch_folder(tmp_p
     spec = result.grid.sessions[0]
     folder = result.grid.session_dir(spec)
     assert folder == tmp_path / "out" / "experiment" / spec.sid
-    assert (folder / "results.tsv").read_text().count("\n") == 2  # header and the baseline
+    assert (folder / "results.tsv").read_text().count("\n") == 5  # header, the baseline and its 3 noise runs
     assert [(r.node, r.run_id) for r in list_runs(root=tmp_path / "out")] == \
         [("experiment", spec.sid)]
     assert f'href="experiment/{html.escape(spec.sid)}/session.html"' in result.index.read_text()
