@@ -261,7 +261,8 @@ def test_pending_hypotheses_reach_the_proposer_and_are_recorded(fake_run):
         seen.append([h.rank for h in offered])
         return offered
 
-    events = list(run_experiments(fake_run, Settings(budget=5, experiments=3, warm_start=False),
+    events = list(run_experiments(fake_run, Settings(budget=5, experiments=3, warm_start=False,
+                                                     noise_runs=0),
                                   proposer=get_proposer("offline"), steer=steer))
     results = read_results(fake_run.results_path)
     assert [r.description for r in results.rows[1:3]] == [
