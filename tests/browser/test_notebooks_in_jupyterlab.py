@@ -174,8 +174,12 @@ def test_kernel_interrupt_records_the_experiment_in_flight(lab):
     assert "Traceback" not in "\n".join(shown) and "KeyboardInterrupt" not in "\n".join(shown)
     outcome = _outcome(lab, tag)
     assert outcome["status"] == "aborted" and "interrupted" in outcome["exit_reason"]
-    rows = (lab["home"] / "runs" / "experiment" / tag / "results.tsv").read_text().splitlines()
-    assert rows[-1].split("\t")[3] == "crash"  # the experiment in flight, recorded
+    folder = lab["home"] / "runs" / "experiment" / tag
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    flight = [e for e in events if e["type"] == "experiment_interrupted"]
+    assert len(flight) == 1  # the experiment in flight, recorded as interrupted: no result,
+    rows = (folder / "results.tsv").read_text().splitlines()  # no row, trained again on resume
+    assert "crash" not in [row.split("\t")[3] for row in rows[1:]]
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:
