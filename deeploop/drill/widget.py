@@ -23,13 +23,14 @@ from html import escape
 from pathlib import Path
 
 from ..errors import DeeploopError, InputError, require
+from ..notebook.live import SnapshotReprs
 from ..runs import resolve_run
 from .render import render_html, render_text
 from .session import DrillSession
 from .tree import BEDROCK_CATEGORIES
 
 
-class DrillWidget:
+class DrillWidget(SnapshotReprs):
     """``DrillWidget("a claim")`` starts a drill; ``DrillWidget("<run id>")`` resumes one."""
 
     def __init__(self, claim_or_run: str | None = None, *, claim: str | None = None,
@@ -188,19 +189,6 @@ class DrillWidget:
 
     def _ipython_display_(self) -> None:
         self._show()
-
-    def _repr_mimebundle_(self, **kwargs):
-        html, text = self.snapshot()
-        bundle = self.box._repr_mimebundle_(**kwargs)
-        bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-        bundle.update({"text/html": html, "text/plain": text})
-        return bundle
-
-    def _repr_html_(self) -> str:
-        return self.snapshot()[0]
-
-    def __repr__(self) -> str:
-        return self.snapshot()[1]
 
 
 def _ended(session: DrillSession) -> str:

@@ -97,3 +97,23 @@ class LiveDisplay:
         content = {"data": data, "metadata": {}, "transient": {"display_id": self.display_id}}
         kernel.session.send(kernel.iopub_socket, "update_display_data", content,
                             parent=parent, ident=b"update_display_data")
+
+
+class SnapshotReprs:
+    """The reprs of a widget that keeps a static view of itself: ``snapshot()``
+    gives (html, text) of what it shows now, and ``box`` is its ipywidgets
+    container. Front ends with a live kernel get the widget; everything else
+    (nbconvert, GitHub, a reopened notebook) gets the snapshot."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        html, text = self.snapshot()
+        bundle = self.box._repr_mimebundle_(**kwargs)
+        bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        bundle.update({"text/html": html, "text/plain": text})
+        return bundle
+
+    def _repr_html_(self) -> str:
+        return self.snapshot()[0]
+
+    def __repr__(self) -> str:
+        return self.snapshot()[1]

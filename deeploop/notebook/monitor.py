@@ -32,10 +32,10 @@ from typing import Callable
 
 from ..errors import require
 from .job import ExperimentJob, open_experiment
-from .live import LiveDisplay, _kernel
+from .live import LiveDisplay, SnapshotReprs, _kernel
 
 
-class ExperimentMonitor:
+class ExperimentMonitor(SnapshotReprs):
     """``ExperimentMonitor("nov21", experiments=8, budget=30).start()``.
 
     Keyword arguments are the experiment's settings (experiments, budget,
@@ -407,19 +407,6 @@ class ExperimentMonitor:
         if any(d.parent is not None and d.parent == current for d in self._displays):
             return  # start() already showed it in this cell
         self._show()
-
-    def _repr_mimebundle_(self, **kwargs):
-        html, text = self.snapshot()
-        bundle = self.box._repr_mimebundle_(**kwargs)
-        bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-        bundle.update({"text/html": html, "text/plain": text})
-        return bundle
-
-    def _repr_html_(self) -> str:
-        return self.snapshot()[0]
-
-    def __repr__(self) -> str:
-        return self.snapshot()[1]
 
 
 def _ui_poll():
