@@ -130,11 +130,12 @@ def bwrap_argv(walls: Walls, bwrap: str = "bwrap") -> list[str]:
         elif os.path.isdir(link):
             argv += ["--ro-bind", link, link]
             bound.append(Path(link))
+    # the private /tmp first: binds below it (a venv or a checkout under /tmp) go on top
+    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", HOME]
     for p in python_paths() + [package_dir()]:
         if not _covered(p, bound):
             argv += ["--ro-bind", str(p), str(p)]
             bound.append(p)
-    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", HOME]
     for hidden in hidden_paths():
         if hidden.is_dir() and _covered(hidden, bound):
             argv += ["--tmpfs", str(hidden)]
