@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
-DEBS   := git xz-utils bzip2 zstd p7zip-full zpaq chromium
+DEBS   := git xz-utils bzip2 zstd p7zip-full zpaq chromium bubblewrap
 
 .PHONY: demo test bench notebooks clean-venv debs
 
