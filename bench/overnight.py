@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from deeploop.experiment.corpus import eval_targets, load_default  # noqa: E402
-from deeploop.experiment.opening import open_experiment  # noqa: E402
+from deeploop.meta.opening import open_experiment  # noqa: E402
 from deeploop.experiment.proposers import get_proposer  # noqa: E402
 from deeploop.meta.analysts import get_analyst  # noqa: E402
 from deeploop.meta.tier import run_with_meta  # noqa: E402

@@ -114,7 +114,7 @@ def cmd_init(args) -> int:
 
 def _prepare(args):
     """Validate everything first, then create or open the run."""
-    from ..experiment.opening import open_experiment
+    from ..meta.opening import open_experiment
     from ..experiment.proposers import get_proposer
     from ..meta.analysts import get_analyst
     run, settings = open_experiment(args.tag, data=args.data, resume=args.resume,

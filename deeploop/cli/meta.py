@@ -75,7 +75,7 @@ def _results(args) -> int:
     from datetime import datetime
     from pathlib import Path
     from ..fileio import atomic_write_text
-    from ..meta.hypotheses import HYPOTHESES_FILE, render_hypotheses
+    from ..experiment.hypotheses import HYPOTHESES_FILE, render_hypotheses
     from ..meta.inputs import gather_file
     inputs = gather_file(args.results)
     _print_problems(inputs)

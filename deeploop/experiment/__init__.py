@@ -8,8 +8,8 @@ and structured descriptions), ``workspace`` (git), ``runner`` (the training
 subprocess), ``decide`` (pure keep/discard, noise), ``proposers`` (offline,
 anthropic, command), ``notify``, ``status``, ``rundir``, ``loop`` and
 ``session`` (the loop and resume), ``synthetic`` (a cheap objective in place
-of training, for benchmarks and tests). Hypotheses from the meta-analysis
-tier live in ``deeploop.meta.hypotheses``. Nothing here imports torch at
+of training, for benchmarks and tests) and ``hypotheses`` (what the meta-analysis
+tier proposes and the loop tests). Nothing here imports torch at
 module level.
 """
 from .decide import Verdict, crash_reason, decide_keep, judge

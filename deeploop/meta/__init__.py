@@ -1,15 +1,16 @@
 """The meta-analysis tier: steps back, reads everything, rewrites the strategy.
 
-Pure pieces: ``triggers``, ``hypotheses`` (next-hypotheses.md, shared with
-the experiment loop), ``program`` (program.md), ``stats``, ``freetext`` and
+It sits on top of the experiment loop: meta imports ``deeploop.experiment``,
+never the reverse (the hypotheses both tiers share live in
+``deeploop.experiment.hypotheses``). Pure pieces: ``triggers``, ``program`` (program.md), ``stats``, ``freetext`` and
 ``response`` (what the history says), ``offline`` and ``strategy`` (the
 offline analyst), ``outputs`` (the plan of what an analysis writes),
 ``cohort`` (research mode). With I/O: ``inputs``, ``llm`` (the anthropic
-analyst), ``analysts`` (the registry) and ``tier`` (triggers wired into the
-loop, one analysis, steering). Only the pure leaf modules are imported here:
-the experiment loop imports ``hypotheses``.
+analyst), ``analysts`` (the registry), ``tier`` (triggers wired into the
+loop, one analysis, steering) and ``opening`` (validate and open a two-tier
+experiment run). Only the pure leaf modules are imported here.
 """
-from .hypotheses import HYPOTHESES_FILE, Hypothesis, parse_hypotheses, render_hypotheses
+from ..experiment.hypotheses import HYPOTHESES_FILE, Hypothesis, parse_hypotheses, render_hypotheses
 from .program import program_version, rewrite_strategy, strategy_section
 from .triggers import big_win, cohort_due, interval_due, meta_trigger
 

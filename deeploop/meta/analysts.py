@@ -13,7 +13,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 from ..errors import InputError
 from ..models.base import Usage
-from .hypotheses import Hypothesis
+from ..experiment.hypotheses import Hypothesis
 from .inputs import MetaInputs
 
 

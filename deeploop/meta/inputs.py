@@ -18,7 +18,7 @@ from ..events import read_events
 from ..experiment.knobs import Value, read_knobs
 from ..experiment.results import Results, read_results
 from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE, Workspace
-from .hypotheses import HYPOTHESES_FILE, Hypothesis, parse_hypotheses
+from ..experiment.hypotheses import HYPOTHESES_FILE, Hypothesis, parse_hypotheses
 from .stats import Record, Summary, replay, summarize, verdicts
 
 PROCESS_LOG = "process_log.md"

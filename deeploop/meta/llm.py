@@ -28,7 +28,7 @@ from ..experiment.knobs import format_value
 from ..experiment.proposers.llm import results_table
 from ..models.base import Model, Usage
 from .analysts import Analysis
-from .hypotheses import CONFIDENCE, COUNT, Hypothesis, parse_hypotheses
+from ..experiment.hypotheses import CONFIDENCE, COUNT, Hypothesis, parse_hypotheses
 from .inputs import MetaInputs
 from .offline import OfflineAnalyst
 from .outputs import metrics_table, verdict_table

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..experiment.knobs import Value, format_value
 from ..experiment.proposers.space import neighbour, round_sig, spec_for, valid
 from .analysts import Analysis
-from .hypotheses import COUNT, Hypothesis
+from ..experiment.hypotheses import COUNT, Hypothesis
 from .inputs import MetaInputs
 from .response import curves
 from .stats import MIN_EFFECT, Effect, crash_values, effects, near_misses, since_last_keep

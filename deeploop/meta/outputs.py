@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ..fileio import atomic_write_text
 from .analysts import Analysis
-from .hypotheses import HYPOTHESES_FILE, render_hypotheses
+from ..experiment.hypotheses import HYPOTHESES_FILE, render_hypotheses
 from .inputs import PROCESS_LOG, MetaInputs
 from .program import program_version, rewrite_strategy
 

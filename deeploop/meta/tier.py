@@ -34,7 +34,7 @@ from ..models.purse import Purse, attach, purse_of
 from .analysts import Analysis, Analyst, get_analyst
 from .inputs import PROCESS_LOG, MetaInputs, gather_run, last_analysis
 from ..fileio import atomic_write_text
-from .hypotheses import HYPOTHESES_FILE
+from ..experiment.hypotheses import HYPOTHESES_FILE
 from .outputs import COMMITTED, Plan, make_plan, write_plan
 from .triggers import big_win_threshold, meta_trigger
 

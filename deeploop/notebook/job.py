@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
-from ..experiment.opening import experiment_place, open_experiment  # noqa: F401
+from ..meta.opening import experiment_place, open_experiment  # noqa: F401
 from ..reporting import end_with_report
 
 

@@ -69,7 +69,7 @@ def test_free_text_descriptions_have_no_changes():
 
 def test_one_reader_of_name_old_new_for_descriptions_and_hypotheses():
     from deeploop.experiment.knobs import find_changes, parse_description
-    from deeploop.meta.hypotheses import Hypothesis
+    from deeploop.experiment.hypotheses import Hypothesis
     text = "`MATRIX_LR` `0.04` → `0.06`; DEPTH: 8 -> 12; WARMUP 10% -> 5%; ACT relu => gelu."
     assert find_changes(text) == [("MATRIX_LR", "0.04", "0.06"), ("DEPTH", "8", "12"),
                                   ("WARMUP", "10%", "5%"), ("ACT", "relu", "gelu")]

@@ -8,7 +8,7 @@ import anthropic
 import httpx2
 import pytest
 
-from deeploop.meta.hypotheses import parse_hypotheses
+from deeploop.experiment.hypotheses import parse_hypotheses
 from deeploop.experiment.knobs import read_knobs
 from deeploop.experiment.proposers import ProposalContext
 from deeploop.experiment.proposers.edits import ReplyError, apply_unified_diff

@@ -3,7 +3,7 @@ hypotheses first, learns directions from history, avoids crashes, never
 repeats a measured move, and writes structured descriptions."""
 from __future__ import annotations
 
-from deeploop.meta.hypotheses import parse_hypotheses
+from deeploop.experiment.hypotheses import parse_hypotheses
 from deeploop.experiment.knobs import parse_description, read_knobs
 from deeploop.experiment.proposers import ProposalContext, get_proposer
 from deeploop.experiment.proposers.offline import OfflineProposer, read_history

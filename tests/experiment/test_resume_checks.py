@@ -13,7 +13,7 @@ import pytest
 
 from deeploop.errors import InputError, NotFound
 from deeploop.events import read_events
-from deeploop.experiment.opening import open_experiment
+from deeploop.meta.opening import open_experiment
 from deeploop.experiment.results import read_results
 
 from .test_loop import Scripted, run_all

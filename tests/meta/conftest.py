@@ -10,7 +10,7 @@ from deeploop.experiment.results import parse_results
 from deeploop.experiment.rundir import Settings, init_run
 from deeploop.experiment.synthetic import objective_scorer, objective_trainer
 from deeploop.meta.analysts import Analysis
-from deeploop.meta.hypotheses import Hypothesis
+from deeploop.experiment.hypotheses import Hypothesis
 from deeploop.meta.inputs import build_inputs
 from deeploop.meta.tier import run_with_meta
 from tests.experiment.conftest import FAKE_TRAIN, corpus_text

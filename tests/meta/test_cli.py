@@ -8,7 +8,7 @@ import pytest
 
 from deeploop.cli import main
 from deeploop.events import read_events
-from deeploop.meta.hypotheses import HYPOTHESES_FILE, parse_hypotheses
+from deeploop.experiment.hypotheses import HYPOTHESES_FILE, parse_hypotheses
 
 from tests.helpers import OWN_RESULTS, RECORDED_RESULTS, REPO, recordings
 

@@ -12,7 +12,7 @@ import httpx2
 import pytest
 
 from deeploop.meta.analysts import get_analyst
-from deeploop.meta.hypotheses import HYPOTHESES_FILE
+from deeploop.experiment.hypotheses import HYPOTHESES_FILE
 from deeploop.meta.llm import LLMAnalyst, parse_reply
 from deeploop.meta.offline import OfflineAnalyst
 from deeploop.meta.program import strategy_section

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deeploop.meta.freetext import read_moves
-from deeploop.meta.hypotheses import Hypothesis
+from deeploop.experiment.hypotheses import Hypothesis
 from deeploop.meta.stats import Move, above_noise, crash_values, effects, moves_of, near_misses
 
 from .conftest import inputs_from

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ...models.base import Usage
-from ...meta.hypotheses import Hypothesis
+from ..hypotheses import Hypothesis
 from ..results import Results
 
 

@@ -28,7 +28,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from ...errors import KeyRejected, ModelError
-from ...meta.hypotheses import find_tagged
+from ..hypotheses import find_tagged
 from ...models.base import Model, Usage
 from ..results import HEADER, Results, format_row
 from .base import Proposal, ProposalContext, failed

@@ -1,7 +1,7 @@
 import pytest
 
 from deeploop.errors import InputError
-from deeploop.meta.hypotheses import (HYPOTHESES_FILE, Hypothesis, find_tagged, keys_tested,
+from deeploop.experiment.hypotheses import (HYPOTHESES_FILE, Hypothesis, find_tagged, keys_tested,
                                       parse_hypotheses, pending, read_hypotheses,
                                       render_hypotheses, tagged)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from .knobs import find_changes, parse_value
 
 HYPOTHESES_FILE = "next-hypotheses.md"
 COUNT = 5
@@ -61,7 +62,6 @@ class Hypothesis:
     @property
     def changes(self) -> dict:
         """Knob -> new value, read from the change text ({} for free text)."""
-        from ..experiment.knobs import find_changes, parse_value  # lazy: experiment imports us
         found: dict = {}
         for name, _old, new in find_changes(self.change):
             found.setdefault(name, parse_value(new))
@@ -72,7 +72,6 @@ class Hypothesis:
 
     def knob_change(self) -> tuple[str, str, str] | None:
         """(KNOB, old, new) when the change is a single ``KNOB old -> new`` edit."""
-        from ..experiment.knobs import find_changes
         matches = find_changes(self.change)
         if len(matches) != 1 or ";" in self.change:
             return None
@@ -132,7 +131,6 @@ def _fields(body: str) -> dict[str, str]:
 
 def _knob_text(body: str) -> str:
     """The knob changes an item names, written back as one change text."""
-    from ..experiment.knobs import find_changes
     arrows = [f"{n} {o} -> {v}" for n, o, v in find_changes(body)]
     if arrows:
         return "; ".join(arrows)
