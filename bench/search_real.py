@@ -45,24 +45,39 @@ from deeploop.experiment.knobs import set_knobs  # noqa: E402
 from deeploop.experiment.proposers.offline import OfflineProposer  # noqa: E402
 from deeploop.experiment.results import read_results  # noqa: E402
 from deeploop.experiment.rundir import Settings, init_run, template_files  # noqa: E402
-from deeploop.experiment.runner import kill_timeout, run_training, trainer_env  # noqa: E402
-from deeploop.experiment.sandbox import Sandbox  # noqa: E402
+from deeploop.experiment.runner import kill_timeout, run_training, scrub_env, trainer_env  # noqa: E402
+from deeploop.experiment.sandbox import Sandbox, Walls  # noqa: E402
 from deeploop.experiment.score import score_model  # noqa: E402
+from deeploop.experiment.warm import WarmStarter  # noqa: E402
 from deeploop.meta.tier import run_with_meta  # noqa: E402
 
 TEMPLATE = template_files()["train.py"]
 
 
 class Harness:
-    """Trains one configuration and scores it, as the loop does."""
+    """Trains one configuration and scores it, as the loop does: in the same
+    sandbox, forked from the same warm starter (torch already imported), so
+    a box-search trial gets the same training seconds as a loop experiment."""
 
     def __init__(self, budget: float, data: str | None, root: Path):
         os.environ["DEEPLOOP_RUNS"] = str(root)
         self.budget, self.data, self.count = budget, data, 0
         self.sandbox = Sandbox.from_mode("auto")
+        self.starter = None
 
     def new_run(self, tag: str):
-        return init_run(tag, self.data)
+        self.close()
+        run = init_run(tag, self.data)
+        self.starter = WarmStarter(sys.executable, {**scrub_env(dict(os.environ)),
+                                                    **self.sandbox.env()},
+                                   sandbox=self.sandbox,
+                                   walls=Walls(run.workspace().path, run.data_dir))
+        return run
+
+    def close(self) -> None:
+        if self.starter is not None:
+            self.starter.close()
+            self.starter = None
 
     def measure(self, run, config: dict) -> float | None:
         ws = run.workspace()
@@ -71,7 +86,8 @@ class Harness:
         log = run.logs_dir / f"trial-{self.count:03d}.log"
         env = self.sandbox.env()
         trained = run_training(ws.path, log, self.budget, run.data_dir, sandbox=self.sandbox,
-                               extra_env=env, timeout=kill_timeout(self.budget))
+                               extra_env=env, timeout=kill_timeout(self.budget),
+                               starter=self.starter)
         ws.restore(ws.dirty_paths())
         if trained.fail_line or (trained.returncode not in (0, None) and not trained.stopped):
             return None
@@ -120,7 +136,8 @@ def box_search(harness: Harness, seed: int, trials: int, tpe: bool) -> list[floa
 
 def loop_search(harness: Harness, seed: int, trials: int, meta: bool, sigma: float,
                 interval: int) -> list[float]:
-    run = harness.new_run(f"{'twotier' if meta else 'offline'}{seed}")
+    harness.close()  # the loop starts its own warm starter
+    run = init_run(f"{'twotier' if meta else 'offline'}{seed}", harness.data)
     settings = Settings(experiments=trials, budget=harness.budget, seed=seed, noise_runs=0,
                         confirm=False, min_delta=round(2 * sigma, 6),
                         meta_interval=interval if meta else 0)
@@ -156,6 +173,10 @@ def main() -> int:
         print(f"the defaults did not score twice ({samples}): no noise estimate, stopping")
         return 1
     sigma, mean = statistics.stdev(scored), statistics.mean(scored)
+    if sigma == 0:
+        print(f"the defaults scored {scored[0]:.4f} every time: training this short is "
+              f"deterministic here (too few optimiser steps at this load?); raise --budget")
+        return 1
     target = mean - args.target_sigma * sigma
     print(f"defaults: {', '.join(f'{v:.4f}' for v in scored)}; mean {mean:.4f}, sigma "
           f"{sigma:.4f}; target {target:.4f} (mean - {args.target_sigma:g} sigma)")
@@ -170,8 +191,14 @@ def main() -> int:
     checkpoints = sorted({max(1, args.trials // 2), args.trials})
     print(f"{'method':10s} " + " ".join(f"{'best@' + str(n):>16s}" for n in checkpoints)
           + f" {'to target':>10s} {'reached':>8s}")
+    # seed by seed, every method in turn, so a change in the machine's load
+    # falls on every method alike rather than on whichever ran last
+    curves_of = {name: [] for name in wanted}
+    for seed in range(args.seeds):
+        for name in wanted:
+            curves_of[name].append(methods[name](seed))
     for name in wanted:
-        curves = [methods[name](seed) for seed in range(args.seeds)]
+        curves = curves_of[name]
         cells = []
         for n in checkpoints:
             at = [c[n] for c in curves if math.isfinite(c[n])]
@@ -183,6 +210,7 @@ def main() -> int:
         print(f"{name:10s} " + " ".join(f"{c:>16s}" for c in cells)
               + f" {median if math.isfinite(median) else '-':>10} {reached}/{len(reach):>6}",
               flush=True)
+    harness.close()
     print(f"{harness.count} trainings outside the loops; {time.monotonic() - started:.0f} s "
           f"wall; load average {os.getloadavg()[0]:.1f} at the end")
     return 0
