@@ -11,6 +11,7 @@ from deeploop.drill import DrillSession, run_drill
 from deeploop.drill.fanout import FanoutAnswerer, investigator_prompt, synthesize
 from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
+from deeploop.fileio import file_lock
 from deeploop.models.base import Completion, Usage
 from tests.helpers import wait_until
 from .drill_helpers import events_of, read_tree_json
@@ -242,9 +243,7 @@ class Skeptics:
         self.counter, self.votes = counter, votes
 
     def complete(self, prompt, **context):
-        import fcntl
-        with open(self.counter, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with file_lock(f"{self.counter}.lock"), open(self.counter, "a+") as fh:
             fh.seek(0)
             taken = len(fh.read())
             fh.write("x")
