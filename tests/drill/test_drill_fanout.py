@@ -293,3 +293,22 @@ def test_skeptics_that_fail_do_not_block_the_drill():
     assert session.answer("BEDROCK:constraint").outcome == "bedrock"
     verified = events_of(session.run_dir, "bedrock_verified")[0]
     assert verified["votes"] == [] and len(verified["failed"]) == 2
+
+
+def test_a_job_that_cannot_be_pickled_is_an_error_naming_why():
+    import threading
+    lock = threading.Lock()
+    results = run_parallel({"locked": lambda: str(lock), "fine": lambda: "found it"}, DEADLINE)
+    assert [r.status for r in results] == ["error", "completed"]
+    assert results[0].detail.startswith("cannot hand the job to its process: TypeError")
+    assert "lock" in results[0].detail
+
+
+def test_an_anthropic_model_that_made_its_client_still_fans_out(monkeypatch):
+    from deeploop.models.anthropic import AnthropicModel
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    model = AnthropicModel("claude-sonnet-4-5")
+    made = model._client()
+    results = run_parallel({"spec": lambda: f"{model.spec} {model.client is None}"}, DEADLINE)
+    assert results[0].text == "anthropic:claude-sonnet-4-5 True"  # made again there, lazily
+    assert model.client is made  # this process keeps its own
