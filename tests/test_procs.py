@@ -11,18 +11,9 @@ import time
 import pytest
 
 from deeploop import procs
-from tests.helpers import wait_until
+from tests.helpers import alive, wait_until
 
 PY = sys.executable
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is dead too
-        return fh.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_output_input_and_exit_code_are_captured():
@@ -59,7 +50,7 @@ def test_a_timeout_kills_the_grandchild_too(tmp_path):
     assert done.returncode == -signal.SIGTERM
     assert done.stdout == "started\n"  # what it wrote before the timeout is kept
     assert time.monotonic() - started < 30
-    wait_until(lambda: not _alive(int(pid_file.read_text())), "the grandchild to be killed")
+    wait_until(lambda: not alive(int(pid_file.read_text())), "the grandchild to be killed")
 
 
 def test_a_child_that_ignores_sigterm_gets_sigkill_after_the_grace():
@@ -83,7 +74,7 @@ def test_a_cancel_stops_the_group_and_goes_on(tmp_path):
     threading.Thread(target=interrupt_once_it_runs, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         procs.run([PY, "-c", child], grace=1.0)
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
 
 
 def test_the_child_leads_its_own_group():

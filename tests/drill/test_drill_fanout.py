@@ -13,19 +13,10 @@ from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
 from deeploop.fileio import file_lock
 from deeploop.models.base import Completion, Usage
-from tests.helpers import wait_until
+from tests.helpers import alive, wait_until
 from .drill_helpers import events_of, read_tree_json
 
 DEADLINE = 4.0  # the quick jobs need milliseconds, even on a loaded machine
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is dead too
-        return fh.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_jobs_run_in_parallel_and_stragglers_are_killed(tmp_path):
@@ -43,7 +34,7 @@ def test_jobs_run_in_parallel_and_stragglers_are_killed(tmp_path):
     assert [r.name for r in results] == ["slow", "fast", "also"]
     assert [r.status for r in results] == ["timeout", "completed", "completed"]
     assert elapsed >= DEADLINE  # it gave the straggler until the deadline
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
     assert f"no answer within {DEADLINE:g} s" in results[0].detail
 
 
@@ -58,7 +49,7 @@ def test_a_killed_job_takes_the_program_it_started_with_it(tmp_path):
 
     results = run_parallel({"cmd": runs_a_program}, DEADLINE)
     assert results[0].status == "timeout"
-    wait_until(lambda: not _alive(int(pid_file.read_text())), "the grandchild to be killed")
+    wait_until(lambda: not alive(int(pid_file.read_text())), "the grandchild to be killed")
 
 
 def test_outcomes_are_classified():
