@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import tempfile
 from pathlib import Path
+
+import filelock
 
 from .errors import FileError, InputError, RunLocked
 
@@ -90,26 +91,27 @@ def _umask() -> int:
 def file_lock(path: Path | str, *, wait: bool = True, what: str = ""):
     """Hold an exclusive advisory lock on ``path`` (created if missing).
 
-    With ``wait=False`` a lock held by another process raises RunLocked
-    naming ``what`` instead of blocking.
+    With ``wait=False`` a lock held by another process (or by another
+    ``file_lock`` in this one) raises RunLocked naming ``what`` instead of
+    blocking. The lock is ``filelock``'s (flock on POSIX, msvcrt on Windows),
+    so the package imports on Windows too.
     """
     path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # a folder that is missing or not writable is a FileError, not a hang
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
     except OSError as exc:
         raise file_error(exc, path, "lock") from None
+    lock = filelock.FileLock(path, mode=0o644, thread_local=False, blocking=wait,
+                             fallback_to_soft=False)
     try:
-        flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(fd, flags)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise RunLocked(f"{what or path} is in use by another process",
-                                path=str(path)) from exc
-            raise
+        lock.acquire()
+    except filelock.Timeout:
+        raise RunLocked(f"{what or path} is in use by another process",
+                        path=str(path)) from None
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def read_text(path: Path | str, what: str = "file") -> str:

@@ -12,7 +12,6 @@ Two kinds plug into the loop:
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Callable
 from .errors import InputError, JudgeError
 from .childenv import child_env
 from .events import EVENTS_FILE, EventLog, read_events
+from . import procs
 
 
 @dataclass
@@ -88,14 +88,14 @@ class ShellJudge:
 
     def __call__(self, output: str, ctx: JudgeContext, log: EventLog) -> Verdict:
         try:
-            proc = subprocess.run(["bash", str(self.path), str(ctx.run_dir), str(ctx.round)],
-                                  capture_output=True, text=True, timeout=self.timeout,
-                                  env=child_env())
-        except subprocess.TimeoutExpired:
-            raise JudgeError(f"judge {self.path} did not finish within {self.timeout:g} s") from None
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1][:200]
-            raise JudgeError(f"judge {self.path} exited {proc.returncode}: {tail}")
+            done = procs.run(["bash", str(self.path), str(ctx.run_dir), str(ctx.round)],
+                             timeout=self.timeout, env=child_env())
+        except OSError as exc:
+            raise JudgeError(f"judge {self.path}: cannot start bash: {exc.strerror}") from None
+        if done.timed_out:
+            raise JudgeError(f"judge {self.path} did not finish within {self.timeout:g} s")
+        if done.returncode != 0:
+            raise JudgeError(f"judge {self.path} exited {done.returncode}: {done.tail()}")
         events = read_events(Path(ctx.run_dir) / EVENTS_FILE).of_type("judge_result")
         mine = [e for e in events if e.get("round") == ctx.round]
         if not mine:

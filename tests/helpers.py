@@ -68,3 +68,12 @@ def wait_until(condition, what: str, timeout: float = PATIENCE, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g} s for {what}")
         time.sleep(interval)
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -1,9 +1,14 @@
 """Run a few jobs in parallel against one deadline; stop and classify stragglers.
 
-Each job runs in its own forked process and process group, so a job that
-misses the deadline is really stopped, together with any program it
-started (a ``command:`` model's subprocess), rather than left running in a
-thread. Outcomes are classified with a closed vocabulary:
+Each job runs in its own process and process group, so a job that misses
+the deadline is really stopped, together with any program it started (a
+``command:`` model's subprocess), rather than left running in a thread.
+The processes come from a fork server, not ``fork``: the caller may hold
+threads (a notebook's event loop, an HTTP client's pool, tqdm's monitor)
+that a forked child would inherit half-locked. A job therefore travels
+pickled, with ``cloudpickle`` so closures over a model still do; one that
+cannot be pickled is an ``error`` naming why. Outcomes are classified with
+a closed vocabulary:
 
 - ``completed``: returned substantive text;
 - ``timeout``: still running at the deadline (killed);
@@ -15,17 +20,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
+import pickle
+import sys
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Callable
 
+import cloudpickle
+
+from .. import procs
 from ..models.base import Completion, Usage
 
 INCOMPLETE = "INVESTIGATION_INCOMPLETE"
 FAILURES = ("timeout", "error", "empty", "incomplete")
 SNIPPET_CHARS = 200
+WARM_IF_LOADED = ("anthropic",)
 
 
 @dataclass
@@ -56,16 +66,16 @@ def classify(text: str) -> str:
     return "completed"
 
 
-def _child(job: Callable[[], Completion | str], conn) -> None:
+def _child(payload: bytes, conn) -> None:
     os.setpgid(0, 0)  # own group: a kill reaches whatever this job starts
     try:
-        result = job()
+        result = pickle.loads(payload)()
         if isinstance(result, Completion):
             conn.send(("done", result.text or "", result.usage))
         else:
             conn.send(("done", str(result or ""), Usage()))
     except BaseException as exc:  # report, never hang the parent
-        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0], Usage()))
+        conn.send(("error", _one_line(exc), Usage()))
     finally:
         conn.close()
 
@@ -73,18 +83,27 @@ def _child(job: Callable[[], Completion | str], conn) -> None:
 def run_parallel(jobs: dict[str, Callable[[], Completion | str]], deadline: float,
                  clock: Callable[[], float] = time.monotonic) -> list[JobResult]:
     """Run ``jobs`` at once; results in the jobs' order, each classified."""
-    ctx = multiprocessing.get_context("fork")
-    started = clock()
-    running = {}
-    for name, job in jobs.items():
-        receiver, sender = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(job, sender), daemon=True)
-        process.start()
-        sender.close()
-        _own_group(process.pid)
-        running[receiver] = (name, process)
-    results = {}
+    ctx = multiprocessing.get_context("forkserver")
+    # The server imports these once (when this process first starts it) and
+    # each job's process starts warm from it; the SDK only when a model here
+    # uses it (seconds of import per job otherwise).
+    ctx.set_forkserver_preload(["deeploop.drill.fanout", "deeploop.drill.verify",
+                                *[name for name in WARM_IF_LOADED if name in sys.modules]])
+    running, results, started = {}, {}, clock()
     try:
+        for name, job in jobs.items():
+            try:
+                payload = cloudpickle.dumps(job)
+            except Exception as exc:  # a lock, an open client: it cannot travel
+                results[name] = JobResult(name, "error", detail="cannot hand the job to its "
+                                          f"process: {_one_line(exc)}")
+                continue
+            receiver, sender = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_child, args=(payload, sender), daemon=True)
+            process.start()
+            sender.close()
+            running[receiver] = (name, process)
+        started = clock()  # the deadline is the jobs' time, not the server's start-up
         while running:
             remaining = started + deadline - clock()
             if remaining <= 0:
@@ -119,17 +138,12 @@ def _receive(conn, name: str, process, seconds: float) -> JobResult:
     return JobResult(name, status, text.strip(), seconds, usage, detail)
 
 
-def _own_group(pid: int) -> None:
-    """Also set the group from the parent, so a kill right after start reaches it."""
-    try:
-        os.setpgid(pid, pid)
-    except OSError:
-        pass  # the child already did it, or has exited
-
-
 def _kill(process) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    """The job's group; just the process if it has not made its group yet."""
+    if not procs.signal_group(process.pid):
         process.kill()
     process.join(5)
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]

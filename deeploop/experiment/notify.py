@@ -10,7 +10,6 @@ kinds already sent are read back from the run's events.
 from __future__ import annotations
 
 import shlex
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Callable
 from ..childenv import child_env
 from ..events import EventLog
 from ..fileio import append_text
+from .. import procs
 
 KINDS = ("breakthrough", "major_breakthrough", "done", "crash")
 COMMAND_TIMEOUT = 15.0
@@ -42,15 +42,14 @@ def message_for(kind: str, tag: str, best: float | None, baseline: float | None,
 def _run_command(argv: list[str], message: str) -> str | None:
     """Run the notify command; the problem as text, or None when it worked."""
     try:
-        proc = subprocess.run(argv + [message], input=message, capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT, env=child_env())
-    except subprocess.TimeoutExpired:
-        return f"no exit within {COMMAND_TIMEOUT:g} s"
+        done = procs.run(argv + [message], input=message, timeout=COMMAND_TIMEOUT,
+                         env=child_env())
     except OSError as exc:
         return f"cannot start {argv[0]}: {exc.strerror}"
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1][:200]
-        return f"exit {proc.returncode}: {tail}"
+    if done.timed_out:
+        return f"no exit within {COMMAND_TIMEOUT:g} s"
+    if done.returncode != 0:
+        return f"exit {done.returncode}: {done.tail()}"
     return None
 
 

@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from .. import procs
 from ..childenv import child_env
 from .interrupts import die_with_parent
 from .evaluate import DEADLINE_ENV, MODEL_FILE, STOP_GRACE, startup_allowance
@@ -122,7 +123,7 @@ def _stop(pgid: int, spare_leader: bool) -> None:
     is bwrap, which would die of it and take the trainer down at once
     (--die-with-parent): it is spared, so the trainer gets its grace to save."""
     if not spare_leader or not os.path.isdir("/proc"):
-        _kill(pgid, signal.SIGTERM)
+        procs.signal_group(pgid, signal.SIGTERM)
         return
     for pid, _ in list(_group(pgid)):
         if pid != pgid:
@@ -141,18 +142,7 @@ def kill_orphan(pgid: int, workspace: Path) -> bool:
         return False  # gone already (or no /proc to check: leave it be)
     if Path(cwd).resolve() != Path(workspace).resolve():
         return False
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _kill(pgid: int, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+    return procs.signal_group(pgid)
 
 
 class _Cold:
@@ -161,10 +151,10 @@ class _Cold:
     def __init__(self, python, workspace, env, log_path, sandbox=NONE, data_dir=None):
         self.log = open(log_path, "wb")
         argv = sandbox.wrap([python, "train.py"], Walls(Path(workspace), data_dir))
-        self.proc = subprocess.Popen(argv, cwd=workspace, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=partial(die_with_parent, os.getpid()))
+        self.proc = procs.start(argv, cwd=workspace, env=env,
+                                stdout=self.log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL,
+                                preexec_fn=partial(die_with_parent, os.getpid()))
         self.pid = self.proc.pid
 
     def wait(self, timeout: float | None) -> int | None:
@@ -188,7 +178,7 @@ class _Warm:
         try:
             return self.starter.poll(timeout)
         except (OSError, ValueError):  # the helper died: its trainer goes too, as a crash
-            _kill(self.pid)
+            procs.signal_group(self.pid)
             return -signal.SIGKILL
 
     def close(self) -> None:
@@ -241,14 +231,14 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
             elif watch_memory and group_rss(trainer.pid) > memory_cap:
                 killed = "memory"
             if killed:
-                _kill(trainer.pid)
+                procs.signal_group(trainer.pid)
                 returncode = trainer.wait(None)
     except BaseException:  # Ctrl-C or a harness bug: never leave a trainer running
-        _kill(trainer.pid)
+        procs.signal_group(trainer.pid)
         raise
     finally:
         trainer.close()
-    _kill(trainer.pid)  # children it left behind go with it
+    procs.signal_group(trainer.pid)  # children it left behind go with it
     wall = clock() - started
     try:
         text = log_path.read_text(encoding="utf-8", errors="replace")

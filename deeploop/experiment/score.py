@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import procs
 from .corpus import eval_windows, read_prepared_meta
 from .evaluate import MODEL_FILE
 from .sandbox import NONE, Sandbox, Walls
@@ -156,9 +157,8 @@ class _Scorer:
 
     def __init__(self, argv, cwd, env, log, deadline):
         self.deadline = deadline
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=log,
-                                     start_new_session=True)
+        self.proc = procs.start(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=log)
         self.buffer = b""
 
     def _read(self, n: int | None) -> bytes:
@@ -201,11 +201,7 @@ class _Scorer:
         return self._read(b * keep * VOCAB * 4)
 
     def close(self) -> None:
-        import signal
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        procs.signal_group(self.proc.pid)
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..events import read_events
+from ..progressbar import EventBar
 from .results import Results, Row, RowStatus, read_results
 
 
@@ -170,26 +171,21 @@ def time_left(runs: int, remaining: int, spent_s: float, hours: float | None) ->
     return estimate
 
 
-class ProgressBar:
+class ProgressBar(EventBar):
     """Experiments done, best val_bpb and time left, updated from events."""
 
     def __init__(self, total: int, done: int, best: float | None, hours: float | None,
                  disable: bool = False, clock: Callable[[], float] = time.monotonic):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=total, initial=min(done, total), unit="exp", disable=disable,
-                        desc="experiments", dynamic_ncols=True)
-        self.total, self.done = total, min(done, total)  # tqdm stops counting when disabled
+        super().__init__(total, done, unit="exp", desc="experiments", disable=disable)
         self.runs, self.best, self.hours = 0, best, hours
         self.clock, self.started = clock, clock()
-        self.postfix = ""
         self._update_postfix()
 
     def _update_postfix(self) -> None:
         best = f"{self.best:.6f}" if self.best else "-"
         left = time_left(self.runs, self.total - self.done, self.clock() - self.started,
                          self.hours)
-        self.postfix = f"best val_bpb {best} | left {_clock(left)}"
-        self.bar.set_postfix_str(self.postfix)
+        self.show(f"best val_bpb {best} | left {_clock(left)}")
 
     def __call__(self, event: dict) -> None:
         if event.get("type") != "experiment_result":
@@ -198,10 +194,6 @@ class ProgressBar:
         if event.get("status") == "keep" and event.get("val_bpb"):
             self.best = min(self.best or event["val_bpb"], event["val_bpb"])
         trained = event.get("status") in ("keep", "discard", "crash")  # rejections train nothing
-        if trained and event.get("kind") != "baseline" and self.done < self.total:
-            self.done += 1
-            self.bar.update(1)
+        if trained and event.get("kind") != "baseline":
+            self.step()
         self._update_postfix()
-
-    def close(self) -> None:
-        self.bar.close()

@@ -146,7 +146,16 @@ class AnthropicModel:
             if not has_api_key():
                 raise ModelError(f"{self.spec}: ANTHROPIC_API_KEY is not set", spec=self.spec)
             self.client = sdk.Anthropic(max_retries=self.max_retries, timeout=self.timeout)
+            self._made_client = True
         return self.client
+
+    def __getstate__(self):
+        """Pickled (a drill fanout's job process), a client this model made
+        is left behind and made again there; one it was given travels."""
+        state = dict(self.__dict__)
+        if state.pop("_made_client", False):
+            state["client"] = None
+        return state
 
     def complete(self, prompt: str, *, system: str | None = None,
                  max_tokens: int | None = None, tools: list | None = None,

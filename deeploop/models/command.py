@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 
 from ..childenv import child_env
 from ..errors import InputError, ModelError
+from .. import procs
 from .base import Completion, Usage
 
 ENV_NAMES = {"node": "NODE_NAME", "run_id": "RUN_ID", "round": "ROUND",
@@ -51,15 +51,13 @@ class CommandModel:
         text = "\n\n".join(p for p in (system, stable, history, prompt) if p)
         try:
             argv = self.wrap(self.argv) if self.wrap is not None else self.argv
-            proc = subprocess.run(argv, input=text, capture_output=True, text=True,
-                                  timeout=self.timeout, env=env,
-                                  cwd=context.get("cwd") or self.cwd)
-        except subprocess.TimeoutExpired:
-            raise ModelError(f"{self.spec}: no answer within {self.timeout:g} s",
-                             spec=self.spec) from None
+            done = procs.run(argv, input=text, timeout=self.timeout, env=env,
+                             cwd=context.get("cwd") or self.cwd)
         except OSError as exc:
             raise ModelError(f"{self.spec}: cannot start: {exc.strerror}", spec=self.spec) from None
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1][:200]
-            raise ModelError(f"{self.spec}: exited {proc.returncode}: {tail}", spec=self.spec)
-        return Completion(proc.stdout.rstrip("\n"), Usage(calls=1))
+        if done.timed_out:
+            raise ModelError(f"{self.spec}: no answer within {self.timeout:g} s", spec=self.spec)
+        if done.returncode != 0:
+            raise ModelError(f"{self.spec}: exited {done.returncode}: {done.tail()}",
+                             spec=self.spec)
+        return Completion(done.stdout.rstrip("\n"), Usage(calls=1))

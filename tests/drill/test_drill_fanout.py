@@ -11,20 +11,12 @@ from deeploop.drill import DrillSession, run_drill
 from deeploop.drill.fanout import FanoutAnswerer, investigator_prompt, synthesize
 from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
+from deeploop.fileio import file_lock
 from deeploop.models.base import Completion, Usage
-from tests.helpers import wait_until
+from tests.helpers import alive, wait_until
 from .drill_helpers import events_of, read_tree_json
 
 DEADLINE = 4.0  # the quick jobs need milliseconds, even on a loaded machine
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is dead too
-        return fh.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_jobs_run_in_parallel_and_stragglers_are_killed(tmp_path):
@@ -42,7 +34,7 @@ def test_jobs_run_in_parallel_and_stragglers_are_killed(tmp_path):
     assert [r.name for r in results] == ["slow", "fast", "also"]
     assert [r.status for r in results] == ["timeout", "completed", "completed"]
     assert elapsed >= DEADLINE  # it gave the straggler until the deadline
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
     assert f"no answer within {DEADLINE:g} s" in results[0].detail
 
 
@@ -57,7 +49,7 @@ def test_a_killed_job_takes_the_program_it_started_with_it(tmp_path):
 
     results = run_parallel({"cmd": runs_a_program}, DEADLINE)
     assert results[0].status == "timeout"
-    wait_until(lambda: not _alive(int(pid_file.read_text())), "the grandchild to be killed")
+    wait_until(lambda: not alive(int(pid_file.read_text())), "the grandchild to be killed")
 
 
 def test_outcomes_are_classified():
@@ -242,9 +234,7 @@ class Skeptics:
         self.counter, self.votes = counter, votes
 
     def complete(self, prompt, **context):
-        import fcntl
-        with open(self.counter, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with file_lock(f"{self.counter}.lock"), open(self.counter, "a+") as fh:
             fh.seek(0)
             taken = len(fh.read())
             fh.write("x")
@@ -294,3 +284,22 @@ def test_skeptics_that_fail_do_not_block_the_drill():
     assert session.answer("BEDROCK:constraint").outcome == "bedrock"
     verified = events_of(session.run_dir, "bedrock_verified")[0]
     assert verified["votes"] == [] and len(verified["failed"]) == 2
+
+
+def test_a_job_that_cannot_be_pickled_is_an_error_naming_why():
+    import threading
+    lock = threading.Lock()
+    results = run_parallel({"locked": lambda: str(lock), "fine": lambda: "found it"}, DEADLINE)
+    assert [r.status for r in results] == ["error", "completed"]
+    assert results[0].detail.startswith("cannot hand the job to its process: TypeError")
+    assert "lock" in results[0].detail
+
+
+def test_an_anthropic_model_that_made_its_client_still_fans_out(monkeypatch):
+    from deeploop.models.anthropic import AnthropicModel
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    model = AnthropicModel("claude-sonnet-4-5")
+    made = model._client()
+    results = run_parallel({"spec": lambda: f"{model.spec} {model.client is None}"}, DEADLINE)
+    assert results[0].text == "anthropic:claude-sonnet-4-5 True"  # made again there, lazily
+    assert model.client is made  # this process keeps its own

@@ -17,6 +17,7 @@ import pytest
 
 from deeploop.events import read_events
 from deeploop.experiment.results import read_results
+from tests.helpers import alive
 
 from .test_loop import Scripted, results_of, run_all
 
@@ -30,15 +31,6 @@ def wait_for(predicate, timeout=WAIT, what="condition"):
             return
         time.sleep(0.05)
     raise AssertionError(f"{what} not met within {timeout:.0f} s")
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for its reaper is not running)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def cli(tag="t1", *extra, warm=False):
