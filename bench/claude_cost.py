@@ -126,10 +126,19 @@ def research_session(url: str, cached: bool) -> list[Usage]:
     from deeploop.research.synthesizer import Context
     from deeploop.research.web import WebSynthesizer
     clock = Clock()
-    finding = ("SECTION: Current Approaches & Patterns\nCONFIDENCE: MEDIUM\nSTATUS: answered\n"
-               "SUMMARY: s\nGAPS:\nFINDING:\n- A claim ([Src](https://example.org/a)).\n"
-               "END FINDING\n")
-    standin = StandIn(lambda body: {"content": [{"type": "text", "text": finding}],
+    url = "https://example.org/a"
+    searched = [{"type": "server_tool_use", "id": "srvtoolu_bench", "name": "web_search",
+                 "input": {"query": "cancel scopes"}},
+                {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_bench",
+                 "content": [{"type": "web_search_result", "url": url, "title": "Src",
+                              "encrypted_content": "e30=", "page_age": None}]},
+                {"type": "text", "text": "- A claim.", "citations": [{
+                    "type": "web_search_result_location", "url": url, "title": "Src",
+                    "encrypted_index": "e30=", "cited_text": "a claim"}]},
+                {"type": "tool_use", "id": "toolu_bench", "name": "record_finding",
+                 "input": {"section": "Current Approaches & Patterns", "confidence": "MEDIUM",
+                           "status": "answered", "summary": "s", "gaps": []}}]
+    standin = StandIn(lambda body: {"content": searched, "stop_reason": "tool_use",
                                     "web_searches": 2}, PromptCache(clock=clock))
     context = Context("structured concurrency",
                       constitution=(REPO / "nodes" / "research" / "PROMPT.md").read_text(),

@@ -65,9 +65,11 @@ def cache_control(ttl: str | None) -> dict | None:
 def build_request(model: str, prompt: str, *, max_tokens: int, system: str | None = None,
                   stable: str | None = None, history: list[str] | None = None,
                   tools: list | None = None, tool_choice: dict | None = None,
-                  cache_ttl: str | None = "5m") -> dict:
+                  cache_ttl: str | None = "5m", turns: list[dict] | None = None) -> dict:
     """The Messages request, stable first: tools, system, the stable text
-    (where the cache breakpoint goes), then the changing prompt. Pure."""
+    (where the cache breakpoint goes), then the changing prompt; ``turns``
+    (later assistant and user messages, e.g. a reply and a follow-up asking
+    for a tool call) come after the first user message. Pure."""
     mark = cache_control(cache_ttl)
     request: dict = {"model": model, "max_tokens": max_tokens}
     if tools:
@@ -90,7 +92,7 @@ def build_request(model: str, prompt: str, *, max_tokens: int, system: str | Non
     if history and mark:
         content[-1]["cache_control"] = mark
     content.append({"type": "text", "text": prompt})
-    request["messages"] = [{"role": "user", "content": content}]
+    request["messages"] = [{"role": "user", "content": content}, *(turns or [])]
     return request
 
 
@@ -151,10 +153,11 @@ class AnthropicModel:
     def complete(self, prompt: str, *, system: str | None = None,
                  max_tokens: int | None = None, tools: list | None = None,
                  tool_choice: dict | None = None, stable: str | None = None,
-                 history: list[str] | None = None, **context) -> Completion:
+                 history: list[str] | None = None, turns: list[dict] | None = None,
+                 **context) -> Completion:
         request = build_request(self.model, prompt, max_tokens=max_tokens or self.max_tokens,
                                 system=system, stable=stable, history=history, tools=tools,
-                                tool_choice=tool_choice, cache_ttl=self.cache_ttl)
+                                tool_choice=tool_choice, cache_ttl=self.cache_ttl, turns=turns)
         usage, blocks, asked = Usage(), [], request["messages"]
         for _ in range(self.max_pauses + 1):
             response = self._call(request, usage)
