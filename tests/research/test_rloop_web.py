@@ -76,12 +76,15 @@ def full_reply(text=CITED, record=None, searches=2):
                   *text, recording(record)], searches=searches)
 
 
-def client_replying(*replies):
+def client_replying(*replies, count=None):
     """An SDK client whose calls get ``replies`` in order (an int is an HTTP
-    error status); the request bodies are kept."""
+    error status); the request bodies are kept. A prompt the purse counts
+    (``count_tokens``, near the cap) is ``count`` tokens."""
     seen, queue = [], list(replies)
 
     def handler(request):
+        if request.url.path.endswith("/count_tokens"):
+            return httpx2.Response(200, json={"input_tokens": count})
         seen.append(json.loads(request.content))
         answer = queue.pop(0)
         if isinstance(answer, int):
@@ -93,8 +96,8 @@ def client_replying(*replies):
         transport=httpx2.MockTransport(handler))), seen
 
 
-def web_run(tag, collection, *replies, entries=1, **options):
-    client, seen = client_replying(*replies)
+def web_run(tag, collection, *replies, entries=1, count=1500, **options):
+    client, seen = client_replying(*replies, count=count)
     prepared = start(tag, collection, entries=entries, questions=[QUESTION],
                      synthesizer=f"anthropic:{MODEL}", client=client, max_uses=3, **options)
     return prepared, run(prepared), seen
@@ -259,10 +262,10 @@ def test_a_refusal_is_recorded_with_its_reason_and_cost(collection, research_nod
 
 
 def test_the_dollar_cap_refuses_a_call_before_it_is_sent(collection, research_node):
-    prepared, outcome, seen = web_run("capped", collection, full_reply(),
-                                      max_usd=0.02)  # one call could cost $0.09
+    # counted 1,500 tokens: $0.009 + 4,096 output ($0.061) + 3 searches ($0.03) > $0.05
+    prepared, outcome, seen = web_run("capped", collection, full_reply(), max_usd=0.05)
     assert outcome["status"] == "budget_exhausted" and seen == []
-    assert "could cost up to" in outcome["exit_reason"] and outcome.get("usd", 0) == 0
+    assert "could cost up to $0.1004" in outcome["exit_reason"] and outcome.get("usd", 0) == 0
 
 
 def test_finding_text_cites_every_sentence_of_a_cited_block():
