@@ -126,6 +126,15 @@ def reply_text(blocks: list[dict]) -> str:
     return "\n".join(p.strip("\n") for p in passages if p.strip())
 
 
+def _api_message(exc) -> str:
+    """The API's own error message (``error.message`` of the body), else the
+    SDK's text, on one line."""
+    body = getattr(exc, "body", None)
+    said = body.get("error", {}).get("message") if isinstance(body, dict) else None
+    return " ".join(said.split())[:200] if isinstance(said, str) and said.strip() \
+        else _one_line(exc)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join((str(exc) or type(exc).__name__).split())[:200]
 
@@ -257,7 +266,8 @@ class AnthropicModel:
             return client.messages.create(**request, timeout=self.timeout)
         except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
             raise KeyRejected(f"{self.spec}: the API rejected the key ({exc.status_code}): "
-                              f"{_one_line(exc)}", spec=self.spec, usage=usage) from None
+                              f"{_api_message(exc)}; check ANTHROPIC_API_KEY",
+                              spec=self.spec, usage=usage) from None
         except anthropic.APIStatusError as exc:
             raise ModelError(f"{self.spec}: API error {exc.status_code}: {_one_line(exc)}",
                              spec=self.spec, usage=usage) from None

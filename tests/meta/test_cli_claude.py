@@ -96,3 +96,23 @@ def test_an_unknown_model_is_refused_before_any_call(results, capsys, monkeypatc
         code = main(["meta", "--results", str(results), "--analyst",
                      "anthropic:claude-nonesuch", "--price", "3/15", "--max-usd", "1"])
     assert code == 0 and len(standin.requests) == 1
+
+
+def test_a_cut_analysis_is_never_used_and_its_cost_is_kept(results, capsys, monkeypatch):
+    standin = StandIn(lambda body: {"content": [{"type": "text", "text": "1. Change: DEP"}],
+                                    "stop_reason": "max_tokens", "output_tokens": 8192})
+    code, out, err = meta(standin, results, monkeypatch, capsys, "--max-usd", "1")
+    assert code == 0 and len(standin.requests) == 1
+    assert "fell back to offline" in out and "cut at max_tokens" in out
+    usd = cost_usd(PRICES[MODEL], usage_tokens(standin.replies[0]["usage"]))
+    assert f"cost: ${usd:.4f} (1 call," in out and "DEP\n" not in out
+
+
+def test_a_paused_analysis_is_continued(results, capsys, monkeypatch):
+    replies = [{"content": [{"type": "text", "text": "Reading the history."}],
+                "stop_reason": "pause_turn"}]
+    standin = StandIn(lambda body: replies.pop(0) if replies else analysing(body))
+    code, out, err = meta(standin, results, monkeypatch, capsys)
+    assert code == 0 and len(standin.requests) == 2 and "fell back" not in out
+    assert standin.requests[1]["messages"][-1]["role"] == "assistant"
+    assert "1. [M1.1] DEPTH 4 -> 5" in out and "(2 calls," in out

@@ -274,3 +274,30 @@ def test_finding_text_cites_every_sentence_of_a_cited_block():
                {"type": "text", "text": "."}]
     assert finding_text(content) == (f"Scopes nest ([Deadlines]({BLOG})). "
                                      f"The innermost wins ([Deadlines]({BLOG})).")
+
+
+def test_a_rejected_key_ends_the_run_failed_in_one_line_end_to_end(collection, research_node,
+                                                                   runs_root, capsys,
+                                                                   monkeypatch):
+    from deeploop.models.standin import StandIn, error
+    standin = StandIn(lambda body: (401, {}, error(401, "authentication_error",
+                                                   "invalid x-api-key")))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-bad")
+    with standin.serve() as url:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        code = main(["research", "run", "--tag", "badkey", "--topic", "t", "--sources",
+                     f"local:{collection}", "--synthesizer", f"anthropic:{MODEL}",
+                     "--entries", "2", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and len(standin.requests) == 1  # no retry
+    assert err == (f"deeploop research: anthropic:{MODEL}: the API rejected the key (401): "
+                   "invalid x-api-key; check ANTHROPIC_API_KEY\n")
+    run_dir = runs_root / "research" / "badkey"
+    outcome = json.loads((run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "failed" and "rejected the key" in outcome["exit_reason"]
+    kinds = [json.loads(line)["type"] for line in
+             (run_dir / "events.jsonl").read_text().splitlines()]
+    assert "research_synthesised" not in kinds and "research_result" not in kinds, kinds
+    assert "research_interrupted" in kinds  # the question in flight, recorded as such
+    index = run_dir / "workspace" / "knowledge_index.tsv"
+    assert len(index.read_text().splitlines()) == 1  # the header: no row
