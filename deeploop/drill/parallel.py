@@ -65,7 +65,9 @@ def _child(job: Callable[[], Completion | str], conn) -> None:
         else:
             conn.send(("done", str(result or ""), Usage()))
     except BaseException as exc:  # report, never hang the parent
-        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0], Usage()))
+        # a failed model call still cost what its ModelError carries
+        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0],
+                   getattr(exc, "usage", None) or Usage()))
     finally:
         conn.close()
 

@@ -71,3 +71,48 @@ def test_a_paused_turn_is_continued(runs_root, monkeypatch, capsys):
     [events] = (runs_root / "deeper").glob("*/events.jsonl")
     assert "What would make that false?" in events.read_text()  # asked, awaiting an answer
     assert len(standin.requests) == 2
+
+
+def fanout(standin, monkeypatch, capsys, *extra):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    with standin.serve() as url:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        code = main(["drill", "We should ship on Fridays.", "--fanout", "3", "--investigator",
+                     f"anthropic:{MODEL}", "--hard-cap", "1", "--no-report", "--quiet",
+                     *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def investigating(body):
+    return {"content": [{"type": "text", "text": "Friday deploys failed twice in 2024 "
+                                                 "because nobody was on call."}],
+            "stop_reason": "end_turn", "output_tokens": 40}
+
+
+def test_fanout_investigators_are_reserved_together_before_any_starts(runs_root, monkeypatch,
+                                                                      capsys):
+    # each investigator could cost ~$0.021 (4,096 output tokens at $5/M): one fits
+    # under $0.05, three together do not, so none is started
+    standin = StandIn(investigating)
+    code, out, err = fanout(standin, monkeypatch, capsys, "--max-usd", "0.05")
+    assert standin.requests == [] and "budget_exhausted" in out, out + err
+    assert "x3 investigators" in outcome(runs_root)["exit_reason"]
+
+
+def test_fanout_investigator_calls_are_charged_to_the_drill(runs_root, monkeypatch, capsys):
+    standin = StandIn(investigating)
+    code, out, err = fanout(standin, monkeypatch, capsys, "--max-usd", "1")
+    assert len(standin.requests) == 3, out + err
+    done = outcome(runs_root)
+    assert done["usage"]["usd"] == pytest.approx(billed(standin))
+    assert done["usage"]["calls"] == 3
+
+
+def test_failed_investigator_calls_still_count(runs_root, monkeypatch, capsys):
+    standin = StandIn(lambda body: {"content": [{"type": "text", "text": "Friday dep"}],
+                                    "stop_reason": "max_tokens", "output_tokens": 4096})
+    code, out, err = fanout(standin, monkeypatch, capsys, "--max-usd", "1")
+    assert len(standin.requests) == 3, out + err  # all three failed: a blocked round
+    done = outcome(runs_root)
+    assert done["usage"]["usd"] == pytest.approx(billed(standin)) and billed(standin) > 0.06
