@@ -167,6 +167,21 @@ def finding_text(content) -> str:
     return reply_text(blocks)
 
 
+def normalised(record):
+    """``record`` with section, confidence and status spelled as the schema
+    spells them when they match but for case and surrounding space."""
+    if not isinstance(record, dict):
+        return record
+    record = dict(record)
+    for name, allowed in (("section", WRITABLE), ("confidence", CONFIDENCES),
+                          ("status", STATUSES)):
+        value = record.get(name)
+        if isinstance(value, str):
+            record[name] = next((a for a in allowed if a.lower() == value.strip().lower()),
+                                value)
+    return record
+
+
 def fit_problem(record) -> str | None:
     """Why a ``record_finding`` input does not fit its schema, or None."""
     if not isinstance(record, dict):
@@ -220,14 +235,14 @@ class WebSynthesizer:
             done = self.model.complete(ask, stable=stable, tools=tools,
                                        tool_choice={"type": "auto"}, max_tokens=MAX_TOKENS)
             usage, content = done.usage, list(done.content)
-            record = _get(_record_call(content) or {}, "input")
+            record = normalised(_get(_record_call(content) or {}, "input"))
             problem = fit_problem(record)
             if problem:  # once more, the reply sent back and the tool call forced
                 again = self.model.complete(ask, stable=stable, tools=tools,
                                             tool_choice=FORCE_RECORD, max_tokens=MAX_TOKENS,
                                             turns=follow_up(content, problem))
                 usage, content = usage + again.usage, content + list(again.content)
-                record = _get(_record_call(again.content) or {}, "input")
+                record = normalised(_get(_record_call(again.content) or {}, "input"))
                 problem = fit_problem(record)
                 if problem:
                     problem += " (asked twice)"

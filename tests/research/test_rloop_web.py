@@ -301,3 +301,15 @@ def test_a_rejected_key_ends_the_run_failed_in_one_line_end_to_end(collection, r
     assert "research_interrupted" in kinds  # the question in flight, recorded as such
     index = run_dir / "workspace" / "knowledge_index.tsv"
     assert len(index.read_text().splitlines()) == 1  # the header: no row
+
+
+def test_fit_problem_and_case_normalising():
+    from deeploop.research.web import fit_problem, normalised
+    record = normalised(dict(RECORD, section=" current approaches & patterns",
+                             confidence="high", status="Answered"))
+    assert fit_problem(record) is None and record["confidence"] == "HIGH"
+    assert fit_problem(None) == "the reply did not call record_finding"
+    assert fit_problem(dict(RECORD, summary=" ")) == "record_finding has no summary"
+    assert fit_problem(dict(RECORD, gaps="why?")) == \
+        "record_finding's gaps must be a list of questions"
+    assert "section 'Elsewhere'" in fit_problem(dict(RECORD, section="Elsewhere"))
