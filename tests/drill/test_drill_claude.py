@@ -116,3 +116,18 @@ def test_failed_investigator_calls_still_count(runs_root, monkeypatch, capsys):
     assert len(standin.requests) == 3, out + err  # all three failed: a blocked round
     done = outcome(runs_root)
     assert done["usage"]["usd"] == pytest.approx(billed(standin)) and billed(standin) > 0.06
+
+
+def test_a_model_answerer_cut_twice_ends_failed_with_both_calls_paid(runs_root, monkeypatch,
+                                                                      capsys):
+    standin = StandIn(lambda body: {"content": [{"type": "text", "text": "Because"}],
+                                    "stop_reason": "max_tokens", "output_tokens": 4096})
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    with standin.serve() as url:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        code = main(["drill", "We should ship on Fridays.", "--answerer", f"anthropic:{MODEL}",
+                     "--no-report", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1 and len(standin.requests) == 2 and "failed twice in round 1" in out
+    done = outcome(runs_root)
+    assert done["usage"]["usd"] == pytest.approx(billed(standin)) and done["usage"]["calls"] == 2
