@@ -1,12 +1,14 @@
 """Secrets stay home: the environment every subprocess deeploop starts gets.
 
-``command:`` models, ``--notify-cmd``, shell judges and training runs get the
+``command:`` models, ``--notify-cmd``, shell judges, training runs, the
+workspaces' git and notebook kernels (``session``, ``batch``, reports) get the
 caller's environment minus anything that looks like a credential:
 ``ANTHROPIC_*``, ``AWS_*``, and any name containing API_KEY, TOKEN, SECRET,
 PASSWORD, CREDENTIAL, ACCESS_KEY, PRIVATE_KEY or AUTH. A user who wants a
 program to have one (``command:claude -p`` needs its key) names it:
 ``--pass-env ANTHROPIC_API_KEY`` (repeatable), or ``DEEPLOOP_PASS_ENV``
-(names separated by commas).
+(names separated by commas). A batch hands the names to its workers with each
+task, so kernels a worker process (or a Dask worker) starts get them too.
 """
 from __future__ import annotations
 

@@ -18,6 +18,16 @@ def add_arguments(parser) -> None:
                             "and other subprocesses (repeatable); by default they get none")
 
 
+def add_pass_env(parser) -> None:
+    """``--pass-env NAME`` alone, for commands that start kernels but call no
+    model themselves (``session``, ``batch``)."""
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        dest="pass_env",
+                        help="let this credential through to the notebook's kernel "
+                             "(repeatable), e.g. ANTHROPIC_API_KEY for a notebook that calls "
+                             "Claude; by default kernels get none")
+
+
 def claude_models(args) -> list[str]:
     """The anthropic: model ids the command's flags name."""
     specs = [getattr(args, name, None) for name in

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 
 EPILOG = ("With --tag the analysis is written to the tag's workspace: next-hypotheses.md, "
@@ -20,16 +21,28 @@ def register(sub) -> None:
                                         "anthropic:<model>")
     meta.add_argument("--dry-run", action="store_true", help="print what would be written; "
                                                              "write nothing")
+    meta.add_argument("--max-usd", type=float, dest="max_usd", metavar="D",
+                      help="dollar cap for this analysis (an anthropic: analyst): a call that "
+                           "could cross it is not made and the offline analyst answers")
     from .claude import add_arguments
     add_arguments(meta)
     meta.set_defaults(func=cmd_meta)
 
 
-def _analyst(spec: str | None):
+def check_max_usd(value: float | None) -> None:
+    from ..errors import InputError
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise InputError(f"--max-usd must be a positive number of dollars, got {value:g}")
+
+
+def _analyst(spec: str | None, max_usd: float | None = None):
     from ..meta.analysts import get_analyst
     from ..models.anthropic import check_api_key
+    from ..models.purse import Purse, attach
     analyst = get_analyst(spec)
     check_api_key(spec, "--analyst")
+    if max_usd is not None:  # kept before the call: one that could cross it is not made
+        attach(analyst, Purse(max_usd))
     return analyst
 
 
@@ -56,6 +69,11 @@ def hypothesis_lines(analysis) -> list[str]:
         lines.append(f"{h.rank}. [{h.label}] {h.change}")
         lines.append(f"   expected: {h.expected}")
         lines.append(f"   confidence: {h.confidence} — {h.reason}")
+    usage = getattr(analysis, "usage", None)
+    if usage is not None and usage.calls:
+        lines.append(f"cost: ${usage.usd:.4f} ({usage.calls} call"
+                     f"{'s' if usage.calls != 1 else ''}, {usage.prompt_tokens:,} prompt "
+                     f"and {usage.output_tokens:,} output tokens)")
     return lines
 
 
@@ -66,6 +84,7 @@ def _print_problems(inputs) -> None:
 
 def cmd_meta(args) -> int:
     logging.basicConfig(format="deeploop meta: warning: %(message)s", level=logging.WARNING)
+    check_max_usd(args.max_usd)
     if args.results:
         return _results(args)
     return _tag(args)
@@ -82,7 +101,7 @@ def _results(args) -> int:
     if inputs.empty:
         print(f"{args.results}: no rows, nothing to analyse")
         return 0
-    analysis = _analyst(args.analyst).analyse(inputs)
+    analysis = _analyst(args.analyst, args.max_usd).analyse(inputs)
     best = inputs.summary.best
     print("\n".join(summary_lines(inputs, best.raw.get("val_bpb") if best else None)))
     print()
@@ -103,7 +122,7 @@ def _tag(args) -> int:
     from ..fileio import file_lock
     from ..meta.tier import analyse_run
     run = open_run(args.tag)
-    analyst = _analyst(args.analyst or run.settings().analyst)
+    analyst = _analyst(args.analyst or run.settings().analyst, args.max_usd)
     with file_lock(run.path / ".lock", wait=False, what=f"experiment {args.tag!r}"):
         done = analyse_run(run, analyst, trigger="requested", dry_run=args.dry_run)
     if done is None:

@@ -15,7 +15,11 @@ The executed notebook goes to --out (a .ipynb file, or a folder that gets
 session.ipynb), else to the run_dir parameter's folder, else to
 runs/<node>/<tag or fresh id>/session.ipynb. session.json beside it records
 the status, times and the notebook's headline figure. A failing cell stops
-the session with a one-line error; the partial notebook is kept."""
+the session with a one-line error; the partial notebook is kept.
+
+The kernel gets this environment without credentials (ANTHROPIC_*, AWS_*,
+names with KEY, TOKEN, SECRET, PASSWORD ...): a notebook that calls Claude
+needs --pass-env ANTHROPIC_API_KEY."""
 
 BATCH_HELP = """\
 Run many sessions of one notebook, several at once, and write index.html.
@@ -30,7 +34,8 @@ list of sessions:
 Sessions run in a local process pool (--workers, default: one per core) or
 on an existing Dask cluster (--dask tcp://scheduler:8786). A failure does not
 stop the others; running the same file again skips sessions that passed.
-Exit status 1 if any session did not pass."""
+Exit status 1 if any session did not pass. Kernels get no credentials
+unless named with --pass-env NAME (as for session)."""
 
 REPORT_HELP = """\
 Execute the report template against a run folder (or a run id) or an
@@ -53,6 +58,8 @@ def register(sub) -> None:
     s.add_argument("--help-notebook", action="store_true",
                    help="list the notebook's parameters and exit")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .claude import add_pass_env
+    add_pass_env(s)
     s.set_defaults(func=run_session_command)
 
     b = sub.add_parser("batch", help="run a grid of notebook sessions, several at once",
@@ -60,6 +67,7 @@ def register(sub) -> None:
     b.add_argument("grid", metavar="GRID.yaml", help="the batch file")
     b.add_argument("--workers", type=int, metavar="N", help="sessions at once (local pool)")
     b.add_argument("--dask", metavar="ADDRESS", help="run on this Dask scheduler instead")
+    add_pass_env(b)
     b.set_defaults(func=run_batch_command)
 
     r = sub.add_parser("report", help="execute the report notebook for a run or results file",

@@ -22,6 +22,7 @@ from ..events import now_iso
 from ..fileio import file_lock
 from ..models import Model
 from ..models.base import Usage
+from ..models.purse import Purse
 from .answers import RejectedAnswer, parse_answer
 from .parallel import JobResult, run_parallel
 from .replies import Reply
@@ -115,6 +116,7 @@ class FanoutAnswerer:
     synthesizer: Model | None = None
     source: str = "fanout"
     tag: str = "from-fanout"
+    purse: Purse | None = None  # the drill's (models.purse.attach sets it)
 
     def __post_init__(self):
         if not self.angles:
@@ -124,14 +126,33 @@ class FanoutAnswerer:
         if self.fail_threshold < 1:
             raise InputError(f"--fail-threshold must be at least 1, got {self.fail_threshold}")
 
+    def reserve(self, question: str) -> None:
+        """Investigators run in forked processes, where a purse is only a
+        copy: the drill's purse reserves all of their worst cases here, in
+        the parent, before any starts (BudgetRefused when together they
+        could cross the cap), and is charged with what they cost after."""
+        model = self.investigator
+        if self.purse is None or not hasattr(model, "worst_case"):
+            return
+        from ..models.anthropic import build_request
+        worst = sum(model.worst_case(build_request(
+            model.model, investigator_prompt(question, angle), max_tokens=model.max_tokens,
+            cache_ttl=model.cache_ttl)) for angle in self.angles)
+        self.purse.reserve(worst, f"{model.spec} x{len(self.angles)} investigators")
+
     def answer(self, question: str, chain: list[str], *, round: int) -> Reply:
         model = self.investigator
+        self.reserve(question)
+        if self.purse is not None and hasattr(self.synthesizer, "purse"):
+            self.synthesizer.purse = self.purse  # it runs here: it reserves for itself
         # the context becomes NODE_NAME, ROUND and ANGLE for a command: model
         jobs = {angle: (lambda a=angle: model.complete(investigator_prompt(question, a),
                                                        node="deeper", round=round, angle=a))
                 for angle in self.angles}
         results = run_parallel(jobs, self.deadline)
         usage = sum((r.usage for r in results), Usage())
+        if self.purse is not None:
+            self.purse.charge(usage.usd, model.spec, usage)
         failed = [r for r in results if not r.ok]
         if len(failed) >= self.fail_threshold or len(failed) == len(results):
             text = blocked_text(failed, len(results), self.fail_threshold)

@@ -75,7 +75,8 @@ def _child(payload: bytes, conn) -> None:
         else:
             conn.send(("done", str(result or ""), Usage()))
     except BaseException as exc:  # report, never hang the parent
-        conn.send(("error", _one_line(exc), Usage()))
+        # a failed model call still cost what its ModelError carries
+        conn.send(("error", _one_line(exc), getattr(exc, "usage", None) or Usage()))
     finally:
         conn.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
+from ..models.base import Usage
 from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
@@ -66,6 +67,7 @@ def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | 
             return None
         except ModelError as exc:
             failure = exc
+            session.spend.add(getattr(exc, "usage", None) or Usage())  # a failed call costs too
             continue
         if reply is None:
             session.pause(f"answers ran out after round {session.rounds}; "

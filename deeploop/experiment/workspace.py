@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..childenv import child_env
 from ..errors import InputError
 from .evaluate import MODEL_FILE
 
@@ -42,7 +43,7 @@ def _git_program() -> str:
 def check_branch(branch: str, tag: str) -> None:
     """Refuse a tag that makes no valid git branch name, before anything is created."""
     if subprocess.run([_git_program(), "check-ref-format", "--branch", branch],
-                      capture_output=True).returncode != 0:
+                      capture_output=True, env=child_env()).returncode != 0:
         raise InputError(f"invalid tag {tag!r}: {branch} is not a valid git branch name")
 
 
@@ -66,7 +67,7 @@ class Workspace:
 
     def git(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run([_git_program(), *_GIT_CONFIG, *args], cwd=self.path,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=child_env())
         if check and proc.returncode != 0:
             tail = git_problem(proc.stderr)
             raise GitError(f"git {args[0]} failed in {self.path}: {tail}", stderr=tail)

@@ -19,8 +19,15 @@ breakpoint, then ``history`` (append-only blocks such as results rows, one
 block each, a second breakpoint on the last so the next call reads all but
 the newest from the cache), then the part that changes from call to call.
 
-Before each call the worst case is reserved against the loop's ``Purse``;
-after it, what the usage fields cost (``pricing``) is charged.
+Before each call the worst case is reserved against the loop's ``Purse``:
+the prompt's tokens at the dearest input rate plus ``max_tokens`` of output.
+The prompt is estimated (one token per 3 bytes, an over-estimate for text
+and code); when that estimate would take more than half of what is left
+under the cap, the prompt is counted instead by the API's free
+``messages.count_tokens`` (so a call the estimate would wrongly refuse is
+made, and one it would wrongly allow is not); a count that fails falls back
+to the estimate. After the call, what the usage fields cost (``pricing``)
+is charged.
 """
 from __future__ import annotations
 
@@ -65,9 +72,11 @@ def cache_control(ttl: str | None) -> dict | None:
 def build_request(model: str, prompt: str, *, max_tokens: int, system: str | None = None,
                   stable: str | None = None, history: list[str] | None = None,
                   tools: list | None = None, tool_choice: dict | None = None,
-                  cache_ttl: str | None = "5m") -> dict:
+                  cache_ttl: str | None = "5m", turns: list[dict] | None = None) -> dict:
     """The Messages request, stable first: tools, system, the stable text
-    (where the cache breakpoint goes), then the changing prompt. Pure."""
+    (where the cache breakpoint goes), then the changing prompt; ``turns``
+    (later assistant and user messages, e.g. a reply and a follow-up asking
+    for a tool call) come after the first user message. Pure."""
     mark = cache_control(cache_ttl)
     request: dict = {"model": model, "max_tokens": max_tokens}
     if tools:
@@ -90,7 +99,7 @@ def build_request(model: str, prompt: str, *, max_tokens: int, system: str | Non
     if history and mark:
         content[-1]["cache_control"] = mark
     content.append({"type": "text", "text": prompt})
-    request["messages"] = [{"role": "user", "content": content}]
+    request["messages"] = [{"role": "user", "content": content}, *(turns or [])]
     return request
 
 
@@ -115,6 +124,15 @@ def reply_text(blocks: list[dict]) -> str:
     if current:
         passages.append("".join(current))
     return "\n".join(p.strip("\n") for p in passages if p.strip())
+
+
+def _api_message(exc) -> str:
+    """The API's own error message (``error.message`` of the body), else the
+    SDK's text, on one line."""
+    body = getattr(exc, "body", None)
+    said = body.get("error", {}).get("message") if isinstance(body, dict) else None
+    return " ".join(said.split())[:200] if isinstance(said, str) and said.strip() \
+        else _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -160,10 +178,11 @@ class AnthropicModel:
     def complete(self, prompt: str, *, system: str | None = None,
                  max_tokens: int | None = None, tools: list | None = None,
                  tool_choice: dict | None = None, stable: str | None = None,
-                 history: list[str] | None = None, **context) -> Completion:
+                 history: list[str] | None = None, turns: list[dict] | None = None,
+                 **context) -> Completion:
         request = build_request(self.model, prompt, max_tokens=max_tokens or self.max_tokens,
                                 system=system, stable=stable, history=history, tools=tools,
-                                tool_choice=tool_choice, cache_ttl=self.cache_ttl)
+                                tool_choice=tool_choice, cache_ttl=self.cache_ttl, turns=turns)
         usage, blocks, asked = Usage(), [], request["messages"]
         for _ in range(self.max_pauses + 1):
             response = self._call(request, usage)
@@ -205,19 +224,45 @@ class AnthropicModel:
             self.purse.charge(usage.usd, self.spec, usage)
         return usage
 
-    def worst_case(self, request: dict) -> float:
-        text = json.dumps({k: request.get(k) for k in ("tools", "system", "messages")})
+    def worst_case(self, request: dict, tokens: int | None = None) -> float:
+        """The most ``request`` can cost, its prompt ``tokens`` counted or
+        (by default) estimated."""
+        if tokens is None:
+            text = json.dumps({k: request.get(k) for k in ("tools", "system", "messages")})
+            tokens = estimate_tokens(text)
         searches = sum(int(t.get("max_uses") or 0) for t in request.get("tools") or []
                        if str(t.get("type", "")).startswith("web_search"))
-        return worst_case_usd(self.price, estimate_tokens(text), request["max_tokens"],
-                              searches)
+        return worst_case_usd(self.price, tokens, request["max_tokens"], searches)
+
+    def count_tokens(self, request: dict) -> int | None:
+        """The prompt's tokens as the API counts them (``messages.count_tokens``,
+        free, no retries), or None when counting fails."""
+        asked = {k: request[k] for k in ("model", "messages", "system", "tools", "tool_choice")
+                 if k in request}
+        try:
+            client = self._client().with_options(max_retries=0)
+            counted = client.messages.count_tokens(**asked, timeout=min(self.timeout, 30.0))
+            tokens = int(counted.input_tokens)
+        except Exception:  # noqa: BLE001 (any failure: the estimate stands)
+            return None
+        return tokens if tokens > 0 else None
+
+    def reserve(self, request: dict) -> None:
+        """Reserve the call's worst case against the purse (BudgetRefused when
+        it could cross the cap): estimated, or counted when it matters."""
+        purse, worst = self.purse, self.worst_case(request)
+        if worst > (purse.limit_usd - purse.spent_usd) / 2:
+            counted = self.count_tokens(request)
+            if counted is not None:
+                worst = self.worst_case(request, counted)
+        purse.reserve(worst, self.spec)
 
     def _call(self, request: dict, usage: Usage):
         """One API call (the SDK retrying what is worth retrying); every
         failure as a one-line ModelError carrying the usage so far."""
         if self.purse is not None:
             try:
-                self.purse.reserve(self.worst_case(request), self.spec)
+                self.reserve(request)
             except ModelError as exc:
                 exc.usage = usage
                 raise
@@ -230,7 +275,8 @@ class AnthropicModel:
             return client.messages.create(**request, timeout=self.timeout)
         except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
             raise KeyRejected(f"{self.spec}: the API rejected the key ({exc.status_code}): "
-                              f"{_one_line(exc)}", spec=self.spec, usage=usage) from None
+                              f"{_api_message(exc)}; check ANTHROPIC_API_KEY",
+                              spec=self.spec, usage=usage) from None
         except anthropic.APIStatusError as exc:
             raise ModelError(f"{self.spec}: API error {exc.status_code}: {_one_line(exc)}",
                              spec=self.spec, usage=usage) from None

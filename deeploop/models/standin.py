@@ -17,8 +17,10 @@ bill:
   lives ``ttl`` seconds (5 min by default, 1 h with ``"ttl": "1h"``) from its
   last use, on an injected clock.
 
-Tokens are counted as one per four UTF-8 bytes. Served over HTTP on
-127.0.0.1 (``serve``) or to an ``httpx2.MockTransport`` (``handle``).
+Tokens are counted as one per four UTF-8 bytes. ``POST
+/v1/messages/count_tokens`` answers ``{"input_tokens": N}`` for the same
+count (free: no usage, no cache change). Served over HTTP on 127.0.0.1
+(``serve``) or to an ``httpx2.MockTransport`` (``transport_handler``).
 """
 from __future__ import annotations
 
@@ -136,6 +138,20 @@ class StandIn:
     cache: PromptCache = field(default_factory=PromptCache)
     requests: list[dict] = field(default_factory=list)
     replies: list[dict] = field(default_factory=list)
+    counted: list[dict] = field(default_factory=list)  # count_tokens requests
+
+    def route(self, path: str, body: dict) -> tuple[int, dict, dict]:
+        """An HTTP request by its path: count_tokens, or a message."""
+        if path.rstrip("/").endswith("/count_tokens"):
+            return self.count(body)
+        return self.handle(body)
+
+    def count(self, body: dict) -> tuple[int, dict, dict]:
+        self.counted.append(body)
+        tokens = sum(count_tokens({k: v for k, v in block.items() if k != "cache_control"}
+                                  if isinstance(block, dict) else block)
+                     for block, _ in prefix_blocks(body))
+        return 200, {}, {"input_tokens": tokens}
 
     def handle(self, body: dict) -> tuple[int, dict, dict]:
         self.requests.append(body)
@@ -156,7 +172,8 @@ class StandIn:
         import httpx2
 
         def handler(request):
-            status, headers, payload = self.handle(json.loads(request.content))
+            status, headers, payload = self.route(request.url.path,
+                                                  json.loads(request.content))
             return httpx2.Response(status, headers=headers, json=payload)
         return handler
 
@@ -179,7 +196,7 @@ class Server:
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                status, headers, payload = standin.handle(body)
+                status, headers, payload = standin.route(self.path, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

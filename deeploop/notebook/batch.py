@@ -123,14 +123,18 @@ def record_worker_failure(grid: Grid, spec: SessionSpec, error: str) -> None:
 
 def task_for(grid: Grid, spec: SessionSpec) -> dict:
     """Plain data a worker process (or a Dask worker) can unpickle anywhere."""
+    from ..childenv import passed_names
     return {"sid": spec.sid, "notebook": str(grid.notebook), "parameters": spec.parameters,
-            "out": str(grid.session_dir(spec)), "timeout": grid.timeout}
+            "out": str(grid.session_dir(spec)), "timeout": grid.timeout,
+            "pass_env": sorted(passed_names())}  # --pass-env, for kernels a worker starts
 
 
 def run_task(task: dict) -> dict:
     """Run one session in a worker; never raises, so one failure stops nothing."""
+    from ..childenv import pass_env
     out = Path(task["out"])
     error = None
+    pass_env(*task.get("pass_env", ()))
     try:
         run_session(task["notebook"], task["parameters"], out=out, timeout=task["timeout"],
                     progress=False)

@@ -5,7 +5,9 @@ kernel binds them a moment later; parallel sessions on one machine can pick
 the same port in between and fail at random. Unix-domain (ipc) sockets named
 inside a private temp folder cannot collide. The kernel's own stdout/stderr
 (start-up warnings, a crash message, zmq noise on interrupt) go to a log file
-instead of the user's terminal.
+instead of the user's terminal. The kernel gets the environment without
+credentials (``childenv``): a notebook that calls Claude needs
+``--pass-env ANTHROPIC_API_KEY``.
 """
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ def kernel_manager_class(log_path: Path | None = None):
             super().__init__(**kwargs)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
+            from ..childenv import child_env
+            kw["env"] = child_env(kw.get("env"))  # no credentials unless passed
             if log_path is None:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             # Popen duplicates the descriptor into the kernel, so closing ours is safe.

@@ -143,6 +143,8 @@ def test_the_drill_ends_budget_exhausted_before_a_call_could_cross_the_cap(tmp_p
     seen = []
 
     def handler(request):
+        if request.url.path.endswith("/count_tokens"):  # near the cap the prompt is counted
+            return httpx2.Response(200, json={"input_tokens": 900})
         seen.append(request)
         return httpx2.Response(200, json={
             "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",

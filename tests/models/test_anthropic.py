@@ -206,12 +206,66 @@ def test_long_outputs_stream_and_the_streaming_value_error_is_wrapped():
 
 def test_the_purse_refuses_a_call_that_could_cross_the_cap():
     purse = Purse(limit_usd=0.01)
-    model, seen = replying(text_reply("ok"), purse=purse)
-    model.complete("x", max_tokens=100)  # worst case ~$0.0015
+    model, seen = replying(text_reply("ok"), {"input_tokens": 8}, purse=purse)
+    model.complete("x", max_tokens=100)  # worst case ~$0.0015: estimated, not counted
     assert purse.spent_usd == pytest.approx((100 * 3 + 20 * 15) / 1e6)
     with pytest.raises(BudgetRefused, match="call not made"):
-        model.complete("x", max_tokens=2000)  # could cost $0.03
-    assert len(seen) == 1 and purse.refused
+        model.complete("x", max_tokens=2000)  # could cost $0.03: counted, still too much
+    assert len(seen) == 2 and "max_tokens" not in seen[1] and purse.refused
+
+
+def counting(count, answer):
+    """A model whose count_tokens requests get ``count`` (an int, or an HTTP
+    status as a Response) and whose message requests get ``answer``."""
+    counts, messages = [], []
+
+    def handler(request):
+        body = json.loads(request.content)
+        if request.url.path == "/v1/messages/count_tokens":
+            counts.append(body)
+            if isinstance(count, httpx2.Response):
+                return count
+            return httpx2.Response(200, json={"input_tokens": count})
+        messages.append(body)
+        return httpx2.Response(200, json=answer)
+
+    return handler, counts, messages
+
+
+def test_near_the_cap_the_prompt_is_counted_not_estimated():
+    prompt = "x" * 30_000  # estimated 10,001 tokens: $0.06 at the 1 h write rate, too much
+    handler, counts, messages = counting(2_000, text_reply("ok"))
+    purse = Purse(limit_usd=0.03)
+    model = AnthropicModel(MODEL, client=client_for(handler), purse=purse)
+    assert model.complete(prompt, system="sys", max_tokens=100).text == "ok"
+    assert len(counts) == 1 and len(messages) == 1  # counted 2,000: $0.0135 fits
+    assert counts[0]["model"] == MODEL and counts[0]["system"] == messages[0]["system"]
+    assert counts[0]["messages"] == messages[0]["messages"] and "max_tokens" not in counts[0]
+
+
+def test_a_count_above_the_estimate_refuses_the_call():
+    handler, counts, messages = counting(5_000, text_reply("ok"))
+    purse = Purse(limit_usd=0.01)
+    model = AnthropicModel(MODEL, client=client_for(handler), purse=purse)
+    with pytest.raises(BudgetRefused, match="could cost up to \\$0.0315"):
+        model.complete("x" * 3_000, max_tokens=100)  # estimated $0.0075 would fit
+    assert len(counts) == 1 and messages == []
+
+
+def test_a_failed_count_falls_back_to_the_estimate():
+    failed = httpx2.Response(500, json=error(500, "api_error", "Internal server error"))
+    handler, counts, messages = counting(failed, text_reply("ok"))
+    model = AnthropicModel(MODEL, client=client_for(handler, retries=2),
+                           purse=Purse(limit_usd=0.01))
+    assert model.complete("x" * 3_000, max_tokens=100).text == "ok"  # estimated $0.0075
+    assert len(counts) == 1 and len(messages) == 1  # the count is not retried
+
+
+def test_far_from_the_cap_nothing_is_counted():
+    handler, counts, messages = counting(10, text_reply("ok"))
+    model = AnthropicModel(MODEL, client=client_for(handler), purse=Purse(limit_usd=10))
+    model.complete("x" * 3_000, max_tokens=100)
+    assert counts == [] and len(messages) == 1
 
 
 def test_unknown_model_is_refused_in_one_line_unless_priced():

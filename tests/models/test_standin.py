@@ -45,3 +45,14 @@ def test_a_changed_prefix_misses():
     cache = PromptCache(clock=Clock())
     cache.usage(request(["row 1"]))
     assert cache.usage(request(["row 1"], stable=BIG + "!"))["cache_read"] == 0
+
+
+def test_count_tokens_counts_what_the_cache_bills():
+    from deeploop.models.standin import StandIn
+    standin = StandIn(lambda body: {"content": [{"type": "text", "text": "ok"}]})
+    body = request(["row 1"])
+    status, _, counted = standin.route("/v1/messages/count_tokens", body)
+    assert status == 200 and standin.requests == [] and standin.counted == [body]
+    usage = standin.cache.usage(body)
+    assert counted == {"input_tokens": usage["input_tokens"] + usage["cache_write_5m"]
+                       + usage["cache_write_1h"] + usage["cache_read"]}
