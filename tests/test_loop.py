@@ -161,3 +161,31 @@ def test_a_reference_style_judge_sh_node_plugs_in_unchanged(nodes_dir):
     assert o["violations_total"] == {"too-vague": 1}
     types = [e["type"] for e in read_events(result.run_dir / "events.jsonl").events]
     assert types.count("judge_result") == 2
+
+
+class StopAfter:
+    """A model that answers each round and drops STOP in the run folder during round ``n``."""
+
+    spec = "mock:stop"
+
+    def __init__(self, n: int):
+        self.n, self.calls = n, 0
+
+    def complete(self, prompt, run_dir=None, **context):
+        self.calls += 1
+        if self.calls == self.n:
+            (run_dir / "STOP").write_text("")
+        return Completion(f"answer {self.calls}", Usage())
+
+
+def test_a_stop_file_ends_the_run_after_the_round_in_flight(commit_node):
+    result = run_node(find_node("commit-msg"), "seed", StopAfter(2), budget=Budget(max_rounds=5))
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"]) == ("aborted", 2)
+    assert o["exit_reason"] == "stopped by STOP file after round 2"
+    assert result.stopped == "STOP file" and not (result.run_dir / "STOP").exists()
+    state = (result.run_dir / "state.md").read_text()
+    assert "--- round 2 ---\nanswer 2" in state and "round 3" not in state  # nothing lost
+    events = read_events(result.run_dir / "events.jsonl").events
+    assert [e["type"] for e in events][-2:] == ["ralph_iter_end", "stop_requested"]
+    assert events[-1]["after_round"] == 2 and events[-1]["source"] == "STOP file"

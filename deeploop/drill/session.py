@@ -23,6 +23,7 @@ from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
 from ..models.purse import Purse, attach, purse_of
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..fileio import file_errors
+from ..harness import stop_requested
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..models.base import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
@@ -143,7 +144,8 @@ class DrillSession:
     def ask(self) -> Question | None:
         """The question for the next round: the pending one, or a new one.
 
-        Checks the round cap and budgets first; ``None`` when the drill has ended.
+        Checks the round cap, budgets and a ``STOP`` file in the run folder
+        (the drill pauses, resumable) first; ``None`` when the drill has ended.
         """
         if self.finished:
             return None
@@ -152,6 +154,12 @@ class DrillSession:
         limit = self._limit()
         if limit:
             self.end(*limit)
+            return None
+        asked = stop_requested(self.run_dir)
+        if asked:  # resumable, unlike the STOP answer (aborted)
+            self.log.emit("stop_requested", self.rounds or None, source=asked,
+                          after_round=self.rounds)
+            self.pause(f"stopped by {asked} after round {self.rounds}")
             return None
         question = self._generate()
         if question is None:

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from .. import harness
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..errors import DeeploopError
 from ..models.base import Usage
@@ -222,12 +223,7 @@ class Loop:
         """Who asked the loop to stop before the next experiment: the ``stop``
         event (a notebook's Stop button) or a ``STOP`` file in the run folder
         (any shell). The file is consumed, so a resume starts afresh."""
-        if self.stop is not None and self.stop.is_set():
-            return "stop event"
-        if self.run.stop_path.exists():
-            self.run.stop_path.unlink(missing_ok=True)
-            return "STOP file"
-        return None
+        return harness.stop_requested(self.run, self.stop)
 
     def events(self) -> Iterator[dict]:
         yield self.log.emit("experiment_run_started", settings=vars(self.settings),

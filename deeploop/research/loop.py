@@ -5,7 +5,8 @@ whole attempt) → settle (judge the attempt; write report.md with the rules
 enforced; append the index row) → commit report.md and knowledge_index.tsv
 (``research_committed``) → ``judge_result`` → ``research_result`` → notify a
 breakthrough → every ``COHORT_SIZE`` entries the cohort analysis rewrites
-the strategy (``meta:`` commit, ``meta_analysis``).
+the strategy (``meta:`` commit, ``meta_analysis``). A ``STOP`` file in the run
+folder ends the run ``paused`` after the round in flight (``harness``).
 
 Everything after ``research_synthesised`` is a pure function of that event
 and the workspace at the round's starting commit, so resume (``session``)
@@ -25,11 +26,12 @@ from ..budget import Budget, Spend, budget_exhausted
 from ..events import read_events
 from ..experiment.notify import Notifier, sent_kinds
 from ..fileio import atomic_write_text
+from ..harness import stop_requested
 from ..meta.cohort import render_cohort_entry
 from ..meta.program import program_version, rewrite_strategy, strategy_section
 from ..meta.triggers import COHORT_SIZE
 from ..models.base import Usage
-from ..runs import Outcome
+from ..runs import Outcome, Status
 from .analyst import analyse_cohort
 from .knowledge import INDEX_FILE, append_entry, parse_index, read_index
 from .pick import Pick, pick_question
@@ -98,13 +100,20 @@ class ResearchLoop:
                 if status == "budget_exhausted":
                     yield self.log.emit("budget_exhausted", reason=reason)
                 break
+            asked = stop_requested(self.run)
+            if asked:
+                done = self.next_round() - 1
+                status, reason = Status.PAUSED, f"stopped by {asked} after round {done}"
+                yield self.log.emit("stop_requested", source=asked, after_round=done)
+                break
             pick = self.pick()
             if pick is None:
                 status, reason = "passed", "no open question left: every seed and gap is answered"
                 break
             yield from self.iteration(self.next_round(), pick)
             yield from self.catch_up_cohorts()
-        yield from self.notify("done", self.done_message())
+        if status != Status.PAUSED:  # a stop on request is not the end: resume sends "done"
+            yield from self.notify("done", self.done_message())
         self.finish(status, reason)
 
     def pick(self) -> Pick | None:
