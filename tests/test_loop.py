@@ -189,3 +189,14 @@ def test_a_stop_file_ends_the_run_after_the_round_in_flight(commit_node):
     events = read_events(result.run_dir / "events.jsonl").events
     assert [e["type"] for e in events][-2:] == ["ralph_iter_end", "stop_requested"]
     assert events[-1]["after_round"] == 2 and events[-1]["source"] == "STOP file"
+
+
+def test_a_budget_without_a_round_cap_is_never_capped_but_other_limits_stay_finite():
+    from deeploop.budget import Spend, cap_reached
+    budget = Budget(max_rounds=None)
+    spend = Spend(clock=lambda: 0.0)
+    spend.rounds = 10**12
+    assert not cap_reached(budget, spend) and budget.max_seconds > 0
+    assert cap_reached(Budget(max_rounds=3), spend)
+    with pytest.raises(InputError, match="--max-seconds must be a positive number"):
+        Budget(max_rounds=None, max_seconds=None)

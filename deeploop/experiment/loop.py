@@ -42,7 +42,7 @@ from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_r
 from ..errors import DeeploopError
 from ..models.base import Usage
 from ..models.purse import Purse, attach, purse_of
-from ..runs import Outcome
+from ..runs import Outcome, Status
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
 from ..meta.hypotheses import Hypothesis, keys_tested, pending, read_hypotheses, tagged
@@ -210,14 +210,14 @@ class Loop:
         limit = self.settings.max_rejected
         if limit and self.rejected_in_a_row >= limit:
             last = self.history[-1].get("reason") or "no reason given"
-            return "failed", (f"{self.rejected_in_a_row} proposals in a row were rejected "
+            return Status.FAILED, (f"{self.rejected_in_a_row} proposals in a row were rejected "
                               f"and nothing was trained (last: {last})")
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
-            return "passed", f"{self.settings.experiments} experiments done"
+            return Status.PASSED, f"{self.settings.experiments} experiments done"
         # a call the purse refused (it could have crossed the cap) ends the run too
         reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
-        return ("budget_exhausted", reason) if reason else None
+        return (Status.BUDGET, reason) if reason else None
 
     def stop_requested(self) -> str | None:
         """Who asked the loop to stop before the next experiment: the ``stop``
@@ -237,13 +237,13 @@ class Loop:
             stop = self.stop_reason()
             if stop:
                 status, reason = stop
-                if status == "budget_exhausted":
+                if status == Status.BUDGET:
                     yield self.log.emit("budget_exhausted", reason=reason)
                 break
             asked = self.stop_requested()
             if asked:
                 done = self.next_number() - 1
-                status, reason = "paused", f"stopped by {asked} after experiment {done}"
+                status, reason = Status.PAUSED, f"stopped by {asked} after experiment {done}"
                 yield self.log.emit("stop_requested", source=asked, after_experiment=done)
                 break
             baseline = self.needs_baseline()
@@ -252,9 +252,9 @@ class Loop:
                 continue
             yield from self.experiment(self.next_number(), baseline)
             if baseline and self.needs_baseline():
-                status, reason = "failed", "the baseline crashed: see logs/ for why"
+                status, reason = Status.FAILED, "the baseline crashed: see logs/ for why"
                 break
-        if status != "paused":  # a stop on request is not the end: resume sends "done"
+        if status != Status.PAUSED:  # a stop on request is not the end: resume sends "done"
             yield from self.notify("done")
         self.finish(status, reason)
 

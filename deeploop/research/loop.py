@@ -57,7 +57,7 @@ class ResearchLoop:
         self.ws = self.run.workspace()
         self.log = self.run.event_log()
         self.spend = Spend(clock=self.clock)
-        self.limits = Budget(max_rounds=10**9, max_seconds=(self.settings.hours or 6.0) * 3600,
+        self.limits = Budget(max_rounds=None, max_seconds=(self.settings.hours or 6.0) * 3600,
                              max_tokens=self.settings.max_tokens, max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
         self.rounds: list[int] = []
@@ -82,12 +82,12 @@ class ResearchLoop:
         return read_index(self.run.index_path).entries
 
     # -- the loop ------------------------------------------------------------------
-    def stop_reason(self) -> tuple[str, str] | None:
+    def stop_reason(self) -> tuple[Status, str] | None:
         count = len(self.entries())
         if count >= self.settings.entries:
-            return "passed", f"{count} entries recorded (target {self.settings.entries})"
+            return Status.PASSED, f"{count} entries recorded (target {self.settings.entries})"
         reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
-        return ("budget_exhausted", reason) if reason else None
+        return (Status.BUDGET, reason) if reason else None
 
     def events(self) -> Iterator[dict]:
         yield self.log.emit("research_run_started", settings=vars(self.settings),
@@ -97,7 +97,7 @@ class ResearchLoop:
             stop = self.stop_reason()
             if stop:
                 status, reason = stop
-                if status == "budget_exhausted":
+                if status == Status.BUDGET:
                     yield self.log.emit("budget_exhausted", reason=reason)
                 break
             asked = stop_requested(self.run)
@@ -108,7 +108,8 @@ class ResearchLoop:
                 break
             pick = self.pick()
             if pick is None:
-                status, reason = "passed", "no open question left: every seed and gap is answered"
+                status = Status.PASSED
+                reason = "no open question left: every seed and gap is answered"
                 break
             yield from self.iteration(self.next_round(), pick)
             yield from self.catch_up_cohorts()
@@ -218,7 +219,7 @@ class ResearchLoop:
         return (f"deeploop research {self.run.tag}: {len(entries)} entries, {high} HIGH; "
                 f"report in {self.run.report_path}")
 
-    def finish(self, status: str, reason: str) -> None:
+    def finish(self, status: Status, reason: str) -> None:
         write_outcome(self.run, status, reason, self.spend.usage.usd)
 
 
@@ -235,7 +236,7 @@ def commit_message(round: int, question: str) -> str:
     return f"research {round}: {short}"
 
 
-def write_outcome(run: ResearchRun, status: str, reason: str, usd: float) -> None:
+def write_outcome(run: ResearchRun, status: Status, reason: str, usd: float) -> None:
     """outcome.json from the files: entries, confidence counts, judge scores."""
     journal = read_events(run.events_path)
     judged = journal.of_type("judge_result")
