@@ -5,12 +5,12 @@ One path for the command line (``deeploop experiment run``) and notebooks
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import InputError, NotFound
 from ..events import read_events
 from ..fileio import read_text
+from ..runs import read_outcome
 from .record import check_record
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from .session import check_clean
@@ -60,13 +60,8 @@ def interrupted(run) -> bool:
     if runs == 0:
         made = next(iter(journal.of_type("experiment_init")), {})
         return made.get("created_by") == "run" and not (run.path / "outcome.json").exists()
-    try:
-        outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return True
-    except (OSError, ValueError):
-        return True  # a torn outcome is an unfinished run
-    if not isinstance(outcome, dict):
+    outcome, _ = read_outcome(run.path)
+    if outcome is None:  # missing, or torn: an unfinished run
         return True
     return outcome.get("status") == "aborted" or outcome.get("run_number", runs) < runs
 

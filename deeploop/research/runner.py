@@ -8,7 +8,6 @@ by ``deeploop research init``) and continued by every later one.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -17,7 +16,7 @@ from ..errors import InputError, NotFound
 from ..fileio import read_text
 from ..liveness import RUNNING_FILE, check as check_liveness
 from ..reporting import end_with_report
-from ..runs import OUTCOME_FILE, new_run_id
+from ..runs import OUTCOME_FILE, new_run_id, read_outcome
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
 from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
@@ -139,13 +138,15 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
         bar.close()
     if report:  # like every run: a report that cannot be built is a warning, not an error
         end_with_report(run.path)
-    return json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8"))
+    outcome, problem = read_outcome(run.path)
+    if outcome is None:
+        raise InputError(problem or f"research {run.tag} ended without {OUTCOME_FILE}")
+    return outcome
 
 
 def describe(run: ResearchRun) -> str:
     """A few lines a person reads at the end of a run."""
-    outcome = json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8")) \
-        if (run.path / OUTCOME_FILE).exists() else {}
+    outcome = read_outcome(run.path)[0] or {}
     counts = outcome.get("confidence") or {}
     status, reason = outcome.get("status", "unfinished"), outcome.get("exit_reason",
                                                                       "no outcome yet")
