@@ -119,6 +119,24 @@ def stop_requested(run: RunFolder | Path, event: threading.Event | None = None) 
     return None
 
 
+def before_round(log: EventLog, limit: tuple[str, str] | None, asked: Callable[[], str | None],
+                 done: int, unit: str = "round") -> tuple[list[dict], tuple[str, str] | None]:
+    """Whether a loop ends before its next round: (events to yield, (status,
+    reason)), or ([], None) to go on. ``limit`` is the loop's own stop reason
+    (budgets, targets; a ``budget_exhausted`` event says which ran out);
+    otherwise ``asked()`` (``stop_requested``, asked only then, since it
+    consumes the STOP file) ends it ``paused`` after ``unit`` ``done``."""
+    if limit:
+        status, reason = limit
+        return ([log.emit("budget_exhausted", reason=reason)] if status == Status.BUDGET
+                else []), limit
+    source = asked()
+    if source:
+        event = log.emit("stop_requested", source=source, **{f"after_{unit}": done})
+        return [event], (Status.PAUSED, f"stopped by {source} after {unit} {done}")
+    return [], None
+
+
 def each(steps: Iterable[Callable[[], object]]) -> None:
     """Run every step, each on its own: one that fails on a full disk or a
     broken file does not keep the next from trying."""

@@ -77,3 +77,23 @@ def test_a_run_folder_names_its_files_and_its_kind(tmp_path):
     run.path.mkdir(parents=True)
     (run.path / "kind.json").write_text("{}")
     assert Kind.exists("t", tmp_path) and Kind.open("t", tmp_path).path == run.path
+
+
+def test_before_a_round_a_limit_comes_first_and_stop_is_asked_only_then(tmp_path):
+    from deeploop.harness import before_round
+    run = RunFolder(tmp_path / "node" / "r", "r")
+    run.path.mkdir(parents=True)
+    log = run.event_log()
+    asked = []
+
+    def ask():
+        asked.append(1)
+        return "STOP file"
+    events, end = before_round(log, (Status.BUDGET, "dollars gone"), ask, 3)
+    assert [e["type"] for e in events] == ["budget_exhausted"] and end[0] == Status.BUDGET
+    events, end = before_round(log, (Status.PASSED, "target reached"), ask, 3)
+    assert events == [] and end == (Status.PASSED, "target reached") and not asked
+    events, end = before_round(log, None, ask, 3, "experiment")
+    assert end == (Status.PAUSED, "stopped by STOP file after experiment 3")
+    assert events[0]["type"] == "stop_requested" and events[0]["after_experiment"] == 3
+    assert before_round(log, None, lambda: None, 4) == ([], None)

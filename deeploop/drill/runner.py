@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
+from ..errors import InputError
 from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
@@ -54,25 +54,11 @@ def run_drill(session: DrillSession, answerer: Answerer,
 def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | None:
     """One reply, retrying a failed or empty one once; None when the drill stops here."""
     n = session.rounds + 1
-    failure = None
-    for _ in range(2):
-        try:
-            reply = answerer.answer(question, session.tree.chain(), round=n)
-        except BudgetRefused:
-            session.end(Status.BUDGET, session.purse.refused or "dollar budget exhausted")
-            return None
-        except KeyRejected as exc:
-            session.end(Status.FAILED, f"{answerer.source} failed in round {n}: {exc}")
-            return None
-        except ModelError as exc:
-            failure = exc
-            continue
-        if reply is None:
-            session.pause(f"answers ran out after round {session.rounds}; "
-                          "resume with more answers")
-        return reply
-    session.end(Status.FAILED, f"{answerer.source} failed twice in round {n}: {failure}")
-    return None
+    answered, reply = session.call_twice(
+        answerer.source, lambda: answerer.answer(question, session.tree.chain(), round=n))
+    if answered and reply is None:
+        session.pause(f"answers ran out after round {session.rounds}; resume with more answers")
+    return reply
 
 
 def _record(session: DrillSession, answerer: Answerer, reply: Reply) -> RoundResult:

@@ -177,21 +177,31 @@ class DrillSession:
     def _generate(self) -> Question | None:
         """Ask the questioner; a model that fails is retried once, then the run ends."""
         asked = asked_on_chain(self.asked, self.tree.cursor)
+        return self.call_twice("questioner", lambda: self.questioner.ask(self.tree.chain(), asked),
+                               charge=True)[1]
+
+    def call_twice(self, who: str, call: Callable, charge: bool = False) -> tuple[bool, object]:
+        """``(True, call())``, retried once when the model fails; ``(False, None)``
+        when the drill ended here: the purse refused the call (budget), the key
+        was rejected, or it failed twice (failed). With ``charge`` a failed
+        call's usage is spent too."""
+        n = self.rounds + 1
         failure = None
         for _ in range(2):
             try:
-                return self.questioner.ask(self.tree.chain(), asked)
+                return True, call()
             except BudgetRefused:
                 self.end(Status.BUDGET, self.purse.refused or "dollar budget exhausted")
-                return None
+                return False, None
             except KeyRejected as exc:
-                self.end(Status.FAILED, f"questioner failed in round {self.rounds + 1}: {exc}")
-                return None
+                self.end(Status.FAILED, f"{who} failed in round {n}: {exc}")
+                return False, None
             except ModelError as exc:
                 failure = exc
-                self.spend.add(getattr(exc, "usage", None) or Usage())  # a failed call costs too
-        self.end(Status.FAILED, f"questioner failed twice in round {self.rounds + 1}: {failure}")
-        return None
+                if charge:  # a failed call costs too
+                    self.spend.add(getattr(exc, "usage", None) or Usage())
+        self.end(Status.FAILED, f"{who} failed twice in round {n}: {failure}")
+        return False, None
 
     def _limit(self) -> tuple[str, str] | None:
         if cap_reached(self.budget, self.spend):

@@ -234,17 +234,11 @@ class Loop:
         if not self.sandbox.active:  # said once, at the start; the report repeats it
             yield self.log.emit("sandbox_unavailable", reason=self.sandbox.reason)
         while True:
-            stop = self.stop_reason()
-            if stop:
-                status, reason = stop
-                if status == Status.BUDGET:
-                    yield self.log.emit("budget_exhausted", reason=reason)
-                break
-            asked = self.stop_requested()
-            if asked:
-                done = self.next_number() - 1
-                status, reason = Status.PAUSED, f"stopped by {asked} after experiment {done}"
-                yield self.log.emit("stop_requested", source=asked, after_experiment=done)
+            events, end = harness.before_round(self.log, self.stop_reason(), self.stop_requested,
+                                               self.next_number() - 1, "experiment")
+            yield from events
+            if end:
+                status, reason = end
                 break
             baseline = self.needs_baseline()
             if not baseline and self.noise_needed():

@@ -26,7 +26,7 @@ from ..budget import Budget, Spend, budget_exhausted
 from ..events import read_events
 from ..experiment.notify import Notifier, sent_kinds
 from ..fileio import atomic_write_text
-from ..harness import stop_requested
+from ..harness import before_round, stop_requested
 from ..meta.cohort import render_cohort_entry
 from ..meta.program import program_version, rewrite_strategy, strategy_section
 from ..meta.triggers import COHORT_SIZE
@@ -94,17 +94,11 @@ class ResearchLoop:
                             synthesizer=self.synthesizer.spec, next_round=self.next_round())
         yield from self.catch_up_cohorts()
         while True:
-            stop = self.stop_reason()
-            if stop:
-                status, reason = stop
-                if status == Status.BUDGET:
-                    yield self.log.emit("budget_exhausted", reason=reason)
-                break
-            asked = stop_requested(self.run)
-            if asked:
-                done = self.next_round() - 1
-                status, reason = Status.PAUSED, f"stopped by {asked} after round {done}"
-                yield self.log.emit("stop_requested", source=asked, after_round=done)
+            events, end = before_round(self.log, self.stop_reason(),
+                                       lambda: stop_requested(self.run), self.next_round() - 1)
+            yield from events
+            if end:
+                status, reason = end
                 break
             pick = self.pick()
             if pick is None:
