@@ -7,8 +7,9 @@ file the agent edits), ``results`` (results.tsv), ``knobs`` (hyperparameters
 and structured descriptions), ``workspace`` (git), ``runner`` (the training
 subprocess), ``decide`` (pure keep/discard, noise), ``proposers`` (offline,
 anthropic, command), ``notify``, ``status``, ``rundir``, ``loop`` and
-``session`` (the loop and resume), ``synthetic`` (a cheap objective in place
-of training, for benchmarks and tests). Hypotheses from the meta-analysis
+``session`` (the loop and resume). The cheap objective benchmarks and tests
+use in place of training is ``bench/support/synthetic.py``, outside the
+package. Hypotheses from the meta-analysis
 tier live in ``deeploop.meta.hypotheses``. Nothing here imports torch at
 module level.
 """
