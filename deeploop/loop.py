@@ -19,7 +19,7 @@ from .budget import Budget, Spend, budget_exhausted, cap_reached
 from .errors import BudgetRefused, DeeploopError, InputError, JudgeError
 from .events import EVENTS_FILE, EventLog, precise_now
 from .fileio import file_error
-from .harness import stop_requested
+from .harness import ending, stop_requested
 from .judges import JudgeContext, Verdict, load_judge
 from .liveness import RUNNING_FILE, Heartbeat
 from .models import Model
@@ -70,6 +70,9 @@ class _Progress:
     violations: Counter = field(default_factory=Counter)
     stopped: str | None = None
 
+    def end(self, status: Status, reason: str) -> None:
+        self.status, self.reason = status, reason
+
 
 def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
              budget: Budget | None = None, root: Path | None = None,
@@ -99,11 +102,9 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
     state = _Progress(reason=f"reached hard cap of {budget.max_rounds} rounds")
     try:
         with Heartbeat(run_dir / RUNNING_FILE):
-            try:
-                _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
-            except KeyboardInterrupt:
-                state.status, state.reason = Status.ABORTED, "interrupted"
-                raise
+            try:  # Ctrl-C ends it aborted, any other error failed, naming the error
+                with ending(lambda reason, status, crashed: state.end(status, reason)):
+                    _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
             finally:
                 outcome = _outcome(run_dir.name, node.name, state, spend)
                 outcome.write(run_dir)

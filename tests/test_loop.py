@@ -200,3 +200,16 @@ def test_a_budget_without_a_round_cap_is_never_capped_but_other_limits_stay_fini
     assert cap_reached(Budget(max_rounds=3), spend)
     with pytest.raises(InputError, match="--max-seconds must be a positive number"):
         Budget(max_rounds=None, max_seconds=None)
+
+
+def test_an_unexpected_error_ends_the_run_failed_naming_it_not_at_the_hard_cap(
+        commit_node, runs_root, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("prompt builder broke")
+    monkeypatch.setattr("deeploop.loop.build_prompt", broken)
+    with pytest.raises(RuntimeError):
+        run_node(find_node("commit-msg"), "seed", get_model("mock:commit-msg"))
+    [run_dir] = list((runs_root / "commit-msg").iterdir())
+    o = outcome(run_dir)
+    assert (o["status"], o["exit_reason"]) == ("failed", "RuntimeError: prompt builder broke")
+
