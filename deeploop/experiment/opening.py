@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import InputError, NotFound
 from ..events import read_events
 from ..fileio import read_text
-from ..runs import read_outcome
+from ..runs import Status, read_outcome
 from .record import check_record
 from .rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from .session import check_clean
@@ -63,7 +63,7 @@ def interrupted(run) -> bool:
     outcome, _ = read_outcome(run.path)
     if outcome is None:  # missing, or torn: an unfinished run
         return True
-    return outcome.get("status") == "aborted" or outcome.get("run_number", runs) < runs
+    return outcome.get("status") == Status.ABORTED or outcome.get("run_number", runs) < runs
 
 
 def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,

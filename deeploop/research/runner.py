@@ -16,7 +16,7 @@ from ..errors import InputError, NotFound
 from ..fileio import read_text
 from ..liveness import RUNNING_FILE, check as check_liveness
 from ..reporting import end_with_report
-from ..runs import OUTCOME_FILE, new_run_id, read_outcome
+from ..runs import OUTCOME_FILE, Status, new_run_id, read_outcome
 from .knowledge import read_index
 from .program_doc import seeds_of, topic_of
 from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
@@ -148,8 +148,8 @@ def describe(run: ResearchRun) -> str:
     """A few lines a person reads at the end of a run."""
     outcome = read_outcome(run.path)[0] or {}
     counts = outcome.get("confidence") or {}
-    status, reason = outcome.get("status", "unfinished"), outcome.get("exit_reason",
-                                                                      "no outcome yet")
+    status = outcome.get("status", Status.UNFINISHED)
+    reason = outcome.get("exit_reason", "no outcome yet")
     live = check_liveness(run.path / RUNNING_FILE)  # newer than an earlier run's outcome
     if live is not None:
         status, reason = live.state, live.reason or "a process is working on it now"
