@@ -17,6 +17,7 @@ from ..harness import RunFolder
 from ..settings import RunSettings, check_number
 from .corpus import load_corpus, prepare, read_prepared_meta
 from .results import HEADER
+from .sandbox import MODES
 from .workspace import PROGRAM_FILE, TRAIN_FILE, Workspace, open_workspace
 
 NODE = "experiment"
@@ -62,7 +63,6 @@ class Settings(RunSettings):
         check_number(self.max_memory_gb, "--max-memory-gb")
         check_number(self.noise_runs, "--noise-runs", allow_zero=True, integer=True)
         check_number(self.keep_sigma, "--keep-sigma", allow_zero=True)
-        from .sandbox import MODES
         if self.sandbox not in MODES:
             raise InputError(f"--sandbox must be one of {', '.join(MODES)}, got {self.sandbox!r}")
         check_number(self.meta_interval, "--meta-interval", allow_zero=True, integer=True)

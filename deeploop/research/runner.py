@@ -15,12 +15,15 @@ from typing import Callable
 from ..errors import InputError, NotFound
 from ..fileio import read_text
 from ..liveness import RUNNING_FILE, check as check_liveness
+from ..nodes import find_node
 from ..reporting import end_with_report
 from ..runs import OUTCOME_FILE, Status, new_run_id, read_outcome
 from .knowledge import read_index
+from .progress import ResearchProgress
 from .program_doc import seeds_of, topic_of
 from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
                      init_research, load_source, open_research, run_path)
+from .session import run_research
 from .synthesizer import Synthesizer, get_synthesizer
 
 
@@ -54,7 +57,6 @@ def seed_list(text: str) -> list[str]:
 
 def node_texts() -> tuple[str, str]:
     """The constitution (PROMPT.md) and lessons (BANS.md) of node ``research``."""
-    from ..nodes import find_node
     try:
         node = find_node("research")
     except NotFound:
@@ -118,8 +120,6 @@ def _check_same_topic(run: ResearchRun, topic: str | None, questions) -> None:
 def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
             on_event: Callable[[dict], None] | None = None) -> dict:
     """Run the loop, then build the report; the outcome (outcome.json) back."""
-    from .progress import ResearchProgress
-    from .session import run_research
     run, settings = prepared.run, prepared.settings
     entries = read_index(run.index_path).entries
     bar = ResearchProgress(settings.entries, len(entries),
