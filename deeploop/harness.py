@@ -3,7 +3,8 @@
 - ``RunFolder``: a run's folder ``<runs root>/<node>/<tag or run id>/`` and
   the files every kind keeps there (events.jsonl, the settings record,
   notify.log, STOP, the lock). The experiment and research runs derive from
-  it; the node loop and the drill name their id'd folders with it.
+  it; the node loop names its id'd folders with it (the kind is then the
+  folder's parent, ``<runs root>/<node>/<run id>``).
 - ``hold``: one process at a time (the folder's ``.lock``, never waited for)
   and ``running.json`` while it works (``liveness.claim``).
 - ``in_flight``: the round a kill left started and not closed, replayed on

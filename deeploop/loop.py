@@ -17,9 +17,9 @@ from typing import Callable
 
 from .budget import Budget, Spend, budget_exhausted, cap_reached
 from .errors import BudgetRefused, DeeploopError, InputError, JudgeError
-from .events import EVENTS_FILE, EventLog, precise_now
+from .events import precise_now
 from .fileio import file_error
-from .harness import ending, stop_requested
+from .harness import RunFolder, ending, stop_requested
 from .judges import JudgeContext, Verdict, load_judge
 from .liveness import RUNNING_FILE, Heartbeat
 from .models import Model
@@ -92,10 +92,10 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
     with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
         (build / "seed.md").write_text(seed, encoding="utf-8")
         (build / "state.md").write_text("", encoding="utf-8")
-        started = EventLog(build / EVENTS_FILE, run_dir.name, node.name).emit(
+        started = RunFolder(build, run_dir.name).event_log().emit(
             "run_started", started=precise_now(), model=model.spec, hard_cap=budget.max_rounds,
             done_threshold=node.done_threshold, lessons=node.lessons())
-    log = EventLog(run_dir / EVENTS_FILE, run_dir.name, node.name, listeners=listeners)
+    log = RunFolder(run_dir, run_dir.name).event_log(listeners)
     for listener in listeners:
         listener(started)
     spend = Spend(clock) if clock else Spend()
