@@ -6,7 +6,7 @@ search machinery behaves, not how well it finds real gains. For that, see
 bench/search_real.py (real training, scored by the harness).
 
 Each method gets the baseline plus the same number of experiments on
-``deeploop.experiment.synthetic.surface`` (the template's knobs; a response
+``bench/support/synthetic.py``'s ``surface`` (the template's knobs; a response
 surface with interactions, noise and crash regions; no training):
 
 - two-tier: the real experiment loop (git workspace, offline proposer,
@@ -41,8 +41,8 @@ sys.path.insert(0, str(REPO))
 from deeploop.experiment.proposers.offline import OfflineProposer  # noqa: E402
 from deeploop.experiment.results import read_results  # noqa: E402
 from deeploop.experiment.rundir import Settings, init_run  # noqa: E402
-from deeploop.experiment.synthetic import (NOISE, objective_scorer, objective_trainer, surface,  # noqa: E402
-                                           template_knobs)
+from bench.support.synthetic import (NOISE, objective_scorer, objective_trainer, surface,  # noqa: E402
+                                     template_knobs)
 from deeploop.meta.tier import run_with_meta  # noqa: E402
 
 SEEDS = int(os.environ.get("SEARCH_SEEDS", 10))

@@ -131,6 +131,7 @@ def cmd_run(args) -> int:
     from ..experiment.status import format_status, load_status
     from ..meta.tier import run_with_meta
     from ..reporting import end_with_report
+    from ..runs import Status, read_outcome
     run, settings, proposer, analyst = _prepare(args)
     best = read_results(run.results_path).best()
     status = load_status(run.path, args.tag)
@@ -159,8 +160,8 @@ def cmd_run(args) -> int:
     report = end_with_report(run.path, enabled=args.report)
     if report:
         print(f"report: {report}")
-    outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
-    if outcome["status"] == "failed":
+    outcome = read_outcome(run.path)[0] or {}
+    if outcome.get("status") == Status.FAILED:
         print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)
         return 1
     return 0

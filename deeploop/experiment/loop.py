@@ -37,11 +37,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from .. import harness
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..errors import DeeploopError
 from ..models.base import Usage
 from ..models.purse import Purse, attach, purse_of
-from ..runs import Outcome
+from ..runs import Outcome, Status
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
 from .hypotheses import Hypothesis, keys_tested, pending, read_hypotheses, tagged
@@ -209,25 +210,20 @@ class Loop:
         limit = self.settings.max_rejected
         if limit and self.rejected_in_a_row >= limit:
             last = self.history[-1].get("reason") or "no reason given"
-            return "failed", (f"{self.rejected_in_a_row} proposals in a row were rejected "
+            return Status.FAILED, (f"{self.rejected_in_a_row} proposals in a row were rejected "
                               f"and nothing was trained (last: {last})")
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
-            return "passed", f"{self.settings.experiments} experiments done"
+            return Status.PASSED, f"{self.settings.experiments} experiments done"
         # a call the purse refused (it could have crossed the cap) ends the run too
         reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
-        return ("budget_exhausted", reason) if reason else None
+        return (Status.BUDGET, reason) if reason else None
 
     def stop_requested(self) -> str | None:
         """Who asked the loop to stop before the next experiment: the ``stop``
         event (a notebook's Stop button) or a ``STOP`` file in the run folder
         (any shell). The file is consumed, so a resume starts afresh."""
-        if self.stop is not None and self.stop.is_set():
-            return "stop event"
-        if self.run.stop_path.exists():
-            self.run.stop_path.unlink(missing_ok=True)
-            return "STOP file"
-        return None
+        return harness.stop_requested(self.run, self.stop)
 
     def events(self) -> Iterator[dict]:
         yield self.log.emit("experiment_run_started", settings=vars(self.settings),
@@ -238,17 +234,11 @@ class Loop:
         if not self.sandbox.active:  # said once, at the start; the report repeats it
             yield self.log.emit("sandbox_unavailable", reason=self.sandbox.reason)
         while True:
-            stop = self.stop_reason()
-            if stop:
-                status, reason = stop
-                if status == "budget_exhausted":
-                    yield self.log.emit("budget_exhausted", reason=reason)
-                break
-            asked = self.stop_requested()
-            if asked:
-                done = self.next_number() - 1
-                status, reason = "paused", f"stopped by {asked} after experiment {done}"
-                yield self.log.emit("stop_requested", source=asked, after_experiment=done)
+            events, end = harness.before_round(self.log, self.stop_reason(), self.stop_requested,
+                                               self.next_number() - 1, "experiment")
+            yield from events
+            if end:
+                status, reason = end
                 break
             baseline = self.needs_baseline()
             if not baseline and self.noise_needed():
@@ -256,9 +246,9 @@ class Loop:
                 continue
             yield from self.experiment(self.next_number(), baseline)
             if baseline and self.needs_baseline():
-                status, reason = "failed", "the baseline crashed: see logs/ for why"
+                status, reason = Status.FAILED, "the baseline crashed: see logs/ for why"
                 break
-        if status != "paused":  # a stop on request is not the end: resume sends "done"
+        if status != Status.PAUSED:  # a stop on request is not the end: resume sends "done"
             yield from self.notify("done")
         self.finish(status, reason)
 
