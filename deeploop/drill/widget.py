@@ -148,7 +148,7 @@ class DrillWidget(SnapshotReprs):
         self.box.close()
 
     def _say(self, text: str, error: bool = False) -> None:
-        from ..notebook.theme import pill
+        from ..notebook.templating import pill
         word = "error" if error else "ok"
         self.message.value = f"{pill(word, 'error' if error else '✓')} {escape(text)}"
         self.message_text = text

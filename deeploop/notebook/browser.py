@@ -164,7 +164,7 @@ class RunBrowser:
             page = Path(builder(run_dir).html)
         except Exception as exc:  # shown in the widget: one bad run must not break browsing
             line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            from .theme import pill
+            from .templating import pill
             self.message.value = f"{pill('error')} no report: {escape(line)}"
             return
         if self.runs.value == run_dir:  # still the one picked

@@ -308,7 +308,7 @@ class ExperimentMonitor(SnapshotReprs):
 
     def _set_last(self, event: dict) -> None:
         from html import escape
-        from .theme import pill
+        from .templating import pill
         val = event.get("val_bpb")
         self.last_result = {
             "round": event.get("round"), "status": str(event.get("status")),
@@ -320,7 +320,7 @@ class ExperimentMonitor(SnapshotReprs):
 
     def _set_status(self, text: str, report: str = "") -> None:
         from html import escape
-        from .theme import pill
+        from .templating import pill
         self.status_line = text
         word = {"running": "running", "stopping": "stopping"}.get(self.state, "")
         word = word or (text.split(":")[0] if self.ended else self.state)

@@ -23,7 +23,8 @@ from ..errors import InputError
 from ..runs import RunRecord, load_run
 from ..summary import violation_counts
 from . import views_drill, views_experiment, views_node
-from .viewkit import Html, Note, esc, num, section
+from .templating import fragment, safe
+from .viewkit import Html, Note, num, section
 
 
 def _is_research(record: RunRecord) -> bool:
@@ -93,6 +94,9 @@ def load_results(path: Path) -> Subject:
     return Subject("experiment", path, None, read_results(path))
 
 
+CELLS = "cells.html.j2"  # the markup of every report cell
+
+
 # -- cells for every kind ------------------------------------------------------------
 
 
@@ -100,13 +104,10 @@ def title(subject: Subject):
     """A heading naming what the report is about."""
     if subject.record is None:
         rows = len(subject.results.rows)
-        return Html(f"<h1>Experiments: {esc(subject.name)}</h1><p>{rows} rows from "
-                    f"<code>{esc(subject.path)}</code></p>", f"Experiments: {subject.name}")
+        return Html(fragment(CELLS, "results_title", subject.name, rows, subject.path),
+                    f"Experiments: {subject.name}")
     record = subject.record
-    return Html(f"<h1>Run {esc(record.run_id)}</h1><p>{esc(subject.kind)} run of node "
-                f"<code>{esc(record.node)}</code> &middot; started {esc(record.started or '?')} "
-                f"&middot; folder <code>{esc(record.path)}</code></p>",
-                f"Run {record.run_id} ({subject.kind}, node {record.node})")
+    return Html(fragment(CELLS, "run_title", record, subject.kind), f"Run {record.run_id} ({subject.kind}, node {record.node})")
 
 
 def outcome_table(subject: Subject):
@@ -119,8 +120,7 @@ def outcome_table(subject: Subject):
             ("final score", num(record.final_score)),
             ("exit reason", outcome.get("exit_reason",
                                         "(no outcome.json: still running or killed)"))]
-    problems = "".join(f"<li>{esc(p)}</li>" for p in record.problems)
-    after = f"<p>Skipped while reading:</p><ul>{problems}</ul>" if problems else ""
+    after = fragment(CELLS, "listed", "Skipped while reading:", record.problems)
     return section("Outcome", ("", ""), rows, after=after)
 
 

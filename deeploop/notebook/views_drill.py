@@ -11,7 +11,8 @@ from collections import Counter
 
 from ..drill.render import bedrock_leaves, claim_depth
 from ..errors import DeeploopError
-from .viewkit import BLUE, GREEN, Html, Note, esc, figure, finish, section
+from .templating import fragment, safe
+from .viewkit import BLUE, GREEN, Html, Note, figure, finish, section
 
 
 def _view(subject):
@@ -30,11 +31,10 @@ def tree(subject):
         return Note(f"Tree: none to show ({problem}).")
     from ..drill.shape import MIN_NODES, node_count, shape_svg
     count = node_count(view.tree)
-    picture = ""
-    if count > MIN_NODES:  # too big to take in from the text: its shape first
-        picture = (f"<details open><summary>Shape of the tree ({count} nodes; depth left to "
-                   f"right, hover a dot for its claim)</summary>{shape_svg(view.tree)}</details>")
-    markup = f"<h2>Tree</h2><p><code>{esc(view.summary())}</code></p>{picture}{view.html()}"
+    # too big to take in from the text: its shape first
+    shape = safe(shape_svg(view.tree)) if count > MIN_NODES else ""
+    markup = fragment("cells.html.j2", "drill_tree", view.summary(), count, shape,
+                      safe(view.html()))
     return Html(markup, view.summary() + "\n\n" + view.text())
 
 
@@ -99,9 +99,10 @@ def bedrock(subject, limit: int = 200):
     summary = ", ".join(f"{category} × {n}" for category, n in tally.most_common())
     rows = [(category, claim_depth(node, d), _closed_claim(node.claim), node.rationale or "")
             for d, category, node in closed[:limit]]
-    more = f"<p>… and {len(closed) - limit} more.</p>" if len(closed) > limit else ""
+    more = [f"… and {len(closed) - limit} more."] if len(closed) > limit else []
     return section(f"Bedrock ({len(closed)})", ("category", "depth", "claim", "rationale"), rows,
-                   before=f"<p>{esc(summary)}</p>", after=more)
+                   before=fragment("cells.html.j2", "paragraphs", [summary]),
+                   after=fragment("cells.html.j2", "paragraphs", more))
 
 
 def _closed_claim(text: str) -> str:
