@@ -36,12 +36,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(name: str, **context) -> str:
+def render(name: str, /, **context) -> str:
     """Render ``templates/html/<name>`` with ``context``."""
     return environment().get_template(name).render(**context).strip()
 
 
-def fragment(name: str, macro: str, *args, **kwargs) -> str:
+def fragment(name: str, macro: str, /, *args, **kwargs) -> str:
     """Call the macro ``macro`` of ``templates/html/<name>``."""
     return str(getattr(environment().get_template(name).module, macro)(*args, **kwargs))
 
