@@ -21,7 +21,7 @@ from ..errors import require
 from ..runs import runs_root
 from .templating import fragment
 
-TEMPLATE = "browser.html.j2"
+TEMPLATE, PARTS = "browser.html.j2", "parts.html.j2"
 
 
 def run_label(record, batch: str = "") -> str:
@@ -103,7 +103,7 @@ class RunBrowser:
         finally:
             self._listing = False
         if not rows:
-            self.message.value = fragment(TEMPLATE, "aside", f"No runs under {self.root} yet.")
+            self.message.value = fragment(PARTS, "aside", f"No runs under {self.root} yet.")
 
     def _choices(self, rows) -> None:
         """Kinds and statuses that occur, for the filters (the choice kept)."""
@@ -122,13 +122,13 @@ class RunBrowser:
         from .runlist import compare
         chosen = [self.records[p][0] for p in self.compare_runs.value if p in self.records]
         if len(chosen) < 2:
-            self.compare_view.value = fragment(TEMPLATE, "aside",
+            self.compare_view.value = fragment(PARTS, "aside",
                                                "Choose two or more runs to compare.")
             return
         try:
             self.compare_view.value = compare(chosen)._repr_html_()
         except Exception as exc:  # shown in the widget: one bad run must not break browsing
-            self.compare_view.value = fragment(TEMPLATE, "aside", f"cannot compare: {exc}")
+            self.compare_view.value = fragment(PARTS, "aside", f"cannot compare: {exc}")
 
     def _picked(self, change) -> None:
         if not self._listing:
@@ -144,7 +144,7 @@ class RunBrowser:
             self._display(page)
             return
         if self.worker is not None and self.worker.is_alive():
-            self.message.value = fragment(TEMPLATE, "aside", "a report is being built; try "
+            self.message.value = fragment(PARTS, "aside", "a report is being built; try "
                                           "again when it is done")
             return
         self.message.value = fragment(TEMPLATE, "building", run_dir)
@@ -181,6 +181,6 @@ class RunBrowser:
         bundle = self.box._repr_mimebundle_(**kwargs)
         bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
         rows = [row(r, b) for r, b in self.records.values()]
-        bundle.update({"text/html": self.listing.value or fragment(TEMPLATE, "aside", "No runs."),
+        bundle.update({"text/html": self.listing.value or fragment(PARTS, "aside", "No runs."),
                        "text/plain": text_table(rows) or "(no runs)"})
         return bundle

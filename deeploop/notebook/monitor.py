@@ -84,7 +84,7 @@ class ExperimentMonitor(SnapshotReprs):
         self.bar = w.IntProgress(min=0, max=max(s.experiments, 1), description="experiments",
                                  style={"description_width": "initial"})
         self.bar_label = w.Label()
-        self.testing = w.HTML("<i>not started</i>")
+        self.testing = w.HTML(fragment("parts.html.j2", "aside", "not started"))
         self.last = w.HTML()
         self.chart = w.HTML(self._no_chart(), layout=w.Layout(max_width="820px"))
         self.stop_button = w.Button(description="Stop", button_style="danger",
