@@ -22,7 +22,12 @@ from pathlib import Path
 from ..errors import InputError
 from ..runs import RunRecord, load_run
 from ..summary import violation_counts
-from . import views_drill, views_experiment, views_node
+from . import views_experiment
+# cells per kind (each returns None for other kinds), here so the template calls views.<cell>
+from .views_drill import bedrock, depth as drill_depth, tree as drill_tree  # noqa: F401
+from .views_experiment import (experiment_table, lineage, meta_timeline,  # noqa: F401
+                               progress_chart, time_and_cost, top_hits)
+from .views_node import lessons, scores as node_scores, violations_over_runs  # noqa: F401
 from .templating import fragment, safe
 from .viewkit import Html, Note, num, section
 
@@ -141,17 +146,3 @@ def violations_table(subject: Subject):
     return section("Violations", ("rule", "count", "rounds"), rows)
 
 
-# -- cells per kind (each returns None for other kinds) -------------------------------
-
-progress_chart = views_experiment.progress_chart
-top_hits = views_experiment.top_hits
-experiment_table = views_experiment.experiment_table
-lineage = views_experiment.lineage
-meta_timeline = views_experiment.meta_timeline
-time_and_cost = views_experiment.time_and_cost
-node_scores = views_node.scores
-violations_over_runs = views_node.violations_over_runs
-lessons = views_node.lessons
-drill_tree = views_drill.tree
-drill_depth = views_drill.depth
-bedrock = views_drill.bedrock

@@ -8,6 +8,7 @@ text render as its plain-text fallback. Runs recorded by the reference
 from __future__ import annotations
 
 from collections import Counter
+from functools import wraps
 
 from ..drill.render import bedrock_leaves, claim_depth
 from ..errors import DeeploopError
@@ -15,20 +16,25 @@ from .templating import fragment, safe
 from .viewkit import BLUE, GREEN, Html, Note, figure, finish, section
 
 
-def _view(subject):
-    """(the drill view, None) or (None, why there is no tree to show)."""
-    try:
-        return subject.drill, None
-    except DeeploopError as exc:  # e.g. killed before its first round was saved
-        return None, str(exc)
+def _drill_cell(what: str):
+    """A cell drawn from the drill view: None for other kinds of run, a Note
+    naming why when there is no tree to show (``what: none to show (...)``)."""
+    def wrap(draw):
+        @wraps(draw)
+        def cell(subject, *args, **kwargs):
+            if subject.kind != "drill":
+                return None
+            try:
+                view = subject.drill
+            except DeeploopError as exc:  # e.g. killed before its first round was saved
+                return Note(f"{what}: none to show ({exc}).")
+            return draw(view, *args, **kwargs)
+        return cell
+    return wrap
 
 
-def tree(subject):
-    if subject.kind != "drill":
-        return None
-    view, problem = _view(subject)
-    if view is None:
-        return Note(f"Tree: none to show ({problem}).")
+@_drill_cell("Tree")
+def tree(view):
     from ..drill.shape import MIN_NODES, node_count, shape_svg
     count = node_count(view.tree)
     # too big to take in from the text: its shape first
@@ -84,14 +90,10 @@ def depth(subject):
     return finish(fig)
 
 
-def bedrock(subject, limit: int = 200):
+@_drill_cell("Bedrock")
+def bedrock(view, limit: int = 200):
     """Every closed branch: its category, the depth of the claim it closed (as the
     tree shows it), the claim, the rationale."""
-    if subject.kind != "drill":
-        return None
-    view, problem = _view(subject)
-    if view is None:
-        return Note(f"Bedrock: none to show ({problem}).")
     closed = bedrock_leaves(view.tree)
     if not closed:
         return Note("Bedrock: no branch has reached bedrock yet.")
