@@ -21,6 +21,7 @@ from .tree import MARKER_PREFIX, Node, Tree, iter_nodes
 
 MAX_INDENT = 6   # branch levels that indent; deeper ones sit flush (their depth is written)
 FOLD_AFTER = 12  # a chain longer than this folds its middle into a <details>
+TEMPLATE = "drill.html.j2"  # the tree, its shape and the drill widget's lines
 
 
 def bedrock_leaves(tree: Tree) -> list[tuple[int, str, Node]]:
@@ -56,9 +57,6 @@ def render_html(tree: Tree, title: str = "Depth tree") -> str:
 def summary_html(summary: str, tree: Tree) -> str:
     """A one-line summary above the tree (a drill run or session in a notebook)."""
     return fragment(TEMPLATE, "summary", summary, safe(render_html(tree)))
-
-
-TEMPLATE = "drill.html.j2"
 
 
 def claim_depth(leaf: Node, depth: int) -> int:

@@ -10,6 +10,7 @@ the markup is the ``shape`` macro of ``drill.html.j2``.
 from __future__ import annotations
 
 from ..notebook.templating import fragment
+from .render import TEMPLATE
 from .tree import MARKER_PREFIX, Node, Tree
 
 MIN_NODES = 30
@@ -75,5 +76,5 @@ def shape_svg(tree: Tree, width: int = 760) -> str:
         label = f"d{d}{' · ' + kind if kind else ''}: {claim[:100]}"
         dots.append({"x": x, "y": y, "r": 2.6 if kind else 1.8, "colour": colour,
                      "label": label})
-    return fragment("drill.html.j2", "shape", wide, high, len(nodes), depth, leaves,
+    return fragment(TEMPLATE, "shape", wide, high, len(nodes), depth, leaves,
                     "".join(lines), dots)

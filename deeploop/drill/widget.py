@@ -25,12 +25,9 @@ from ..errors import DeeploopError, InputError, require
 from ..notebook.live import SnapshotReprs
 from ..notebook.templating import fragment, safe
 from ..runs import resolve_run
-from .render import render_html, render_text
+from .render import TEMPLATE, render_html, render_text
 from .session import DrillSession
 from .tree import BEDROCK_CATEGORIES
-
-
-TEMPLATE = "drill.html.j2"  # the widget's lines are macros of the drill's template
 
 
 class DrillWidget(SnapshotReprs):

@@ -23,13 +23,13 @@ from ..errors import InputError
 from ..runs import RunRecord, load_run
 from ..summary import violation_counts
 from . import views_experiment
+from .templating import fragment
+from .viewkit import Html, Note, num, section
 # cells per kind (each returns None for other kinds), here so the template calls views.<cell>
 from .views_drill import bedrock, depth as drill_depth, tree as drill_tree  # noqa: F401
 from .views_experiment import (experiment_table, lineage, meta_timeline,  # noqa: F401
                                progress_chart, time_and_cost, top_hits)
 from .views_node import lessons, scores as node_scores, violations_over_runs  # noqa: F401
-from .templating import fragment, safe
-from .viewkit import Html, Note, num, section
 
 
 def _is_research(record: RunRecord) -> bool:
@@ -112,7 +112,8 @@ def title(subject: Subject):
         return Html(fragment(CELLS, "results_title", subject.name, rows, subject.path),
                     f"Experiments: {subject.name}")
     record = subject.record
-    return Html(fragment(CELLS, "run_title", record, subject.kind), f"Run {record.run_id} ({subject.kind}, node {record.node})")
+    return Html(fragment(CELLS, "run_title", record, subject.kind),
+                f"Run {record.run_id} ({subject.kind}, node {record.node})")
 
 
 def outcome_table(subject: Subject):
