@@ -16,7 +16,7 @@ stylesheet.
 """
 from __future__ import annotations
 
-from ..notebook.templating import fragment, safe
+from ..templating import fragment, safe
 from .tree import MARKER_PREFIX, Node, Tree, iter_nodes
 
 MAX_INDENT = 6   # branch levels that indent; deeper ones sit flush (their depth is written)

@@ -9,7 +9,7 @@ the markup is the ``shape`` macro of ``drill.html.j2``.
 """
 from __future__ import annotations
 
-from ..notebook.templating import fragment
+from ..templating import fragment
 from .render import TEMPLATE
 from .tree import MARKER_PREFIX, Node, Tree
 

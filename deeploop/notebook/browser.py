@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..errors import require
 from ..runs import runs_root
-from .templating import fragment
+from ..templating import fragment
 
 TEMPLATE, PARTS = "browser.html.j2", "parts.html.j2"
 

@@ -15,7 +15,7 @@ import io
 import re
 from contextlib import contextmanager
 
-from .templating import fragment, safe
+from ..templating import fragment, safe
 
 INK = "#010203"  # a colour nothing else uses, swapped for currentColor in the SVG
 _RC = {

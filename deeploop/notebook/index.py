@@ -14,7 +14,7 @@ from ..fileio import atomic_write_text
 from .grid import Grid
 from .headline import format_value
 from .session import SESSION_NOTEBOOK, read_status
-from .templating import render
+from ..templating import render
 
 INDEX_FILE = "index.html"
 PENDING = "pending"

@@ -33,7 +33,7 @@ from typing import Callable
 from ..errors import require
 from .job import ExperimentJob, open_experiment
 from .live import LiveDisplay, SnapshotReprs, _kernel
-from .templating import fragment, safe
+from ..templating import fragment, safe
 
 TEMPLATE = "monitor.html.j2"  # the widget's lines are its macros; its static view, the page
 

@@ -85,7 +85,7 @@ def find_runs(root: Path | str | None = None, node: str | None = None,
 
 
 def html_table(rows: list[RunRow]) -> str:
-    from .templating import render
+    from ..templating import render
     return render("runs.html.j2", rows=rows)
 
 
@@ -170,7 +170,7 @@ def compare(records: list[RunRecord]):
     settings that differ. Returns an Html (with a text fallback)."""
     from ..errors import InputError
     from .charts import to_svg
-    from .templating import fragment, safe
+    from ..templating import fragment, safe
     from .viewkit import Html, figure, table
     from .viewkit import text_table as plain
     if len(records) < 2:

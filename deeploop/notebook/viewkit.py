@@ -13,7 +13,7 @@ from typing import Iterable
 
 from markupsafe import Markup
 
-from .templating import fragment, safe
+from ..templating import fragment, safe
 
 GREY = "#888888"
 GREEN = "#2ca02c"

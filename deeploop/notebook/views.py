@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..runs import RunRecord, load_run
 from ..summary import violation_counts
 from . import views_experiment
-from .templating import fragment
+from ..templating import fragment
 from .viewkit import Html, Note, num, section
 # cells per kind (each returns None for other kinds), here so the template calls views.<cell>
 from .views_drill import bedrock, depth as drill_depth, tree as drill_tree  # noqa: F401

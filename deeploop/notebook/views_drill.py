@@ -12,7 +12,7 @@ from functools import wraps
 
 from ..drill.render import bedrock_leaves, claim_depth
 from ..errors import DeeploopError
-from .templating import fragment, safe
+from ..templating import fragment, safe
 from .viewkit import BLUE, GREEN, Html, Note, figure, finish, section
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import progress
 from .charts import LABEL
-from .templating import fragment, pill, render, safe
+from ..templating import fragment, pill, render, safe
 from .viewkit import (BLUE, GREEN, GREY, RED, Html, Note, clock, figure, finish, fixed, section,
                       short, signed, table, text_table)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..runs import RunRecord, is_run_dir, load_run, start_time
 from ..summary import scores_by_round, violation_counts
-from .templating import fragment, safe
+from ..templating import fragment, safe
 from .viewkit import BLUE, GREEN, GREY, RED, Html, Note, finish, figure, section, short
 
 RADIUS = 25  # runs shown on each side of this one

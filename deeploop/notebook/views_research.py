@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .templating import fragment
+from ..templating import fragment
 from .viewkit import Html, figure, finish
 
 COLOURS = {"HIGH": "#2ca02c", "MEDIUM": "#ff9f1c", "LOW": "#d62728"}

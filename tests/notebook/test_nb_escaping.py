@@ -16,7 +16,7 @@ from deeploop.drill.shape import shape_svg
 from deeploop.notebook import views
 from deeploop.notebook.index import Row, render_index
 from deeploop.notebook.job import open_experiment
-from deeploop.notebook.templating import environment, pill
+from deeploop.templating import environment, pill
 
 EVIL = "<script>alert(1)</script>"
 SHOWN = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -22,12 +22,12 @@ import threading
 from pathlib import Path
 
 from ..errors import DeeploopError, InputError, require
-from ..notebook.live import SnapshotReprs
-from ..notebook.templating import fragment, safe
+from ..drill.render import TEMPLATE, render_html, render_text
+from ..drill.session import DrillSession
+from ..drill.tree import BEDROCK_CATEGORIES
 from ..runs import resolve_run
-from .render import TEMPLATE, render_html, render_text
-from .session import DrillSession
-from .tree import BEDROCK_CATEGORIES
+from ..templating import fragment, safe
+from .live import LiveDisplay, SnapshotReprs
 
 
 class DrillWidget(SnapshotReprs):
@@ -167,7 +167,6 @@ class DrillWidget(SnapshotReprs):
         return html, text
 
     def _show(self) -> None:
-        from ..notebook.live import LiveDisplay
         display = LiveDisplay(self.box, self.snapshot)
         self._displays.append(display)
         # shown after the end (and after its report): the snapshot alone
