@@ -104,6 +104,7 @@ class Loop:
     history: list[dict] = field(default_factory=list)
     baseline_round: int | None = None
     starter: object = None  # warm.WarmStarter while the loop runs, if enabled
+    score_starter: object = None  # the same for the scorer (workspace read-only)
     stop: threading.Event | None = None  # set by a widget: stop after the running experiment
     # Which pending hypotheses the proposer sees, given them and the history so
     # far; the default offers all of them, best rank first. The meta tier
@@ -318,7 +319,8 @@ class Loop:
         if decide.crash_reason(trained) is None and not changed:
             score = self.scorer(self.ws.path, self.run.data_dir, log_path=log_path,
                                 sandbox=self.sandbox, env=self.scorer_env(),
-                                timeout=max(120.0, 2 * self.budget_s), seed=number)
+                                timeout=max(120.0, 2 * self.budget_s), seed=number,
+                                starter=self.score_starter)
         return trained, score, launched, changed
 
     def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,

@@ -152,27 +152,60 @@ def plan_rounds(val_len: int, eval_bytes: int, seq_len: int) -> list[list[tuple[
 
 
 class _Scorer:
-    """The harness's end of the pipe to one scorer process."""
+    """The harness's end of the pipes to one scorer process: a fresh one
+    (``cold``) or a child of the warm-start helper (``warm``)."""
 
-    def __init__(self, argv, cwd, env, log, deadline):
-        self.deadline = deadline
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=log,
-                                     start_new_session=True)
+    def __init__(self, pid: int, to_scorer, from_scorer: int, deadline: float, reap):
+        self.pid, self.to_scorer, self.fd = pid, to_scorer, from_scorer
+        self.deadline, self.reap = deadline, reap
         self.buffer = b""
+
+    @classmethod
+    def cold(cls, argv, cwd, env, log, deadline) -> "_Scorer":
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+
+        def reap():
+            proc.wait()
+            proc.stdout.close()
+        return cls(proc.pid, proc.stdin, proc.stdout.fileno(), deadline, reap)
+
+    @classmethod
+    def warm(cls, starter, cwd, env, log_path, deadline) -> "_Scorer":
+        """Forked by ``starter`` (warm.WarmStarter, in the scorer's sandbox)."""
+        theirs_in, ours_out = os.pipe()
+        ours_in, theirs_out = os.pipe()
+        try:
+            pid = starter.launch(str(cwd), env, str(log_path or os.devnull), kind="score",
+                                 pipes=(theirs_in, theirs_out))
+        except BaseException:
+            for fd in (ours_in, ours_out):
+                os.close(fd)
+            raise
+        finally:
+            os.close(theirs_in)
+            os.close(theirs_out)
+
+        def reap():
+            os.close(ours_in)
+            try:  # the helper reports the child's exit: read it, so the next launch is clean
+                while starter.poll(5.0) is None and starter.proc.poll() is None:
+                    pass
+            except (OSError, ValueError):
+                pass  # the helper is gone: nothing left to read
+        return cls(pid, os.fdopen(ours_out, "wb"), ours_in, deadline, reap)
 
     def _read(self, n: int | None) -> bytes:
         """n bytes, or a line when n is None, within the deadline."""
         import select
-        fd = self.proc.stdout.fileno()
         while (n is None and b"\n" not in self.buffer) or (n is not None and len(self.buffer) < n):
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise ScoringError("scoring timed out")
-            ready, _, _ = select.select([fd], [], [], left)
+            ready, _, _ = select.select([self.fd], [], [], left)
             if not ready:
                 continue
-            chunk = os.read(fd, 1 << 20)
+            chunk = os.read(self.fd, 1 << 20)
             if not chunk:
                 raise ScoringError("the scorer exited early")
             self.buffer += chunk
@@ -191,10 +224,15 @@ class _Scorer:
             raise ScoringError(message["error"])
         return message
 
-    def ask(self, windows: bytes, b: int, length: int, keep: int) -> bytes:
-        self.proc.stdin.write(json.dumps({"shape": [b, length], "keep": keep}).encode() + b"\n")
-        self.proc.stdin.write(windows)
-        self.proc.stdin.flush()
+    def send(self, windows: bytes, b: int, length: int, keep: int) -> None:
+        try:
+            self.to_scorer.write(json.dumps({"shape": [b, length], "keep": keep}).encode() + b"\n")
+            self.to_scorer.write(windows)
+            self.to_scorer.flush()
+        except BrokenPipeError:
+            raise ScoringError("the scorer exited early") from None
+
+    def receive(self, b: int, keep: int) -> bytes:
         answer = self.message()
         if answer.get("shape") != [b, keep, VOCAB]:
             raise ScoringError(f"the scorer answered shape {answer.get('shape')}")
@@ -203,15 +241,14 @@ class _Scorer:
     def close(self) -> None:
         import signal
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.to_scorer.close()
+        except OSError:
+            pass
+        self.reap()
 
 
 def log_softmax(np, values):
@@ -223,12 +260,36 @@ def log_softmax(np, values):
     return values - top - np.log(np.exp(values - top).sum(axis=-1, keepdims=True))
 
 
+def _requests(val: bytes, rounds, rng: random.Random):
+    """Per round: (windows, its rows' bytes incl. a probe, the probe or None).
+    The probe is one window again with one byte changed: (row, position)."""
+    for group in rounds:
+        begin, end, scored = group[0]
+        length = end - begin
+        rows = [val[b:e] for b, e, _ in group]
+        probe = None
+        if length >= 2:
+            pick = rng.randrange(len(rows))
+            at = rng.randrange(max(1, length - scored), length)
+            changed = bytearray(rows[pick])
+            changed[at] = (changed[at] + 1 + rng.randrange(255)) % VOCAB
+            rows.append(bytes(changed))
+            probe = (pick, at)
+        yield group, b"".join(rows), len(rows), probe
+
+
 def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None,
                 sandbox: Sandbox = NONE, env: dict | None = None,
                 python: str = sys.executable, timeout: float = 300.0,
-                seed: int = 0) -> Score:
+                seed: int = 0, starter=None) -> Score:
     """val_bpb of the model in ``workspace``, scored by the harness; a Score
-    with ``reason`` (and no val_bpb) when there is none to score."""
+    with ``reason`` (and no val_bpb) when there is none to score. With a
+    ``starter`` (warm.WarmStarter started with ``SCORE_PRELOAD``, inside the
+    scorer's walls) the scorer is forked from it; otherwise a fresh process.
+
+    The next request goes out as soon as an answer is in, before the harness
+    reads it, so the scorer computes while the harness does its arithmetic;
+    the scorer still never holds a byte before it has answered for it."""
     from ..errors import require
     np = require("numpy", "ml")
     started = time.monotonic()
@@ -238,11 +299,18 @@ def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None
     meta = read_prepared_meta(data_dir)
     val = (data_dir / "val.bin").read_bytes()
     n = meta["eval_bytes"]
-    walls = Walls(workspace, data_dir, writable=False)
-    argv = sandbox.wrap([python, "-c", _ENTRY], walls)
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    scorer = _Scorer(argv, workspace, env if env is not None else dict(os.environ), log,
-                     started + timeout)
+    env = env if env is not None else dict(os.environ)
+    scorer, log = None, None
+    if starter is not None:
+        try:
+            scorer = _Scorer.warm(starter, workspace, env, log_path, started + timeout)
+        except (OSError, ValueError):
+            scorer = None  # the helper is gone: a fresh process still works
+    if scorer is None:
+        walls = Walls(workspace, data_dir, writable=False)
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        scorer = _Scorer.cold(sandbox.wrap([python, "-c", _ENTRY], walls), workspace, env, log,
+                              started + timeout)
     rng = random.Random(seed)
     try:
         ready = scorer.message()
@@ -250,43 +318,49 @@ def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None
         if seq_len < 2:
             raise ScoringError(f"SEQ_LEN must be an int of at least 2, got {ready.get('seq_len')}")
         total_bits, probes, worst = 0.0, 0, 0.0
-        for group in plan_rounds(len(val), n, seq_len):
-            begin, end, scored = group[0]
-            length = end - begin
-            rows = [val[b:e] for b, e, _ in group]
-            probe_at = None
-            if length >= 2:  # one window again, one byte changed
-                pick = rng.randrange(len(rows))
-                probe_at = rng.randrange(max(1, length - scored), length)
-                changed = bytearray(rows[pick])
-                changed[probe_at] = (changed[probe_at] + 1 + rng.randrange(255)) % VOCAB
-                rows.append(bytes(changed))
-            raw = scorer.ask(b"".join(rows), len(rows), length, scored)
-            logp = log_softmax(np, np.frombuffer(raw, dtype=np.float32).reshape(
-                len(rows), scored, VOCAB))
+        requests = _requests(val, plan_rounds(len(val), n, seq_len), rng)
+        current = next(requests, None)
+        if current is not None:
+            scorer.send(*current[1:3], *_shape(current[0]))
+        while current is not None:
+            group, _, b, probe = current
+            length, scored = _shape(group)
+            raw = scorer.receive(b, scored)
+            current = next(requests, None)
+            if current is not None:  # answered: the next windows may go out now
+                scorer.send(*current[1:3], *_shape(current[0]))
+            logp = log_softmax(np, np.frombuffer(raw, dtype=np.float32).reshape(b, scored, VOCAB))
             targets = np.frombuffer(b"".join(val[e - scored + 1:e + 1] for _, e, _ in group),
                                     dtype=np.uint8).reshape(len(group), scored, 1)
             picked = np.take_along_axis(logp[:len(group)], targets.astype(np.intp), axis=-1)
             total_bits += -float(picked.sum()) / math.log(2)
-            if probe_at is not None:
-                before = probe_at - (length - scored)  # positions < probe_at among the kept
+            if probe is not None:
+                pick, at = probe
+                before = at - (length - scored)  # positions < the changed byte among the kept
                 if before > 0:
                     diff = float(np.abs(logp[-1, :before] - logp[pick, :before]).max())
                     worst = max(worst, diff)
                     probes += 1
                     if diff > CAUSAL_TOLERANCE:
                         raise ScoringError(
-                            f"non-causal logprobs: changing byte {probe_at} of a window moved "
+                            f"non-causal logprobs: changing byte {at} of a window moved "
                             f"an earlier prediction by {diff:.3g} nats")
         detail = {"eval_bytes": n, "seq_len": seq_len, "causal_probes": probes,
-                  "causal_max_diff": worst, "sandbox": sandbox.kind}
+                  "causal_max_diff": worst, "sandbox": sandbox.kind,
+                  "warm": starter is not None and log is None}
         return Score(total_bits / n, None, time.monotonic() - started, detail)
     except ScoringError as exc:
         return Score(None, f"scoring failed: {exc}", time.monotonic() - started)
     finally:
         scorer.close()
-        if log_path:
+        if log is not None and log_path:
             log.close()
+
+
+def _shape(group) -> tuple[int, int]:
+    """(window length, scored positions) shared by a round's windows."""
+    begin, end, scored = group[0]
+    return end - begin, scored
 
 
 def mismatch(printed: float | None, scored: float | None) -> float | None:
