@@ -18,7 +18,10 @@ Protocol (the scorer's stdout; train.py's own prints go to the log): one
 JSON line ``{"ready": true, "seq_len": N}`` or ``{"error": ...}``; then per
 request the harness writes ``{"shape": [B, L], "keep": k}`` and B*L bytes,
 the scorer answers ``{"shape": [B, k, 256]}`` and B*k*256 float32 values
-(the last k positions of each window), or ``{"error": ...}``.
+(the last k positions of each window), or ``{"error": ...}``. A
+``logprobs(model, x, keep)`` is told k and may return only those positions
+((B, k, 256)): windows slide by half a context, so about half of the
+positions are context only, and their outputs need not be computed.
 """
 from __future__ import annotations
 
@@ -96,6 +99,16 @@ def _flatten(out, b: int, k: int, torch) -> bytes:
     return flat.tobytes()
 
 
+def _takes_keep(logprobs) -> bool:
+    """Whether train.py's ``logprobs`` takes ``keep`` (only the last ``keep``
+    positions are scored: it may compute the others' outputs not at all)."""
+    import inspect
+    try:
+        return "keep" in inspect.signature(logprobs).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def child_main() -> None:
     """Run in the workspace: load the model, then answer requests until EOF."""
     proto_in = os.fdopen(os.dup(0), "rb")
@@ -109,6 +122,7 @@ def child_main() -> None:
             raise FileNotFoundError(f"no model saved: train.py wrote no {MODEL_FILE}")
         model = train.load_model(MODEL_FILE)
         seq_len = int(train.SEQ_LEN)
+        takes_keep = _takes_keep(train.logprobs)
         torch = sys.modules.get("torch")
     except BaseException as exc:  # noqa: anything train.py raises is its failure
         _send(proto_out, {"error": f"{type(exc).__name__}: {exc}"[:300]})
@@ -126,7 +140,9 @@ def child_main() -> None:
                 x = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long().view(b, length)
             else:
                 x = [list(raw[i * length:(i + 1) * length]) for i in range(b)]
-            payload = _flatten(train.logprobs(model, x), b, request["keep"], torch)
+            out = (train.logprobs(model, x, keep=request["keep"]) if takes_keep
+                   else train.logprobs(model, x))
+            payload = _flatten(out, b, request["keep"], torch)
         except BaseException as exc:  # noqa
             _send(proto_out, {"error": f"{type(exc).__name__}: {exc}"[:300]})
             return
@@ -188,6 +204,7 @@ class _Scorer:
 
         def reap():
             os.close(ours_in)
+            starter.last_cpu_s = None
             try:  # the helper reports the child's exit: read it, so the next launch is clean
                 while starter.poll(5.0) is None and starter.proc.poll() is None:
                     pass
@@ -239,7 +256,10 @@ class _Scorer:
         return self._read(b * keep * VOCAB * 4)
 
     def close(self) -> None:
+        """Kill the scorer and reap it; once (later calls do nothing)."""
         import signal
+        if self.reap is None:
+            return
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -248,7 +268,8 @@ class _Scorer:
             self.to_scorer.close()
         except OSError:
             pass
-        self.reap()
+        self.reap, reap = None, self.reap
+        reap()
 
 
 def log_softmax(np, values):
@@ -311,6 +332,7 @@ def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         scorer = _Scorer.cold(sandbox.wrap([python, "-c", _ENTRY], walls), workspace, env, log,
                               started + timeout)
+    warm = log is None
     rng = random.Random(seed)
     try:
         ready = scorer.message()
@@ -345,9 +367,10 @@ def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None
                         raise ScoringError(
                             f"non-causal logprobs: changing byte {at} of a window moved "
                             f"an earlier prediction by {diff:.3g} nats")
+        scorer.close()  # before the figures: a warm scorer's CPU seconds come with its exit
         detail = {"eval_bytes": n, "seq_len": seq_len, "causal_probes": probes,
-                  "causal_max_diff": worst, "sandbox": sandbox.kind,
-                  "warm": starter is not None and log is None}
+                  "causal_max_diff": worst, "sandbox": sandbox.kind, "warm": warm,
+                  "cpu_s": starter.last_cpu_s if warm else None}
         return Score(total_bits / n, None, time.monotonic() - started, detail)
     except ScoringError as exc:
         return Score(None, f"scoring failed: {exc}", time.monotonic() - started)

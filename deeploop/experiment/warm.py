@@ -11,8 +11,8 @@ experiment cannot leak state into the next.
 Protocol, one JSON object per line: the harness writes ``{"cwd", "env",
 "log"}`` and passes the open log file itself over a Unix socket (the helper
 may run in a sandbox that cannot see the run's logs folder); the helper
-answers ``{"pid"}`` at once and ``{"pid", "returncode"}`` when the child
-exits. Linux and macOS only (fork); callers fall back to a plain subprocess
+answers ``{"pid"}`` at once and ``{"pid", "returncode", "cpu_s"}`` when the
+child exits (its CPU seconds: what it cost, whatever the machine's load). Linux and macOS only (fork); callers fall back to a plain subprocess
 when the helper cannot start.
 
 The same helper serves the harness's scorer (``kind`` "score", ``SCORE_PRELOAD``):
@@ -113,9 +113,9 @@ def serve(preload: tuple[str, ...], fd: int) -> None:
             for fd in fds:
                 os.close(fd)
             print(json.dumps({"pid": pid}), flush=True)
-            _, status = os.waitpid(pid, 0)
-            print(json.dumps({"pid": pid, "returncode": os.waitstatus_to_exitcode(status)}),
-                  flush=True)
+            _, status, usage = os.wait4(pid, 0)
+            print(json.dumps({"pid": pid, "returncode": os.waitstatus_to_exitcode(status),
+                              "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}), flush=True)
     except (BrokenPipeError, KeyboardInterrupt):
         os._exit(0)  # the harness is gone or stopping: nobody to answer, nothing to say
 
@@ -137,6 +137,7 @@ class WarmStarter:
             preexec_fn=partial(die_with_parent, os.getpid()))
         theirs.close()
         self._buffer = b""
+        self.last_cpu_s: float | None = None
 
     def _message(self, timeout: float | None = None) -> dict | None:
         """The helper's next line, or None if none came within ``timeout``.
@@ -180,7 +181,10 @@ class WarmStarter:
     def poll(self, timeout: float | None) -> int | None:
         """The trainer's exit code if it ended within ``timeout`` seconds."""
         message = self._message(timeout)
-        return None if message is None else int(message["returncode"])
+        if message is None:
+            return None
+        self.last_cpu_s = message.get("cpu_s")  # CPU seconds the child used (a load-free figure)
+        return int(message["returncode"])
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -75,3 +75,20 @@ def test_a_dead_helper_falls_back_to_a_fresh_scorer(trained, starter):
     again = score(trained, starter)
     assert again.reason is None and not again.detail["warm"]
     assert again.val_bpb == pytest.approx(fake_bpb(trained), abs=1e-6)
+
+
+def test_a_logprobs_that_takes_keep_is_told_how_many_positions_count(trained, starter):
+    """Windows slide by half a context: a logprobs(model, x, keep) may return
+    only the last ``keep`` positions, and scores the same."""
+    ws = trained.workspace().path
+    told = FAKE_TRAIN.replace(
+        "def logprobs(model, x):\n    w = model[\"w\"]",
+        "def logprobs(model, x, keep):\n    assert 0 < keep <= len(x[0])\n    w = model[\"w\"]"
+    ).replace("return [[row] * len(window) for window in x]", "return [[row] * keep for _ in x]")
+    assert "keep" in told and "[[row] * keep" in told
+    (ws / "train.py").write_text(told)
+    for helper in (None, starter):
+        result = score(trained, helper)
+        assert result.reason is None
+        assert result.val_bpb == pytest.approx(fake_bpb(trained), abs=1e-6)
+    assert result.detail["cpu_s"] > 0  # the helper says what the warm scorer cost in CPU
