@@ -14,9 +14,12 @@ With ``noise_runs`` K (default 3) the baseline is trained K more times
 before the first proposal (rows ``baseline (noise run i/K)``, never kept)
 and sigma is their sample standard deviation (``noise_estimated``). Unless
 ``min_delta`` is given, a keep must beat the best by more than
-``keep_sigma`` x sigma; with ``confirm`` a gain between 1 sigma and that
-margin is trained once more and the mean of the two runs decides, against
-the margin of a mean of two (``keep_sigma`` x sigma / sqrt 2).
+``keep_sigma`` standard errors of the difference (sigma x sqrt(1 + 1/n) for
+a best that is a mean of n runs); with ``confirm`` (the default) any gain
+above one standard error is trained once more, and is kept only if the
+fresh run clears that margin on its own and the mean of the two the margin
+of a mean of two (``decide.confirmed``). sigma is pooled from the baseline's
+runs and every confirmation's pair.
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
@@ -180,10 +183,20 @@ class Loop:
         return self.noise_done() < self.settings.noise_runs
 
     def sigma(self) -> float | None:
-        """Run-to-run noise of the baseline, once the noise runs are done."""
+        """Run-to-run noise, once the noise runs are done: the baseline's
+        repeats pooled with every confirmation's pair of runs."""
         if not self.settings.noise_runs or self.noise_needed():
             return None
-        return decide.noise_sigma(self.baseline_values())
+        return decide.noise_sigma(self.baseline_values(), self.confirmation_pairs())
+
+    def confirmation_pairs(self) -> list[tuple[float, float]]:
+        """(first, again) of each confirmed experiment: two runs of one change."""
+        pairs = []
+        for event in self.history:
+            confirm = event.get("confirm") or {}
+            if confirm.get("first") is not None and confirm.get("again") is not None:
+                pairs.append((confirm["first"], confirm["again"]))
+        return pairs
 
     def best_figure(self) -> float | None:
         """What a proposal must beat: the best kept val_bpb; while that is still
@@ -196,11 +209,24 @@ class Loop:
             return round(sum(values) / len(values), 6)
         return best.val_bpb
 
+    def best_runs(self) -> int:
+        """How many runs the best figure is a mean of: all the baseline's
+        while it is the best, two for a confirmed keep, else one."""
+        best = read_results(self.run.results_path).best()
+        if best is None:
+            return 1
+        if best.is_baseline:
+            return max(1, len(self.baseline_values())) if self.sigma() else 1
+        kept = next((e for e in reversed(self.history) if e.get("status") == "keep"
+                     and e.get("val_bpb") == best.val_bpb), {})
+        return 2 if kept.get("confirm") else 1
+
     def min_delta(self) -> float:
-        """The keep margin: as given, else keep_sigma x sigma, else 0."""
+        """The keep margin: as given, else keep_sigma standard errors of one
+        run against the best, else 0."""
         if self.settings.min_delta is not None:
             return self.settings.min_delta
-        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma)
+        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma, self.best_runs())
 
     # -- the loop ---------------------------------------------------------------------
     def stop_reason(self) -> tuple[str, str] | None:
@@ -292,6 +318,7 @@ class Loop:
         values = self.baseline_values()
         sigma = decide.noise_sigma(values)
         return self.log.emit("noise_estimated", samples=values, sigma=sigma,
+                             best_runs=self.best_runs(),
                              min_delta=self.min_delta(), keep_sigma=self.settings.keep_sigma,
                              confirm=self.settings.confirm,
                              min_delta_given=self.settings.min_delta is not None)
@@ -336,10 +363,9 @@ class Loop:
             verdict = decide.Verdict(RowStatus.CRASH, "train.py changed tracked files while "
                                      f"training ({', '.join(changed)}): put back")
         confirm = None
-        sigma = self.sigma()
+        sigma, best_runs = self.sigma(), self.best_runs()
         if (not noise and self.settings.confirm and self.settings.min_delta is None
-                and decide.needs_confirmation(verdict, best_value, sigma,
-                                              self.settings.keep_sigma)):
+                and decide.needs_confirmation(verdict, best_value, sigma, best_runs)):
             again, again_score, launched, _ = self.train_and_score(number, "-confirm")
             yield from launched
             confirm = {"first": verdict.val_bpb,
@@ -347,7 +373,7 @@ class Loop:
                        "again_reason": (again_score.reason if again_score else
                                         decide.crash_reason(again))}
             verdict = decide.confirmed(verdict, confirm["again"], best_value, sigma,
-                                       self.settings.keep_sigma)
+                                       self.settings.keep_sigma, best_runs)
             confirm["val_bpb"] = verdict.val_bpb
         if noise:
             verdict = decide.measured_only(verdict)
