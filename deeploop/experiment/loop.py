@@ -27,7 +27,10 @@ reset, ``experiment_result``. See ``session.py`` for resume: an interrupted
 experiment is no result; the loop trains its change again, under its number,
 before asking the proposer for anything new.
 
-``experiments`` counts trained experiments (keep, discard, crash). A rejected
+``experiments`` counts trained experiments (keep, discard, crash); events
+carry ``experiment``, the ordinal among them (0 for the baseline and its
+noise runs; a rejected proposal has the number the next trained one gets),
+beside ``round``, which numbers every row and log. A rejected
 proposal (the proposer failed, or its train.py did not parse or changed
 nothing) trains nothing and is not counted; ``max_rejected`` rejections in a
 row end the run ``failed`` with the last reason.
@@ -297,6 +300,7 @@ class Loop:
         rows_before = len(read_results(self.run.results_path).rows)
         yield self.log.emit("experiment_started", round=number, base_commit=base,
                             kind="baseline" if baseline else "proposal", rows_before=rows_before,
+                            experiment=0 if baseline else self.done() + 1,
                             proposer=None if baseline else self.proposer.spec,
                             **({"noise": noise} if noise else {}))
         proposal, commit, diff = yield from self.apply(number, baseline, base)
@@ -448,6 +452,7 @@ class Loop:
         diff = self.ws.diff(base, commit)
         hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
         yield self.log.emit("experiment_committed", round=number, commit=commit,
+                            experiment=self.done() + 1,
                             description=proposal.description, hypothesis=hypothesis, diff=diff)
         return proposal, commit, diff
 
@@ -480,7 +485,10 @@ class Loop:
     def result(self, number: int, status: str, proposal: Proposal, **fields) -> dict:
         hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
         kind = "baseline" if number == self.baseline_round else "proposal"
+        # which experiment of --experiments N this is (round counts the baseline's runs too)
+        ordinal = 0 if kind == "baseline" else self.done() + 1  # a rejected one: the next's
         event = self.log.emit("experiment_result", round=number, kind=kind, status=status,
+                              experiment=ordinal,
                               description=proposal.description, hypothesis=hypothesis,
                               proposal=proposal.to_json(), cost=proposal.usage.to_json(),
                               corpus_sha256=self.corpus_sha, **fields)
