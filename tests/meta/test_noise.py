@@ -1,5 +1,5 @@
 """--noise-runs K: the baseline is measured K more times, sigma sets the keep
-margin (2 sigma) unless --min-delta is given, and the analysis says which
+margin (2 standard errors) unless --min-delta is given, and the analysis says which
 kept changes clear the noise floor."""
 from __future__ import annotations
 
