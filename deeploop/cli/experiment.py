@@ -44,11 +44,11 @@ def register(sub) -> None:
                      help="train the baseline K more times first to measure run-to-run noise "
                           "(default 3; 0: no noise estimate, so any gain at all is kept)")
     run.add_argument("--keep-sigma", type=float, dest="keep_sigma", metavar="S",
-                     help="a keep must beat the best by more than S sigma of the noise "
-                          "(default 2)")
+                     help="a keep must beat the best by more than S standard errors of the "
+                          "noise (default 2)")
     run.add_argument("--confirm", dest="confirm", action=argparse.BooleanOptionalAction,
-                     default=None, help="re-run a gain between 1 sigma and keep-sigma and let "
-                                        "the confirmed figure decide (default on)")
+                     default=None, help="re-run any gain above one standard error; keep only if "
+                                        "the fresh run confirms it (default on)")
     run.add_argument("--sandbox", choices=("auto", "bwrap", "none"),
                      help="walls around train.py and command: agents (default auto: bwrap "
                           "where it works, else none, said at the start)")

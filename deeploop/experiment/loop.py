@@ -14,9 +14,12 @@ With ``noise_runs`` K (default 3) the baseline is trained K more times
 before the first proposal (rows ``baseline (noise run i/K)``, never kept)
 and sigma is their sample standard deviation (``noise_estimated``). Unless
 ``min_delta`` is given, a keep must beat the best by more than
-``keep_sigma`` x sigma; with ``confirm`` a gain between 1 sigma and that
-margin is trained once more and the mean of the two runs decides, against
-the margin of a mean of two (``keep_sigma`` x sigma / sqrt 2).
+``keep_sigma`` standard errors of the difference (sigma x sqrt(1 + 1/n) for
+a best that is a mean of n runs); with ``confirm`` (the default) any gain
+above one standard error is trained once more, and is kept only if the
+fresh run clears that margin on its own and the mean of the two the margin
+of a mean of two (``decide.confirmed``). sigma is pooled from the baseline's
+runs and every confirmation's pair.
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
@@ -24,7 +27,10 @@ reset, ``experiment_result``. See ``session.py`` for resume: an interrupted
 experiment is no result; the loop trains its change again, under its number,
 before asking the proposer for anything new.
 
-``experiments`` counts trained experiments (keep, discard, crash). A rejected
+``experiments`` counts trained experiments (keep, discard, crash); events
+carry ``experiment``, the ordinal among them (0 for the baseline and its
+noise runs; a rejected proposal has the number the next trained one gets),
+beside ``round``, which numbers every row and log. A rejected
 proposal (the proposer failed, or its train.py did not parse or changed
 nothing) trains nothing and is not counted; ``max_rejected`` rejections in a
 row end the run ``failed`` with the last reason.
@@ -105,6 +111,7 @@ class Loop:
     history: list[dict] = field(default_factory=list)
     baseline_round: int | None = None
     starter: object = None  # warm.WarmStarter while the loop runs, if enabled
+    score_starter: object = None  # the same for the scorer (workspace read-only)
     stop: threading.Event | None = None  # set by a widget: stop after the running experiment
     # Which pending hypotheses the proposer sees, given them and the history so
     # far; the default offers all of them, best rank first. The meta tier
@@ -180,10 +187,20 @@ class Loop:
         return self.noise_done() < self.settings.noise_runs
 
     def sigma(self) -> float | None:
-        """Run-to-run noise of the baseline, once the noise runs are done."""
+        """Run-to-run noise, once the noise runs are done: the baseline's
+        repeats pooled with every confirmation's pair of runs."""
         if not self.settings.noise_runs or self.noise_needed():
             return None
-        return decide.noise_sigma(self.baseline_values())
+        return decide.noise_sigma(self.baseline_values(), self.confirmation_pairs())
+
+    def confirmation_pairs(self) -> list[tuple[float, float]]:
+        """(first, again) of each confirmed experiment: two runs of one change."""
+        pairs = []
+        for event in self.history:
+            confirm = event.get("confirm") or {}
+            if confirm.get("first") is not None and confirm.get("again") is not None:
+                pairs.append((confirm["first"], confirm["again"]))
+        return pairs
 
     def best_figure(self) -> float | None:
         """What a proposal must beat: the best kept val_bpb; while that is still
@@ -196,11 +213,24 @@ class Loop:
             return round(sum(values) / len(values), 6)
         return best.val_bpb
 
+    def best_runs(self) -> int:
+        """How many runs the best figure is a mean of: all the baseline's
+        while it is the best, two for a confirmed keep, else one."""
+        best = read_results(self.run.results_path).best()
+        if best is None:
+            return 1
+        if best.is_baseline:
+            return max(1, len(self.baseline_values())) if self.sigma() else 1
+        kept = next((e for e in reversed(self.history) if e.get("status") == "keep"
+                     and e.get("val_bpb") == best.val_bpb), {})
+        return 2 if kept.get("confirm") else 1
+
     def min_delta(self) -> float:
-        """The keep margin: as given, else keep_sigma x sigma, else 0."""
+        """The keep margin: as given, else keep_sigma standard errors of one
+        run against the best, else 0."""
         if self.settings.min_delta is not None:
             return self.settings.min_delta
-        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma)
+        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma, self.best_runs())
 
     # -- the loop ---------------------------------------------------------------------
     def stop_reason(self) -> tuple[str, str] | None:
@@ -260,6 +290,7 @@ class Loop:
         rows_before = len(read_results(self.run.results_path).rows)
         yield self.log.emit("experiment_started", round=number, base_commit=base,
                             kind="baseline" if baseline else "proposal", rows_before=rows_before,
+                            experiment=0 if baseline else self.done() + 1,
                             proposer=None if baseline else self.proposer.spec,
                             **({"noise": noise} if noise else {}))
         proposal, commit, diff = yield from self.apply(number, baseline, base)
@@ -281,6 +312,7 @@ class Loop:
         values = self.baseline_values()
         sigma = decide.noise_sigma(values)
         return self.log.emit("noise_estimated", samples=values, sigma=sigma,
+                             best_runs=self.best_runs(),
                              min_delta=self.min_delta(), keep_sigma=self.settings.keep_sigma,
                              confirm=self.settings.confirm,
                              min_delta_given=self.settings.min_delta is not None)
@@ -308,7 +340,8 @@ class Loop:
         if decide.crash_reason(trained) is None and not changed:
             score = self.scorer(self.ws.path, self.run.data_dir, log_path=log_path,
                                 sandbox=self.sandbox, env=self.scorer_env(),
-                                timeout=max(120.0, 2 * self.budget_s), seed=number)
+                                timeout=max(120.0, 2 * self.budget_s), seed=number,
+                                starter=self.score_starter)
         return trained, score, launched, changed
 
     def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,
@@ -324,10 +357,9 @@ class Loop:
             verdict = decide.Verdict(RowStatus.CRASH, "train.py changed tracked files while "
                                      f"training ({', '.join(changed)}): put back")
         confirm = None
-        sigma = self.sigma()
+        sigma, best_runs = self.sigma(), self.best_runs()
         if (not noise and self.settings.confirm and self.settings.min_delta is None
-                and decide.needs_confirmation(verdict, best_value, sigma,
-                                              self.settings.keep_sigma)):
+                and decide.needs_confirmation(verdict, best_value, sigma, best_runs)):
             again, again_score, launched, _ = self.train_and_score(number, "-confirm")
             yield from launched
             confirm = {"first": verdict.val_bpb,
@@ -335,7 +367,7 @@ class Loop:
                        "again_reason": (again_score.reason if again_score else
                                         decide.crash_reason(again))}
             verdict = decide.confirmed(verdict, confirm["again"], best_value, sigma,
-                                       self.settings.keep_sigma)
+                                       self.settings.keep_sigma, best_runs)
             confirm["val_bpb"] = verdict.val_bpb
         if noise:
             verdict = decide.measured_only(verdict)
@@ -410,6 +442,7 @@ class Loop:
         diff = self.ws.diff(base, commit)
         hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
         yield self.log.emit("experiment_committed", round=number, commit=commit,
+                            experiment=self.done() + 1,
                             description=proposal.description, hypothesis=hypothesis, diff=diff)
         return proposal, commit, diff
 
@@ -442,7 +475,10 @@ class Loop:
     def result(self, number: int, status: str, proposal: Proposal, **fields) -> dict:
         hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
         kind = "baseline" if number == self.baseline_round else "proposal"
+        # which experiment of --experiments N this is (round counts the baseline's runs too)
+        ordinal = 0 if kind == "baseline" else self.done() + 1  # a rejected one: the next's
         event = self.log.emit("experiment_result", round=number, kind=kind, status=status,
+                              experiment=ordinal,
                               description=proposal.description, hypothesis=hypothesis,
                               proposal=proposal.to_json(), cost=proposal.usage.to_json(),
                               corpus_sha256=self.corpus_sha, **fields)

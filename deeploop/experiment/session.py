@@ -29,7 +29,7 @@ from .results import RowStatus, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import kill_orphan, run_training, scrub_env
 from .sandbox import Sandbox, Walls
-from .warm import WarmStarter
+from .warm import SCORE_PRELOAD, WarmStarter
 from .workspace import Workspace
 
 
@@ -140,9 +140,13 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
         yield from recovered
         try:
             if settings.warm_start:
-                loop.starter = WarmStarter(
-                    sys.executable, {**scrub_env(dict(os.environ)), **sandbox.env()},
-                    sandbox=sandbox, walls=Walls(ws.path, run.data_dir))
+                env = {**scrub_env(dict(os.environ)), **sandbox.env()}
+                loop.starter = WarmStarter(sys.executable, env, sandbox=sandbox,
+                                           walls=Walls(ws.path, run.data_dir))
+                if scorer is None:  # the harness's own scorer: forked warm too, read-only walls
+                    loop.score_starter = WarmStarter(
+                        sys.executable, env, preload=SCORE_PRELOAD, sandbox=sandbox,
+                        walls=Walls(ws.path, run.data_dir, writable=False))
             for event in loop.events():
                 yield event
                 for extra in between(event) if between is not None else ():
@@ -154,5 +158,6 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
                        _record_end(run, ws, loop, reason, status, notify=crashed))
             raise
         finally:
-            if loop.starter is not None:
-                loop.starter.close()
+            for starter in (loop.starter, loop.score_starter):
+                if starter is not None:
+                    starter.close()

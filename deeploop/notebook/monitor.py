@@ -246,7 +246,7 @@ class ExperimentMonitor(SnapshotReprs):
     # ----- events ----------------------------------------------------------
 
     def update(self, event: dict) -> None:
-        kind, n = event.get("type"), event.get("round")
+        kind, n = event.get("type"), event.get("experiment", event.get("round"))
         with self._lock:
             if self.ended:
                 return  # the final view is set once
@@ -308,7 +308,7 @@ class ExperimentMonitor(SnapshotReprs):
     def _set_last(self, event: dict) -> None:
         val = event.get("val_bpb")
         self.last_result = {
-            "round": event.get("round"), "status": str(event.get("status")),
+            "round": event.get("experiment", event.get("round")), "status": str(event.get("status")),
             "score": f"{val:.6f}" if isinstance(val, (int, float)) and val else "–",
             "description": str(event.get("description") or "")}
         self.last.value = fragment(TEMPLATE, "last_result", self.last_result)
