@@ -32,8 +32,10 @@ from typing import Callable
 
 from deeploop.experiment.evaluate import MODEL_FILE
 from deeploop.experiment.knobs import Value, read_knobs
+from deeploop.experiment.rundir import template_files
 from deeploop.experiment.runner import TrainResult
 from deeploop.experiment.score import Score
+from deeploop.experiment.workspace import TRAIN_FILE
 
 BASE = 2.1               # val_bpb with every term at its best
 NOISE = 0.003            # run-to-run spread of val_bpb (about 0.15 %)
@@ -103,8 +105,7 @@ def surface(knobs: dict[str, Value]) -> float | None:
 
 
 def template_knobs() -> dict[str, Value]:
-    path = Path(__file__).parent / "template" / "train.py"
-    return {n: k.value for n, k in read_knobs(path.read_text(encoding="utf-8")).items()}
+    return {n: k.value for n, k in read_knobs(template_files()[TRAIN_FILE]).items()}
 
 
 def objective_trainer(objective: Callable[[dict], float | None] = surface, *, seed: int = 0,
