@@ -21,7 +21,7 @@ from .fileio import file_error
 from .judges import JudgeContext, Verdict, load_judge
 from .liveness import RUNNING_FILE, Heartbeat
 from .models import Model
-from .models.base import Usage
+from .usage import Usage
 from .models.purse import Purse, attach, purse_of
 from .nodes import Node
 from .reporting import end_with_report

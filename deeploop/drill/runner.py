@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
-from ..models.base import Usage
+from ..usage import Usage
 from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer

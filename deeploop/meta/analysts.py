@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
 from ..errors import InputError
-from ..models.base import Usage
+from ..usage import Usage
 from ..experiment.hypotheses import Hypothesis
 from .inputs import MetaInputs
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from ..errors import DeeploopError, KeyRejected, ModelError
 from ..experiment.knobs import format_value
 from ..experiment.proposers.llm import results_table
-from ..models.base import Model, Usage
+from ..models.base import Model
+from ..usage import Usage
 from .analysts import Analysis
 from ..experiment.hypotheses import CONFIDENCE, COUNT, Hypothesis, parse_hypotheses
 from .inputs import MetaInputs

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import InputError
-from .base import Completion, Model, Usage
+from .base import Completion, Model
+from ..usage import Usage
 
 _FACTORIES: dict[str, Callable[[str], Model]] = {}
 

@@ -12,7 +12,8 @@ from typing import Callable
 
 from ..errors import InputError
 from ..lessons import lesson_keys
-from .base import Completion, Model, Usage
+from .base import Completion, Model
+from ..usage import Usage
 
 LESSONS_HEADING = "## Accumulated lessons (BANS.md)"
 

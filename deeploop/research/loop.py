@@ -28,7 +28,7 @@ from ..fileio import atomic_write_text
 from ..meta.cohort import render_cohort_entry
 from ..meta.program import program_version, rewrite_strategy, strategy_section
 from ..meta.triggers import COHORT_SIZE
-from ..models.base import Usage
+from ..usage import Usage
 from ..runs import Outcome
 from .analyst import analyse_cohort
 from .knowledge import INDEX_FILE, append_entry, parse_index, read_index

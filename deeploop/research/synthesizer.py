@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Protocol
 
 from ..errors import InputError
-from ..models.base import Usage
+from ..usage import Usage
 from .report_doc import section_for
 from .synthesis import synthesise
 

@@ -30,7 +30,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ModelError
-from ..models.base import Model, Usage
+from ..models.base import Model
+from ..usage import Usage
 from .judge import SENTENCE_END
 from .report_doc import CITATION, LOW_FLAG, SECTIONS, section_for
 from .synthesizer import Attempt, Context

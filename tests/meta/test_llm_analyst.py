@@ -67,7 +67,8 @@ class TextModel:
 
     def complete(self, prompt, *, system=None, max_tokens=None, **context):
         from deeploop.errors import ModelError
-        from deeploop.models.base import Completion, Usage
+        from deeploop.models.base import Completion
+        from deeploop.usage import Usage
         self.seen.append(prompt)
         if isinstance(self.reply, int):
             raise ModelError(f"{self.spec}: API error {self.reply}: overloaded")

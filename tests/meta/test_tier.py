@@ -197,7 +197,8 @@ class Echo:
 
     def complete(self, prompt, *, system=None, max_tokens=None, **context):
         from deeploop.experiment.knobs import read_knobs, set_knobs
-        from deeploop.models.base import Completion, Usage
+        from deeploop.models.base import Completion
+        from deeploop.usage import Usage
         self.prompts.append(prompt)
         source = prompt.split("(the only file you may change)\n\n```python\n")[1]
         source = source.split("\n```")[0] + "\n"
