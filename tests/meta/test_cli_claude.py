@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from deeploop.cli import main
-from deeploop.meta.hypotheses import HYPOTHESES_FILE
+from deeploop.experiment.hypotheses import HYPOTHESES_FILE
 from deeploop.models.pricing import PRICES, cost_usd, usage_tokens
 from deeploop.models.standin import StandIn, error
 
