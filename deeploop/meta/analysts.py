@@ -58,7 +58,7 @@ def get_analyst(spec: str | None) -> Analyst:
 
 
 def _offline(arg: str) -> Analyst:
-    from .offline import OfflineAnalyst
+    from .offline_analyst import OfflineAnalyst
     return OfflineAnalyst()
 
 
@@ -67,7 +67,7 @@ def _anthropic(arg: str) -> Analyst:
         raise InputError("analyst anthropic:<model> needs a model, "
                          "e.g. anthropic:claude-sonnet-4-6")
     from ..models.anthropic import AnthropicModel
-    from .llm import LLMAnalyst
+    from .llm_analyst import LLMAnalyst
     return LLMAnalyst(AnthropicModel(arg))
 
 

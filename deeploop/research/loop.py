@@ -30,7 +30,7 @@ from ..meta.program import program_version, rewrite_strategy, strategy_section
 from ..meta.triggers import COHORT_SIZE
 from ..usage import Usage
 from ..runs import Outcome
-from .analyst import analyse_cohort
+from .cohort_analysis import analyse_cohort
 from .knowledge import INDEX_FILE, append_entry, parse_index, read_index
 from .pick import Pick, pick_question
 from .process_log import (PROCESS_LOG_FILE, append_cohort, cohorts_recorded,

@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from ..errors import InputError
 from ..usage import Usage
 from .report_doc import section_for
-from .synthesis import synthesise
+from .extractive import synthesise
 
 
 @dataclass

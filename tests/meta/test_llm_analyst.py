@@ -13,8 +13,8 @@ import pytest
 
 from deeploop.meta.analysts import get_analyst
 from deeploop.experiment.hypotheses import HYPOTHESES_FILE
-from deeploop.meta.llm import LLMAnalyst, parse_reply
-from deeploop.meta.offline import OfflineAnalyst
+from deeploop.meta.llm_analyst import LLMAnalyst, parse_reply
+from deeploop.meta.offline_analyst import OfflineAnalyst
 from deeploop.meta.program import strategy_section
 from deeploop.meta.tier import analyse_run
 from deeploop.models.anthropic import AnthropicModel

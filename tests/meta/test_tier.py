@@ -11,7 +11,7 @@ from deeploop.events import read_events
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
 from deeploop.experiment.hypotheses import HYPOTHESES_FILE, parse_hypotheses
-from deeploop.meta.offline import OfflineAnalyst
+from deeploop.meta.offline_analyst import OfflineAnalyst
 from deeploop.meta.program import program_version, strategy_section
 from deeploop.meta.tier import Steering, analyse_run, due, steer_choice
 

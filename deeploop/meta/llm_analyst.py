@@ -31,7 +31,7 @@ from ..usage import Usage
 from .analysts import Analysis
 from ..experiment.hypotheses import CONFIDENCE, COUNT, Hypothesis, parse_hypotheses
 from .inputs import MetaInputs
-from .offline import OfflineAnalyst
+from .offline_analyst import OfflineAnalyst
 from .outputs import metrics_table, verdict_table
 from .stats import crash_values, effects, near_misses
 
