@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
 from ..errors import InputError
-from ..usage import Usage
 from ..experiment.hypotheses import Hypothesis
+from ..models.anthropic import AnthropicModel
+from ..usage import Usage
 from .inputs import MetaInputs
 
 
@@ -57,6 +58,7 @@ def get_analyst(spec: str | None) -> Analyst:
     return _FACTORIES[name](arg.strip())
 
 
+# The analysts are imported when asked for: they import Analysis from here.
 def _offline(arg: str) -> Analyst:
     from .offline_analyst import OfflineAnalyst
     return OfflineAnalyst()
@@ -66,7 +68,6 @@ def _anthropic(arg: str) -> Analyst:
     if not arg:
         raise InputError("analyst anthropic:<model> needs a model, "
                          "e.g. anthropic:claude-sonnet-4-6")
-    from ..models.anthropic import AnthropicModel
     from .llm_analyst import LLMAnalyst
     return LLMAnalyst(AnthropicModel(arg))
 
