@@ -6,7 +6,7 @@ search machinery behaves, not how well it finds real gains. For that, see
 bench/search_real.py (real training, scored by the harness).
 
 Each method gets the baseline plus the same number of experiments on
-``deeploop.experiment.synthetic.surface`` (the template's knobs; a response
+``bench/support/synthetic.py``'s ``surface`` (the template's knobs; a response
 surface with interactions, noise and crash regions; no training):
 
 - two-tier: the real experiment loop (git workspace, offline proposer,
@@ -17,8 +17,11 @@ surface with interactions, noise and crash regions; no training):
   (each rate x/÷ 4, each shape a few steps either way), the default config
   as their first trial.
 
-A method's "best" after n experiments is the true (noiseless) val_bpb of the
-configuration it would pick then: the best kept commit for the loop, the
+Every method gets the same number of trainings: the loop's include its
+baseline repeats (3 noise runs) and the re-runs that confirm a gain, so it
+proposes fewer changes than the others try. A method's "best" after n
+trainings is the true (noiseless) val_bpb of the configuration it would
+pick then: the best kept commit for the loop, the
 best measured trial for the others, so lucky noise is not counted as
 progress. Over 10 seeds it prints the median best after 12, 24 and 48
 experiments and the median number of experiments to reach the target.
@@ -41,8 +44,8 @@ sys.path.insert(0, str(REPO))
 from deeploop.experiment.proposers.offline import OfflineProposer  # noqa: E402
 from deeploop.experiment.results import read_results  # noqa: E402
 from deeploop.experiment.rundir import Settings, init_run  # noqa: E402
-from deeploop.experiment.synthetic import (NOISE, objective_scorer, objective_trainer, surface,  # noqa: E402
-                                           template_knobs)
+from bench.support.synthetic import (NOISE, objective_scorer, objective_trainer, surface,  # noqa: E402
+                                     template_knobs)
 from deeploop.meta.tier import run_with_meta  # noqa: E402
 
 SEEDS = int(os.environ.get("SEARCH_SEEDS", 10))
@@ -163,24 +166,29 @@ def tpe(seed: int) -> list[float]:
 
 
 def loop(seed: int, meta: bool, data: Path) -> list[float]:
-    """The real experiment loop (with or without the meta tier) on the objective."""
+    """The real experiment loop (with or without the meta tier) on the objective,
+    with its defaults: 3 noise runs first, and a re-run to confirm each gain.
+    Every training counts against the same budget as a trial of the others
+    (the baseline's repeats and the confirming re-runs included)."""
     os.environ["DEEPLOOP_RUNS"] = tempfile.mkdtemp(prefix="search-bench-")
     run = init_run(f"seed{seed}", str(data))
     record: list = []
     settings = Settings(experiments=EXPERIMENTS, budget=1, warm_start=False, seed=seed,
                         meta_interval=12 if meta else 0)
     trainer = objective_trainer(surface, seed=seed, record=record)
-    for _ in run_with_meta(run, settings, proposer=OfflineProposer(seed=seed), trainer=trainer,
-                           scorer=objective_scorer):
-        pass
-    rows = read_results(run.results_path).rows
-    assert len(rows) == len(record), "every training gives exactly one row"
-    curve, pick, best = [], None, math.inf
-    for row, (config, _) in zip(rows, record):
-        if row.counts and row.val_bpb < best:  # what the loop itself keeps as the best
-            best, pick = row.val_bpb, config
-        curve.append(surface(pick) if pick is not None else math.nan)
-    return curve + [curve[-1]] * (EXPERIMENTS + 1 - len(curve))  # rejected proposals
+    results = [e for e in run_with_meta(run, settings, proposer=OfflineProposer(seed=seed),
+                                        trainer=trainer, scorer=objective_scorer)
+               if e["type"] == "experiment_result" and e["status"] != "rejected"]
+    curve, pick, used = [], None, 0
+    for event in results:  # each result trained once, or twice when it was confirmed
+        trainings = 2 if event.get("confirm") else 1
+        config, used = record[used][0], used + trainings
+        if event["status"] == "keep":  # what the loop itself keeps as the best
+            pick = config
+        curve += [surface(pick) if pick is not None else math.nan] * trainings
+    assert used == len(record), "every training belongs to one result"
+    curve = curve[:EXPERIMENTS + 1]
+    return curve + [curve[-1]] * (EXPERIMENTS + 1 - len(curve))
 
 
 def first_reach(curve: list[float], target: float) -> float:
@@ -197,7 +205,7 @@ def main() -> None:
                "random search": random_search, "optuna TPE": tpe}
     print(f"synthetic objective: default config {default:.4f}, noise sd {NOISE}, "
           f"target {target:.4f} ({100 * TARGET_SHARE:.0f} % below the default); "
-          f"{SEEDS} seeds x {EXPERIMENTS} experiments")
+          f"{SEEDS} seeds x {EXPERIMENTS} trainings after the default")
     print(f"{'method':28s} " + " ".join(f"{'best@' + str(n):>9s}" for n in CHECKPOINTS)
           + f" {'to target':>10s} {'reached':>8s} {'seconds':>8s}")
     for name, method in methods.items():

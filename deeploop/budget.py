@@ -2,7 +2,7 @@
 
 Every loop checks its budget each iteration, in a fixed order (rounds, wall
 clock, tokens, dollars), and records what ran out. Defaults are finite: an
-unattended loop always stops.
+unattended loop always stops (without a round cap, the wall clock stops it).
 """
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ DEFAULT_MAX_USD = 10.0
 
 @dataclass(frozen=True)
 class Budget:
-    max_rounds: int = 12
+    """``max_rounds`` None: no round cap (the research loop counts entries
+    instead); every other limit is finite."""
+
+    max_rounds: int | None = 12
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_tokens: int = DEFAULT_MAX_TOKENS
     max_usd: float = DEFAULT_MAX_USD
@@ -28,6 +31,8 @@ class Budget:
     def __post_init__(self):
         for name in ("max_rounds", "max_seconds", "max_tokens", "max_usd"):
             value = getattr(self, name)
+            if value is None and name == "max_rounds":
+                continue
             if value is None or value <= 0:
                 flag = "--" + name.replace("max_rounds", "hard_cap").replace("_", "-")
                 raise InputError(f"{flag} must be a positive number, got {value!r}")
@@ -54,7 +59,7 @@ class Spend:
 
 
 def cap_reached(budget: Budget, spend: Spend) -> bool:
-    return spend.rounds >= budget.max_rounds
+    return budget.max_rounds is not None and spend.rounds >= budget.max_rounds
 
 
 def budget_exhausted(budget: Budget, spend: Spend) -> str | None:

@@ -3,8 +3,9 @@
 Every round the model gets the same prompt, the lessons, the locked seed and
 the state so far, with fresh context. Its output is appended to state.md,
 the judge scores it, and the loop ends when the judge is satisfied, the model
-says ``BLOCKED:``, something fails, the hard cap is reached or a budget runs
-out. ``outcome.json`` is always written, even on Ctrl-C.
+says ``BLOCKED:``, something fails, the hard cap is reached, a budget runs
+out or a ``STOP`` file appears in the run folder (checked before each round;
+the run ends ``aborted``). ``outcome.json`` is always written, even on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typing import Callable
 
 from .budget import Budget, Spend, budget_exhausted, cap_reached
 from .errors import BudgetRefused, DeeploopError, InputError, JudgeError
-from .events import EVENTS_FILE, EventLog, precise_now
+from .events import precise_now
 from .fileio import file_error
+from .harness import RunFolder, ending, stop_requested
 from .judges import JudgeContext, Verdict, load_judge
 from .liveness import RUNNING_FILE, Heartbeat
 from .models import Model
@@ -54,6 +56,7 @@ class LoopResult:
     run_dir: Path
     outcome: Outcome
     report: Path | None = None  # report.html, when asked for and built
+    stopped: str | None = None  # who stopped it on request ("STOP file"), if anyone
 
 
 @dataclass
@@ -65,6 +68,10 @@ class _Progress:
     final_score: float | None = None
     rounds: int = 0
     violations: Counter = field(default_factory=Counter)
+    stopped: str | None = None
+
+    def end(self, status: Status, reason: str) -> None:
+        self.status, self.reason = status, reason
 
 
 def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
@@ -85,27 +92,25 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
     with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
         (build / "seed.md").write_text(seed, encoding="utf-8")
         (build / "state.md").write_text("", encoding="utf-8")
-        started = EventLog(build / EVENTS_FILE, run_dir.name, node.name).emit(
+        started = RunFolder(build, run_dir.name).event_log().emit(
             "run_started", started=precise_now(), model=model.spec, hard_cap=budget.max_rounds,
             done_threshold=node.done_threshold, lessons=node.lessons())
-    log = EventLog(run_dir / EVENTS_FILE, run_dir.name, node.name, listeners=listeners)
+    log = RunFolder(run_dir, run_dir.name).event_log(listeners)
     for listener in listeners:
         listener(started)
     spend = Spend(clock) if clock else Spend()
     state = _Progress(reason=f"reached hard cap of {budget.max_rounds} rounds")
     try:
         with Heartbeat(run_dir / RUNNING_FILE):
-            try:
-                _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
-            except KeyboardInterrupt:
-                state.status, state.reason = Status.ABORTED, "interrupted"
-                raise
+            try:  # Ctrl-C ends it aborted, any other error failed, naming the error
+                with ending(lambda reason, status, crashed: state.end(status, reason)):
+                    _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
             finally:
                 outcome = _outcome(run_dir.name, node.name, state, spend)
                 outcome.write(run_dir)
     except OSError as exc:  # a full disk or a folder made read-only mid-run: one line
         raise file_error(exc, run_dir) from None
-    return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report))
+    return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report), state.stopped)
 
 
 def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress) -> None:
@@ -117,6 +122,14 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         if exhausted:
             log.emit("budget_exhausted", spend.rounds, reason=exhausted)
             state.status, state.reason = Status.BUDGET, exhausted
+            return
+        asked = stop_requested(run_dir)
+        if asked:  # a node run is not resumed: stopped on request, it ends aborted
+            log.emit("stop_requested", spend.rounds or None, source=asked,
+                     after_round=spend.rounds)
+            state.status, state.reason = Status.ABORTED, \
+                f"stopped by {asked} after round {spend.rounds}"
+            state.stopped = asked
             return
         spend.rounds = state.rounds = spend.rounds + 1
         n = spend.rounds

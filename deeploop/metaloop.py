@@ -15,11 +15,13 @@ from typing import Callable
 
 from .budget import Budget
 from .errors import InputError
+from .harness import stop_requested
 from .lessons import FeedbackReport, check_writable, describe_feedback, feedback
 from .loop import LoopResult, run_node
 from .models import Model
 from .nodes import Node, find_node, load_node
 from .reporting import end_with_report
+from .runs import runs_root
 
 
 @dataclass
@@ -44,7 +46,6 @@ class Sandbox:
 def sandbox(name: str, folder: Path | str | None = None) -> Sandbox:
     """Copy node ``name`` into ``folder/nodes/`` with an empty BANS.md; runs go
     to ``folder/runs/``. The default folder is fresh under the runs root."""
-    from .runs import runs_root
     shipped = find_node(name)
     if folder is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -66,6 +67,10 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
                   out: Callable[[str], None] = print, report: bool = False) -> MetaLoopResult:
     """Run ``runs`` node runs with feedback after every ``feedback_every``.
 
+    A ``STOP`` file ends the meta-loop after the run in flight (and its
+    feedback): in that run's folder (it ends the run too, ``aborted``) or in
+    the node's runs folder ``<runs root>/<node>/`` (the run goes to its end).
+
     With ``report``, each run ends with its executed report, built after the
     feedback that follows it so the lessons it caused are in it."""
     if runs < 1 or feedback_every < 1:
@@ -73,7 +78,12 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
     check_writable(node.bans_path)  # refuse before the first run, not after it
     out(f"meta-loop: node={node.name} runs={runs} feedback_every={feedback_every}")
     results, reports = [], []
+    stop_folder = (root or runs_root()) / node.name
     for i in range(1, runs + 1):
+        asked = stop_requested(stop_folder)
+        if asked:
+            out(f"\nmeta-loop: stopped by {asked} in {stop_folder} after run {i - 1}")
+            break
         out(f"\n=== run {i} / {runs} ===")
         result = run_node(node, seed, model_factory(), budget=budget, root=root)
         o = result.outcome
@@ -86,6 +96,9 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
         result.report = end_with_report(result.run_dir, enabled=report)
         if result.report:
             out(f"  report: {result.report}")
+        if result.stopped:  # STOP in the run's folder ends the meta-loop with it
+            out(f"\nmeta-loop: stopped by {result.stopped} in {result.run_dir} after run {i}")
+            break
     bans = node.bans()
     out(f"\nmeta-loop: done. Final BANS.md ({node.bans_path}):\n-----\n"
         f"{bans.rstrip() or '(empty)'}\n-----")

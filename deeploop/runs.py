@@ -141,6 +141,8 @@ def read_outcome(run_dir: Path) -> tuple[dict | None, str | None]:
         return None, None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return None, f"{path}: not valid JSON ({exc})"
+    except OSError as exc:
+        return None, f"{path}: cannot be read ({exc.strerror or exc})"
     if not isinstance(data, dict):
         return None, f"{path}: not a JSON object"
     return data, None

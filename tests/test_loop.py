@@ -162,3 +162,55 @@ def test_a_reference_style_judge_sh_node_plugs_in_unchanged(nodes_dir):
     assert o["violations_total"] == {"too-vague": 1}
     types = [e["type"] for e in read_events(result.run_dir / "events.jsonl").events]
     assert types.count("judge_result") == 2
+
+
+class StopAfter:
+    """A model that answers each round and drops STOP in the run folder during round ``n``."""
+
+    spec = "mock:stop"
+
+    def __init__(self, n: int):
+        self.n, self.calls = n, 0
+
+    def complete(self, prompt, run_dir=None, **context):
+        self.calls += 1
+        if self.calls == self.n:
+            (run_dir / "STOP").write_text("")
+        return Completion(f"answer {self.calls}", Usage())
+
+
+def test_a_stop_file_ends_the_run_after_the_round_in_flight(commit_node):
+    result = run_node(find_node("commit-msg"), "seed", StopAfter(2), budget=Budget(max_rounds=5))
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"]) == ("aborted", 2)
+    assert o["exit_reason"] == "stopped by STOP file after round 2"
+    assert result.stopped == "STOP file" and not (result.run_dir / "STOP").exists()
+    state = (result.run_dir / "state.md").read_text()
+    assert "--- round 2 ---\nanswer 2" in state and "round 3" not in state  # nothing lost
+    events = read_events(result.run_dir / "events.jsonl").events
+    assert [e["type"] for e in events][-2:] == ["ralph_iter_end", "stop_requested"]
+    assert events[-1]["after_round"] == 2 and events[-1]["source"] == "STOP file"
+
+
+def test_a_budget_without_a_round_cap_is_never_capped_but_other_limits_stay_finite():
+    from deeploop.budget import Spend, cap_reached
+    budget = Budget(max_rounds=None)
+    spend = Spend(clock=lambda: 0.0)
+    spend.rounds = 10**12
+    assert not cap_reached(budget, spend) and budget.max_seconds > 0
+    assert cap_reached(Budget(max_rounds=3), spend)
+    with pytest.raises(InputError, match="--max-seconds must be a positive number"):
+        Budget(max_rounds=None, max_seconds=None)
+
+
+def test_an_unexpected_error_ends_the_run_failed_naming_it_not_at_the_hard_cap(
+        commit_node, runs_root, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("prompt builder broke")
+    monkeypatch.setattr("deeploop.loop.build_prompt", broken)
+    with pytest.raises(RuntimeError):
+        run_node(find_node("commit-msg"), "seed", get_model("mock:commit-msg"))
+    [run_dir] = list((runs_root / "commit-msg").iterdir())
+    o = outcome(run_dir)
+    assert (o["status"], o["exit_reason"]) == ("failed", "RuntimeError: prompt builder broke")
+

@@ -40,3 +40,29 @@ def test_unwritable_bans_is_refused_before_any_run(commit_node, seed_file, runs_
         run_meta_loop(find_node("commit-msg"), "seed", lambda: get_model("mock:commit-msg"),
                       runs=2, out=lambda line: None)
     assert not (runs_root / "commit-msg").exists()
+
+
+def test_a_stop_file_in_a_run_folder_ends_the_meta_loop_after_that_run(commit_node, seed_file):
+    from tests.test_loop import StopAfter
+    printed = []
+    models = iter([get_model("mock:commit-msg"), StopAfter(1), get_model("mock:commit-msg")])
+    result = run_meta_loop(find_node("commit-msg"), seed_file.read_text(), lambda: next(models),
+                           runs=3, budget=Budget(max_rounds=3), out=printed.append)
+    assert [o.outcome.status for o in result.runs] == ["hard_cap", "aborted"]
+    assert len(result.feedback) == 2  # the stopped run's feedback is not lost
+    assert "meta-loop: stopped by STOP file in" in "\n".join(printed)
+
+
+def test_a_stop_file_in_the_node_runs_folder_ends_the_meta_loop_between_runs(
+        commit_node, seed_file, runs_root):
+    calls = []
+
+    def factory():
+        calls.append(1)
+        if len(calls) == 2:  # while run 2 goes on, a person asks the meta-loop to stop
+            (runs_root / "commit-msg" / "STOP").write_text("")
+        return get_model("mock:commit-msg")
+    result = run_meta_loop(find_node("commit-msg"), seed_file.read_text(), factory, runs=4,
+                           budget=Budget(max_rounds=3), out=lambda line: None)
+    assert [o.outcome.status for o in result.runs] == ["hard_cap", "hard_cap"]
+    assert not (runs_root / "commit-msg" / "STOP").exists()

@@ -91,3 +91,31 @@ def test_resolve_run_by_id_or_path(runs_root, root, name):
         resolve_run("missing-run")
     with pytest.raises(InputError, match="not a run folder"):
         resolve_run(str(runs_root))
+
+
+def test_read_outcome_reports_a_missing_torn_or_unreadable_file_without_raising(tmp_path):
+    from deeploop.runs import read_outcome
+    assert read_outcome(tmp_path) == (None, None)
+    (tmp_path / "outcome.json").write_text('{"status": "pa')
+    assert read_outcome(tmp_path)[1].endswith("not valid JSON (Unterminated string starting at: "
+                                              "line 1 column 12 (char 11))")
+    (tmp_path / "outcome.json").unlink()
+    (tmp_path / "outcome.json").mkdir()  # a folder where the file should be
+    outcome, problem = read_outcome(tmp_path)
+    assert outcome is None and "outcome.json: cannot be read" in problem
+
+
+def test_an_experiment_without_a_readable_outcome_counts_as_interrupted(tmp_path):
+    from deeploop.meta.opening import interrupted
+    from deeploop.experiment.rundir import ExperimentRun
+    from deeploop.events import EventLog
+    run = ExperimentRun(tmp_path / "experiment" / "t", "t")
+    run.path.mkdir(parents=True)
+    EventLog(run.events_path, "t", "experiment").emit("experiment_run_started")
+    assert interrupted(run)
+    (run.path / "outcome.json").write_text("{torn")
+    assert interrupted(run)
+    (run.path / "outcome.json").write_text('{"status": "passed", "run_number": 1}')
+    assert not interrupted(run)
+    (run.path / "outcome.json").write_text('{"status": "aborted", "run_number": 1}')
+    assert interrupted(run)

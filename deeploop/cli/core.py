@@ -150,6 +150,7 @@ def prepare(args):
 
 def cmd_loop(args) -> int:
     from ..loop import run_node
+    from ..runs import Status
     from ..models import get_model
     node, seed, spec, budget = prepare(args)
     result = run_node(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
@@ -160,7 +161,7 @@ def cmd_loop(args) -> int:
     o = result.outcome
     print(f"{o.status} in {o.rounds} rounds (score={o.final_score}): {o.exit_reason}",
           file=sys.stderr)
-    return 1 if o.status in ("failed", "aborted") else 0
+    return 1 if o.status in (Status.FAILED, Status.ABORTED) else 0
 
 
 def cmd_feedback(args) -> int:

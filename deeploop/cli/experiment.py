@@ -48,11 +48,11 @@ def register(sub) -> None:
                      help="train the baseline K more times first to measure run-to-run noise "
                           "(default 3; 0: no noise estimate, so any gain at all is kept)")
     run.add_argument("--keep-sigma", type=float, dest="keep_sigma", metavar="S",
-                     help="a keep must beat the best by more than S sigma of the noise "
-                          "(default 2)")
+                     help="a keep must beat the best by more than S standard errors of the "
+                          "noise (default 2)")
     run.add_argument("--confirm", dest="confirm", action=argparse.BooleanOptionalAction,
-                     default=None, help="re-run a gain between 1 sigma and keep-sigma and let "
-                                        "the confirmed figure decide (default on)")
+                     default=None, help="re-run any gain above one standard error; keep only if "
+                                        "the fresh run confirms it (default on)")
     run.add_argument("--sandbox", choices=("auto", "bwrap", "none"),
                      help="walls around train.py and command: agents (default auto: bwrap "
                           "where it works, else none, said at the start)")
@@ -133,6 +133,7 @@ def cmd_run(args) -> int:
     from ..experiment.status import format_status, load_status
     from ..meta.tier import run_with_meta
     from ..reporting import end_with_report
+    from ..runs import Status, read_outcome
     run, settings, proposer, analyst = _prepare(args)
     best = read_results(run.results_path).best()
     status = load_status(run.path, args.tag)
@@ -161,8 +162,8 @@ def cmd_run(args) -> int:
     report = end_with_report(run.path, enabled=args.report)
     if report:
         print(f"report: {report}")
-    outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
-    if outcome["status"] == "failed":
+    outcome = read_outcome(run.path)[0] or {}
+    if outcome.get("status") == Status.FAILED:
         print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)
         return 1
     return 0

@@ -86,6 +86,7 @@ def cmd_init(args) -> int:
 
 def cmd_run(args) -> int:
     from ..research.runner import describe, execute, prepare
+    from ..runs import Status
     prepared = prepare(args.tag, topic=args.topic, **_overrides(args))
     _print_skipped(prepared.skipped)
     for problem in prepared.problems:
@@ -93,7 +94,7 @@ def cmd_run(args) -> int:
     outcome = execute(prepared, progress=not args.no_progress and sys.stderr.isatty(),
                       report=not args.no_report)
     print(describe(prepared.run))
-    if outcome["status"] in ("failed", "aborted"):
+    if outcome["status"] in (Status.FAILED, Status.ABORTED):
         print(f"deeploop research run: {outcome['exit_reason']}", file=sys.stderr)
         return 1
     return 0

@@ -7,8 +7,8 @@ under ``runs/deeper/<run-id>/``; a person (widget, terminal), an answers
 file, a model or a fanout of investigators answers, always through
 ``DrillSession.answer``.
 
-The widget lives in ``deeploop.drill.widget`` and is imported on demand:
-the drill core never imports ipywidgets.
+The widget is ``deeploop.notebook.DrillWidget`` (the notebook layer sits on
+top of the drill; the drill never imports ipywidgets or the notebook package).
 """
 from .answers import Action, Kind, RejectedAnswer, parse_answer
 from .fanout import FanoutAnswerer
@@ -25,17 +25,10 @@ from .verify import Verifier
 from .view import DrillView, load_drill
 
 __all__ = [
-    "Action", "Applied", "BEDROCK_CATEGORIES", "DrillSession", "DrillView", "DrillWidget",
+    "Action", "Applied", "BEDROCK_CATEGORIES", "DrillSession", "DrillView",
     "FanoutAnswerer", "Kind", "ListAnswers", "ModelAnswerer", "ModelQuestioner", "Node",
     "OfflineQuestioner", "RejectedAnswer", "RoundResult", "Tree", "Verdict", "Verifier",
     "apply_action", "dumps_tree", "file_answers", "get_questioner", "judge_round",
     "load_drill", "load_tree", "new_tree", "parse_answer", "register_questioner",
     "render_html", "render_text", "root_claim", "run_drill", "save_tree", "tree_score",
 ]
-
-
-def __getattr__(name):
-    if name == "DrillWidget":  # lazy: only a notebook needs ipywidgets
-        from .widget import DrillWidget
-        return DrillWidget
-    raise AttributeError(f"module 'deeploop.drill' has no attribute {name!r}")

@@ -67,9 +67,14 @@ def classify(text: str) -> str:
     return "completed"
 
 
-def _child(payload: bytes, conn) -> None:
+def _child(payload: bytes, env: dict[str, str], cwd: str, conn) -> None:
     os.setpgid(0, 0)  # own group: a kill reaches whatever this job starts
+    # the server was started once, with the environment and folder of that
+    # moment: a job sees the caller's as they are now, as a forked child would
+    os.environ.clear()
+    os.environ.update(env)
     try:
+        os.chdir(cwd)
         result = pickle.loads(payload)()
         if isinstance(result, Completion):
             conn.send(("done", result.text or "", result.usage))
@@ -101,7 +106,8 @@ def run_parallel(jobs: dict[str, Callable[[], Completion | str]], deadline: floa
                                           f"process: {_one_line(exc)}")
                 continue
             receiver, sender = ctx.Pipe(duplex=False)
-            process = ctx.Process(target=_child, args=(payload, sender), daemon=True)
+            process = ctx.Process(target=_child, daemon=True,
+                                  args=(payload, dict(os.environ), os.getcwd(), sender))
             process.start()
             sender.close()
             running[receiver] = (name, process)

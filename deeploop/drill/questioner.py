@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 
 from ..errors import InputError
 from ..models import Model, get_model
+from ..registry import Registry, with_arg
 from .judge import MAX_QUESTION_CHARS
 from .node import DeeperNode
 from .replies import EmptyReply, Question, first_question_line, nonempty_lines, numbered_chain
@@ -134,13 +135,11 @@ class ModelQuestioner:
                         questioner=self.spec)
 
 
-_QUESTIONERS: dict[str, Callable[[str, DeeperNode], Questioner]] = {}
+_QUESTIONERS: Registry[Callable[[str, DeeperNode], Questioner]] = Registry(
+    "questioner", lambda name: name)
 MODEL_SCHEMES = ("anthropic", "command", "mock", "scripted")
-
-
-def register_questioner(name: str, factory: Callable[[str, DeeperNode], Questioner]) -> None:
-    """Add a questioner kind: ``factory(arg, node)`` gets what follows ``name:``."""
-    _QUESTIONERS[name] = factory
+# add a questioner kind: ``factory(arg, node)`` gets what follows ``name:``
+register_questioner = _QUESTIONERS.register
 
 
 def get_questioner(spec: str | Questioner | None, node: DeeperNode) -> Questioner:
@@ -150,9 +149,9 @@ def get_questioner(spec: str | Questioner | None, node: DeeperNode) -> Questione
         return spec
     name, _, arg = spec.partition(":")
     if name in _QUESTIONERS:
-        return _QUESTIONERS[name](arg, node)
-    known = ", ".join(sorted(_QUESTIONERS)) + ", " + ", ".join(f"{s}:<...>" for s in MODEL_SCHEMES)
-    raise InputError(f"unknown questioner {spec!r}: use one of {known}", spec=spec)
+        return _QUESTIONERS.get(name, spec)(arg, node)
+    models = ", ".join(with_arg(scheme) for scheme in MODEL_SCHEMES)
+    raise _QUESTIONERS.unknown(spec, f"{_QUESTIONERS.listing()}, {models}")
 
 
 def _model_questioner(scheme: str) -> Callable[[str, DeeperNode], Questioner]:

@@ -7,32 +7,21 @@ reference turned an empty cursor into "no cursor".
 ``render_html`` draws chains of single children flat, with their depths in
 a gutter, and nests ``<details>`` only where the tree branches (open along
 the cursor path, all open when the drill is finished), with bedrock badges;
-indentation is capped, so any depth reads at any width. It uses
-only tags, attributes and inline styles that Jupyter's sanitizer keeps for
-untrusted notebooks and that nbconvert copies as they are: no scripts, no
-``<style>`` blocks, no classes that need a stylesheet.
+indentation is capped, so any depth reads at any width. The walk is here;
+the markup is the autoescaped template ``drill.html.j2`` (notebook
+templates), which uses only tags, attributes and inline styles that
+Jupyter's sanitizer keeps for untrusted notebooks and that nbconvert copies
+as they are: no scripts, no ``<style>`` blocks, no classes that need a
+stylesheet.
 """
 from __future__ import annotations
 
-from html import escape
-
+from ..templating import fragment, safe
 from .tree import MARKER_PREFIX, Node, Tree, iter_nodes
 
 MAX_INDENT = 6   # branch levels that indent; deeper ones sit flush (their depth is written)
 FOLD_AFTER = 12  # a chain longer than this folds its middle into a <details>
-# Text and borders follow JupyterLab's theme (--jp-* variables, light fallbacks);
-# badges are white on a dark fill, readable on light and dark pages alike.
-_TEXT = "var(--jp-content-font-color1, #1f2328)"
-_GREY = "color: var(--jp-content-font-color2, #57606a)"
-_GUTTER = ("flex: none; min-width: 2.4em; text-align: right; "
-           "color: var(--jp-content-font-color2, #57606a); font-variant-numeric: tabular-nums")
-_BADGE = ("background-color: #166534; color: #ffffff; border-radius: 4px; "
-          "padding: 0px 5px; font-size: 11px; font-weight: bold")
-_CURSOR = ("background-color: #1d4ed8; color: #ffffff; border-radius: 4px; "
-           "padding: 0px 5px; font-size: 11px")
-_NEST = ("margin-left: 10px; padding-left: 8px; "
-         "border-left: 1px solid var(--jp-border-color2, #d0d7de)")
-_FLUSH = "padding-left: 4px; border-left: 1px dashed var(--jp-border-color2, #d0d7de)"
+TEMPLATE = "drill.html.j2"  # the tree, its shape and the drill widget's lines
 
 
 def bedrock_leaves(tree: Tree) -> list[tuple[int, str, Node]]:
@@ -59,29 +48,15 @@ def render_text(tree: Tree) -> str:
 
 
 def render_html(tree: Tree, title: str = "Depth tree") -> str:
-    root = tree.root
     status = "finished" if tree.finished else f"active at depth {len(tree.cursor)}"
-    parts = [
-        f'<div style="font-family: sans-serif; font-size: 13px; line-height: 1.5; '
-        f'color: {_TEXT}">',
-        f"<div><strong>{escape(title)}</strong> "
-        f'<span style="{_GREY}">· {root.closed} of {root.leaves} leaves at bedrock · '
-        f"max depth {root.height} · {status}</span></div>",
-        _bedrock_list(tree),
-    ]
-    parts.append(_tree_html(tree))
-    parts.append("</div>")
-    return "".join(parts)
+    bedrock = [{"category": cat, "depth": claim_depth(node, depth), "node": node,
+                "claim": _closed_claim(node)} for depth, cat, node in bedrock_leaves(tree)]
+    return fragment(TEMPLATE, "tree", title, tree.root, status, bedrock, _walk(tree))
 
 
-def _bedrock_list(tree: Tree) -> str:
-    closed = bedrock_leaves(tree)
-    if not closed:
-        return f'<div style="{_GREY}">Bedrock: (none yet)</div>'
-    items = "".join(f"<li>{_badge(cat)} <span style=\"{_GREY}\">d{claim_depth(node, depth)}"
-                    f"</span> {escape(_closed_claim(node))}{_rationale(node)}</li>"
-                    for depth, cat, node in closed)
-    return f'<div>Bedrock:</div><ul style="margin-top: 0px">{items}</ul>'
+def summary_html(summary: str, tree: Tree) -> str:
+    """A one-line summary above the tree (a drill run or session in a notebook)."""
+    return fragment(TEMPLATE, "summary", summary, safe(render_html(tree)))
 
 
 def claim_depth(leaf: Node, depth: int) -> int:
@@ -97,96 +72,59 @@ def _closed_claim(marker: Node) -> str:
     return text
 
 
-def _tree_html(tree: Tree) -> str:
-    """The tree with indentation only where it branches.
+def _walk(tree: Tree) -> list[dict]:
+    """The tree as a flat list of what to draw, indentation only where it branches.
 
-    A chain of single children is drawn flat, one row per claim with its
-    depth in a gutter; each child of a branching claim is a collapsible
-    ``<details>`` (open along the cursor path, all open when finished)
-    indented one step, up to ``MAX_INDENT`` steps: deeper branches sit
-    flush, their summary naming the depth they start from. So a 50-level
-    drill reads like a list, and width stays for the words at any depth.
-    Walks with an explicit stack (no recursion limit)."""
+    A chain of single children is drawn flat (a ``chain``: one row per claim
+    with its depth in a gutter); each child of a branching claim is a
+    collapsible ``<details>`` (``open`` ... ``close``; open along the cursor
+    path, all open when finished) indented one step, up to ``MAX_INDENT``
+    steps: deeper branches sit flush, their summary naming the depth they
+    start from. So a 50-level drill reads like a list, and width stays for
+    the words at any depth. Walks with an explicit stack and gives the
+    template a flat list: no recursion limit on either side."""
     cursor = tree.cursor
-    out: list[str] = []
-    stack: list[tuple] = [("chain", tree.root, 0, (), 0)]
+    out: list[dict] = []
+    stack: list = [("chain", tree.root, 0, (), 0)]
     while stack:
         item = stack.pop()
-        if item[0] == "html":
-            out.append(item[1])
+        if isinstance(item, dict):
+            out.append(item)
             continue
         _, node, depth, path, level = item
         rows = []
         while True:
-            rows.append(_row(node, depth, path == cursor))
+            rows.append({"node": node, "depth": depth, "cursor": path == cursor})
             if len(node.children) != 1:
                 break
             node, depth, path = node.children[0], depth + 1, path + (0,)
-        out.append(_chain(rows, depth - len(rows) + 1, depth))
-        branches = []
+        out.append({"kind": "chain", "rows": rows, "first": depth - len(rows) + 1,
+                    "last": depth, "fold_after": FOLD_AFTER})
+        branches: list = []
         for index, child in enumerate(node.children if len(node.children) > 1 else ()):
             child_path = path + (index,)
             is_open = cursor is None or tuple(cursor[:len(child_path)]) == child_path
-            nest = _NEST if level < MAX_INDENT else _FLUSH
-            summary = _branch_summary(child, index, len(node.children), depth)
-            branches += [("html", f"<details{' open' if is_open else ''}><summary>{summary}"
-                                  f'</summary><div style="{nest}">'),
+            branches += [_branch(child, index, len(node.children), depth, is_open,
+                                 flush=level >= MAX_INDENT),
                          ("chain", child, depth + 1, child_path, level + 1),
-                         ("html", "</div></details>")]
+                         {"kind": "close"}]
         stack.extend(reversed(branches))
-    return "".join(out)
+    return out
 
 
-def _chain(rows: list[str], first: int, last: int) -> str:
-    """A run of single children; a long one folds its middle (open by default)."""
-    if len(rows) <= FOLD_AFTER:
-        return "<div>" + "".join(rows) + "</div>"
-    middle = "".join(rows[1:-1])
-    return (f"<div>{rows[0]}<details open><summary><span style=\"{_GREY}\">d{first + 1} … "
-            f"d{last - 1}: {len(rows) - 2} steps, one reason each</span></summary>{middle}"
-            f"</details>{rows[-1]}</div>")
-
-
-def _branch_summary(child: Node, index: int, count: int, depth: int) -> str:
+def _branch(child: Node, index: int, count: int, depth: int, is_open: bool,
+            flush: bool) -> dict:
     end, node = depth + 1, child
     while len(node.children) == 1:
         node, end = node.children[0], end + 1
     reach = f"d{depth + 1}" if end == depth + 1 else f"d{depth + 1}–d{end}"
     state = f"{child.closed} of {child.leaves} at bedrock" if child.leaves > 1 else \
         ("bedrock" if child.closed else "open")
-    return (f'<span style="{_GREY}">branch {index + 1} of {count} from d{depth} · {reach} · '
-            f"{state}:</span> {escape(_short(_closed_claim(child), 90))}")
+    return {"kind": "open", "open": is_open, "flush": flush, "index": index + 1, "count": count,
+            "depth": depth, "reach": reach, "state": state,
+            "claim": _short(_closed_claim(child), 90)}
 
 
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _row(node: Node, depth: int, at_cursor: bool) -> str:
-    return (f'<div style="display: flex; gap: 6px"><span style="{_GUTTER}" title="depth {depth}">'
-            f'd{depth}</span><span style="flex: 1 1 auto; min-width: 0px; '
-            f'overflow-wrap: anywhere">{_line(node, at_cursor)}</span></div>')
-
-
-def _line(node: Node, at_cursor: bool) -> str:
-    tag = "?" if node.tag is None else node.tag
-    bits = [f'<span style="{_GREY}">[{escape(tag)}]</span>']
-    if node.bedrock:
-        bits.append(_badge(node.bedrock))
-    bits.append(f'<span style="white-space: pre-wrap">{escape(node.claim)}</span>')
-    if node.bedrock:
-        bits.append(_rationale(node))
-    if at_cursor:
-        bits.append(f'<span style="{_CURSOR}">CURSOR</span>')
-    return " ".join(b for b in bits if b)
-
-
-def _badge(category: str) -> str:
-    return f'<span style="{_BADGE}">BEDROCK · {escape(category)}</span>'
-
-
-def _rationale(node: Node) -> str:
-    if not node.rationale:
-        return ""
-    return f' <em style="{_GREY}">— {escape(node.rationale)}</em>'

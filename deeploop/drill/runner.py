@@ -1,8 +1,8 @@
 """Unattended drills: an answer source answers every round until the drill ends.
 
 The loop is the session's own round, repeated: ask, get a reply, record it.
-It stops when the tree closes (passed), on STOP (aborted), at the round cap
-or a budget, when the answers run out (paused, resumable), after
+It stops when the tree closes (passed), on a STOP answer (aborted), on a
+``STOP`` file in the run folder (paused, resumable), at the round cap or a budget, when the answers run out (paused, resumable), after
 ``spin_limit`` circular answers in a row (spinning), after ``blocked_limit``
 BLOCKED fanout rounds in a row (failed), or when a source fails or returns
 nothing twice in one round (failed, with the reason).
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
-from ..usage import Usage
+from ..errors import InputError
 from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
@@ -55,26 +54,12 @@ def run_drill(session: DrillSession, answerer: Answerer,
 def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | None:
     """One reply, retrying a failed or empty one once; None when the drill stops here."""
     n = session.rounds + 1
-    failure = None
-    for _ in range(2):
-        try:
-            reply = answerer.answer(question, session.tree.chain(), round=n)
-        except BudgetRefused:
-            session.end(Status.BUDGET, session.purse.refused or "dollar budget exhausted")
-            return None
-        except KeyRejected as exc:
-            session.end(Status.FAILED, f"{answerer.source} failed in round {n}: {exc}")
-            return None
-        except ModelError as exc:
-            failure = exc
-            session.spend.add(getattr(exc, "usage", None) or Usage())  # a failed call costs too
-            continue
-        if reply is None:
-            session.pause(f"answers ran out after round {session.rounds}; "
-                          "resume with more answers")
-        return reply
-    session.end(Status.FAILED, f"{answerer.source} failed twice in round {n}: {failure}")
-    return None
+    answered, reply = session.call_twice(
+        answerer.source, lambda: answerer.answer(question, session.tree.chain(), round=n),
+        charge=True)  # a failed call costs too
+    if answered and reply is None:
+        session.pause(f"answers ran out after round {session.rounds}; resume with more answers")
+    return reply
 
 
 def _record(session: DrillSession, answerer: Answerer, reply: Reply) -> RoundResult:

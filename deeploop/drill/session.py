@@ -23,6 +23,7 @@ from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
 from ..models.purse import Purse, attach, purse_of
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..fileio import file_errors
+from ..harness import stop_requested
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..usage import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
@@ -143,7 +144,8 @@ class DrillSession:
     def ask(self) -> Question | None:
         """The question for the next round: the pending one, or a new one.
 
-        Checks the round cap and budgets first; ``None`` when the drill has ended.
+        Checks the round cap, budgets and a ``STOP`` file in the run folder
+        (the drill pauses, resumable) first; ``None`` when the drill has ended.
         """
         if self.finished:
             return None
@@ -152,6 +154,12 @@ class DrillSession:
         limit = self._limit()
         if limit:
             self.end(*limit)
+            return None
+        asked = stop_requested(self.run_dir)
+        if asked:  # resumable, unlike the STOP answer (aborted)
+            self.log.emit("stop_requested", self.rounds or None, source=asked,
+                          after_round=self.rounds)
+            self.pause(f"stopped by {asked} after round {self.rounds}")
             return None
         question = self._generate()
         if question is None:
@@ -169,21 +177,31 @@ class DrillSession:
     def _generate(self) -> Question | None:
         """Ask the questioner; a model that fails is retried once, then the run ends."""
         asked = asked_on_chain(self.asked, self.tree.cursor)
+        return self.call_twice("questioner", lambda: self.questioner.ask(self.tree.chain(), asked),
+                               charge=True)[1]
+
+    def call_twice(self, who: str, call: Callable, charge: bool = False) -> tuple[bool, object]:
+        """``(True, call())``, retried once when the model fails; ``(False, None)``
+        when the drill ended here: the purse refused the call (budget), the key
+        was rejected, or it failed twice (failed). With ``charge`` a failed
+        call's usage is spent too."""
+        n = self.rounds + 1
         failure = None
         for _ in range(2):
             try:
-                return self.questioner.ask(self.tree.chain(), asked)
+                return True, call()
             except BudgetRefused:
                 self.end(Status.BUDGET, self.purse.refused or "dollar budget exhausted")
-                return None
+                return False, None
             except KeyRejected as exc:
-                self.end(Status.FAILED, f"questioner failed in round {self.rounds + 1}: {exc}")
-                return None
+                self.end(Status.FAILED, f"{who} failed in round {n}: {exc}")
+                return False, None
             except ModelError as exc:
                 failure = exc
-                self.spend.add(getattr(exc, "usage", None) or Usage())  # a failed call costs too
-        self.end(Status.FAILED, f"questioner failed twice in round {self.rounds + 1}: {failure}")
-        return None
+                if charge:  # a failed call costs too
+                    self.spend.add(getattr(exc, "usage", None) or Usage())
+        self.end(Status.FAILED, f"{who} failed twice in round {n}: {failure}")
+        return False, None
 
     def _limit(self) -> tuple[str, str] | None:
         if cap_reached(self.budget, self.spend):

@@ -4,12 +4,13 @@ For trees too big to take in from the indented text (above ``MIN_NODES``):
 depth runs left to right, leaves top to bottom, so a long chain is a
 horizontal line and every branching is visible at a glance. Bedrock leaves
 are green, the cursor blue, open leaves amber; hovering a dot shows its
-depth and claim. Static markup only (no script), sized to fit its column.
+depth and claim. Static markup only (no script), sized to fit its column;
+the markup is the ``shape`` macro of ``drill.html.j2``.
 """
 from __future__ import annotations
 
-from html import escape
-
+from ..templating import fragment
+from .render import TEMPLATE
 from .tree import MARKER_PREFIX, Node, Tree
 
 MIN_NODES = 30
@@ -73,10 +74,7 @@ def shape_svg(tree: Tree, width: int = 760) -> str:
         claim = node.claim[len(MARKER_PREFIX):-1] if node.claim.startswith(MARKER_PREFIX) \
             else node.claim
         label = f"d{d}{' · ' + kind if kind else ''}: {claim[:100]}"
-        dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2.6 if kind else 1.8}" '
-                    f'fill="{colour}"><title>{escape(label)}</title></circle>')
-    return (f'<svg role="img" viewBox="0 0 {wide} {high}" style="width: 100%; max-width: '
-            f'{wide}px; height: auto; color: inherit" xmlns="http://www.w3.org/2000/svg">'
-            f"<title>Tree shape: {len(nodes)} nodes, depth {depth}, {leaves} leaves</title>"
-            f'<path d="{"".join(lines)}" fill="none" stroke="currentColor" '
-            f'stroke-opacity="0.45" stroke-width="1"/>{"".join(dots)}</svg>')
+        dots.append({"x": x, "y": y, "r": 2.6 if kind else 1.8, "colour": colour,
+                     "label": label})
+    return fragment(TEMPLATE, "shape", wide, high, len(nodes), depth, leaves,
+                    "".join(lines), dots)

@@ -8,12 +8,11 @@ first save is rebuilt from the journal. Takes no lock and writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 from ..runs import RunRecord, load_run, resolve_run
 from .history import load_history
-from .render import render_html, render_text
+from .render import render_html, render_text, summary_html
 from .tree import Tree
 from .treefile import TREE_FILE, load_tree
 
@@ -47,7 +46,7 @@ class DrillView:
         return render_html(self.tree)
 
     def _repr_html_(self) -> str:
-        return f"<div><code>{escape(self.summary())}</code></div>" + self.html()
+        return summary_html(self.summary(), self.tree)
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(self.summary() + "\n\n" + self.text())

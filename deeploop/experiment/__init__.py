@@ -7,9 +7,10 @@ file the agent edits), ``results`` (results.tsv), ``knobs`` (hyperparameters
 and structured descriptions), ``workspace`` (git), ``runner`` (the training
 subprocess), ``decide`` (pure keep/discard, noise), ``proposers`` (offline,
 anthropic, command), ``notify``, ``status``, ``rundir``, ``loop`` and
-``session`` (the loop and resume), ``synthetic`` (a cheap objective in place
-of training, for benchmarks and tests) and ``hypotheses`` (what the meta-analysis
-tier proposes and the loop tests). Nothing here imports torch at
+``session`` (the loop and resume) and ``hypotheses`` (what the meta-analysis
+tier proposes and the loop tests). The cheap objective benchmarks and tests
+use in place of training is ``bench/support/synthetic.py``, outside the
+package. Nothing here imports torch at
 module level.
 """
 from .decide import Verdict, crash_reason, decide_keep, judge

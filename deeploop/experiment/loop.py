@@ -14,9 +14,12 @@ With ``noise_runs`` K (default 3) the baseline is trained K more times
 before the first proposal (rows ``baseline (noise run i/K)``, never kept)
 and sigma is their sample standard deviation (``noise_estimated``). Unless
 ``min_delta`` is given, a keep must beat the best by more than
-``keep_sigma`` x sigma; with ``confirm`` a gain between 1 sigma and that
-margin is trained once more and the mean of the two runs decides, against
-the margin of a mean of two (``keep_sigma`` x sigma / sqrt 2).
+``keep_sigma`` standard errors of the difference (sigma x sqrt(1 + 1/n) for
+a best that is a mean of n runs); with ``confirm`` (the default) any gain
+above one standard error is trained once more, and is kept only if the
+fresh run clears that margin on its own and the mean of the two the margin
+of a mean of two (``decide.confirmed``). sigma is pooled from the baseline's
+runs and every confirmation's pair.
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
@@ -24,7 +27,10 @@ reset, ``experiment_result``. See ``session.py`` for resume: an interrupted
 experiment is no result; the loop trains its change again, under its number,
 before asking the proposer for anything new.
 
-``experiments`` counts trained experiments (keep, discard, crash). A rejected
+``experiments`` counts trained experiments (keep, discard, crash); events
+carry ``experiment``, the ordinal among them (0 for the baseline and its
+noise runs; a rejected proposal has the number the next trained one gets),
+beside ``round``, which numbers every row and log. A rejected
 proposal (the proposer failed, or its train.py did not parse or changed
 nothing) trains nothing and is not counted; ``max_rejected`` rejections in a
 row end the run ``failed`` with the last reason.
@@ -37,11 +43,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from .. import harness
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..errors import DeeploopError
 from ..usage import Usage
 from ..models.purse import Purse, attach, purse_of
-from ..runs import Outcome
+from ..runs import Outcome, Status
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
 from .hypotheses import Hypothesis, keys_tested, pending, read_hypotheses, tagged
@@ -104,6 +111,7 @@ class Loop:
     history: list[dict] = field(default_factory=list)
     baseline_round: int | None = None
     starter: object = None  # warm.WarmStarter while the loop runs, if enabled
+    score_starter: object = None  # the same for the scorer (workspace read-only)
     stop: threading.Event | None = None  # set by a widget: stop after the running experiment
     # Which pending hypotheses the proposer sees, given them and the history so
     # far; the default offers all of them, best rank first. The meta tier
@@ -179,10 +187,20 @@ class Loop:
         return self.noise_done() < self.settings.noise_runs
 
     def sigma(self) -> float | None:
-        """Run-to-run noise of the baseline, once the noise runs are done."""
+        """Run-to-run noise, once the noise runs are done: the baseline's
+        repeats pooled with every confirmation's pair of runs."""
         if not self.settings.noise_runs or self.noise_needed():
             return None
-        return decide.noise_sigma(self.baseline_values())
+        return decide.noise_sigma(self.baseline_values(), self.confirmation_pairs())
+
+    def confirmation_pairs(self) -> list[tuple[float, float]]:
+        """(first, again) of each confirmed experiment: two runs of one change."""
+        pairs = []
+        for event in self.history:
+            confirm = event.get("confirm") or {}
+            if confirm.get("first") is not None and confirm.get("again") is not None:
+                pairs.append((confirm["first"], confirm["again"]))
+        return pairs
 
     def best_figure(self) -> float | None:
         """What a proposal must beat: the best kept val_bpb; while that is still
@@ -195,11 +213,24 @@ class Loop:
             return round(sum(values) / len(values), 6)
         return best.val_bpb
 
+    def best_runs(self) -> int:
+        """How many runs the best figure is a mean of: all the baseline's
+        while it is the best, two for a confirmed keep, else one."""
+        best = read_results(self.run.results_path).best()
+        if best is None:
+            return 1
+        if best.is_baseline:
+            return max(1, len(self.baseline_values())) if self.sigma() else 1
+        kept = next((e for e in reversed(self.history) if e.get("status") == "keep"
+                     and e.get("val_bpb") == best.val_bpb), {})
+        return 2 if kept.get("confirm") else 1
+
     def min_delta(self) -> float:
-        """The keep margin: as given, else keep_sigma x sigma, else 0."""
+        """The keep margin: as given, else keep_sigma standard errors of one
+        run against the best, else 0."""
         if self.settings.min_delta is not None:
             return self.settings.min_delta
-        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma)
+        return decide.noise_min_delta(self.sigma(), self.settings.keep_sigma, self.best_runs())
 
     # -- the loop ---------------------------------------------------------------------
     def stop_reason(self) -> tuple[str, str] | None:
@@ -209,25 +240,20 @@ class Loop:
         limit = self.settings.max_rejected
         if limit and self.rejected_in_a_row >= limit:
             last = self.history[-1].get("reason") or "no reason given"
-            return "failed", (f"{self.rejected_in_a_row} proposals in a row were rejected "
+            return Status.FAILED, (f"{self.rejected_in_a_row} proposals in a row were rejected "
                               f"and nothing was trained (last: {last})")
         self.spend.rounds = self.done()
         if self.spend.rounds >= self.settings.experiments or cap_reached(self.limits, self.spend):
-            return "passed", f"{self.settings.experiments} experiments done"
+            return Status.PASSED, f"{self.settings.experiments} experiments done"
         # a call the purse refused (it could have crossed the cap) ends the run too
         reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
-        return ("budget_exhausted", reason) if reason else None
+        return (Status.BUDGET, reason) if reason else None
 
     def stop_requested(self) -> str | None:
         """Who asked the loop to stop before the next experiment: the ``stop``
         event (a notebook's Stop button) or a ``STOP`` file in the run folder
         (any shell). The file is consumed, so a resume starts afresh."""
-        if self.stop is not None and self.stop.is_set():
-            return "stop event"
-        if self.run.stop_path.exists():
-            self.run.stop_path.unlink(missing_ok=True)
-            return "STOP file"
-        return None
+        return harness.stop_requested(self.run, self.stop)
 
     def events(self) -> Iterator[dict]:
         yield self.log.emit("experiment_run_started", settings=vars(self.settings),
@@ -238,17 +264,11 @@ class Loop:
         if not self.sandbox.active:  # said once, at the start; the report repeats it
             yield self.log.emit("sandbox_unavailable", reason=self.sandbox.reason)
         while True:
-            stop = self.stop_reason()
-            if stop:
-                status, reason = stop
-                if status == "budget_exhausted":
-                    yield self.log.emit("budget_exhausted", reason=reason)
-                break
-            asked = self.stop_requested()
-            if asked:
-                done = self.next_number() - 1
-                status, reason = "paused", f"stopped by {asked} after experiment {done}"
-                yield self.log.emit("stop_requested", source=asked, after_experiment=done)
+            events, end = harness.before_round(self.log, self.stop_reason(), self.stop_requested,
+                                               self.next_number() - 1, "experiment")
+            yield from events
+            if end:
+                status, reason = end
                 break
             baseline = self.needs_baseline()
             if not baseline and self.noise_needed():
@@ -256,9 +276,9 @@ class Loop:
                 continue
             yield from self.experiment(self.next_number(), baseline)
             if baseline and self.needs_baseline():
-                status, reason = "failed", "the baseline crashed: see logs/ for why"
+                status, reason = Status.FAILED, "the baseline crashed: see logs/ for why"
                 break
-        if status != "paused":  # a stop on request is not the end: resume sends "done"
+        if status != Status.PAUSED:  # a stop on request is not the end: resume sends "done"
             yield from self.notify("done")
         self.finish(status, reason)
 
@@ -270,6 +290,7 @@ class Loop:
         rows_before = len(read_results(self.run.results_path).rows)
         yield self.log.emit("experiment_started", round=number, base_commit=base,
                             kind="baseline" if baseline else "proposal", rows_before=rows_before,
+                            experiment=0 if baseline else self.done() + 1,
                             proposer=None if baseline else self.proposer.spec,
                             **({"noise": noise} if noise else {}))
         proposal, commit, diff = yield from self.apply(number, baseline, base)
@@ -291,6 +312,7 @@ class Loop:
         values = self.baseline_values()
         sigma = decide.noise_sigma(values)
         return self.log.emit("noise_estimated", samples=values, sigma=sigma,
+                             best_runs=self.best_runs(),
                              min_delta=self.min_delta(), keep_sigma=self.settings.keep_sigma,
                              confirm=self.settings.confirm,
                              min_delta_given=self.settings.min_delta is not None)
@@ -318,7 +340,8 @@ class Loop:
         if decide.crash_reason(trained) is None and not changed:
             score = self.scorer(self.ws.path, self.run.data_dir, log_path=log_path,
                                 sandbox=self.sandbox, env=self.scorer_env(),
-                                timeout=max(120.0, 2 * self.budget_s), seed=number)
+                                timeout=max(120.0, 2 * self.budget_s), seed=number,
+                                starter=self.score_starter)
         return trained, score, launched, changed
 
     def train(self, number: int, proposal: Proposal, base: str, commit: str, diff: str,
@@ -334,10 +357,9 @@ class Loop:
             verdict = decide.Verdict(RowStatus.CRASH, "train.py changed tracked files while "
                                      f"training ({', '.join(changed)}): put back")
         confirm = None
-        sigma = self.sigma()
+        sigma, best_runs = self.sigma(), self.best_runs()
         if (not noise and self.settings.confirm and self.settings.min_delta is None
-                and decide.needs_confirmation(verdict, best_value, sigma,
-                                              self.settings.keep_sigma)):
+                and decide.needs_confirmation(verdict, best_value, sigma, best_runs)):
             again, again_score, launched, _ = self.train_and_score(number, "-confirm")
             yield from launched
             confirm = {"first": verdict.val_bpb,
@@ -345,7 +367,7 @@ class Loop:
                        "again_reason": (again_score.reason if again_score else
                                         decide.crash_reason(again))}
             verdict = decide.confirmed(verdict, confirm["again"], best_value, sigma,
-                                       self.settings.keep_sigma)
+                                       self.settings.keep_sigma, best_runs)
             confirm["val_bpb"] = verdict.val_bpb
         if noise:
             verdict = decide.measured_only(verdict)
@@ -420,6 +442,7 @@ class Loop:
         diff = self.ws.diff(base, commit)
         hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
         yield self.log.emit("experiment_committed", round=number, commit=commit,
+                            experiment=self.done() + 1,
                             description=proposal.description, hypothesis=hypothesis, diff=diff)
         return proposal, commit, diff
 
@@ -452,7 +475,10 @@ class Loop:
     def result(self, number: int, status: str, proposal: Proposal, **fields) -> dict:
         hypothesis = proposal.hypothesis.to_json() if proposal.hypothesis else None
         kind = "baseline" if number == self.baseline_round else "proposal"
+        # which experiment of --experiments N this is (round counts the baseline's runs too)
+        ordinal = 0 if kind == "baseline" else self.done() + 1  # a rejected one: the next's
         event = self.log.emit("experiment_result", round=number, kind=kind, status=status,
+                              experiment=ordinal,
                               description=proposal.description, hypothesis=hypothesis,
                               proposal=proposal.to_json(), cost=proposal.usage.to_json(),
                               corpus_sha256=self.corpus_sha, **fields)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import InputError, NotFound
+from ..errors import InputError
 from ..creating import building, clear_half_made, session_only
-from ..events import EVENTS_FILE, EventLog
 from ..fileio import atomic_write_json
-from ..runs import runs_root, validate_run_id
-from ..settings import RunSettings, SettingsRecord, check_number
+from ..harness import RunFolder
+from ..settings import RunSettings, check_number
 from .corpus import load_corpus, prepare, read_prepared_meta
 from .results import HEADER
+from .sandbox import MODES
 from .workspace import PROGRAM_FILE, TRAIN_FILE, Workspace, open_workspace
 
 NODE = "experiment"
@@ -63,7 +63,6 @@ class Settings(RunSettings):
         check_number(self.max_memory_gb, "--max-memory-gb")
         check_number(self.noise_runs, "--noise-runs", allow_zero=True, integer=True)
         check_number(self.keep_sigma, "--keep-sigma", allow_zero=True)
-        from .sandbox import MODES
         if self.sandbox not in MODES:
             raise InputError(f"--sandbox must be one of {', '.join(MODES)}, got {self.sandbox!r}")
         check_number(self.meta_interval, "--meta-interval", allow_zero=True, integer=True)
@@ -72,20 +71,14 @@ class Settings(RunSettings):
 
 
 @dataclass
-class ExperimentRun(SettingsRecord):
-    path: Path
-    tag: str
-
+class ExperimentRun(RunFolder):
+    node = NODE
+    settings_file = SETTINGS_FILE
     settings_class = Settings
 
-    workspace_dir = property(lambda self: self.path / "workspace")
     results_path = property(lambda self: self.path / "results.tsv")
     logs_dir = property(lambda self: self.path / "logs")
-    events_path = property(lambda self: self.path / EVENTS_FILE)
     data_dir = property(lambda self: self.path / "data")
-    notify_log = property(lambda self: self.path / "notify.log")
-    settings_path = property(lambda self: self.path / SETTINGS_FILE)
-    stop_path = property(lambda self: self.path / "STOP")  # touch it to stop between experiments
 
     def log_path(self, number: int) -> Path:
         return self.logs_dir / f"{number:03d}.log"
@@ -93,22 +86,16 @@ class ExperimentRun(SettingsRecord):
     def workspace(self) -> Workspace:
         return open_workspace(self.workspace_dir)
 
-    def event_log(self) -> EventLog:
-        return EventLog(self.events_path, run_id=self.tag, node=NODE)
-
     def corpus(self) -> dict:
         return read_prepared_meta(self.data_dir)
 
 
 def run_path(tag: str, root: Path | None = None) -> Path:
-    return (root or runs_root()) / NODE / validate_run_id(tag, "tag")
+    return ExperimentRun.path_for(tag, root)
 
 
 def open_run(tag: str, root: Path | None = None) -> ExperimentRun:
-    path = run_path(tag, root)
-    if not (path / SETTINGS_FILE).is_file():
-        raise NotFound(f"no experiment tagged {tag!r} under {path.parent}")
-    return ExperimentRun(path, tag)
+    return ExperimentRun.open(tag, root)
 
 
 def template_files() -> dict[str, str]:

@@ -92,11 +92,12 @@ class TrainResult:
     log_tail: list[str] = field(default_factory=list)
     stopped: bool = False              # the harness sent SIGTERM at the deadline
     deadline_s: float | None = None    # seconds after launch the trainer was allowed
+    cpu_seconds: float | None = None   # CPU the trainer used (warm start only)
 
     def to_json(self) -> dict:
         return {"returncode": self.returncode, "wall_seconds": round(self.wall_seconds, 3),
                 "killed": self.killed, "fail_line": self.fail_line, "stopped": self.stopped,
-                "deadline_s": self.deadline_s}
+                "deadline_s": self.deadline_s, "cpu_seconds": self.cpu_seconds}
 
 
 def _group(pgid: int):
@@ -172,6 +173,7 @@ class _Warm:
 
     def __init__(self, starter, workspace, env, log_path):
         self.starter = starter
+        starter.last_cpu_s = None
         self.pid = starter.launch(str(workspace), env, str(log_path))
 
     def wait(self, timeout: float | None) -> int | None:
@@ -244,8 +246,9 @@ def run_training(workspace: Path, log_path: Path, budget: float, data_dir: Path,
         text = log_path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:  # killed (its helper died) before it opened its log
         text = ""
+    cpu = getattr(trainer.starter, "last_cpu_s", None) if isinstance(trainer, _Warm) else None
     return TrainResult(returncode, wall, parse_summary(text), killed, find_fail(text),
-                       text.splitlines()[-TAIL_LINES:], stopped, round(timeout, 3))
+                       text.splitlines()[-TAIL_LINES:], stopped, round(timeout, 3), cpu)
 
 
 def prepare_counts(workspace: Path, data_dir: Path) -> None:

@@ -18,7 +18,10 @@ Protocol (the scorer's stdout; train.py's own prints go to the log): one
 JSON line ``{"ready": true, "seq_len": N}`` or ``{"error": ...}``; then per
 request the harness writes ``{"shape": [B, L], "keep": k}`` and B*L bytes,
 the scorer answers ``{"shape": [B, k, 256]}`` and B*k*256 float32 values
-(the last k positions of each window), or ``{"error": ...}``.
+(the last k positions of each window), or ``{"error": ...}``. A
+``logprobs(model, x, keep)`` is told k and may return only those positions
+((B, k, 256)): windows slide by half a context, so about half of the
+positions are context only, and their outputs need not be computed.
 """
 from __future__ import annotations
 
@@ -97,6 +100,16 @@ def _flatten(out, b: int, k: int, torch) -> bytes:
     return flat.tobytes()
 
 
+def _takes_keep(logprobs) -> bool:
+    """Whether train.py's ``logprobs`` takes ``keep`` (only the last ``keep``
+    positions are scored: it may compute the others' outputs not at all)."""
+    import inspect
+    try:
+        return "keep" in inspect.signature(logprobs).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def child_main() -> None:
     """Run in the workspace: load the model, then answer requests until EOF."""
     proto_in = os.fdopen(os.dup(0), "rb")
@@ -110,6 +123,7 @@ def child_main() -> None:
             raise FileNotFoundError(f"no model saved: train.py wrote no {MODEL_FILE}")
         model = train.load_model(MODEL_FILE)
         seq_len = int(train.SEQ_LEN)
+        takes_keep = _takes_keep(train.logprobs)
         torch = sys.modules.get("torch")
     except BaseException as exc:  # noqa: anything train.py raises is its failure
         _send(proto_out, {"error": f"{type(exc).__name__}: {exc}"[:300]})
@@ -127,7 +141,9 @@ def child_main() -> None:
                 x = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long().view(b, length)
             else:
                 x = [list(raw[i * length:(i + 1) * length]) for i in range(b)]
-            payload = _flatten(train.logprobs(model, x), b, request["keep"], torch)
+            out = (train.logprobs(model, x, keep=request["keep"]) if takes_keep
+                   else train.logprobs(model, x))
+            payload = _flatten(out, b, request["keep"], torch)
         except BaseException as exc:  # noqa
             _send(proto_out, {"error": f"{type(exc).__name__}: {exc}"[:300]})
             return
@@ -153,26 +169,61 @@ def plan_rounds(val_len: int, eval_bytes: int, seq_len: int) -> list[list[tuple[
 
 
 class _Scorer:
-    """The harness's end of the pipe to one scorer process."""
+    """The harness's end of the pipes to one scorer process: a fresh one
+    (``cold``) or a child of the warm-start helper (``warm``)."""
 
-    def __init__(self, argv, cwd, env, log, deadline):
-        self.deadline = deadline
-        self.proc = procs.start(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=log)
+    def __init__(self, pid: int, to_scorer, from_scorer: int, deadline: float, reap):
+        self.pid, self.to_scorer, self.fd = pid, to_scorer, from_scorer
+        self.deadline, self.reap = deadline, reap
         self.buffer = b""
+
+    @classmethod
+    def cold(cls, argv, cwd, env, log, deadline) -> "_Scorer":
+        proc = procs.start(argv, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=log)
+
+        def reap():
+            proc.wait()
+            proc.stdout.close()
+        return cls(proc.pid, proc.stdin, proc.stdout.fileno(), deadline, reap)
+
+    @classmethod
+    def warm(cls, starter, cwd, env, log_path, deadline) -> "_Scorer":
+        """Forked by ``starter`` (warm.WarmStarter, in the scorer's sandbox)."""
+        theirs_in, ours_out = os.pipe()
+        ours_in, theirs_out = os.pipe()
+        try:
+            pid = starter.launch(str(cwd), env, str(log_path or os.devnull), kind="score",
+                                 pipes=(theirs_in, theirs_out))
+        except BaseException:
+            for fd in (ours_in, ours_out):
+                os.close(fd)
+            raise
+        finally:
+            os.close(theirs_in)
+            os.close(theirs_out)
+
+        def reap():
+            os.close(ours_in)
+            starter.last_cpu_s = None
+            try:  # the helper reports the child's exit: read it, so the next launch is clean
+                while starter.poll(5.0) is None and starter.proc.poll() is None:
+                    pass
+            except (OSError, ValueError):
+                pass  # the helper is gone: nothing left to read
+        return cls(pid, os.fdopen(ours_out, "wb"), ours_in, deadline, reap)
 
     def _read(self, n: int | None) -> bytes:
         """n bytes, or a line when n is None, within the deadline."""
         import select
-        fd = self.proc.stdout.fileno()
         while (n is None and b"\n" not in self.buffer) or (n is not None and len(self.buffer) < n):
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise ScoringError("scoring timed out")
-            ready, _, _ = select.select([fd], [], [], left)
+            ready, _, _ = select.select([self.fd], [], [], left)
             if not ready:
                 continue
-            chunk = os.read(fd, 1 << 20)
+            chunk = os.read(self.fd, 1 << 20)
             if not chunk:
                 raise ScoringError("the scorer exited early")
             self.buffer += chunk
@@ -191,23 +242,31 @@ class _Scorer:
             raise ScoringError(message["error"])
         return message
 
-    def ask(self, windows: bytes, b: int, length: int, keep: int) -> bytes:
-        self.proc.stdin.write(json.dumps({"shape": [b, length], "keep": keep}).encode() + b"\n")
-        self.proc.stdin.write(windows)
-        self.proc.stdin.flush()
+    def send(self, windows: bytes, b: int, length: int, keep: int) -> None:
+        try:
+            self.to_scorer.write(json.dumps({"shape": [b, length], "keep": keep}).encode() + b"\n")
+            self.to_scorer.write(windows)
+            self.to_scorer.flush()
+        except BrokenPipeError:
+            raise ScoringError("the scorer exited early") from None
+
+    def receive(self, b: int, keep: int) -> bytes:
         answer = self.message()
         if answer.get("shape") != [b, keep, VOCAB]:
             raise ScoringError(f"the scorer answered shape {answer.get('shape')}")
         return self._read(b * keep * VOCAB * 4)
 
     def close(self) -> None:
-        procs.signal_group(self.proc.pid)
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        """Kill the scorer and reap it; once (later calls do nothing)."""
+        if self.reap is None:
+            return
+        procs.signal_group(self.pid)
+        try:
+            self.to_scorer.close()
+        except OSError:
+            pass
+        self.reap, reap = None, self.reap
+        reap()
 
 
 def log_softmax(np, values):
@@ -219,12 +278,36 @@ def log_softmax(np, values):
     return values - top - np.log(np.exp(values - top).sum(axis=-1, keepdims=True))
 
 
+def _requests(val: bytes, rounds, rng: random.Random):
+    """Per round: (windows, its rows' bytes incl. a probe, the probe or None).
+    The probe is one window again with one byte changed: (row, position)."""
+    for group in rounds:
+        begin, end, scored = group[0]
+        length = end - begin
+        rows = [val[b:e] for b, e, _ in group]
+        probe = None
+        if length >= 2:
+            pick = rng.randrange(len(rows))
+            at = rng.randrange(max(1, length - scored), length)
+            changed = bytearray(rows[pick])
+            changed[at] = (changed[at] + 1 + rng.randrange(255)) % VOCAB
+            rows.append(bytes(changed))
+            probe = (pick, at)
+        yield group, b"".join(rows), len(rows), probe
+
+
 def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None,
                 sandbox: Sandbox = NONE, env: dict | None = None,
                 python: str = sys.executable, timeout: float = 300.0,
-                seed: int = 0) -> Score:
+                seed: int = 0, starter=None) -> Score:
     """val_bpb of the model in ``workspace``, scored by the harness; a Score
-    with ``reason`` (and no val_bpb) when there is none to score."""
+    with ``reason`` (and no val_bpb) when there is none to score. With a
+    ``starter`` (warm.WarmStarter started with ``SCORE_PRELOAD``, inside the
+    scorer's walls) the scorer is forked from it; otherwise a fresh process.
+
+    The next request goes out as soon as an answer is in, before the harness
+    reads it, so the scorer computes while the harness does its arithmetic;
+    the scorer still never holds a byte before it has answered for it."""
     from ..errors import require
     np = require("numpy", "ml")
     started = time.monotonic()
@@ -234,11 +317,19 @@ def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None
     meta = read_prepared_meta(data_dir)
     val = (data_dir / "val.bin").read_bytes()
     n = meta["eval_bytes"]
-    walls = Walls(workspace, data_dir, writable=False)
-    argv = sandbox.wrap([python, "-c", _ENTRY], walls)
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    scorer = _Scorer(argv, workspace, env if env is not None else dict(os.environ), log,
-                     started + timeout)
+    env = env if env is not None else dict(os.environ)
+    scorer, log = None, None
+    if starter is not None:
+        try:
+            scorer = _Scorer.warm(starter, workspace, env, log_path, started + timeout)
+        except (OSError, ValueError):
+            scorer = None  # the helper is gone: a fresh process still works
+    if scorer is None:
+        walls = Walls(workspace, data_dir, writable=False)
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        scorer = _Scorer.cold(sandbox.wrap([python, "-c", _ENTRY], walls), workspace, env, log,
+                              started + timeout)
+    warm = log is None
     rng = random.Random(seed)
     try:
         ready = scorer.message()
@@ -246,43 +337,50 @@ def score_model(workspace: Path, data_dir: Path, *, log_path: Path | None = None
         if seq_len < 2:
             raise ScoringError(f"SEQ_LEN must be an int of at least 2, got {ready.get('seq_len')}")
         total_bits, probes, worst = 0.0, 0, 0.0
-        for group in plan_rounds(len(val), n, seq_len):
-            begin, end, scored = group[0]
-            length = end - begin
-            rows = [val[b:e] for b, e, _ in group]
-            probe_at = None
-            if length >= 2:  # one window again, one byte changed
-                pick = rng.randrange(len(rows))
-                probe_at = rng.randrange(max(1, length - scored), length)
-                changed = bytearray(rows[pick])
-                changed[probe_at] = (changed[probe_at] + 1 + rng.randrange(255)) % VOCAB
-                rows.append(bytes(changed))
-            raw = scorer.ask(b"".join(rows), len(rows), length, scored)
-            logp = log_softmax(np, np.frombuffer(raw, dtype=np.float32).reshape(
-                len(rows), scored, VOCAB))
+        requests = _requests(val, plan_rounds(len(val), n, seq_len), rng)
+        current = next(requests, None)
+        if current is not None:
+            scorer.send(*current[1:3], *_shape(current[0]))
+        while current is not None:
+            group, _, b, probe = current
+            length, scored = _shape(group)
+            raw = scorer.receive(b, scored)
+            current = next(requests, None)
+            if current is not None:  # answered: the next windows may go out now
+                scorer.send(*current[1:3], *_shape(current[0]))
+            logp = log_softmax(np, np.frombuffer(raw, dtype=np.float32).reshape(b, scored, VOCAB))
             targets = np.frombuffer(b"".join(val[e - scored + 1:e + 1] for _, e, _ in group),
                                     dtype=np.uint8).reshape(len(group), scored, 1)
             picked = np.take_along_axis(logp[:len(group)], targets.astype(np.intp), axis=-1)
             total_bits += -float(picked.sum()) / math.log(2)
-            if probe_at is not None:
-                before = probe_at - (length - scored)  # positions < probe_at among the kept
+            if probe is not None:
+                pick, at = probe
+                before = at - (length - scored)  # positions < the changed byte among the kept
                 if before > 0:
                     diff = float(np.abs(logp[-1, :before] - logp[pick, :before]).max())
                     worst = max(worst, diff)
                     probes += 1
                     if diff > CAUSAL_TOLERANCE:
                         raise ScoringError(
-                            f"non-causal logprobs: changing byte {probe_at} of a window moved "
+                            f"non-causal logprobs: changing byte {at} of a window moved "
                             f"an earlier prediction by {diff:.3g} nats")
+        scorer.close()  # before the figures: a warm scorer's CPU seconds come with its exit
         detail = {"eval_bytes": n, "seq_len": seq_len, "causal_probes": probes,
-                  "causal_max_diff": worst, "sandbox": sandbox.kind}
+                  "causal_max_diff": worst, "sandbox": sandbox.kind, "warm": warm,
+                  "cpu_s": starter.last_cpu_s if warm else None}
         return Score(total_bits / n, None, time.monotonic() - started, detail)
     except ScoringError as exc:
         return Score(None, f"scoring failed: {exc}", time.monotonic() - started)
     finally:
         scorer.close()
-        if log_path:
+        if log is not None and log_path:
             log.close()
+
+
+def _shape(group) -> tuple[int, int]:
+    """(window length, scored positions) shared by a round's windows."""
+    begin, end, scored = group[0]
+    return end - begin, scored
 
 
 def mismatch(printed: float | None, scored: float | None) -> float | None:

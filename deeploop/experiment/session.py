@@ -19,10 +19,9 @@ import threading
 import time
 from typing import Callable, Iterator
 
-from ..errors import DeeploopError, InputError
+from ..errors import InputError
 from ..events import read_events
-from ..fileio import file_lock
-from ..liveness import claim
+from ..harness import each, hold, in_flight, record_end
 from .loop import Loop, Scorer, Trainer, usage_of
 from .proposers import Proposer
 from .record import check_record
@@ -30,7 +29,7 @@ from .results import RowStatus, read_results
 from .rundir import ExperimentRun, Settings
 from .runner import kill_orphan, run_training, scrub_env
 from .sandbox import Sandbox, Walls
-from .warm import WarmStarter
+from .warm import SCORE_PRELOAD, WarmStarter
 from .workspace import Workspace
 
 
@@ -40,14 +39,7 @@ CLOSED = ("experiment_result", "experiment_interrupted")
 def find_in_flight(events: list[dict]) -> dict | None:
     """The last started experiment with neither a result nor an interruption
     recorded after it, if any (an interrupted number is started again)."""
-    flight = None
-    for event in events:
-        if event.get("type") == "experiment_started":
-            flight = event
-        elif (event.get("type") in CLOSED and flight is not None
-              and event.get("round") == flight.get("round")):
-            flight = None
-    return flight
+    return in_flight(events, "experiment_started", CLOSED)
 
 
 def check_clean(run: ExperimentRun, ws: Workspace | None = None,
@@ -114,11 +106,7 @@ def _record_end(run: ExperimentRun, ws: Workspace, loop: Loop, reason: str, stat
         steps.append(lambda: [None for _ in loop.notify("crash", reason)])
     steps += [lambda: loop.log.emit("loop_aborted", reason=reason),
               lambda: loop.finish(status, reason)]
-    for step in steps:
-        try:
-            step()
-        except (DeeploopError, OSError):
-            pass
+    each(steps)
 
 
 def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Proposer | None = None,
@@ -137,9 +125,7 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     workspace (the meta tier's ``meta:`` commits); the events it returns are
     yielded too and their ``usage`` counts against the dollar budget.
     ``scorer`` replaces the harness's scoring (tests of the decisions only)."""
-    with file_lock(run.path / ".lock", wait=False, what=f"experiment {run.tag!r}"), \
-            claim(run.path, f"experiment {run.tag!r}", log=run.event_log(),
-                  workspace=run.workspace()):
+    with hold(run):
         ws = run.workspace()
         events = read_events(run.events_path).events
         check_record(run.results_path, events, run.tag)  # before anything is trained or appended
@@ -154,23 +140,24 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
         yield from recovered
         try:
             if settings.warm_start:
-                loop.starter = WarmStarter(
-                    sys.executable, {**scrub_env(dict(os.environ)), **sandbox.env()},
-                    sandbox=sandbox, walls=Walls(ws.path, run.data_dir))
+                env = {**scrub_env(dict(os.environ)), **sandbox.env()}
+                loop.starter = WarmStarter(sys.executable, env, sandbox=sandbox,
+                                           walls=Walls(ws.path, run.data_dir))
+                if scorer is None:  # the harness's own scorer: forked warm too, read-only walls
+                    loop.score_starter = WarmStarter(
+                        sys.executable, env, preload=SCORE_PRELOAD, sandbox=sandbox,
+                        walls=Walls(ws.path, run.data_dir, writable=False))
             for event in loop.events():
                 yield event
                 for extra in between(event) if between is not None else ():
                     loop.spend.add(usage_of(extra))
                     yield extra
-        except (KeyboardInterrupt, GeneratorExit) as exc:
+        except BaseException as exc:
             # the trainer's process group is already killed (run_training unwinds first)
-            reason = getattr(exc, "reason", "interrupted")
-            _record_end(run, ws, loop, reason, "aborted")
-            raise
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            _record_end(run, ws, loop, detail, "failed", notify=True)
+            record_end(exc, lambda reason, status, crashed:
+                       _record_end(run, ws, loop, reason, status, notify=crashed))
             raise
         finally:
-            if loop.starter is not None:
-                loop.starter.close()
+            for starter in (loop.starter, loop.score_starter):
+                if starter is not None:
+                    starter.close()

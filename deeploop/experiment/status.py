@@ -125,7 +125,7 @@ def format_status(status: ExperimentStatus) -> str:
     noise = status.noise or {}
     if noise.get("sigma"):
         given = " (--min-delta given)" if noise.get("min_delta_given") else (
-            f" ({noise.get('keep_sigma', 2):g} sigma)")
+            f" ({noise.get('keep_sigma', 2):g} standard errors)")
         lines.append(f"noise:        sigma {noise['sigma']:.6f} from {len(noise.get('samples', []))}"
                      f" baseline runs; keep threshold {noise.get('min_delta', 0):.6f}{given}")
     elif noise:  # estimated, but no spread to set a threshold by

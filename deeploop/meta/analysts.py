@@ -14,6 +14,7 @@ from typing import Callable, Protocol, runtime_checkable
 from ..errors import InputError
 from ..experiment.hypotheses import Hypothesis
 from ..models.anthropic import AnthropicModel
+from ..registry import Registry
 from ..usage import Usage
 from .inputs import MetaInputs
 
@@ -39,23 +40,14 @@ class Analyst(Protocol):
     def analyse(self, inputs: MetaInputs) -> Analysis: ...
 
 
-_FACTORIES: dict[str, Callable[[str], Analyst]] = {}
-
-
-def register(name: str, factory: Callable[[str], Analyst]) -> None:
-    _FACTORIES[name] = factory
-
-
-def known() -> list[str]:
-    return sorted(_FACTORIES)
+_ANALYSTS: Registry[Callable[[str], Analyst]] = Registry(
+    "analyst", lambda name: name if name == "offline" else f"{name}:<model>")
+register, known = _ANALYSTS.register, _ANALYSTS.known
 
 
 def get_analyst(spec: str | None) -> Analyst:
     name, _, arg = (spec or "offline").partition(":")
-    if name not in _FACTORIES:
-        raise InputError(f"unknown analyst {spec!r}: use one of "
-                         + ", ".join(f"{n}:<model>" if n != "offline" else n for n in known()))
-    return _FACTORIES[name](arg.strip())
+    return _ANALYSTS.get(name, spec)(arg.strip())
 
 
 # The analysts are imported when asked for: they import Analysis from here.

@@ -5,7 +5,6 @@ One path for the command line (``deeploop experiment run``) and notebooks
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import InputError, NotFound
@@ -17,6 +16,7 @@ from ..experiment.session import check_clean
 from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE
 from ..fileio import read_text
 from ..models.anthropic import check_api_key
+from ..runs import Status, read_outcome
 from .analysts import get_analyst
 
 
@@ -60,15 +60,10 @@ def interrupted(run) -> bool:
     if runs == 0:
         made = next(iter(journal.of_type("experiment_init")), {})
         return made.get("created_by") == "run" and not (run.path / "outcome.json").exists()
-    try:
-        outcome = json.loads((run.path / "outcome.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    outcome, _ = read_outcome(run.path)
+    if outcome is None:  # missing, or torn: an unfinished run
         return True
-    except (OSError, ValueError):
-        return True  # a torn outcome is an unfinished run
-    if not isinstance(outcome, dict):
-        return True
-    return outcome.get("status") == "aborted" or outcome.get("run_number", runs) < runs
+    return outcome.get("status") == Status.ABORTED or outcome.get("run_number", runs) < runs
 
 
 def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,

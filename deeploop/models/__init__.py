@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..errors import InputError
-from .base import Completion, Model
+from ..registry import Registry
 from ..usage import Usage
+from .base import Completion, Model
 
-_FACTORIES: dict[str, Callable[[str], Model]] = {}
-
-
-def register(scheme: str, factory: Callable[[str], Model]) -> None:
-    _FACTORIES[scheme] = factory
+_MODELS: Registry[Callable[[str], Model]] = Registry("model spec")
+register = _MODELS.register
 
 
 def get_model(spec: str) -> Model:
     """Build the model a spec string names, or raise a one-line InputError."""
     scheme, sep, arg = (spec or "").partition(":")
-    if not sep or scheme not in _FACTORIES or not arg.strip():
-        known = ", ".join(f"{s}:<...>" for s in sorted(_FACTORIES))
-        raise InputError(f"unknown model spec {spec!r}: use one of {known}", spec=spec)
-    return _FACTORIES[scheme](arg.strip())
+    if not sep or not arg.strip():
+        raise _MODELS.unknown(spec)
+    return _MODELS.get(scheme, spec)(arg.strip())
 
 
 def _anthropic(arg: str) -> Model:

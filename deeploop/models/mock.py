@@ -12,23 +12,20 @@ from typing import Callable
 
 from ..errors import InputError
 from ..lessons import lesson_keys
-from .base import Completion, Model
+from ..registry import Registry
 from ..usage import Usage
+from .base import Completion, Model
 
 LESSONS_HEADING = "## Accumulated lessons (BANS.md)"
 
-_MOCKS: dict[str, Callable[[], Model]] = {}
-
-
-def register_mock(name: str, factory: Callable[[], Model]) -> None:
-    _MOCKS[name] = factory
+_MOCKS: Registry[Callable[[], Model]] = Registry("mock model", lambda name: f"mock:{name}")
+register_mock = _MOCKS.register
 
 
 def get_mock(name: str) -> Model:
     if name not in _MOCKS:
-        known = ", ".join(f"mock:{n}" for n in sorted(_MOCKS))
-        raise InputError(f"unknown mock model 'mock:{name}': known mocks are {known}")
-    return _MOCKS[name]()
+        raise InputError(f"unknown mock model 'mock:{name}': known mocks are {_MOCKS.listing()}")
+    return _MOCKS.get(name, f"mock:{name}")()
 
 
 def lessons_in_prompt(prompt: str) -> set[str]:

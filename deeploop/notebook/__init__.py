@@ -12,20 +12,24 @@
 - ``headline``: ``record_headline``, called inside a notebook.
 - Widgets, imported on first use: ``ExperimentMonitor`` (``monitor``, over
   ``job.ExperimentJob``, the experiment loop in a thread) and ``RunBrowser``
-  (``browser``).
+  (``browser``), and ``DrillWidget`` (``drill_widget``: a drill one question
+  at a time).
 
 Importing this package stays cheap (a kernel imports it to record its
 headline); papermill, ipywidgets and friends load only when used.
 """
 from .headline import HEADLINE_MIME, record_headline
 
-__all__ = ["ExperimentMonitor", "HEADLINE_MIME", "RunBrowser", "record_headline"]
+__all__ = ["DrillWidget", "ExperimentMonitor", "HEADLINE_MIME", "RunBrowser", "record_headline"]
 
 
 def __getattr__(name):
     if name == "ExperimentMonitor":  # lazy: only a notebook needs ipywidgets
         from .monitor import ExperimentMonitor
         return ExperimentMonitor
+    if name == "DrillWidget":
+        from .drill_widget import DrillWidget
+        return DrillWidget
     if name == "RunBrowser":
         from .browser import RunBrowser
         return RunBrowser

@@ -14,15 +14,14 @@ run folder's path, ``wait()`` for a build, read ``report_view.value``;
 from __future__ import annotations
 
 import threading
-from html import escape
 from pathlib import Path
 from typing import Callable
 
 from ..errors import require
 from ..runs import runs_root
+from ..templating import fragment
 
-FRAME = ('<iframe sandbox="allow-scripts" style="width: 100%; height: {height}px; border: 1px '
-         'solid var(--jp-border-color2, #d0d7de)" srcdoc="{page}"></iframe>')
+TEMPLATE, PARTS = "browser.html.j2", "parts.html.j2"
 
 
 def run_label(record, batch: str = "") -> str:
@@ -104,7 +103,7 @@ class RunBrowser:
         finally:
             self._listing = False
         if not rows:
-            self.message.value = f"<i>No runs under {escape(str(self.root))} yet.</i>"
+            self.message.value = fragment(PARTS, "aside", f"No runs under {self.root} yet.")
 
     def _choices(self, rows) -> None:
         """Kinds and statuses that occur, for the filters (the choice kept)."""
@@ -123,12 +122,13 @@ class RunBrowser:
         from .runlist import compare
         chosen = [self.records[p][0] for p in self.compare_runs.value if p in self.records]
         if len(chosen) < 2:
-            self.compare_view.value = "<i>Choose two or more runs to compare.</i>"
+            self.compare_view.value = fragment(PARTS, "aside",
+                                               "Choose two or more runs to compare.")
             return
         try:
             self.compare_view.value = compare(chosen)._repr_html_()
         except Exception as exc:  # shown in the widget: one bad run must not break browsing
-            self.compare_view.value = f"<i>cannot compare: {escape(str(exc))}</i>"
+            self.compare_view.value = fragment(PARTS, "aside", f"cannot compare: {exc}")
 
     def _picked(self, change) -> None:
         if not self._listing:
@@ -144,9 +144,10 @@ class RunBrowser:
             self._display(page)
             return
         if self.worker is not None and self.worker.is_alive():
-            self.message.value = "<i>a report is being built; try again when it is done</i>"
+            self.message.value = fragment(PARTS, "aside", "a report is being built; try "
+                                          "again when it is done")
             return
-        self.message.value = f"building the report of <code>{escape(run_dir)}</code>…"
+        self.message.value = fragment(TEMPLATE, "building", run_dir)
         self.report_view.value = ""
         self.worker = threading.Thread(target=self._build_report, args=(run_dir,), daemon=True)
         self.worker.start()
@@ -164,16 +165,15 @@ class RunBrowser:
             page = Path(builder(run_dir).html)
         except Exception as exc:  # shown in the widget: one bad run must not break browsing
             line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            from .theme import pill
-            self.message.value = f"{pill('error')} no report: {escape(line)}"
+            self.message.value = fragment(TEMPLATE, "no_report", line)
             return
         if self.runs.value == run_dir:  # still the one picked
             self._display(page)
 
     def _display(self, page: Path) -> None:
-        self.message.value = f"<code>{escape(str(page))}</code>"
+        self.message.value = fragment(TEMPLATE, "page_path", page)
         text = page.read_text(encoding="utf-8", errors="replace")
-        self.report_view.value = FRAME.format(height=self.height, page=escape(text, quote=True))
+        self.report_view.value = fragment(TEMPLATE, "frame", self.height, text)
 
     def _repr_mimebundle_(self, **kwargs):
         """The widget, with the run table as its static view (exported notebooks)."""
@@ -181,6 +181,6 @@ class RunBrowser:
         bundle = self.box._repr_mimebundle_(**kwargs)
         bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
         rows = [row(r, b) for r, b in self.records.values()]
-        bundle.update({"text/html": self.listing.value or "<i>No runs.</i>",
+        bundle.update({"text/html": self.listing.value or fragment(PARTS, "aside", "No runs."),
                        "text/plain": text_table(rows) or "(no runs)"})
         return bundle

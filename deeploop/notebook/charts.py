@@ -15,6 +15,8 @@ import io
 import re
 from contextlib import contextmanager
 
+from ..templating import fragment, safe
+
 INK = "#010203"  # a colour nothing else uses, swapped for currentColor in the SVG
 _RC = {
     "svg.fonttype": "none",           # real <text>: smaller, selectable, themed
@@ -66,8 +68,7 @@ def to_svg(fig, title: str = "") -> str:
     text = text.replace("<svg ", f'<svg role="img" style="width: 100%; max-width: {px}px; '
                                   'height: auto; color: inherit" ', 1)
     if title:
-        from html import escape
-        text = text.replace(">", f"><title>{escape(title)}</title>", 1)
+        text = text.replace(">", ">" + fragment("parts.html.j2", "svg_title", title), 1)
     return text
 
 
@@ -126,7 +127,7 @@ class Chart:
         return self.figure.axes if self.figure is not None else []
 
     def _repr_html_(self) -> str:
-        return f'<div class="deeploop-chart">{self.svg}</div>'
+        return fragment("parts.html.j2", "chart", safe(self.svg))
 
     def __repr__(self) -> str:
         return self.text

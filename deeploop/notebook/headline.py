@@ -13,9 +13,10 @@ wins. A notebook that records none gets the ``final_score`` of an
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
+
+from ..runs import read_outcome
 
 HEADLINE_MIME = "application/vnd.deeploop.headline+json"
 
@@ -43,11 +44,8 @@ def read_headline(nb) -> dict | None:
 
 def headline_from_run(run_dir: Path) -> dict | None:
     """Fallback: a run folder's outcome.json final_score."""
-    try:
-        outcome = json.loads((Path(run_dir) / "outcome.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    score = outcome.get("final_score") if isinstance(outcome, dict) else None
+    outcome, _ = read_outcome(Path(run_dir))
+    score = outcome.get("final_score") if outcome is not None else None
     if isinstance(score, (int, float)) and not isinstance(score, bool):
         return {"label": "final_score", "value": score}
     return None

@@ -15,7 +15,6 @@ run if that goes wrong.
 from __future__ import annotations
 
 import ctypes
-import json
 import threading
 from pathlib import Path
 from typing import Callable
@@ -23,6 +22,7 @@ from typing import Callable
 from ..errors import InputError
 from ..meta.opening import experiment_place, open_experiment  # noqa: F401
 from ..reporting import end_with_report
+from ..runs import read_outcome
 
 
 class ExperimentJob:
@@ -88,10 +88,7 @@ class ExperimentJob:
         return self.outcome()
 
     def outcome(self) -> dict | None:
-        try:
-            return json.loads((self.run.path / "outcome.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        return read_outcome(self.run.path)[0]
 
     def _work(self) -> None:
         from ..meta.tier import run_with_meta

@@ -33,6 +33,9 @@ from typing import Callable
 from ..errors import require
 from .job import ExperimentJob, open_experiment
 from .live import LiveDisplay, SnapshotReprs, _kernel
+from ..templating import fragment, safe
+
+TEMPLATE = "monitor.html.j2"  # the widget's lines are its macros; its static view, the page
 
 
 class ExperimentMonitor(SnapshotReprs):
@@ -81,7 +84,7 @@ class ExperimentMonitor(SnapshotReprs):
         self.bar = w.IntProgress(min=0, max=max(s.experiments, 1), description="experiments",
                                  style={"description_width": "initial"})
         self.bar_label = w.Label()
-        self.testing = w.HTML("<i>not started</i>")
+        self.testing = w.HTML(fragment("parts.html.j2", "aside", "not started"))
         self.last = w.HTML()
         self.chart = w.HTML(self._no_chart(), layout=w.Layout(max_width="820px"))
         self.stop_button = w.Button(description="Stop", button_style="danger",
@@ -92,17 +95,14 @@ class ExperimentMonitor(SnapshotReprs):
                            self.chart, self.last, w.HBox([self.stop_button, self.status])])
 
     def _header(self) -> str:
-        from html import escape
-        return (f"<b>Experiment {escape(self.run.tag)}</b> · proposer "
-                f"<code>{escape(self.settings.proposer)}</code> · training budget "
-                f"{escape(self._budget())} · <code>{escape(str(self.run.path))}</code>")
+        return fragment(TEMPLATE, "header", self.run.tag, self.settings.proposer, self._budget(),
+                        self.run.path)
 
     def _budget(self) -> str:
         return f"{self.settings.budget:g} s" if self.settings.budget else "default"
 
     def _no_chart(self) -> str:
-        from .theme import MUTED
-        return f'<div style="color: {MUTED}"><i>The chart appears with the first result.</i></div>'
+        return fragment(TEMPLATE, "no_chart")
 
     def _load(self) -> None:
         """Progress so far, from the files: a resumed tag starts where it was."""
@@ -246,7 +246,7 @@ class ExperimentMonitor(SnapshotReprs):
     # ----- events ----------------------------------------------------------
 
     def update(self, event: dict) -> None:
-        kind, n = event.get("type"), event.get("round")
+        kind, n = event.get("type"), event.get("experiment", event.get("round"))
         with self._lock:
             if self.ended:
                 return  # the final view is set once
@@ -302,33 +302,23 @@ class ExperimentMonitor(SnapshotReprs):
         return f"{description} · {name}: {str(text)[:160]}"
 
     def _set_testing(self, text: str) -> None:
-        from html import escape
         self.testing_line = text
-        self.testing.value = escape(text, quote=False)
+        self.testing.value = fragment(TEMPLATE, "line", text)
 
     def _set_last(self, event: dict) -> None:
-        from html import escape
-        from .theme import pill
         val = event.get("val_bpb")
         self.last_result = {
-            "round": event.get("round"), "status": str(event.get("status")),
+            "round": event.get("experiment", event.get("round")), "status": str(event.get("status")),
             "score": f"{val:.6f}" if isinstance(val, (int, float)) and val else "–",
             "description": str(event.get("description") or "")}
-        last = self.last_result
-        self.last.value = (f"Experiment {last['round']}: {pill(last['status'])} val_bpb "
-                           f"{last['score']} · {escape(last['description'])}")
+        self.last.value = fragment(TEMPLATE, "last_result", self.last_result)
 
     def _set_status(self, text: str, report: str = "") -> None:
-        from html import escape
-        from .theme import pill
         self.status_line = text
         word = {"running": "running", "stopping": "stopping"}.get(self.state, "")
         word = word or (text.split(":")[0] if self.ended else self.state)
-        link = ""
-        if report:
-            link = (f' · report <a href="{escape(_file_url(report))}" target="_blank">'
-                    f"<code>{escape(report)}</code></a>")
-        self.status.value = f"{pill(word)} {escape(text)}{link}"
+        self.status.value = fragment(TEMPLATE, "status", word, text, report,
+                                     _file_url(report) if report else "", True)
 
     def _finished(self, event: dict) -> None:
         self.state = "ended"
@@ -361,22 +351,20 @@ class ExperimentMonitor(SnapshotReprs):
             self.chart.value = self.chart_svg
 
     def _warn(self, line: str) -> None:
-        from html import escape
         if not self.ended:
             self.status_line = line
-            self.status.value = escape(line)
+            self.status.value = fragment(TEMPLATE, "line", line)
 
     # ----- display ---------------------------------------------------------
 
     def snapshot(self) -> tuple[str, str]:
         """(HTML, plain text) of what the monitor shows now."""
-        from .templating import render, safe
         report = getattr(self, "report_shown", "")
         word = self.state if not self.ended else self.status_line.split(":")[0]
         percent = round(100 * min(self.done, self.bar.max) / max(self.bar.max, 1))
-        html = render("monitor.html.j2", tag=self.run.tag, proposer=self.settings.proposer,
+        html = fragment(TEMPLATE, "snapshot", tag=self.run.tag, proposer=self.settings.proposer,
                       budget=self._budget(), path=str(self.run.path), state=word,
-                      status=self.status_line, report=report,
+                      status_line=self.status_line, report=report,
                       report_href=_file_url(report) if report else "", percent=percent,
                       label=self.bar_label.value, testing=self.testing_line,
                       chart=safe(self.chart_svg) if self.chart_svg else "",

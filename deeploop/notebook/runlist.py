@@ -85,7 +85,7 @@ def find_runs(root: Path | str | None = None, node: str | None = None,
 
 
 def html_table(rows: list[RunRow]) -> str:
-    from .templating import render
+    from ..templating import render
     return render("runs.html.j2", rows=rows)
 
 
@@ -170,7 +170,8 @@ def compare(records: list[RunRecord]):
     settings that differ. Returns an Html (with a text fallback)."""
     from ..errors import InputError
     from .charts import to_svg
-    from .viewkit import Html, esc, figure, table
+    from ..templating import fragment, safe
+    from .viewkit import Html, figure, table
     from .viewkit import text_table as plain
     if len(records) < 2:
         raise InputError("compare needs two or more runs")
@@ -195,10 +196,9 @@ def compare(records: list[RunRecord]):
     rows = [row(r) for r in records]
     keys, diff = settings_diff(records)
     header = ["setting"] + [r.run_id for r in records]
-    differ = (table(header, diff) if keys else
-              "<p><i>Same settings (or none recorded).</i></p>")
-    markup = (f"<h3>Comparing {len(records)} runs</h3>{html_table(rows)}<div>{chart}</div>"
-              f"<h4>Settings that differ</h4>{differ}")
+    differ = safe(table(header, diff)) if keys else ""
+    markup = fragment("cells.html.j2", "comparison", len(records), safe(html_table(rows)),
+                      safe(chart), differ)
     text = (f"Comparing {len(records)} runs\n{text_table(rows)}\n\nSettings that differ\n"
             + (plain(header, diff) if keys else "(none)"))
     return Html(markup, text)

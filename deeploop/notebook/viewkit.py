@@ -8,9 +8,12 @@ plain-text fallback (``charts``).
 """
 from __future__ import annotations
 
-import html
 import re
 from typing import Iterable
+
+from markupsafe import Markup
+
+from ..templating import fragment, safe
 
 GREY = "#888888"
 GREEN = "#2ca02c"
@@ -25,8 +28,7 @@ class Note:
         self.text = text
 
     def _repr_html_(self) -> str:
-        return (f'<p style="color: var(--jp-content-font-color2, #57606a)"><em>'
-                f"{esc(self.text)}</em></p>")
+        return fragment("parts.html.j2", "note", self.text)
 
     def __repr__(self) -> str:
         return self.text
@@ -43,10 +45,6 @@ class Html:
 
     def __repr__(self) -> str:
         return self.text or "(HTML)"
-
-
-def esc(value) -> str:
-    return html.escape(str(value))
 
 
 def num(value, digits: int = 6) -> str:
@@ -76,18 +74,15 @@ def clock(seconds: float | None) -> str:
 
 def table(header: Iterable, rows: Iterable[Iterable]) -> str:
     """An HTML table; cells are escaped. An empty header row is left out."""
-    header = list(header)
-    head = "".join(f"<th>{esc(h)}</th>" for h in header) if any(header) else ""
-    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-    return f"<table>{'<tr>' + head + '</tr>' if head else ''}{body}</table>"
+    return fragment("parts.html.j2", "table", list(header), cells(rows))
 
 
-def _cell(value) -> str:
-    """Numbers keep the notebook's right alignment; words read better left-aligned."""
-    text = str(value)
-    if _NUMBER.match(text):
-        return f"<td>{esc(text)}</td>"
-    return f'<td style="text-align: left">{esc(text)}</td>'
+def cells(rows: Iterable[Iterable]) -> list[list[tuple[str, bool]]]:
+    """Each cell as (text, is a number): numbers keep the notebook's right
+    alignment; words read better left-aligned. A cell marked ``safe`` (a
+    pill) is inserted as HTML."""
+    return [[(c if isinstance(c, Markup) else str(c), bool(_NUMBER.match(str(c)))) for c in row]
+            for row in rows]
 
 
 _NUMBER = re.compile(r"^[-+–]?[\d.,:%]*\d[\d.,:%]*$|^–$")
@@ -105,9 +100,11 @@ def text_table(header: Iterable, rows: Iterable[Iterable]) -> str:
 
 
 def section(title: str, header: Iterable, rows: list, before: str = "", after: str = "") -> Html:
-    """A heading and a table, as HTML with a text fallback."""
+    """A heading and a table, as HTML with a text fallback; ``before`` and
+    ``after`` are HTML (from a template) shown above and below the table."""
     header = list(header)
-    markup = f"<h2>{esc(title)}</h2>{before}{table(header, rows)}{after}"
+    markup = fragment("parts.html.j2", "section", title, header, cells(rows),
+                      safe(before), safe(after))
     return Html(markup, f"{title}\n{text_table(header, rows)}")
 
 

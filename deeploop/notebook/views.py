@@ -22,8 +22,14 @@ from pathlib import Path
 from ..errors import InputError
 from ..runs import RunRecord, load_run
 from ..summary import violation_counts
-from . import views_drill, views_experiment, views_node
-from .viewkit import Html, Note, esc, num, section
+from . import views_experiment
+from ..templating import fragment
+from .viewkit import Html, Note, num, section
+# cells per kind (each returns None for other kinds), here so the template calls views.<cell>
+from .views_drill import bedrock, depth as drill_depth, tree as drill_tree  # noqa: F401
+from .views_experiment import (experiment_table, lineage, meta_timeline,  # noqa: F401
+                               progress_chart, time_and_cost, top_hits)
+from .views_node import lessons, scores as node_scores, violations_over_runs  # noqa: F401
 
 
 def _is_research(record: RunRecord) -> bool:
@@ -93,6 +99,9 @@ def load_results(path: Path) -> Subject:
     return Subject("experiment", path, None, read_results(path))
 
 
+CELLS = "cells.html.j2"  # the markup of every report cell
+
+
 # -- cells for every kind ------------------------------------------------------------
 
 
@@ -100,12 +109,10 @@ def title(subject: Subject):
     """A heading naming what the report is about."""
     if subject.record is None:
         rows = len(subject.results.rows)
-        return Html(f"<h1>Experiments: {esc(subject.name)}</h1><p>{rows} rows from "
-                    f"<code>{esc(subject.path)}</code></p>", f"Experiments: {subject.name}")
+        return Html(fragment(CELLS, "results_title", subject.name, rows, subject.path),
+                    f"Experiments: {subject.name}")
     record = subject.record
-    return Html(f"<h1>Run {esc(record.run_id)}</h1><p>{esc(subject.kind)} run of node "
-                f"<code>{esc(record.node)}</code> &middot; started {esc(record.started or '?')} "
-                f"&middot; folder <code>{esc(record.path)}</code></p>",
+    return Html(fragment(CELLS, "run_title", record, subject.kind),
                 f"Run {record.run_id} ({subject.kind}, node {record.node})")
 
 
@@ -119,8 +126,7 @@ def outcome_table(subject: Subject):
             ("final score", num(record.final_score)),
             ("exit reason", outcome.get("exit_reason",
                                         "(no outcome.json: still running or killed)"))]
-    problems = "".join(f"<li>{esc(p)}</li>" for p in record.problems)
-    after = f"<p>Skipped while reading:</p><ul>{problems}</ul>" if problems else ""
+    after = fragment(CELLS, "listed", "Skipped while reading:", record.problems)
     return section("Outcome", ("", ""), rows, after=after)
 
 
@@ -141,17 +147,3 @@ def violations_table(subject: Subject):
     return section("Violations", ("rule", "count", "rounds"), rows)
 
 
-# -- cells per kind (each returns None for other kinds) -------------------------------
-
-progress_chart = views_experiment.progress_chart
-top_hits = views_experiment.top_hits
-experiment_table = views_experiment.experiment_table
-lineage = views_experiment.lineage
-meta_timeline = views_experiment.meta_timeline
-time_and_cost = views_experiment.time_and_cost
-node_scores = views_node.scores
-violations_over_runs = views_node.violations_over_runs
-lessons = views_node.lessons
-drill_tree = views_drill.tree
-drill_depth = views_drill.depth
-bedrock = views_drill.bedrock

@@ -8,33 +8,39 @@ text render as its plain-text fallback. Runs recorded by the reference
 from __future__ import annotations
 
 from collections import Counter
+from functools import wraps
 
 from ..drill.render import bedrock_leaves, claim_depth
 from ..errors import DeeploopError
-from .viewkit import BLUE, GREEN, Html, Note, esc, figure, finish, section
+from ..templating import fragment, safe
+from .viewkit import BLUE, GREEN, Html, Note, figure, finish, section
 
 
-def _view(subject):
-    """(the drill view, None) or (None, why there is no tree to show)."""
-    try:
-        return subject.drill, None
-    except DeeploopError as exc:  # e.g. killed before its first round was saved
-        return None, str(exc)
+def _drill_cell(what: str):
+    """A cell drawn from the drill view: None for other kinds of run, a Note
+    naming why when there is no tree to show (``what: none to show (...)``)."""
+    def wrap(draw):
+        @wraps(draw)
+        def cell(subject, *args, **kwargs):
+            if subject.kind != "drill":
+                return None
+            try:
+                view = subject.drill
+            except DeeploopError as exc:  # e.g. killed before its first round was saved
+                return Note(f"{what}: none to show ({exc}).")
+            return draw(view, *args, **kwargs)
+        return cell
+    return wrap
 
 
-def tree(subject):
-    if subject.kind != "drill":
-        return None
-    view, problem = _view(subject)
-    if view is None:
-        return Note(f"Tree: none to show ({problem}).")
+@_drill_cell("Tree")
+def tree(view):
     from ..drill.shape import MIN_NODES, node_count, shape_svg
     count = node_count(view.tree)
-    picture = ""
-    if count > MIN_NODES:  # too big to take in from the text: its shape first
-        picture = (f"<details open><summary>Shape of the tree ({count} nodes; depth left to "
-                   f"right, hover a dot for its claim)</summary>{shape_svg(view.tree)}</details>")
-    markup = f"<h2>Tree</h2><p><code>{esc(view.summary())}</code></p>{picture}{view.html()}"
+    # too big to take in from the text: its shape first
+    shape = safe(shape_svg(view.tree)) if count > MIN_NODES else ""
+    markup = fragment("cells.html.j2", "drill_tree", view.summary(), count, shape,
+                      safe(view.html()))
     return Html(markup, view.summary() + "\n\n" + view.text())
 
 
@@ -84,14 +90,10 @@ def depth(subject):
     return finish(fig)
 
 
-def bedrock(subject, limit: int = 200):
+@_drill_cell("Bedrock")
+def bedrock(view, limit: int = 200):
     """Every closed branch: its category, the depth of the claim it closed (as the
     tree shows it), the claim, the rationale."""
-    if subject.kind != "drill":
-        return None
-    view, problem = _view(subject)
-    if view is None:
-        return Note(f"Bedrock: none to show ({problem}).")
     closed = bedrock_leaves(view.tree)
     if not closed:
         return Note("Bedrock: no branch has reached bedrock yet.")
@@ -99,9 +101,10 @@ def bedrock(subject, limit: int = 200):
     summary = ", ".join(f"{category} × {n}" for category, n in tally.most_common())
     rows = [(category, claim_depth(node, d), _closed_claim(node.claim), node.rationale or "")
             for d, category, node in closed[:limit]]
-    more = f"<p>… and {len(closed) - limit} more.</p>" if len(closed) > limit else ""
+    more = [f"… and {len(closed) - limit} more."] if len(closed) > limit else []
     return section(f"Bedrock ({len(closed)})", ("category", "depth", "claim", "rationale"), rows,
-                   before=f"<p>{esc(summary)}</p>", after=more)
+                   before=fragment("cells.html.j2", "paragraphs", [summary]),
+                   after=fragment("cells.html.j2", "paragraphs", more))
 
 
 def _closed_claim(text: str) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from . import progress
 from .charts import LABEL
-from .viewkit import (BLUE, GREEN, GREY, RED, Html, Note, clock, esc, figure, finish, fixed,
-                      section, short, signed, table, text_table)
+from ..templating import fragment, pill, render, safe
+from .viewkit import (BLUE, GREEN, GREY, RED, Html, Note, clock, figure, finish, fixed, section,
+                      short, signed, table, text_table)
 
 CONFIDENCE_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 VERDICT_COLOURS = {"confirmed": "#166534", "refuted": "#b91c1c", "crashed": "#92400e",
@@ -144,8 +145,8 @@ def counts(subject):
               if best else "none yet"),
              ("change vs baseline", f"{signed(status.delta)} ({share:+.2f}%)"
               if share is not None else "–")]
-    after = "".join(f"<p>Bad row, kept in the file and never counted: {esc(p)}</p>"
-                    for p in status.problems)
+    after = fragment("cells.html.j2", "paragraphs",
+                     [f"Bad row, kept in the file and never counted: {p}" for p in status.problems])
     return section("Outcome", ("", ""), rows, after=after)
 
 
@@ -169,7 +170,6 @@ def experiment_table(subject):
     if subject.kind != "experiment":
         return None
     from .experiment_table import noise, rows
-    from .templating import render
     table = rows(subject.results, subject.events)
     if not table:
         return Note("Every experiment: results.tsv has no rows yet.")
@@ -193,7 +193,6 @@ def lineage(subject):
         return Note("Lineage: a results.tsv alone does not record where each experiment "
                     "started (a run's events do).")
     from .experiment_table import lineage as tree, rows
-    from .templating import render
     nodes = tree(rows(subject.results, subject.events))
     if not nodes:
         return Note("Lineage: no kept commit yet.")
@@ -210,17 +209,16 @@ def meta_timeline(subject):
     if not analyses:
         what = "no meta_analysis events" if subject.record else "a results.tsv has no events"
         return Note(f"Meta-analysis timeline: none recorded ({what}).")
-    parts, text = ["<h2>Meta-analysis timeline</h2>"], ["Meta-analysis timeline"]
+    parts, text = [], ["Meta-analysis timeline"]
     for a in analyses:
         head = _analysis_head(a)
-        parts.append(f"<h3>{esc(head)}</h3>")
         text.append(head)
         rows = [(h.rank, h.id, short(h.change, 120), short(h.expected, 80), h.confidence,
                  h.verdict, "–" if h.experiment is None else h.experiment, signed(h.delta))
                 for h in a.hypotheses]
-        parts.append(_verdict_table(rows) if rows else "<p>(no hypotheses recorded)</p>")
+        parts.append((head, safe(_verdict_table(rows)) if rows else ""))
         text += [f"  {r[1]} {r[2]} -> {r[5]}" for r in rows]
-    return Html("".join(parts), "\n".join(text))
+    return Html(fragment("cells.html.j2", "meta_timeline", parts), "\n".join(text))
 
 
 def _analysis_head(a) -> str:
@@ -233,12 +231,9 @@ def _analysis_head(a) -> str:
 
 def _verdict_table(rows: list) -> str:
     header = ("rank", "id", "change", "expected", "confidence", "verdict", "experiment", "Δ")
-    from .theme import pill
-    markup = table(header, rows)
-    for verdict in VERDICT_COLOURS:  # the verdict cells as pills (readable on any theme)
-        markup = markup.replace(f'<td style="text-align: left">{verdict}</td>',
-                                f'<td style="text-align: left">{pill(verdict)}</td>')
-    return markup
+    # the verdict cells as pills (readable on any theme)
+    rows = [(*r[:5], safe(pill(r[5])) if r[5] in VERDICT_COLOURS else r[5], *r[6:]) for r in rows]
+    return table(header, rows)
 
 
 def time_and_cost(subject):

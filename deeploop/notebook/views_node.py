@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ..runs import RunRecord, is_run_dir, load_run, start_time
 from ..summary import scores_by_round, violation_counts
-from .viewkit import BLUE, GREEN, GREY, RED, Html, Note, esc, finish, figure, section, short
+from ..templating import fragment, safe
+from .viewkit import BLUE, GREEN, GREY, RED, Html, Note, finish, figure, section, short
 
 RADIUS = 25  # runs shown on each side of this one
 
@@ -141,13 +142,13 @@ def lessons(subject):
     around = node_runs(record)
     started = record.journal.last("run_started")
     in_force = started.get("lessons") if started else None
-    before = ("<p>In force when this run started: "
-              + (", ".join(f"<code>{esc(k)}</code>" for k in in_force) or "none")
-              + "</p>") if isinstance(in_force, list) else ""
+    before = fragment("cells.html.j2", "lessons_in_force", in_force) \
+        if isinstance(in_force, list) else ""
     promoted = promotions(around.runs)
     if not promoted:
         text = f"Lessons: none promoted in the {len(around.runs)} runs of {record.node} shown."
-        return Html(f"<h2>Lessons</h2>{before}<p>{esc(text)}</p>", text) if before else Note(text)
+        return Html(fragment("cells.html.j2", "lessons_none", safe(before), text), text) \
+            if before else Note(text)
     rows = [(n, e.get("key"), around.runs[i].run_id, f"{e.get('count')} of last {e.get('window')}",
              e.get("ts", "")) for n, (i, e) in enumerate(promoted, 1)]
     return section("Lessons, in the order they were promoted",

@@ -12,8 +12,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .theme import pill
-from .viewkit import Html, esc, figure, finish
+from ..templating import fragment
+from .viewkit import Html, figure, finish
 
 COLOURS = {"HIGH": "#2ca02c", "MEDIUM": "#ff9f1c", "LOW": "#d62728"}
 
@@ -47,10 +47,7 @@ def overview(subject):
             ("HIGH / MEDIUM / LOW", f"{counts['HIGH']} / {counts['MEDIUM']} / {counts['LOW']}"),
             ("cohort analyses", len(metas)), ("program.md version", f"v{program_version(program)}"),
             ("synthesis cost", f"${usd:.4f}")]
-    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows)
-    bad = "".join(f"<li>{esc(p)}</li>" for p in index.problems)
-    extra = f"<p>Rows kept but not counted:</p><ul>{bad}</ul>" if bad else ""
-    return Html(f"<h2>Research</h2><table>{body}</table>{extra}")
+    return Html(fragment("cells.html.j2", "research_overview", rows, index.problems))
 
 
 def confidence_chart(subject):
@@ -86,15 +83,7 @@ def knowledge_table(subject):
     folder = _workspace(subject)
     if folder is None:
         return None
-    rows = []
-    for n, entry in enumerate(_index(folder).entries, start=1):
-        rows.append(f"<tr><td>{n}</td><td>{esc(entry.question)}</td>"
-                    f"<td>{pill(entry.confidence)}</td>"
-                    f"<td>{esc(entry.status)}</td><td>{len(entry.sources)}</td>"
-                    f"<td>{entry.search_count}</td><td>{esc(entry.program_version)}</td></tr>")
-    head = ("<tr><th>#</th><th>question</th><th>confidence</th><th>status</th>"
-            "<th>sources</th><th>searches</th><th>program</th></tr>")
-    return Html(f"<h2>Knowledge index</h2><table>{head}{''.join(rows)}</table>")
+    return Html(fragment("cells.html.j2", "knowledge_table", _index(folder).entries))
 
 
 def cohort_timeline(subject):
@@ -102,16 +91,7 @@ def cohort_timeline(subject):
     if _workspace(subject) is None:
         return None
     metas = subject.record.journal.of_type("meta_analysis")
-    if not metas:
-        return Html("<h2>Cohort analyses</h2><p>None yet: the first comes after 5 entries.</p>")
-    items = []
-    for event in metas:
-        recs = "".join(f"<li>{esc(q)}</li>" for q in event.get("recommendations") or [])
-        change = "; ".join(event.get("change") or []) or "finished after an interruption"
-        items.append(f"<li><b>Cohort {esc(event.get('cohort'))}</b>: program "
-                     f"v{esc(event.get('version_from', '?'))} → v{esc(event.get('version_to', '?'))}"
-                     f"; {esc(change)}<ul>{recs}</ul></li>")
-    return Html(f"<h2>Cohort analyses</h2><ul>{''.join(items)}</ul>")
+    return Html(fragment("cells.html.j2", "cohort_timeline", metas))
 
 
 def report_text(subject):

@@ -5,7 +5,8 @@ whole attempt) → settle (judge the attempt; write report.md with the rules
 enforced; append the index row) → commit report.md and knowledge_index.tsv
 (``research_committed``) → ``judge_result`` → ``research_result`` → notify a
 breakthrough → every ``COHORT_SIZE`` entries the cohort analysis rewrites
-the strategy (``meta:`` commit, ``meta_analysis``).
+the strategy (``meta:`` commit, ``meta_analysis``). A ``STOP`` file in the run
+folder ends the run ``paused`` after the round in flight (``harness``).
 
 Everything after ``research_synthesised`` is a pure function of that event
 and the workspace at the round's starting commit, so resume (``session``)
@@ -25,11 +26,12 @@ from ..budget import Budget, Spend, budget_exhausted
 from ..events import read_events
 from ..experiment.notify import Notifier, sent_kinds
 from ..fileio import atomic_write_text
+from ..harness import before_round, stop_requested
 from ..meta.cohort import render_cohort_entry
 from ..meta.program import program_version, rewrite_strategy, strategy_section
 from ..meta.triggers import COHORT_SIZE
 from ..usage import Usage
-from ..runs import Outcome
+from ..runs import Outcome, Status
 from .cohort_analysis import analyse_cohort
 from .knowledge import INDEX_FILE, append_entry, parse_index, read_index
 from .pick import Pick, pick_question
@@ -55,7 +57,7 @@ class ResearchLoop:
         self.ws = self.run.workspace()
         self.log = self.run.event_log()
         self.spend = Spend(clock=self.clock)
-        self.limits = Budget(max_rounds=10**9, max_seconds=(self.settings.hours or 6.0) * 3600,
+        self.limits = Budget(max_rounds=None, max_seconds=(self.settings.hours or 6.0) * 3600,
                              max_tokens=self.settings.max_tokens, max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
         self.rounds: list[int] = []
@@ -80,31 +82,33 @@ class ResearchLoop:
         return read_index(self.run.index_path).entries
 
     # -- the loop ------------------------------------------------------------------
-    def stop_reason(self) -> tuple[str, str] | None:
+    def stop_reason(self) -> tuple[Status, str] | None:
         count = len(self.entries())
         if count >= self.settings.entries:
-            return "passed", f"{count} entries recorded (target {self.settings.entries})"
+            return Status.PASSED, f"{count} entries recorded (target {self.settings.entries})"
         reason = budget_exhausted(self.limits, self.spend) or self.purse.refused
-        return ("budget_exhausted", reason) if reason else None
+        return (Status.BUDGET, reason) if reason else None
 
     def events(self) -> Iterator[dict]:
         yield self.log.emit("research_run_started", settings=vars(self.settings),
                             synthesizer=self.synthesizer.spec, next_round=self.next_round())
         yield from self.catch_up_cohorts()
         while True:
-            stop = self.stop_reason()
-            if stop:
-                status, reason = stop
-                if status == "budget_exhausted":
-                    yield self.log.emit("budget_exhausted", reason=reason)
+            events, end = before_round(self.log, self.stop_reason(),
+                                       lambda: stop_requested(self.run), self.next_round() - 1)
+            yield from events
+            if end:
+                status, reason = end
                 break
             pick = self.pick()
             if pick is None:
-                status, reason = "passed", "no open question left: every seed and gap is answered"
+                status = Status.PASSED
+                reason = "no open question left: every seed and gap is answered"
                 break
             yield from self.iteration(self.next_round(), pick)
             yield from self.catch_up_cohorts()
-        yield from self.notify("done", self.done_message())
+        if status != Status.PAUSED:  # a stop on request is not the end: resume sends "done"
+            yield from self.notify("done", self.done_message())
         self.finish(status, reason)
 
     def pick(self) -> Pick | None:
@@ -209,7 +213,7 @@ class ResearchLoop:
         return (f"deeploop research {self.run.tag}: {len(entries)} entries, {high} HIGH; "
                 f"report in {self.run.report_path}")
 
-    def finish(self, status: str, reason: str) -> None:
+    def finish(self, status: Status, reason: str) -> None:
         write_outcome(self.run, status, reason, self.spend.usage.usd)
 
 
@@ -226,7 +230,7 @@ def commit_message(round: int, question: str) -> str:
     return f"research {round}: {short}"
 
 
-def write_outcome(run: ResearchRun, status: str, reason: str, usd: float) -> None:
+def write_outcome(run: ResearchRun, status: Status, reason: str, usd: float) -> None:
     """outcome.json from the files: entries, confidence counts, judge scores."""
     journal = read_events(run.events_path)
     judged = journal.of_type("judge_result")

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import InputError, NotFound
+from ..errors import InputError
 from ..creating import building, clear_half_made
-from ..events import EVENTS_FILE, EventLog, now_iso
+from ..events import EVENTS_FILE, now_iso
 from ..experiment.workspace import Workspace, check_branch
 from ..fileio import atomic_write_json
-from ..runs import runs_root, validate_run_id
-from ..settings import RunSettings, SettingsRecord, check_number
+from ..harness import RunFolder
+from ..settings import RunSettings, check_number
 from .knowledge import COLUMNS, INDEX_FILE
 from .process_log import PROCESS_LOG_FILE, process_log_text
 from .program_doc import PLACEHOLDER, default_seeds, program_text
@@ -61,16 +61,11 @@ class Settings(RunSettings):
 
 
 @dataclass
-class ResearchRun(SettingsRecord):
-    path: Path
-    tag: str
-
+class ResearchRun(RunFolder):
+    node = NODE
+    settings_file = SETTINGS_FILE
     settings_class = Settings
 
-    workspace_dir = property(lambda self: self.path / "workspace")
-    events_path = property(lambda self: self.path / EVENTS_FILE)
-    settings_path = property(lambda self: self.path / SETTINGS_FILE)
-    notify_log = property(lambda self: self.path / "notify.log")
     program_path = property(lambda self: self.workspace_dir / PROGRAM_FILE)
     report_path = property(lambda self: self.workspace_dir / REPORT_FILE)
     index_path = property(lambda self: self.workspace_dir / INDEX_FILE)
@@ -83,24 +78,18 @@ class ResearchRun(SettingsRecord):
                              f"{ws.path}")
         return ws
 
-    def event_log(self) -> EventLog:
-        return EventLog(self.events_path, run_id=self.tag, node=NODE)
-
 
 def run_path(tag: str, root: Path | None = None) -> Path:
-    return (root or runs_root()) / NODE / validate_run_id(tag, "tag")
+    return ResearchRun.path_for(tag, root)
 
 
 def exists(tag: str, root: Path | None = None) -> bool:
-    return (run_path(tag, root) / SETTINGS_FILE).exists()
+    return ResearchRun.exists(tag, root)
 
 
 def open_research(tag: str, root: Path | None = None) -> ResearchRun:
-    path = run_path(tag, root)
-    if not (path / SETTINGS_FILE).is_file():
-        raise NotFound(f"no research tagged {tag!r} under {path.parent}: "
-                       f"create it with deeploop research init --tag {tag} --topic ...")
-    return ResearchRun(path, tag)
+    return ResearchRun.open(tag, root, hint=f": create it with deeploop research init "
+                                             f"--tag {tag} --topic ...")
 
 
 def load_source(spec: str):

@@ -8,7 +8,6 @@ by ``deeploop research init``) and continued by every later one.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,12 +15,15 @@ from typing import Callable
 from ..errors import InputError, NotFound
 from ..fileio import read_text
 from ..liveness import RUNNING_FILE, check as check_liveness
+from ..nodes import find_node
 from ..reporting import end_with_report
-from ..runs import OUTCOME_FILE, new_run_id
+from ..runs import OUTCOME_FILE, Status, new_run_id, read_outcome
 from .knowledge import read_index
+from .progress import ResearchProgress
 from .program_doc import seeds_of, topic_of
 from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
                      init_research, load_source, open_research, run_path)
+from .session import run_research
 from .synthesizer import Synthesizer, get_synthesizer
 
 
@@ -55,7 +57,6 @@ def seed_list(text: str) -> list[str]:
 
 def node_texts() -> tuple[str, str]:
     """The constitution (PROMPT.md) and lessons (BANS.md) of node ``research``."""
-    from ..nodes import find_node
     try:
         node = find_node("research")
     except NotFound:
@@ -119,8 +120,6 @@ def _check_same_topic(run: ResearchRun, topic: str | None, questions) -> None:
 def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
             on_event: Callable[[dict], None] | None = None) -> dict:
     """Run the loop, then build the report; the outcome (outcome.json) back."""
-    from .progress import ResearchProgress
-    from .session import run_research
     run, settings = prepared.run, prepared.settings
     entries = read_index(run.index_path).entries
     bar = ResearchProgress(settings.entries, len(entries),
@@ -139,16 +138,18 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
         bar.close()
     if report:  # like every run: a report that cannot be built is a warning, not an error
         end_with_report(run.path)
-    return json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8"))
+    outcome, problem = read_outcome(run.path)
+    if outcome is None:
+        raise InputError(problem or f"research {run.tag} ended without {OUTCOME_FILE}")
+    return outcome
 
 
 def describe(run: ResearchRun) -> str:
     """A few lines a person reads at the end of a run."""
-    outcome = json.loads((run.path / OUTCOME_FILE).read_text(encoding="utf-8")) \
-        if (run.path / OUTCOME_FILE).exists() else {}
+    outcome = read_outcome(run.path)[0] or {}
     counts = outcome.get("confidence") or {}
-    status, reason = outcome.get("status", "unfinished"), outcome.get("exit_reason",
-                                                                      "no outcome yet")
+    status = outcome.get("status", Status.UNFINISHED)
+    reason = outcome.get("exit_reason", "no outcome yet")
     live = check_liveness(run.path / RUNNING_FILE)  # newer than an earlier run's outcome
     if live is not None:
         status, reason = live.state, live.reason or "a process is working on it now"

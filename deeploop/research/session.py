@@ -23,9 +23,11 @@ from pathlib import Path
 
 from ..errors import InputError, JudgeError
 from ..events import read_events
-from ..fileio import file_lock, read_text
+from .. import harness
+from ..fileio import read_text
+from ..harness import each, ending, hold
 from ..judges import Verdict
-from ..liveness import claim
+from ..runs import Status
 from .knowledge import INDEX_FILE, read_index
 from .loop import ResearchLoop, settle_at
 from .process_log import PROCESS_LOG_FILE, cohorts_recorded
@@ -34,14 +36,12 @@ from .rundir import PROGRAM_FILE, REPORT_FILE, ResearchRun, Settings
 from .synthesizer import Attempt, Synthesizer
 
 TRACKED = (PROGRAM_FILE, REPORT_FILE, INDEX_FILE, PROCESS_LOG_FILE)
+CLOSED = ("research_result", "research_interrupted")
 
 
 def in_flight(events: list[dict]) -> dict | None:
-    """The last started round that has no result, if any."""
-    finished = {e.get("round") for e in events if e.get("type") == "research_result"}
-    started = [e for e in events if e.get("type") == "research_started"]
-    last = started[-1] if started else None
-    return last if last is not None and last.get("round") not in finished else None
+    """The last started round with neither a result nor an interruption recorded."""
+    return harness.in_flight(events, "research_started", CLOSED)
 
 
 def _of_round(events: list[dict], kind: str, number: int) -> dict | None:
@@ -127,11 +127,8 @@ def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
                  constitution: str = "", lessons: str = "",
                  clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
     """Run the loop for ``run``, yielding every event as it is recorded."""
-    with file_lock(run.path / ".lock", wait=False, what=f"research {run.tag!r}"):
-        check_program(run)  # refused before anything is touched
-        with claim(run.path, f"research {run.tag!r}", log=run.event_log(),
-                   workspace=run.workspace()):
-            yield from _run_locked(run, settings, synthesizer, constitution, lessons, clock)
+    with hold(run, check=lambda: check_program(run)):  # refused before anything is touched
+        yield from _run_locked(run, settings, synthesizer, constitution, lessons, clock)
 
 
 def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
@@ -145,21 +142,8 @@ def _run_locked(run: ResearchRun, settings: Settings, synthesizer: Synthesizer,
     problems = read_index(run.index_path).problems
     if problems:
         yield loop.log.emit("index_problems", problems=problems)
-    try:
+    with ending(lambda reason, status, crashed: _record_end(loop, reason, status, crashed)):
         yield from loop.events()
-    except (KeyboardInterrupt, GeneratorExit):
-        _settle_interrupted(loop, run)
-        loop.log.emit("loop_aborted", reason="interrupted")
-        loop.finish("aborted", "interrupted")
-        raise
-    except Exception as exc:
-        detail = f"{type(exc).__name__}: {exc}"
-        _settle_interrupted(loop, run)
-        for _ in loop.notify("crash", f"deeploop research {run.tag}: stopped: {detail}"):
-            pass
-        loop.log.emit("loop_aborted", reason=detail)
-        loop.finish("failed", detail)
-        raise
 
 
 def rejudge(run_dir, number: int) -> Verdict:
@@ -174,10 +158,20 @@ def rejudge(run_dir, number: int) -> Verdict:
     return settle_at(run.workspace(), started["head"], attempt)[0].verdict
 
 
-def _settle_interrupted(loop: ResearchLoop, run: ResearchRun) -> None:
+def _record_end(loop: ResearchLoop, reason: str, status: Status, crashed: bool) -> None:
+    """Record how a run ended early (see ``harness.ending``)."""
+    steps = [lambda: _settle_interrupted(loop)]
+    if crashed:
+        steps.append(lambda: [None for _ in loop.notify(
+            "crash", f"deeploop research {loop.run.tag}: stopped: {reason}")])
+    each(steps + [lambda: loop.log.emit("loop_aborted", reason=reason),
+                  lambda: loop.finish(status, reason)])
+
+
+def _settle_interrupted(loop: ResearchLoop) -> None:
     """Finish (or undo) the round in flight now, so the files are whole."""
     try:
-        for _ in recover(loop, read_events(run.events_path).events):
+        for _ in recover(loop, read_events(loop.run.events_path).events):
             pass
     except Exception:
         pass  # the next run recovers; the original error is the one to report

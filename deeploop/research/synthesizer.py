@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 
 from ..errors import InputError
 from ..models.anthropic import AnthropicModel
+from ..registry import Registry
 from ..usage import Usage
 from .extractive import synthesise
 from .report_doc import section_for
@@ -97,22 +98,16 @@ class OfflineSynthesizer:
                        note="" if finding.sentences else "no passage speaks to the question")
 
 
-_FACTORIES: dict[str, Callable[..., Synthesizer]] = {}
-
-
-def register(name: str, factory: Callable[..., Synthesizer]) -> None:
-    """``factory(arg, source_factory, **options)``; ``source_factory()`` loads
-    the run's document source (only offline synthesisers need it)."""
-    _FACTORIES[name] = factory
+# a factory is ``factory(arg, source_factory, **options)``; ``source_factory()``
+# loads the run's document source (only offline synthesisers need it)
+_SYNTHESIZERS: Registry[Callable[..., Synthesizer]] = Registry(
+    "synthesizer", lambda name: name if name == "offline" else f"{name}:<model>")
+register = _SYNTHESIZERS.register
 
 
 def get_synthesizer(spec: str, source_factory: Callable[[], object], **options) -> Synthesizer:
     name, _, arg = (spec or "offline").partition(":")
-    if name not in _FACTORIES:
-        known = ", ".join("offline" if n == "offline" else f"{n}:<model>"
-                          for n in sorted(_FACTORIES))
-        raise InputError(f"unknown synthesizer {spec!r}: use one of {known}", spec=spec)
-    return _FACTORIES[name](arg.strip(), source_factory, **options)
+    return _SYNTHESIZERS.get(name, spec)(arg.strip(), source_factory, **options)
 
 
 def _offline(arg: str, source_factory, **options) -> Synthesizer:

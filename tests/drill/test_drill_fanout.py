@@ -304,3 +304,12 @@ def test_an_anthropic_model_that_made_its_client_still_fans_out(monkeypatch):
     results = run_parallel({"spec": lambda: f"{model.spec} {model.client is None}"}, DEADLINE)
     assert results[0].text == "anthropic:claude-sonnet-4-5 True"  # made again there, lazily
     assert model.client is made  # this process keeps its own
+
+
+def test_jobs_see_the_callers_environment_and_folder_as_they_are_now(monkeypatch, tmp_path):
+    run_parallel({"start": lambda: "the server is up"}, DEADLINE)  # the server's env is now fixed
+    monkeypatch.setenv("DEEPLOOP_FANOUT_PROBE", "set after the server started")
+    monkeypatch.chdir(tmp_path)
+    results = run_parallel({"env": lambda: os.environ.get("DEEPLOOP_FANOUT_PROBE", "unset"),
+                            "cwd": lambda: os.getcwd()}, DEADLINE)
+    assert [r.text for r in results] == ["set after the server started", str(tmp_path)]

@@ -129,3 +129,27 @@ def test_model_answer_text_keeps_keyword_lines_and_their_rationale():
     assert model_answer_text("Bedrock is deep.\nbecause Y", "m") == "Bedrock is deep."
     with pytest.raises(EmptyReply):
         model_answer_text("\n \n", "m")
+
+
+def test_a_stop_file_pauses_the_drill_after_the_round_in_flight_and_resume_goes_on():
+    session = DrillSession.start("checkout is slow")
+    model = Script("because the cache is cold", "because deploys flush it",
+                   "BEDROCK:constraint — the CDN contract says so")
+    answerer = ModelAnswerer(model)
+    real = model.complete
+
+    def complete(prompt, **context):  # a person touches STOP while round 2 is answered
+        if len(model.prompts) == 1:
+            (session.run_dir / "STOP").write_text("")
+        return real(prompt, **context)
+    model.complete = complete
+    assert run_drill(session, answerer) == "paused" and session.rounds == 2
+    assert session.exit_reason == "stopped by STOP file after round 2"
+    assert not (session.run_dir / "STOP").exists()
+    assert events_of(session.run_dir, "stop_requested")[0]["after_round"] == 2
+    outcome = json.loads((session.run_dir / "outcome.json").read_text())
+    assert (outcome["status"], outcome["rounds"]) == ("paused", 2)
+    resumed = DrillSession.resume(session.run_id)
+    assert resumed.rounds == 2  # nothing lost
+    assert run_drill(resumed, ModelAnswerer(Script(
+        "BEDROCK:constraint — the CDN contract says so"))) == "passed"

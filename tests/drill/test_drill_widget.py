@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from deeploop.cli import main  # noqa: E402
-from deeploop.drill import DrillWidget  # noqa: E402
+from deeploop.notebook import DrillWidget  # noqa: E402
 from deeploop.errors import InputError, MissingDependency, RunLocked  # noqa: E402
 from .drill_helpers import REPO, events_of  # noqa: E402
 

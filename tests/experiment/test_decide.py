@@ -98,3 +98,37 @@ def test_status_lists_flagged_experiments():
     text = format_status(status)
     assert "flagged:      1 experiment(s)" in text and "rounds 1" in text
     assert status.to_json()["flagged"] == [{"round": 1, "warnings": events[1]["warnings"]}]
+
+
+def test_noise_sigma_pools_baseline_repeats_with_confirmation_pairs():
+    from deeploop.experiment.decide import noise_sigma
+    assert noise_sigma([2.0]) is None and noise_sigma([]) is None
+    assert noise_sigma([1.0, 3.0]) == pytest.approx(2 ** 0.5)
+    # 1 degree of freedom from the repeats (2.0) plus one from the pair (0.5): sqrt(2.5 / 2)
+    assert noise_sigma([1.0, 3.0], [(1.0, 2.0)]) == pytest.approx((2.5 / 2) ** 0.5)
+    assert noise_sigma([], [(1.0, 2.0)]) == pytest.approx(0.5 ** 0.5)
+
+
+def test_the_margin_is_in_standard_errors_of_the_difference():
+    from deeploop.experiment.decide import noise_min_delta, standard_error
+    assert standard_error(1.0, best_runs=4) == pytest.approx(1.25 ** 0.5)
+    assert standard_error(1.0, best_runs=2, runs=2) == pytest.approx(1.0)
+    assert noise_min_delta(0.01, 2.0, best_runs=1) == round(2 * 0.01 * 2 ** 0.5, 6)
+    assert noise_min_delta(None, 2.0) == 0.0
+
+
+@pytest.mark.parametrize("first, again, status, why", [
+    (1.990, 1.990, "keep", "confirmed: the re-run"),         # both runs well below the best
+    (1.990, 1.999, "discard", "the re-run 1.999000 gains"),  # a big first gain not repeated
+    (1.995, 1.9935, "discard", "the re-run 1.993500 gains"),  # fresh 0.0065 < 0.007303
+    (1.999, 1.992, "discard", "mean of two runs 1.995500"),  # fresh clears, mean 0.0045 < 0.005657
+])
+def test_a_keep_needs_the_fresh_run_and_the_mean_to_clear_their_margins(first, again, status, why):
+    from deeploop.experiment.decide import Verdict, confirmed
+    from deeploop.experiment.results import RowStatus
+    sigma = 0.003266  # against a best of 4 runs: margins 0.007303 (one run), 0.005657 (two)
+    verdict = Verdict(RowStatus.DISCARD, "gain", first, 1.0)
+    result = confirmed(verdict, again, 2.0, sigma, 2.0, best_runs=4)
+    assert result.status == status and why in result.reason, result.reason
+    assert result.val_bpb == round((first + again) / 2, 6)
+    assert confirmed(verdict, None, 2.0, sigma).status == "discard"  # a crashed re-run

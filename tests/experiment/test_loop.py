@@ -270,3 +270,20 @@ def test_pending_hypotheses_reach_the_proposer_and_are_recorded(fake_run):
     assert seen == [[1, 2], [2], []]
     tagged = [e["hypothesis"]["rank"] for e in results_of(events) if e.get("hypothesis")]
     assert tagged == [1, 2]
+
+
+def test_events_number_experiments_apart_from_noise_runs(fake_run):
+    """round numbers every row; experiment says which of --experiments N it is,
+    so a monitor shows 'experiment 2' when 2 of 2 are done after 3 noise runs."""
+    from deeploop.experiment.rundir import Settings
+    from deeploop.experiment.session import run_experiments
+    events = list(run_experiments(fake_run, Settings(experiments=2, budget=1, warm_start=False,
+                                                     noise_runs=3)))
+    results = [e for e in events if e["type"] == "experiment_result"]
+    assert [e["round"] for e in results][:4] == [0, 1, 2, 3]
+    assert [e["experiment"] for e in results][:4] == [0, 0, 0, 0]
+    trained = [e for e in results if e["kind"] == "proposal" and e["status"] != "rejected"]
+    assert [e["experiment"] for e in trained] == [1, 2]
+    assert trained[-1]["round"] >= 5
+    started = [e for e in events if e["type"] == "experiment_started"]
+    assert started[-1]["experiment"] == 2

@@ -8,11 +8,11 @@ from deeploop.experiment.knobs import set_knobs
 from deeploop.experiment.proposers import Proposal
 from deeploop.experiment.results import parse_results
 from deeploop.experiment.rundir import Settings, init_run
-from deeploop.experiment.synthetic import objective_scorer, objective_trainer
 from deeploop.meta.analysts import Analysis
 from deeploop.experiment.hypotheses import Hypothesis
 from deeploop.meta.inputs import build_inputs
 from deeploop.meta.tier import run_with_meta
+from bench.support.synthetic import objective_scorer, objective_trainer
 from tests.experiment.conftest import FAKE_TRAIN, corpus_text
 
 HEAD = "commit\tval_bpb\tmemory_gb\tstatus\tdescription\n"

@@ -92,7 +92,7 @@ def test_hypothesis_under_test_is_shown(fake):
                                      "MATRIX_LR 0.04 -&gt; 0.06")
     monitor.update({"type": "experiment_committed", "round": 5, "description": "DEPTH 4 -> 6",
                     "hypothesis": None})
-    assert "(the proposer's own idea)" in monitor.testing.value
+    assert "(the proposer&#39;s own idea)" in monitor.testing.value  # autoescaped: ' is &#39;
 
 
 def test_job_raises_what_the_loop_raised(fake):

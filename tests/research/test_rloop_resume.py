@@ -186,3 +186,25 @@ def test_journal_lines_carry_the_research_node(collection):
     assert isinstance(prepared.run.event_log(), EventLog)
     assert {e["node"] for e in events(prepared)} == {"research"}
     assert {e["run_id"] for e in events(prepared)} == {"journal"}
+
+
+def test_a_stop_file_pauses_after_the_round_in_flight_and_resume_goes_on(collection):
+    prepared = start("stop", collection, entries=TARGET)
+    synth = ScriptedSynth()
+    real = synth.research
+
+    def research(question, context):  # a person touches STOP while round 2 is researched
+        if len(synth.calls) == 1:
+            (prepared.run.path / "STOP").write_text("")
+        return real(question, context)
+    synth.research = research
+    prepared.synthesizer = synth
+    outcome = run(prepared)
+    assert (outcome["status"], outcome["exit_reason"]) == ("paused", "stopped by STOP file "
+                                                           "after round 2")
+    assert len(entries(prepared)) == 2 and not (prepared.run.path / "STOP").exists()
+    assert events(prepared, "stop_requested")[0]["after_round"] == 2
+    assert "done" not in [e["kind"] for e in events(prepared, "notification")]
+    prepared, outcome = resume("stop", collection)
+    assert outcome["status"] == "passed"
+    assert_whole(prepared)

@@ -75,8 +75,7 @@ def test_bad_search_arguments(tmp_path):
 
 def test_new_schemes_register_by_name(tmp_path, monkeypatch):
     # A private copy of the registry, so other tests still see the built-in schemes only.
-    monkeypatch.setattr(sources, "_FACTORIES", dict(sources._FACTORIES))
-    monkeypatch.setattr(sources, "_USAGE", dict(sources._USAGE))
+    monkeypatch.setattr(sources, "_SOURCES", sources._SOURCES.copy())
     (tmp_path / "a.md").write_text("# A\n\nregistered schemes build sources\n")
     register("mirror", lambda arg, **options: LocalSource(tmp_path, spec=f"mirror:{arg}"),
              "mirror:<name>")

@@ -6,26 +6,18 @@ from __future__ import annotations
 from typing import Callable
 
 from ...errors import InputError
+from ...registry import Registry, with_arg
 from .base import Proposal, ProposalContext, Proposer, failed
 
-_FACTORIES: dict[str, Callable[[str], Proposer]] = {}
-
-
-def register(name: str, factory: Callable[[str], Proposer]) -> None:
-    _FACTORIES[name] = factory
-
-
-def known() -> list[str]:
-    return sorted(_FACTORIES)
+_PROPOSERS: Registry[Callable[[str], Proposer]] = Registry(
+    "proposer", lambda name: name if name == "offline" else with_arg(name))
+register, known = _PROPOSERS.register, _PROPOSERS.known
 
 
 def get_proposer(spec: str | None) -> Proposer:
     """The proposer a spec names; unknown names list the known ones."""
     name, _, arg = (spec or "offline").partition(":")
-    if name not in _FACTORIES:
-        raise InputError(f"unknown proposer {spec!r}: use one of "
-                         + ", ".join(f"{n}:<...>" if n != "offline" else n for n in known()))
-    return _FACTORIES[name](arg.strip())
+    return _PROPOSERS.get(name, spec)(arg.strip())
 
 
 def _offline(arg: str) -> Proposer:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ...errors import InputError
+from ...registry import Registry
 from .local import DEFAULT_MAX_BYTES, LocalSource
 from .passage import Passage, Skipped, Source
 from .refresh import RefreshStats
@@ -27,25 +28,24 @@ from .sample import sample_collection
 __all__ = ["DEFAULT_MAX_BYTES", "LocalSource", "Passage", "RefreshStats", "Skipped", "Source",
            "get_source", "register", "sample_collection"]
 
-_FACTORIES: dict[str, Callable[..., Source]] = {}
-_USAGE: dict[str, str] = {}
+_SOURCES: Registry[Callable[..., Source]] = Registry("source spec")
 
 
 def register(scheme: str, factory: Callable[..., Source], usage: str = "") -> None:
     """Make ``<scheme>:<arg>`` build ``factory(arg, **options)``."""
-    _FACTORIES[scheme] = factory
-    _USAGE[scheme] = usage or f"{scheme}:<...>"
+    _SOURCES.register(scheme, factory, usage)
 
 
 def get_source(spec: str, **options) -> Source:
     """The source a spec string names, or a one-line InputError."""
     scheme, sep, arg = (spec or "").partition(":")
-    if not sep or scheme not in _FACTORIES:
-        known = ", ".join(_USAGE[s] for s in sorted(_FACTORIES))
-        raise InputError(f"unknown source spec {spec!r}: use one of {known}", spec=spec)
+    if not sep:
+        raise _SOURCES.unknown(spec)
+    factory = _SOURCES.get(scheme, spec)
     if not arg.strip():
-        raise InputError(f"source spec {spec!r} is incomplete: use {_USAGE[scheme]}", spec=spec)
-    return _FACTORIES[scheme](arg.strip(), **options)
+        raise InputError(f"source spec {spec!r} is incomplete: use {_SOURCES.usage(scheme)}",
+                         spec=spec)
+    return factory(arg.strip(), **options)
 
 
 def _local(arg: str, **options) -> Source:

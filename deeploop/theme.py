@@ -5,7 +5,8 @@ light fallback for pages outside JupyterLab (GitHub, a mailed report), so
 they follow the light and dark themes. A status is never coloured text on
 the page's background (green on black fails WCAG's 4.5:1): it is a pill,
 white text on a dark fill, whose contrast is the same on every theme (the
-fills below are all at least 6.4:1 against white).
+fills below are all at least 6.4:1 against white). The pill's markup is the
+``pill`` macro of ``templates/html/parts.html.j2`` (``templating.pill``).
 """
 from __future__ import annotations
 
@@ -38,13 +39,6 @@ def fill(status: str) -> str:
     """The pill colour for a status word (grey for words it does not know)."""
     word = str(status or "").strip().lower()
     return FILL.get(word) or FILL.get(word.split(":")[0].split(" ")[0], GREY)
-
-
-def pill(status: str, label: str | None = None) -> str:
-    """A status as a small coloured pill (escaped HTML)."""
-    from html import escape
-    text = escape(str(label if label is not None else status or "?"))
-    return f'<span class="deeploop-pill" style="{PILL_STYLE.format(fill=fill(status))}">{text}</span>'
 
 
 def contrast(foreground: str, background: str) -> float:

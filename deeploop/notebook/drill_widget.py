@@ -19,15 +19,15 @@ a saved or exported notebook shows the finished tree, not "round 0".
 from __future__ import annotations
 
 import threading
-from html import escape
 from pathlib import Path
 
 from ..errors import DeeploopError, InputError, require
-from ..notebook.live import SnapshotReprs
+from ..drill.render import TEMPLATE, render_html, render_text
+from ..drill.session import DrillSession
+from ..drill.tree import BEDROCK_CATEGORIES
 from ..runs import resolve_run
-from .render import render_html, render_text
-from .session import DrillSession
-from .tree import BEDROCK_CATEGORIES
+from ..templating import fragment, safe
+from .live import LiveDisplay, SnapshotReprs
 
 
 class DrillWidget(SnapshotReprs):
@@ -104,10 +104,10 @@ class DrillWidget(SnapshotReprs):
         question = session.ask()
         cap = session.budget.max_rounds
         if question is not None:
-            self.question_label.value = f"<b>{escape(question.text)}</b>"
+            self.question_label.value = fragment(TEMPLATE, "question", question.text)
             state = "in progress"
         else:
-            self.question_label.value = f"<i>{escape(_ended(session))}</i>"
+            self.question_label.value = fragment(TEMPLATE, "ended", _ended(session))
             state = str(session.status)
         self.round_label.value = f"Round {session.rounds} of {cap} · {state} · {session.run_id}"
         self.tree_view.value = render_html(session.tree)
@@ -148,9 +148,7 @@ class DrillWidget(SnapshotReprs):
         self.box.close()
 
     def _say(self, text: str, error: bool = False) -> None:
-        from ..notebook.theme import pill
-        word = "error" if error else "ok"
-        self.message.value = f"{pill(word, 'error' if error else '✓')} {escape(text)}"
+        self.message.value = fragment(TEMPLATE, "message", text, error)
         self.message_text = text
 
     # ----- display --------------------------------------------------------
@@ -161,17 +159,14 @@ class DrillWidget(SnapshotReprs):
         message = getattr(self, "message_text", "") if self.message.value else ""
         question = session.ask()
         asked = question.text if question is not None else _ended(session)
-        html = (f"<div><b>{escape(self.round_label.value)}</b></div>"
-                f"<div>{'<b>' if question else '<i>'}{escape(asked)}"
-                f"{'</b>' if question else '</i>'}</div>"
-                + (f"<div>{self.message.value}</div>" if message else "")
-                + render_html(session.tree))
+        html = fragment(TEMPLATE, "snapshot", self.round_label.value, asked, question is not None,
+                        safe(self.message.value) if message else "",
+                        safe(render_html(session.tree)))
         text = "\n".join([self.round_label.value, asked] + ([message] if message else []) +
                          ["", render_text(session.tree)])
         return html, text
 
     def _show(self) -> None:
-        from ..notebook.live import LiveDisplay
         display = LiveDisplay(self.box, self.snapshot)
         self._displays.append(display)
         # shown after the end (and after its report): the snapshot alone

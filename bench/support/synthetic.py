@@ -1,7 +1,8 @@
 """A cheap stand-in for training: a synthetic val_bpb over train.py's knobs.
 
-For benchmarks of the search (``bench/search_efficiency.py``) and for tests
-of the two tiers, where a real training minute per experiment would be too
+Not part of the package: imported as ``bench.support.synthetic`` (the
+repository root on ``sys.path``). For benchmarks of the search
+(``bench/search_efficiency.py``) and for tests of the two tiers, where a real training minute per experiment would be too
 slow. ``surface`` is a response surface over the same hyperparameters as the
 template's train.py, shaped like what a fixed-budget run shows:
 
@@ -29,10 +30,10 @@ import random
 from pathlib import Path
 from typing import Callable
 
-from .knobs import Value, read_knobs
-from .evaluate import MODEL_FILE
-from .runner import TrainResult
-from .score import Score
+from deeploop.experiment.evaluate import MODEL_FILE
+from deeploop.experiment.knobs import Value, read_knobs
+from deeploop.experiment.runner import TrainResult
+from deeploop.experiment.score import Score
 
 BASE = 2.1               # val_bpb with every term at its best
 NOISE = 0.003            # run-to-run spread of val_bpb (about 0.15 %)

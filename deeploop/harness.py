@@ -1,0 +1,174 @@
+"""What every loop shares about running in a run folder.
+
+- ``RunFolder``: a run's folder ``<runs root>/<node>/<tag or run id>/`` and
+  the files every kind keeps there (events.jsonl, the settings record,
+  notify.log, STOP, the lock). The experiment and research runs derive from
+  it; the node loop names its id'd folders with it (the kind is then the
+  folder's parent, ``<runs root>/<node>/<run id>``).
+- ``hold``: one process at a time (the folder's ``.lock``, never waited for)
+  and ``running.json`` while it works (``liveness.claim``).
+- ``in_flight``: the round a kill left started and not closed, replayed on
+  resume.
+- ``ending``: how a loop that stops on an exception records it: aborted on
+  Ctrl-C/SIGTERM/a closed generator, failed on anything else, each step of
+  the record on its own (on a full disk any of them may fail, and the error
+  that ended the run is the one worth reporting).
+- ``stop_requested``: a ``STOP`` file in the run folder (any shell) or a
+  ``threading.Event`` (a notebook's Stop button) ends the loop after the
+  round in flight. The file is consumed, so a resume starts afresh.
+
+outcome.json is written by ``runs.Outcome.write`` and read by
+``runs.read_outcome``; statuses are ``runs.Status``.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Iterable, Iterator
+
+from .errors import DeeploopError, NotFound
+from .events import EVENTS_FILE, EventLog
+from .fileio import file_lock
+from .liveness import claim
+from .runs import Status, runs_root, validate_run_id
+from .settings import SettingsRecord
+
+STOP_FILE = "STOP"
+LOCK_FILE = ".lock"
+
+
+@dataclass
+class RunFolder(SettingsRecord):
+    """A run folder: ``tag`` is the tag of a tagged run or the id of an id'd one."""
+
+    path: Path
+    tag: str
+
+    node: ClassVar[str] = ""           # the kind; "" for an id'd run: its parent folder's name
+    settings_file: ClassVar[str] = ""  # the JSON record a tagged run keeps its settings in
+
+    events_path = property(lambda self: self.path / EVENTS_FILE)
+    settings_path = property(lambda self: self.path / self.settings_file)
+    notify_log = property(lambda self: self.path / "notify.log")
+    workspace_dir = property(lambda self: self.path / "workspace")
+    stop_path = property(lambda self: self.path / STOP_FILE)  # touch it to stop between rounds
+    lock_path = property(lambda self: self.path / LOCK_FILE)
+
+    @property
+    def kind(self) -> str:
+        return self.node or self.path.parent.name
+
+    def event_log(self, listeners: Iterable[Callable[[dict], None]] = ()) -> EventLog:
+        return EventLog(self.events_path, run_id=self.tag, node=self.kind,
+                        listeners=list(listeners))
+
+    @classmethod
+    def path_for(cls, tag: str, root: Path | None = None) -> Path:
+        return (root or runs_root()) / cls.node / validate_run_id(tag, "tag")
+
+    @classmethod
+    def exists(cls, tag: str, root: Path | None = None) -> bool:
+        return (cls.path_for(tag, root) / cls.settings_file).is_file()
+
+    @classmethod
+    def open(cls, tag: str, root: Path | None = None, hint: str = ""):
+        """The tagged run, or NotFound (``hint`` says how to create one)."""
+        path = cls.path_for(tag, root)
+        if not (path / cls.settings_file).is_file():
+            raise NotFound(f"no {cls.node} tagged {tag!r} under {path.parent}{hint}")
+        return cls(path, tag)
+
+
+@contextlib.contextmanager
+def hold(run: RunFolder, check: Callable[[], None] | None = None) -> Iterator[None]:
+    """Lock ``run`` (a second process is refused at once), run ``check``
+    (refusals that must come before anything is touched), then mark it
+    running (``running.json``) until the block ends; a run whose process
+    died is taken over (``liveness.claim``), with its workspace's git lock."""
+    what = f"{run.kind} {run.tag!r}"
+    with file_lock(run.lock_path, wait=False, what=what):
+        if check is not None:
+            check()
+        workspace = run.workspace() if hasattr(run, "workspace") else None
+        with claim(run.path, what, log=run.event_log(), workspace=workspace):
+            yield
+
+
+def in_flight(events: list[dict], started: str, closed: tuple[str, ...]) -> dict | None:
+    """The last ``started`` event with no ``closed`` event of its round after it."""
+    flight = None
+    for event in events:
+        if event.get("type") == started:
+            flight = event
+        elif (event.get("type") in closed and flight is not None
+              and event.get("round") == flight.get("round")):
+            flight = None
+    return flight
+
+
+def stop_requested(run: RunFolder | Path, event: threading.Event | None = None) -> str | None:
+    """Who asked the loop to stop before its next round: ``"stop event"``,
+    ``"STOP file"`` (consumed), or None."""
+    if event is not None and event.is_set():
+        return "stop event"
+    path = run.stop_path if isinstance(run, RunFolder) else Path(run) / STOP_FILE
+    if path.exists():
+        path.unlink(missing_ok=True)
+        return "STOP file"
+    return None
+
+
+def before_round(log: EventLog, limit: tuple[str, str] | None, asked: Callable[[], str | None],
+                 done: int, unit: str = "round") -> tuple[list[dict], tuple[str, str] | None]:
+    """Whether a loop ends before its next round: (events to yield, (status,
+    reason)), or ([], None) to go on. ``limit`` is the loop's own stop reason
+    (budgets, targets; a ``budget_exhausted`` event says which ran out);
+    otherwise ``asked()`` (``stop_requested``, asked only then, since it
+    consumes the STOP file) ends it ``paused`` after ``unit`` ``done``."""
+    if limit:
+        status, reason = limit
+        return ([log.emit("budget_exhausted", reason=reason)] if status == Status.BUDGET
+                else []), limit
+    source = asked()
+    if source:
+        event = log.emit("stop_requested", source=source, **{f"after_{unit}": done})
+        return [event], (Status.PAUSED, f"stopped by {source} after {unit} {done}")
+    return [], None
+
+
+def each(steps: Iterable[Callable[[], object]]) -> None:
+    """Run every step, each on its own: one that fails on a full disk or a
+    broken file does not keep the next from trying."""
+    for step in steps:
+        try:
+            step()
+        except (DeeploopError, OSError):
+            pass
+
+
+def record_end(exc: BaseException, record: Callable[[str, str, bool], None]) -> None:
+    """Record how a loop ended on ``exc`` (the caller re-raises it):
+    ``record(reason, status, crashed)`` is called with ``Status.ABORTED`` on
+    Ctrl-C, SIGTERM (an exception with a ``reason``) or a closed generator,
+    and with ``Status.FAILED`` and ``crashed`` true on any other exception."""
+    if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
+        record(getattr(exc, "reason", "interrupted"), Status.ABORTED, False)
+    elif isinstance(exc, Exception):
+        record(f"{type(exc).__name__}: {exc}", Status.FAILED, True)
+
+
+class ending:
+    """``record_end`` as a ``with`` block around the loop."""
+
+    def __init__(self, record: Callable[[str, str, bool], None]):
+        self.record = record
+
+    def __enter__(self) -> "ending":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is not None:
+            record_end(exc, self.record)
+        return False
