@@ -34,7 +34,7 @@ from deeploop.experiment.proposers.base import ProposalContext  # noqa: E402
 from deeploop.experiment.proposers.llm import LLMProposer  # noqa: E402
 from deeploop.experiment.results import parse_results  # noqa: E402
 from deeploop.models.anthropic import AnthropicModel  # noqa: E402
-from deeploop.models.base import Usage  # noqa: E402
+from deeploop.usage import Usage  # noqa: E402
 from deeploop.models.standin import (PromptCache, StandIn, count_tokens,  # noqa: E402
                                      prefix_blocks)
 

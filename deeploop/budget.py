@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .errors import InputError
-from .models.base import Usage
+from .usage import Usage
 
 DEFAULT_MAX_SECONDS = 6 * 3600.0
 DEFAULT_MAX_TOKENS = 5_000_000

@@ -23,7 +23,7 @@ from .harness import RunFolder, ending, stop_requested
 from .judges import JudgeContext, Verdict, load_judge
 from .liveness import RUNNING_FILE, Heartbeat
 from .models import Model
-from .models.base import Usage
+from .usage import Usage
 from .models.purse import Purse, attach, purse_of
 from .nodes import Node
 from .reporting import end_with_report

@@ -8,7 +8,8 @@ from deeploop.errors import InputError, ModelError
 from deeploop.events import read_events
 from deeploop.loop import build_prompt, run_node
 from deeploop.models import get_model
-from deeploop.models.base import Completion, Usage
+from deeploop.models.base import Completion
+from deeploop.usage import Usage
 from deeploop.models.scripted import ScriptedModel
 from deeploop.nodes import find_node, load_node
 

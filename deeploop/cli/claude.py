@@ -4,6 +4,8 @@ table does not know) and ``--pass-env NAME`` (a credential a subprocess may
 have). ``apply`` runs in ``main`` before the handler."""
 from __future__ import annotations
 
+from ..childenv import pass_env
+
 
 def add_arguments(parser) -> None:
     group = parser.add_argument_group("Claude prices and subprocess environment")
@@ -37,7 +39,6 @@ def claude_models(args) -> list[str]:
 
 
 def apply(args) -> None:
-    from ..childenv import pass_env
     from ..models.pricing import load_prices_file, parse_price_flag, set_price
     pass_env(*getattr(args, "pass_env", None) or [])
     if getattr(args, "prices", None):

@@ -6,67 +6,80 @@ import os
 import sys
 
 from ..errors import InputError
+from .claude import add_arguments as add_claude_arguments
 
 
 def register(sub) -> None:
-    p = sub.add_parser("runs", help="list runs (id, status, rounds, final score, start time)",
-                       description="List recorded runs, oldest first, from the runs root "
-                                   "(./runs or $DEEPLOOP_RUNS).")
+    p = command(sub, "runs", cmd_runs, "list runs (id, status, rounds, final score, start time)",
+                "List recorded runs, oldest first, from the runs root (./runs or "
+                "$DEEPLOOP_RUNS).")
     p.add_argument("node", nargs="?", help="only runs of this node")
-    p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("show", help="summarise one run",
-                       description="Summarise one run: status, score per round, violations, "
-                                   "lessons in force.")
+    p = command(sub, "show", cmd_show, "summarise one run",
+                "Summarise one run: status, score per round, violations, lessons in force.")
     p.add_argument("run", help="a run id (searched under the runs root) or a run folder's path")
-    p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("loop", help="run one ralph run of a node",
-                       description="Run one ralph run of NODE on a seed and print the run "
-                                   "folder. Exit 0 when the run ends passed, hard_cap or "
-                                   "budget_exhausted; 1 when it failed or was aborted.")
-    p.add_argument("node")
-    p.add_argument("--seed", required=True, metavar="FILE", help="the locked input")
-    add_model_and_budget(p)
+    p = command(sub, "loop", cmd_loop, "run one ralph run of a node",
+                "Run one ralph run of NODE on a seed and print the run folder. Exit 0 when "
+                "the run ends passed, hard_cap or budget_exhausted; 1 when it failed or was "
+                "aborted.")
+    add_node_and_seed(p)
+    add_model(p)
+    add_budget(p, "rounds per run (node.toml, 12)", " per run")
     p.add_argument("--run-id", metavar="ID", help="name the run (default: NODE-STAMP-SUFFIX)")
     add_no_report(p)
-    from .claude import add_arguments
-    add_arguments(p)
-    p.set_defaults(func=cmd_loop)
+    add_claude_arguments(p)
 
-    p = sub.add_parser("feedback", help="promote recurring violations into BANS.md",
-                       description="Among the newest W runs of NODE, promote every violation "
-                                   "seen in at least THRESHOLD runs into nodes/NODE/BANS.md "
-                                   "(idempotent).")
+    p = command(sub, "feedback", cmd_feedback, "promote recurring violations into BANS.md",
+                "Among the newest W runs of NODE, promote every violation seen in at least "
+                "THRESHOLD runs into nodes/NODE/BANS.md (idempotent).")
     p.add_argument("node")
-    p.add_argument("--window", type=int, default=5, metavar="W", help="newest runs to read (5)")
-    p.add_argument("--threshold", type=int, default=2, metavar="C",
-                   help="runs a violation must occur in to become a lesson (2)")
-    p.set_defaults(func=cmd_feedback)
+    add_feedback_window(p)
 
-    p = sub.add_parser("meta-loop", help="alternate node runs and feedback",
-                       description="Run NODE N times on a seed, promoting lessons after every "
-                                   "K runs, and print the final BANS.md.")
-    p.add_argument("node")
-    p.add_argument("--seed", required=True, metavar="FILE", help="the locked input")
+    p = command(sub, "meta-loop", cmd_meta_loop, "alternate node runs and feedback",
+                "Run NODE N times on a seed, promoting lessons after every K runs, and print "
+                "the final BANS.md.")
+    add_node_and_seed(p)
     p.add_argument("--runs", type=int, default=5, metavar="N", help="how many runs (5)")
     p.add_argument("--feedback-every", type=int, default=1, metavar="K",
                    help="run feedback after every K runs (1)")
-    p.add_argument("--window", type=int, default=5, metavar="W", help="feedback window (5)")
-    p.add_argument("--threshold", type=int, default=2, metavar="C", help="feedback threshold (2)")
-    add_model_and_budget(p)
+    add_feedback_window(p)
+    add_model(p)
+    add_budget(p, "rounds per run (node.toml, 12)", " per run")
     add_no_report(p, "each run")
-    p.set_defaults(func=cmd_meta_loop)
 
 
-def add_model_and_budget(p: argparse.ArgumentParser) -> None:
+def command(sub, name: str, func, help: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand whose handler is FUNC."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(func=func)
+    return p
+
+
+def add_node_and_seed(p: argparse.ArgumentParser) -> None:
+    p.add_argument("node")
+    p.add_argument("--seed", required=True, metavar="FILE", help="the locked input")
+
+
+def add_feedback_window(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--window", type=int, default=5, metavar="W",
+                   help="newest runs feedback reads (5)")
+    p.add_argument("--threshold", type=int, default=2, metavar="C",
+                   help="runs a violation must occur in to become a lesson (2)")
+
+
+def add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="SPEC",
                    help="anthropic:<model>, command:<cmd>, mock:<name> or scripted:<file> "
                         "(default: the node's default_model)")
-    p.add_argument("--hard-cap", type=int, metavar="N", help="rounds per run (node.toml, 12)")
-    p.add_argument("--max-seconds", type=float, metavar="S", help="wall-clock budget per run")
-    p.add_argument("--max-tokens", type=int, metavar="T", help="token budget per run")
-    p.add_argument("--max-usd", type=float, metavar="D", help="dollar budget per run")
+
+
+def add_budget(p: argparse.ArgumentParser, rounds: str, per: str = "") -> None:
+    """--hard-cap (help: ROUNDS) and the wall-clock, token and dollar budgets."""
+    p.add_argument("--hard-cap", type=int, metavar="N", help=rounds)
+    p.add_argument("--max-seconds", type=float, metavar="S", help=f"wall-clock budget{per}")
+    p.add_argument("--max-tokens", type=int, metavar="T", help=f"token budget{per}")
+    p.add_argument("--max-usd", type=float, metavar="D", help=f"dollar budget{per}")
 
 
 def add_no_report(p: argparse.ArgumentParser, what: str = "the run") -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 
 from ..errors import InputError
-from .core import add_no_report
+from .claude import add_arguments as add_claude_arguments
+from .core import add_budget, add_no_report
 
 NODE_FANOUT = object()  # bare --fanout: node.toml says how many investigators
 ANSWER_HELP = ("a deeper reason, BEDROCK:<category> [rationale], BRANCH:<parallel cause> "
@@ -44,14 +45,10 @@ def register(sub) -> None:
     p.add_argument("--skeptic", metavar="SPEC", help="model of the skeptics (default: --answerer)")
     p.add_argument("--questioner", metavar="SPEC", help="offline (default), model, "
                    "anthropic:<model>, command:<cmd>, mock:<name> or scripted:<file>")
-    p.add_argument("--hard-cap", type=int, metavar="N", help="rounds (node.toml: 20)")
-    p.add_argument("--max-seconds", type=float, metavar="S", help="wall-clock budget")
-    p.add_argument("--max-tokens", type=int, metavar="T", help="token budget")
-    p.add_argument("--max-usd", type=float, metavar="D", help="dollar budget")
+    add_budget(p, "rounds (node.toml: 20)")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     add_no_report(p)
-    from .claude import add_arguments
-    add_arguments(p)
+    add_claude_arguments(p)
     p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("render", help="print a drill's tree (text, or --html)",

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from ..budget import DEFAULT_MAX_SECONDS, DEFAULT_MAX_TOKENS, DEFAULT_MAX_USD, Budget
+from ..drill.fanout import ANGLES, FanoutAnswerer
+from ..drill.session import DrillSession
+from ..drill.sources import ListAnswers, ModelAnswerer, answers_from_lines
+from ..drill.verify import Verifier
 from ..errors import InputError
+from ..fileio import read_text
+from ..models import get_model
 
 
 def model_spec(spec: str, node, flag: str) -> str:
@@ -23,8 +29,6 @@ def model_spec(spec: str, node, flag: str) -> str:
 
 
 def answer_lines(args) -> list[str] | None:
-    from ..drill.sources import answers_from_lines
-    from ..fileio import read_text
     if args.answers is None:
         return None
     if args.answerer or args.fanout:
@@ -45,8 +49,6 @@ def build_budget(args, node) -> Budget:
 
 
 def build_verifier(args, node):
-    from ..drill.verify import Verifier
-    from ..models import get_model
     if args.verify is None:
         return None
     spec = args.skeptic or args.answerer
@@ -57,7 +59,6 @@ def build_verifier(args, node):
 
 
 def open_session(args, node, budget, verifier):
-    from ..drill.session import DrillSession
     options = {"node": node, "budget": budget, "verifier": verifier}
     if args.questioner:
         options["questioner"] = model_spec(args.questioner, node, "--questioner")
@@ -67,7 +68,6 @@ def open_session(args, node, budget, verifier):
             raise InputError("--run-id names a new run; it cannot be used with --resume")
         return DrillSession.resume(args.resume, **options)
     if args.seed:
-        from ..fileio import read_text
         seed = read_text(Path(args.seed).expanduser(), "seed file")
         return DrillSession.start(seed=seed, run_id=args.run_id, **options)
     return DrillSession.start(args.claim, run_id=args.run_id, **options)
@@ -75,8 +75,6 @@ def open_session(args, node, budget, verifier):
 
 def _check_source_flags(args, node) -> None:
     """Model specs and fanout numbers are checked before the run exists."""
-    from ..drill.fanout import ANGLES
-    from ..models import get_model
     for flag in ("answerer", "investigator", "synthesizer"):
         spec = getattr(args, flag)
         if spec:
@@ -96,9 +94,6 @@ def _check_source_flags(args, node) -> None:
 
 def build_answerer(args, node, lines, session):
     """The unattended answer source, or None when a person answers at the terminal."""
-    from ..drill.fanout import ANGLES, FanoutAnswerer
-    from ..drill.sources import ListAnswers, ModelAnswerer
-    from ..models import get_model
     if lines is not None:
         path = None if args.answers == "-" else str(Path(args.answers).expanduser().resolve())
         start = session.answers_used.get(path, 0) if path else 0

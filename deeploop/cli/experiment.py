@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+from pathlib import Path
 
+from ..errors import NotFound
+from .claude import add_arguments
 from .core import add_no_report
 
 EPILOG = ("Runs live in runs/experiment/<tag>/ (under $DEEPLOOP_RUNS if set): workspace/ "
@@ -76,7 +80,6 @@ def register(sub) -> None:
                           "from a helper that has torch imported")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_no_report(run)
-    from .claude import add_arguments
     add_arguments(run)
     run.set_defaults(func=cmd_run)
 
@@ -123,7 +126,6 @@ def _prepare(args):
 
 
 def cmd_run(args) -> int:
-    import logging
     logging.basicConfig(format="deeploop experiment: warning: %(message)s", level=logging.WARNING)
     from ..experiment.interrupts import Interrupted, interrupts
     from ..experiment.status import ProgressBar
@@ -188,8 +190,6 @@ def cmd_status(args) -> int:
     if args.tag:
         status = load_status(open_run(args.tag).path, args.tag)
     else:
-        from pathlib import Path
-        from ..errors import NotFound
         if not Path(args.results).is_file():
             raise NotFound(f"results file not found: {args.results}")
         status = summarize(read_results(args.results), name=args.results)

@@ -4,6 +4,11 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from datetime import datetime
+from pathlib import Path
+
+from ..errors import InputError
+from .claude import add_arguments
 
 EPILOG = ("With --tag the analysis is written to the tag's workspace: next-hypotheses.md, "
           "an entry in process_log.md and program.md's strategy (one 'meta:' commit), and a "
@@ -24,13 +29,11 @@ def register(sub) -> None:
     meta.add_argument("--max-usd", type=float, dest="max_usd", metavar="D",
                       help="dollar cap for this analysis (an anthropic: analyst): a call that "
                            "could cross it is not made and the offline analyst answers")
-    from .claude import add_arguments
     add_arguments(meta)
     meta.set_defaults(func=cmd_meta)
 
 
 def check_max_usd(value: float | None) -> None:
-    from ..errors import InputError
     if value is not None and not (math.isfinite(value) and value > 0):
         raise InputError(f"--max-usd must be a positive number of dollars, got {value:g}")
 
@@ -91,8 +94,6 @@ def cmd_meta(args) -> int:
 
 
 def _results(args) -> int:
-    from datetime import datetime
-    from pathlib import Path
     from ..fileio import atomic_write_text
     from ..experiment.hypotheses import HYPOTHESES_FILE, render_hypotheses
     from ..meta.inputs import gather_file

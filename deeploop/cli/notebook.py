@@ -5,6 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import InputError
+from .claude import add_pass_env
+
 SESSION_HELP = """\
 Run a parameterised notebook headless with papermill. Parameters are checked
 against the notebook's cell tagged 'parameters' first: an unknown name or a
@@ -58,7 +61,6 @@ def register(sub) -> None:
     s.add_argument("--help-notebook", action="store_true",
                    help="list the notebook's parameters and exit")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
-    from .claude import add_pass_env
     add_pass_env(s)
     s.set_defaults(func=run_session_command)
 
@@ -97,7 +99,6 @@ def run_session_command(args) -> int:
 
 def session_parameters(params_file, pairs) -> tuple[dict, frozenset]:
     """-f values (typed by YAML) overlaid with -p values (strings, typed later)."""
-    from ..errors import InputError
     from ..fileio import read_text
     from ..notebook.grid import parse_yaml
     params = {}
@@ -141,7 +142,6 @@ def run_batch_command(args) -> int:
 
 
 def run_report_command(args) -> int:
-    from ..errors import InputError
     from ..notebook.report import build_report
     if bool(args.run) == bool(args.results):
         raise InputError("give a run folder (RUN_DIR) or --results FILE, not both"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from .claude import add_arguments
+
 EPILOG = ("Runs live in runs/research/<tag>/ (under $DEEPLOOP_RUNS if set): workspace/ (git, "
           "branch research/<tag>: program.md, report.md, knowledge_index.tsv, process_log.md), "
           "events.jsonl, research.json, report.html. A tag is created once and continued by "
@@ -48,7 +50,6 @@ def register(sub) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-report", action="store_true",
                      help="skip report.ipynb/report.html at the end")
-    from .claude import add_arguments
     add_arguments(run)
     run.set_defaults(func=cmd_run)
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 
 from ..errors import InputError
+from ..strenum import StrEnum
 from .tree import BEDROCK_CATEGORIES, DEFAULT_TAG
 
 _BEDROCK = re.compile(r"^bedrock\s*:\s*", re.IGNORECASE)
@@ -33,14 +33,11 @@ _KEYWORD_BEDROCK = re.compile(r"\bbedrock\s*:", re.IGNORECASE)
 CATEGORIES_TEXT = ", ".join(BEDROCK_CATEGORIES)
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     DESCEND = "descend"
     BEDROCK = "bedrock"
     BRANCH = "branch"
     STOP = "stop"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class RejectedAnswer(InputError):

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..events import now_iso
 from ..fileio import file_lock
 from ..models import Model
-from ..models.base import Usage
+from ..usage import Usage
 from ..models.purse import Purse
 from .answers import RejectedAnswer, parse_answer
 from .parallel import JobResult, run_parallel

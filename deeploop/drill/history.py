@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..events import EVENTS_FILE, parse_lines
-from ..models.base import Usage
+from ..usage import Usage
 from .answers import Action
 from .moves import apply_action
 from .tree import Tree, new_tree

@@ -30,7 +30,8 @@ from typing import Callable
 import cloudpickle
 
 from .. import procs
-from ..models.base import Completion, Usage
+from ..models.base import Completion
+from ..usage import Usage
 
 INCOMPLETE = "INVESTIGATION_INCOMPLETE"
 FAILURES = ("timeout", "error", "empty", "incomplete")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ModelError
-from ..models.base import Usage
+from ..usage import Usage
 from .tree import DEFAULT_TAG
 
 

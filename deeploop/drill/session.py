@@ -25,7 +25,7 @@ from ..events import EVENTS_FILE, EventLog, now_iso
 from ..fileio import file_errors
 from ..harness import stop_requested
 from ..liveness import RUNNING_FILE, Heartbeat
-from ..models.base import Usage
+from ..usage import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
 from .answers import Action, Kind, RejectedAnswer, parse_answer
 from .history import History, asked_on_chain, read_journal

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..models import Model
-from ..models.base import Usage
+from ..usage import Usage
 from .answers import Action, Kind
 from .parallel import JobResult, run_parallel
 from .replies import numbered_chain

@@ -46,7 +46,7 @@ from typing import Callable, Iterator
 from .. import harness
 from ..budget import DEFAULT_MAX_SECONDS, Budget, Spend, budget_exhausted, cap_reached
 from ..errors import DeeploopError
-from ..models.base import Usage
+from ..usage import Usage
 from ..models.purse import Purse, attach, purse_of
 from ..runs import Outcome, Status
 from . import decide

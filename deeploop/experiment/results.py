@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 from ..errors import InputError
+from ..strenum import StrEnum
 
 HEADER = ("commit", "val_bpb", "memory_gb", "status", "description")
 REQUIRED = ("val_bpb", "status")
@@ -23,13 +23,10 @@ BASELINE = "baseline"
 NOISE = "baseline (noise run"  # repeats of the baseline that measure run-to-run noise
 
 
-class RowStatus(str, Enum):
+class RowStatus(StrEnum):
     KEEP = "keep"
     DISCARD = "discard"
     CRASH = "crash"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass
@@ -88,6 +85,15 @@ class Results:
         """The lowest val_bpb among well-formed kept rows; ties go to the earliest."""
         candidates = [r for r in self.rows if r.counts]
         return min(candidates, key=lambda r: r.val_bpb) if candidates else None
+
+    def running_best(self) -> list[float | None]:
+        """Per row, the best counted val_bpb up to and including it (None before any)."""
+        bests, best = [], None
+        for row in self.rows:
+            if row.counts and (best is None or row.val_bpb < best):
+                best = row.val_bpb
+            bests.append(best)
+        return bests
 
     def baseline(self) -> Row | None:
         """The first well-formed baseline row with a score, else the first scored row."""

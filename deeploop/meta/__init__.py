@@ -3,10 +3,10 @@
 It sits on top of the experiment loop: meta imports ``deeploop.experiment``,
 never the reverse (the hypotheses both tiers share live in
 ``deeploop.experiment.hypotheses``). Pure pieces: ``triggers``, ``program`` (program.md), ``stats``, ``freetext`` and
-``response`` (what the history says), ``offline`` and ``strategy`` (the
+``response`` (what the history says), ``offline_analyst`` and ``strategy`` (the
 offline analyst), ``outputs`` (the plan of what an analysis writes),
-``cohort`` (research mode). With I/O: ``inputs``, ``llm`` (the anthropic
-analyst), ``analysts`` (the registry), ``tier`` (triggers wired into the
+``cohort`` (research mode). With I/O: ``inputs``, ``llm_analyst`` (the
+anthropic analyst), ``analysts`` (the registry), ``tier`` (triggers wired into the
 loop, one analysis, steering) and ``opening`` (validate and open a two-tier
 experiment run). Only the pure leaf modules are imported here.
 """

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
 from ..errors import InputError
-from ..models.base import Usage
 from ..experiment.hypotheses import Hypothesis
+from ..models.anthropic import AnthropicModel
 from ..registry import Registry
+from ..usage import Usage
 from .inputs import MetaInputs
 
 
@@ -49,8 +50,9 @@ def get_analyst(spec: str | None) -> Analyst:
     return _ANALYSTS.get(name, spec)(arg.strip())
 
 
+# The analysts are imported when asked for: they import Analysis from here.
 def _offline(arg: str) -> Analyst:
-    from .offline import OfflineAnalyst
+    from .offline_analyst import OfflineAnalyst
     return OfflineAnalyst()
 
 
@@ -58,8 +60,7 @@ def _anthropic(arg: str) -> Analyst:
     if not arg:
         raise InputError("analyst anthropic:<model> needs a model, "
                          "e.g. anthropic:claude-sonnet-4-6")
-    from ..models.anthropic import AnthropicModel
-    from .llm import LLMAnalyst
+    from .llm_analyst import LLMAnalyst
     return LLMAnalyst(AnthropicModel(arg))
 
 

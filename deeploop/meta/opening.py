@@ -9,19 +9,19 @@ from pathlib import Path
 
 from ..errors import InputError, NotFound
 from ..events import read_events
-from ..fileio import read_text
 from ..experiment.proposers import get_proposer
 from ..experiment.record import check_record
 from ..experiment.rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from ..experiment.session import check_clean
 from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE
+from ..fileio import read_text
+from ..models.anthropic import check_api_key
 from ..runs import Status, read_outcome
 from .analysts import get_analyst
 
 
 def check_specs(settings: Settings) -> None:
     """Unknown proposer or analyst specs, or Claude without a key, fail now."""
-    from ..models.anthropic import check_api_key
     get_proposer(settings.proposer)
     get_analyst(settings.analyst)
     check_api_key(settings.proposer, "--proposer")

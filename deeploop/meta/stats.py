@@ -110,8 +110,8 @@ def _row_events(results: Results, events: list[dict]) -> dict[int, dict]:
 def replay(results: Results, events: list[dict] | None = None, names=()) -> list[Record]:
     """One record per well-formed experiment row (baselines and noise runs excluded)."""
     by_row = _row_events(results, events or [])
-    records, best, count = [], None, 0
-    for index, row in enumerate(results.rows):
+    records, count = [], 0
+    for index, (row, best) in enumerate(zip(results.rows, [None, *results.running_best()])):
         if not row.ok:
             continue
         if not row.is_baseline:
@@ -122,8 +122,6 @@ def replay(results: Results, events: list[dict] | None = None, names=()) -> list
                 int(event.get("round", count)), row, best,
                 moves_of(row.description, event.get("diff") or "", names),
                 hyp.get("id") or parse_description(row.description).hypothesis))
-        if row.counts and (best is None or row.val_bpb < best):
-            best = row.val_bpb
     return records
 
 

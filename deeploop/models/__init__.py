@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from ..registry import Registry
-from .base import Completion, Model, Usage
+from ..usage import Usage
+from .base import Completion, Model
 
 _MODELS: Registry[Callable[[str], Model]] = Registry("model spec")
 register = _MODELS.register

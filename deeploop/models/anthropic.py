@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, KeyRejected, ModelError, require
-from .base import Completion, Usage
+from .base import Completion
+from ..usage import Usage
 from .pricing import Price, cost_usd, estimate_tokens, price_for, usage_tokens, worst_case_usd
 from .purse import Purse
 

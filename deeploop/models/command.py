@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from ..childenv import child_env
 from ..errors import InputError, ModelError
 from .. import procs
-from .base import Completion, Usage
+from .base import Completion
+from ..usage import Usage
 
 ENV_NAMES = {"node": "NODE_NAME", "run_id": "RUN_ID", "round": "ROUND",
              "bans_file": "BANS_FILE", "seed_file": "SEED_FILE", "run_dir": "RUN_DIR"}

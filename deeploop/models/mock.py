@@ -13,7 +13,8 @@ from typing import Callable
 from ..errors import InputError
 from ..lessons import lesson_keys
 from ..registry import Registry
-from .base import Completion, Model, Usage
+from ..usage import Usage
+from .base import Completion, Model
 
 LESSONS_HEADING = "## Accumulated lessons (BANS.md)"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import read_text
-from .base import Completion, Usage
+from .base import Completion
+from ..usage import Usage
 
 
 @dataclass

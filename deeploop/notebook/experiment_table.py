@@ -65,8 +65,8 @@ def rows(results, events: list[dict]) -> list[ExperimentRow]:
     found = [e for e in events if e.get("type") == "experiment_result"]
     by_commit = {str(e.get("commit") or "")[:7]: e for e in found if e.get("commit")}
     started = _by_round(events, "experiment_started")
-    out, best = [], None
-    for n, row in enumerate(results.rows):
+    out = []
+    for n, (row, best) in enumerate(zip(results.rows, [None, *results.running_best()])):
         event = by_commit.get(row.commit[:7], {}) if row.commit else {}
         metrics = event.get("metrics") if isinstance(event.get("metrics"), dict) else {}
         scored = row.ok and row.val_bpb and row.status != "crash"
@@ -84,8 +84,6 @@ def rows(results, events: list[dict]) -> list[ExperimentRow]:
             row.description, _hypothesis(event),
             "–" if steps is None else f"{steps:g}", "–" if seconds is None else f"{seconds:.1f}",
             row.val_bpb if scored else None))
-        if row.counts and (best is None or row.val_bpb < best):
-            best = row.val_bpb
     return out
 
 

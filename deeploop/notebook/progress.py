@@ -35,13 +35,7 @@ def points(results: Results) -> list[Point]:
 
 def running_best(results: Results) -> list[tuple[int, float]]:
     """(row, best kept val_bpb so far) from the first counted keep on."""
-    best, steps = None, []
-    for n, row in enumerate(results.rows):
-        if row.counts and (best is None or row.val_bpb < best):
-            best = row.val_bpb
-        if best is not None:
-            steps.append((n, best))
-    return steps
+    return [(n, best) for n, best in enumerate(results.running_best()) if best is not None]
 
 
 @dataclass

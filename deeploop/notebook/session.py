@@ -25,10 +25,10 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 from ..errors import DeeploopError, InputError, require
+from ..strenum import StrEnum
 from ..events import now_iso
 from ..fileio import atomic_write_json
 from ..runs import new_run_id, runs_root, validate_run_id
@@ -41,7 +41,7 @@ from .parameters import load_notebook, node_of, read_parameters, validate
 SESSION_NOTEBOOK = "session.ipynb"
 
 
-class SessionState(str, Enum):
+class SessionState(StrEnum):
     RUNNING = "running"
     STALE = "stale"      # recorded running by a process that died (SIGKILL, power loss)
     PASSED = "passed"
@@ -49,9 +49,6 @@ class SessionState(str, Enum):
     TIMED_OUT = "timed_out"
     KERNEL_DIED = "kernel_died"
     INTERRUPTED = "interrupted"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass

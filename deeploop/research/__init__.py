@@ -1,9 +1,10 @@
 """Research mode: questions answered from sources into a cited report.
 
 ``sources`` holds the document sources (offline ``local:DIR`` and the
-bundled ``sample:stdlib`` collection); ``synthesizer`` and ``web`` turn a
-question into an attempt; ``settle`` and ``judge`` decide what is written;
-``loop`` and ``session`` run and resume the loop; ``analyst`` is the cohort
+bundled ``sample:stdlib`` collection); ``synthesizer`` (the registry),
+``extractive`` (offline) and ``web`` (Claude) turn a question into an
+attempt; ``settle`` and ``judge`` decide what is written; ``loop`` and
+``session`` run and resume the loop; ``cohort_analysis`` is the cohort
 meta-analysis; ``runner`` is what the CLI and the notebook call. See
 docs/research-mode.md.
 """

@@ -30,9 +30,9 @@ from ..harness import before_round, stop_requested
 from ..meta.cohort import render_cohort_entry
 from ..meta.program import program_version, rewrite_strategy, strategy_section
 from ..meta.triggers import COHORT_SIZE
-from ..models.base import Usage
+from ..usage import Usage
 from ..runs import Outcome, Status
-from .analyst import analyse_cohort
+from .cohort_analysis import analyse_cohort
 from .knowledge import INDEX_FILE, append_entry, parse_index, read_index
 from .pick import Pick, pick_question
 from .process_log import (PROCESS_LOG_FILE, append_cohort, cohorts_recorded,

@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Protocol
 
 from ..errors import InputError
-from ..models.base import Usage
+from ..models.anthropic import AnthropicModel
 from ..registry import Registry
+from ..usage import Usage
+from .extractive import synthesise
 from .report_doc import section_for
-from .synthesis import synthesise
 
 
 @dataclass
@@ -119,8 +120,7 @@ def _anthropic(arg: str, source_factory, *, client=None, max_uses: int = 5, **op
     if not arg:
         raise InputError("synthesizer anthropic:<model> needs a model, "
                          "e.g. anthropic:claude-sonnet-4-6")
-    from ..models.anthropic import AnthropicModel
-    from .web import WebSynthesizer
+    from .web import WebSynthesizer  # here, not at the top: web imports Attempt from this module
     return WebSynthesizer(AnthropicModel(arg, client=client), max_uses=max_uses)
 
 

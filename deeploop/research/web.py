@@ -30,7 +30,9 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ModelError
-from ..models.base import Model, Usage
+from ..models.anthropic import reply_text
+from ..models.base import Model
+from ..usage import Usage
 from .judge import SENTENCE_END
 from .report_doc import CITATION, LOW_FLAG, SECTIONS, section_for
 from .synthesizer import Attempt, Context
@@ -147,7 +149,6 @@ def finding_text(content) -> str:
     """The finding: the text written after the first search, with the API's
     citations written in after each sentence of the block they cite. Text
     blocks join as ``models.anthropic.reply_text`` joins them."""
-    from ..models.anthropic import reply_text
     blocks, searched = [], False
     for block in content or []:
         kind = _get(block, "type")

@@ -12,7 +12,8 @@ from deeploop.drill.fanout import FanoutAnswerer, investigator_prompt, synthesiz
 from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
 from deeploop.fileio import file_lock
-from deeploop.models.base import Completion, Usage
+from deeploop.models.base import Completion
+from deeploop.usage import Usage
 from tests.helpers import alive, wait_until
 from .drill_helpers import events_of, read_tree_json
 

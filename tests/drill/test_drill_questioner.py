@@ -9,7 +9,8 @@ from deeploop.drill.node import load_deeper
 from deeploop.drill.questioner import LADDER, ModelQuestioner, ladder_question
 from deeploop.drill.replies import EmptyReply
 from deeploop.errors import InputError
-from deeploop.models.base import Completion, Usage
+from deeploop.models.base import Completion
+from deeploop.usage import Usage
 
 
 @pytest.mark.parametrize("depth, start", [(0, "Why does"), (1, "What evidence"),

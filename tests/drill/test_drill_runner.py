@@ -6,7 +6,8 @@ import pytest
 from deeploop.drill import DrillSession, run_drill
 from deeploop.drill.sources import ListAnswers, ModelAnswerer, file_answers, model_answer_text
 from deeploop.drill.replies import EmptyReply
-from deeploop.models.base import Completion, Usage
+from deeploop.models.base import Completion
+from deeploop.usage import Usage
 from .drill_helpers import events_of, read_tree_json
 
 

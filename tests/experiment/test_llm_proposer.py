@@ -46,7 +46,8 @@ class Recording:
         self.replies, self.prompts = list(replies), []
 
     def complete(self, prompt, *, system=None, max_tokens=None, **context):
-        from deeploop.models.base import Completion, Usage
+        from deeploop.models.base import Completion
+        from deeploop.usage import Usage
         self.prompts.append(prompt)
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):

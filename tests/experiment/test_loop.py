@@ -153,7 +153,7 @@ def test_budget_passed_to_trainer_and_baseline_measured(fake_run):
 
 
 def test_dollar_budget_stops_the_loop(fake_run):
-    from deeploop.models.base import Usage
+    from deeploop.usage import Usage
 
     class Costly(Scripted):
         def propose(self, context):

@@ -13,8 +13,8 @@ import pytest
 
 from deeploop.meta.analysts import get_analyst
 from deeploop.experiment.hypotheses import HYPOTHESES_FILE
-from deeploop.meta.llm import LLMAnalyst, parse_reply
-from deeploop.meta.offline import OfflineAnalyst
+from deeploop.meta.llm_analyst import LLMAnalyst, parse_reply
+from deeploop.meta.offline_analyst import OfflineAnalyst
 from deeploop.meta.program import strategy_section
 from deeploop.meta.tier import analyse_run
 from deeploop.models.anthropic import AnthropicModel
@@ -67,7 +67,8 @@ class TextModel:
 
     def complete(self, prompt, *, system=None, max_tokens=None, **context):
         from deeploop.errors import ModelError
-        from deeploop.models.base import Completion, Usage
+        from deeploop.models.base import Completion
+        from deeploop.usage import Usage
         self.seen.append(prompt)
         if isinstance(self.reply, int):
             raise ModelError(f"{self.spec}: API error {self.reply}: overloaded")

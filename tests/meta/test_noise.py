@@ -9,7 +9,7 @@ import pytest
 
 from deeploop.experiment.results import read_results
 from deeploop.experiment.status import load_status
-from deeploop.meta.offline import OfflineAnalyst
+from deeploop.meta.offline_analyst import OfflineAnalyst
 from deeploop.meta.tier import analyse_run
 
 from deeploop.experiment.knobs import set_knobs

@@ -2,7 +2,7 @@
 follow what the history says and never walk into a known crash."""
 from __future__ import annotations
 
-from deeploop.meta.offline import OfflineAnalyst
+from deeploop.meta.offline_analyst import OfflineAnalyst
 from deeploop.meta.response import configs, curves
 
 from tests.helpers import OWN_RESULTS, OWN_WIDE_RESULTS, RECORDED_RESULTS, recordings

@@ -11,7 +11,7 @@ from deeploop.events import read_events
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
 from deeploop.experiment.hypotheses import HYPOTHESES_FILE, parse_hypotheses
-from deeploop.meta.offline import OfflineAnalyst
+from deeploop.meta.offline_analyst import OfflineAnalyst
 from deeploop.meta.program import program_version, strategy_section
 from deeploop.meta.tier import Steering, analyse_run, due, steer_choice
 
@@ -197,7 +197,8 @@ class Echo:
 
     def complete(self, prompt, *, system=None, max_tokens=None, **context):
         from deeploop.experiment.knobs import read_knobs, set_knobs
-        from deeploop.models.base import Completion, Usage
+        from deeploop.models.base import Completion
+        from deeploop.usage import Usage
         self.prompts.append(prompt)
         source = prompt.split("(the only file you may change)\n\n```python\n")[1]
         source = source.split("\n```")[0] + "\n"

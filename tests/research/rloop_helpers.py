@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deeploop.events import read_events
-from deeploop.models.base import Usage
+from deeploop.usage import Usage
 from deeploop.research.knowledge import read_index
 from deeploop.research.runner import execute, prepare
 from deeploop.research.synthesizer import Attempt

@@ -3,7 +3,7 @@ program.md and process_log.md."""
 from __future__ import annotations
 
 from deeploop.meta.cohort import cohort_metrics, render_cohort_entry
-from deeploop.research.analyst import analyse_cohort, next_searches, recommend
+from deeploop.research.cohort_analysis import analyse_cohort, next_searches, recommend
 from deeploop.research.process_log import (append_cohort, cohorts_recorded, process_log_text,
                                            recommendations_in, recommended_block)
 from deeploop.research.program_doc import (DEFAULT_SEARCHES, has_placeholder, program_text,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ...models.base import Usage
+from ...usage import Usage
 from ..hypotheses import Hypothesis
 from ..results import Results
 

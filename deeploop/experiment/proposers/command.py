@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import InputError, ModelError
-from ...models.base import Usage
+from ...usage import Usage
 from ...models.command import CommandModel
 from ..knobs import describe, diff_knobs
 from ..workspace import TRAIN_FILE, Workspace

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from ...errors import KeyRejected, ModelError
 from ..hypotheses import find_tagged
-from ...models.base import Model, Usage
+from ...models.base import Model
+from ...usage import Usage
 from ..results import HEADER, Results, format_row
 from .base import Proposal, ProposalContext, failed
 from .edits import ReplyError, parse_reply

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from ..errors import DeeploopError, KeyRejected, ModelError
 from ..experiment.knobs import format_value
 from ..experiment.proposers.llm import results_table
-from ..models.base import Model, Usage
+from ..models.base import Model
+from ..usage import Usage
 from .analysts import Analysis
 from ..experiment.hypotheses import CONFIDENCE, COUNT, Hypothesis, parse_hypotheses
 from .inputs import MetaInputs
-from .offline import OfflineAnalyst
+from .offline_analyst import OfflineAnalyst
 from .outputs import metrics_table, verdict_table
 from .stats import crash_values, effects, near_misses
 

@@ -3,7 +3,7 @@ import pytest
 from deeploop.research.judge import claims
 from deeploop.research.report_doc import CITATION, LOW_FLAG
 from deeploop.research.sources import get_source
-from deeploop.research.synthesis import synthesise
+from deeploop.research.extractive import synthesise
 
 
 @pytest.fixture
