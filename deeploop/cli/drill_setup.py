@@ -11,7 +11,7 @@ from pathlib import Path
 from ..budget import DEFAULT_MAX_SECONDS, DEFAULT_MAX_TOKENS, DEFAULT_MAX_USD, Budget
 from ..drill.fanout import ANGLES, FanoutAnswerer
 from ..drill.session import DrillSession
-from ..drill.sources import ListAnswers, ModelAnswerer, answers_from_lines
+from ..drill.answerers import ListAnswers, ModelAnswerer, answers_from_lines
 from ..drill.verify import Verifier
 from ..errors import InputError
 from ..fileio import read_text

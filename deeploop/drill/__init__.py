@@ -18,7 +18,7 @@ from .questioner import OfflineQuestioner, ModelQuestioner, get_questioner, regi
 from .render import render_html, render_text
 from .runner import run_drill
 from .session import DrillSession, RoundResult
-from .sources import ListAnswers, ModelAnswerer, file_answers
+from .answerers import ListAnswers, ModelAnswerer, file_answers
 from .tree import BEDROCK_CATEGORIES, Node, Tree, new_tree, root_claim
 from .treefile import dumps_tree, load_tree, save_tree
 from .verify import Verifier

@@ -26,7 +26,7 @@ from ..models.purse import Purse
 from .answers import RejectedAnswer, parse_answer
 from .parallel import JobResult, run_parallel
 from .replies import Reply
-from .sources import ANSWER_SYSTEM, model_answer_text
+from .answerers import ANSWER_SYSTEM, model_answer_text
 
 ANGLES = {
     "evidence": "concrete facts or data that support or attack the claim behind the question",

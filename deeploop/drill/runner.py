@@ -17,7 +17,7 @@ from ..runs import Status
 from .answers import RejectedAnswer
 from .replies import Reply
 from .session import DrillSession, RoundResult
-from .sources import Answerer
+from .answerers import Answerer
 
 
 def run_drill(session: DrillSession, answerer: Answerer,

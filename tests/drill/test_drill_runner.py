@@ -4,7 +4,7 @@ import json
 import pytest
 
 from deeploop.drill import DrillSession, run_drill
-from deeploop.drill.sources import ListAnswers, ModelAnswerer, file_answers, model_answer_text
+from deeploop.drill.answerers import ListAnswers, ModelAnswerer, file_answers, model_answer_text
 from deeploop.drill.replies import EmptyReply
 from deeploop.models.base import Completion
 from deeploop.usage import Usage

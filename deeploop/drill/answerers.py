@@ -1,7 +1,7 @@
-"""Answer sources for unattended drills: a file of answers, or a model.
+"""Answerers for unattended drills: a file of answers, or a model.
 
 A person answers through the session directly (widget, terminal); these
-sources stand in for the person. Each returns a Reply, or ``None`` when it
+answerers stand in for the person. Each returns a Reply, or ``None`` when it
 has nothing left (an answers file that ran out: the drill pauses and can be
 resumed). Fanout (several investigators) lives in fanout.py.
 """
