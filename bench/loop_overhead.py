@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from deeploop.budget import Budget  # noqa: E402
 from deeploop.lessons import feedback  # noqa: E402
-from deeploop.loop import run_node  # noqa: E402
+from deeploop.nodeloop.loop import run_node  # noqa: E402
 from deeploop.models.scripted import ScriptedModel  # noqa: E402
 from deeploop.nodes import load_node  # noqa: E402
 

@@ -6,7 +6,7 @@ from tests.helpers import make_node
 from deeploop.budget import Budget
 from deeploop.errors import InputError, ModelError
 from deeploop.events import read_events
-from deeploop.loop import build_prompt, run_node
+from deeploop.nodeloop.loop import build_prompt, run_node
 from deeploop.models import get_model
 from deeploop.models.base import Completion
 from deeploop.usage import Usage
@@ -207,7 +207,7 @@ def test_an_unexpected_error_ends_the_run_failed_naming_it_not_at_the_hard_cap(
         commit_node, runs_root, monkeypatch):
     def broken(*args):
         raise RuntimeError("prompt builder broke")
-    monkeypatch.setattr("deeploop.loop.build_prompt", broken)
+    monkeypatch.setattr("deeploop.nodeloop.loop.build_prompt", broken)
     with pytest.raises(RuntimeError):
         run_node(find_node("commit-msg"), "seed", get_model("mock:commit-msg"))
     [run_dir] = list((runs_root / "commit-msg").iterdir())

@@ -5,7 +5,7 @@ import pytest
 from deeploop.budget import Budget
 from deeploop.errors import InputError
 from deeploop.lessons import lesson_keys
-from deeploop.metaloop import run_meta_loop
+from deeploop.nodeloop.metaloop import run_meta_loop
 from deeploop.models import get_model
 from deeploop.nodes import find_node
 

@@ -149,7 +149,7 @@ def prepare(args):
 
 
 def cmd_loop(args) -> int:
-    from ..loop import run_node
+    from ..nodeloop.loop import run_node
     from ..runs import Status
     from ..models import get_model
     node, seed, spec, budget = prepare(args)
@@ -174,7 +174,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_meta_loop(args) -> int:
-    from ..metaloop import run_meta_loop
+    from ..nodeloop.metaloop import run_meta_loop
     from ..models import get_model
     node, seed, spec, budget = prepare(args)
     run_meta_loop(node, seed, lambda: get_model(spec), runs=args.runs,

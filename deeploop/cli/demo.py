@@ -126,7 +126,7 @@ def describe(event: dict) -> str | None:
 
 def node_loop_demo(runs: int) -> int:
     from ..budget import Budget
-    from ..metaloop import run_meta_loop, sandbox
+    from ..nodeloop.metaloop import run_meta_loop, sandbox
     from ..models import get_model
     from ..runs import runs_root
     box = sandbox("commit-msg", runs_root() / "demo" / _stamp())

@@ -132,7 +132,7 @@ def test_a_session_folder_becomes_the_experiment(corpus):
 def test_the_core_and_the_report_engine_never_import_ipywidgets():
     import subprocess
     import sys
-    code = ("import sys, deeploop.cli, deeploop.loop, deeploop.metaloop, deeploop.reporting, "
+    code = ("import sys, deeploop.cli, deeploop.nodeloop.loop, deeploop.nodeloop.metaloop, deeploop.reporting, "
             "deeploop.notebook, deeploop.notebook.views, deeploop.notebook.job, "
             "deeploop.notebook.report, deeploop.experiment.session; "
             "sys.exit('ipywidgets' in sys.modules)")

@@ -15,19 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .budget import Budget, Spend, budget_exhausted, cap_reached
-from .errors import BudgetRefused, DeeploopError, InputError, JudgeError
-from .events import precise_now
-from .fileio import file_error
-from .harness import RunFolder, ending, stop_requested
-from .judges import JudgeContext, Verdict, load_judge
-from .liveness import RUNNING_FILE, Heartbeat
-from .models import Model
-from .usage import Usage
-from .models.purse import Purse, attach, purse_of
-from .nodes import Node
-from .reporting import end_with_report
-from .runs import Outcome, Status, creating_run_dir, run_dir_for
+from ..budget import Budget, Spend, budget_exhausted, cap_reached
+from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError
+from ..events import precise_now
+from ..fileio import file_error
+from ..harness import RunFolder, ending, stop_requested
+from ..judges import JudgeContext, Verdict, load_judge
+from ..liveness import RUNNING_FILE, Heartbeat
+from ..models import Model
+from ..usage import Usage
+from ..models.purse import Purse, attach, purse_of
+from ..nodes import Node
+from ..reporting import end_with_report
+from ..runs import Outcome, Status, creating_run_dir, run_dir_for
 
 _BLOCKED = re.compile(r"^BLOCKED:", re.MULTILINE)
 

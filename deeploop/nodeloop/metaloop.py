@@ -13,15 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .budget import Budget
-from .errors import InputError
-from .harness import stop_requested
-from .lessons import FeedbackReport, check_writable, describe_feedback, feedback
+from ..budget import Budget
+from ..errors import InputError
+from ..harness import stop_requested
+from ..lessons import FeedbackReport, check_writable, describe_feedback, feedback
 from .loop import LoopResult, run_node
-from .models import Model
-from .nodes import Node, find_node, load_node
-from .reporting import end_with_report
-from .runs import runs_root
+from ..models import Model
+from ..nodes import Node, find_node, load_node
+from ..reporting import end_with_report
+from ..runs import runs_root
 
 
 @dataclass
