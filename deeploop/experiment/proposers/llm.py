@@ -65,20 +65,29 @@ def results_table(results: Results, limit: int = MAX_ROWS) -> str:
     return (f"({skipped} earlier rows not shown)\n" if skipped else "") + "\n".join(lines)
 
 
+def offer(context: ProposalContext, ask: str = "") -> list[str]:
+    """The meta-analysis' hypotheses on offer, best first (nothing when none)."""
+    if not context.pending:
+        return []
+    return ["## Hypotheses to test in this experiment (from the meta-analysis, best first): "
+            f"test the first one you can apply to this train.py{ask}",
+            "\n".join(h.describe() for h in context.pending[:5])]
+
+
+def task(context: ProposalContext) -> str:
+    return (f"This is experiment {context.experiment}. Propose ONE change to train.py that is "
+            "likely to lower val_bpb within the same training budget. Keep the imports from "
+            "deeploop.experiment, the evaluation call and the summary block as they are.")
+
+
 def build_prompt(context: ProposalContext, agent: bool = False) -> str:
     parts = ["## program.md (strategy)", context.program_md.strip() or "(empty)",
              "## Results so far (results.tsv, oldest first)", results_table(context.results),
              "## Recent commits (git log --oneline -20)", context.git_log.strip() or "(none)"]
-    if context.pending:
-        parts += ["## Hypotheses to test in this experiment (from the meta-analysis, best "
-                  "first): test the first one you can apply to this train.py",
-                  "\n".join(h.describe() for h in context.pending[:5])]
+    parts += offer(context)
     parts += ["## train.py (the only file you may change)",
               f"```python\n{context.train_py.rstrip()}\n```",
-              "## Your task",
-              f"This is experiment {context.experiment}. Propose ONE change to train.py that is "
-              "likely to lower val_bpb within the same training budget. Keep the imports from "
-              "deeploop.experiment, the evaluation call and the summary block as they are.",
+              "## Your task", task(context),
               AGENT_FORMAT if agent else REPLY_FORMAT]
     if context.pending:
         parts.append(TAG_RULE.format(label=context.pending[0].label))
@@ -132,15 +141,8 @@ def changing_prompt(context: ProposalContext, base_train_py: str) -> str:
              "with this diff applied; your replacements apply to train.py now)",
              kept_changes(base_train_py, context.train_py),
              "## Recent commits (git log --oneline -20)", context.git_log.strip() or "(none)"]
-    if context.pending:
-        parts += ["## Hypotheses to test in this experiment (from the meta-analysis, best "
-                  "first): test the first one you can apply to this train.py and give its id",
-                  "\n".join(h.describe() for h in context.pending[:5])]
-    parts += ["## Your task",
-              f"This is experiment {context.experiment}. Propose ONE change to train.py that is "
-              "likely to lower val_bpb within the same training budget. Keep the imports from "
-              "deeploop.experiment, the evaluation call and the summary block as they are. "
-              f"Call {TOOL_NAME}."]
+    parts += offer(context, " and give its id")
+    parts += ["## Your task", f"{task(context)} Call {TOOL_NAME}."]
     return "\n\n".join(parts) + "\n"
 
 
