@@ -6,9 +6,10 @@ bits per byte of LZ and BWT compressors (`xz -9`, `bzip2 -9`, `zstd -19`),
 PPMd (`7z`, order 32 with 256 MB, from p7zip-full) and the context-mixing
 `zpaq -m5`, on exactly the bytes evaluate_bpb scores: size(train + those
 bytes) - size(train), in bits, per byte. The ratio is model / best
-compressor; below 1 the model wins. `--no-train` prints the compressors only.
+compressor; below 1 the model wins. `--no-train` prints the compressors only;
+`--no-compressors` trains only (on a shared machine zpaq alone takes a minute of CPU).
 
-    python bench/vs_compressors.py [--budget SECONDS] [--runs N] [--no-train]
+    python bench/vs_compressors.py [--budget SECONDS] [--runs N] [--no-train | --no-compressors]
 """
 from __future__ import annotations
 
@@ -84,16 +85,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1,
                         help="training runs; the median val_bpb is compared (default 1)")
     parser.add_argument("--no-train", action="store_true", help="print the compressors only")
+    parser.add_argument("--no-compressors", action="store_true",
+                        help="train and score the model only (no ratio printed)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.no_train and args.no_compressors:
+        parser.error("--no-train and --no-compressors leave nothing to do")
     budget = args.budget or time_budget()
     corpus = load_default()
     target = eval_targets(corpus.val, corpus.eval_bytes)
     print(f"corpus: {corpus.name} ({len(corpus.train):,} train bytes, "
           f"{len(target):,} scored validation bytes)", flush=True)
     rows = {}
-    for name, argv in COMPRESSORS.items():
+    for name, argv in ({} if args.no_compressors else COMPRESSORS).items():
         if shutil.which(argv[0]) is None:
             print(f"{name:12s} not installed, skipped (Debian: make debs)")
             continue
