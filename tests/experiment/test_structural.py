@@ -96,3 +96,24 @@ def test_the_proposer_turns_to_a_structural_edit_when_knobs_stall():
     kept = rows.replace("1.800000\t0.5\tdiscard\tEDIT", "1.600000\t0.5\tkeep\tEDIT")
     assert OfflineProposer().propose(context(kept, 99)).description.startswith(
         ("EDIT",)) is False  # a keep resets the stall count: knobs again
+
+
+def test_overnight_trajectory_lists_each_new_best_with_its_edit():
+    """bench/overnight.py's summary: each kept new best, structural edits included."""
+    from pathlib import Path
+    bench = Path(__file__).resolve().parents[2] / "bench" / "overnight.py"
+    spec = importlib.util.spec_from_file_location("overnight_bench", bench)
+    overnight = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(overnight)
+    edit = LIBRARY[0].description
+    events = [{"type": "experiment_result", "status": "keep", "val_bpb": 1.80, "t": 1, "round": 0,
+               "description": "baseline"},
+              {"type": "experiment_result", "status": "discard", "val_bpb": 1.70, "t": 2,
+               "round": 1, "description": "LR 1 -> 2"},
+              {"type": "experiment_result", "status": "keep", "val_bpb": 1.75, "t": 3, "round": 2,
+               "description": edit, "metrics": {"num_steps": 30}},
+              {"type": "experiment_result", "status": "keep", "val_bpb": 1.76, "t": 4, "round": 3,
+               "description": "DEPTH 2 -> 3"}]
+    moves = overnight.trajectory(events)
+    assert [m["val_bpb"] for m in moves] == [1.80, 1.75]
+    assert moves[1]["description"] == edit and moves[1]["steps"] == 30
