@@ -299,8 +299,6 @@ def train(model, optimizers, data, budget, autocast, device):
     step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
     while trained < budget and not fixed.out_of_time(2 * step_s + 1):
         started, model.use = time.time(), f"half{1 - step % 2}"
-        if device == "cpu" and step % 25 == 24:
-            pick_threads()  # the machine's load changes
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, trained / budget)
         if not math.isfinite(loss) or loss > FAIL_LOSS:
@@ -312,6 +310,8 @@ def train(model, optimizers, data, budget, autocast, device):
         if trained - last_print >= 10 or trained >= budget:
             last_print = trained
             print(f"step {step:5d} | loss {loss:.4f} | {trained:5.1f}/{budget:.0f} s", flush=True)
+            if device == "cpu":  # every 10 s of training: the machine's load changes
+                pick_threads()
         step += 1
     model.use = "all"
     return step, trained, tokens
