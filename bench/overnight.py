@@ -5,10 +5,13 @@ proposer plus the offline meta tier, the noise floor measured first) from the
 default template for ``--hours`` hours of wall clock, and prints the best
 val_bpb over time beside `zpaq -m5`'s conditional bits per byte on the same
 scored bytes (see bench/vs_compressors.py), with the change and hypothesis
-behind every new best. The run folder is kept (``--root``) so its report and
-results.tsv can be read afterwards.
+behind every new best. When knob moves stall (``--stall`` experiments without a
+keep) the proposer tries a structural edit of train.py's code from its library
+(deeploop/experiment/proposers/structural.py); those lines read ``EDIT <name>``.
+The run folder is kept (``--root``) so its report and results.tsv can be read
+afterwards.
 
-    python bench/overnight.py --hours 8 [--budget 60] [--noise-runs 3] [--root DIR]
+    python bench/overnight.py --hours 8 [--budget 60] [--noise-runs 3] [--stall 4] [--root DIR]
 
 Figures depend on the machine's load: a busy machine gives fewer steps per
 budget, so the log prints each experiment's step count.
@@ -27,8 +30,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from deeploop.experiment.corpus import eval_targets, load_default  # noqa: E402
+from deeploop.experiment.proposers.offline import STALL, OfflineProposer  # noqa: E402
 from deeploop.meta.opening import open_experiment  # noqa: E402
-from deeploop.experiment.proposers import get_proposer  # noqa: E402
 from deeploop.meta.analysts import get_analyst  # noqa: E402
 from deeploop.meta.tier import run_with_meta  # noqa: E402
 
@@ -80,9 +83,14 @@ def main() -> int:
                         help="runs root to keep the run in (default: a temporary folder, removed)")
     parser.add_argument("--tag", default=None, help="experiment tag (default overnight-<time>)")
     parser.add_argument("--seed", type=int, default=0, help="offline proposer's seed")
+    parser.add_argument("--stall", type=int, default=STALL,
+                        help=f"experiments without a keep before a structural edit "
+                             f"(default {STALL})")
     args = parser.parse_args()
     if args.hours <= 0:
         parser.error("--hours must be positive")
+    if args.stall < 1:
+        parser.error("--stall must be at least 1")
     if args.noise_runs < 2:
         parser.error("--noise-runs must be at least 2 (the noise floor needs two runs)")
     zpaq, how = zpaq_bpb()
@@ -97,7 +105,8 @@ def main() -> int:
     print(f"run folder: {run.path}" + ("" if keep else " (removed at the end; --root keeps it)"))
     started, events, best = time.monotonic(), [], None
     try:
-        for event in run_with_meta(run, settings, proposer=get_proposer("offline"),
+        proposer = OfflineProposer(seed=args.seed, stall=args.stall)
+        for event in run_with_meta(run, settings, proposer=proposer,
                                    analyst=get_analyst("offline")):
             event = {**event, "t": time.monotonic() - started}
             events.append(event)

@@ -6,9 +6,13 @@ bits per byte of LZ and BWT compressors (`xz -9`, `bzip2 -9`, `zstd -19`),
 PPMd (`7z`, order 32 with 256 MB, from p7zip-full) and the context-mixing
 `zpaq -m5`, on exactly the bytes evaluate_bpb scores: size(train + those
 bytes) - size(train), in bits, per byte. The ratio is model / best
-compressor; below 1 the model wins. `--no-train` prints the compressors only.
+compressor; below 1 the model wins. `--no-train` prints the compressors only;
+`--no-compressors` trains only (on a shared machine zpaq alone takes a minute of CPU);
+`--set NAME=VALUE` trains the template with a knob changed (an A/B by hand, e.g.
+`--set WINDOW_MAX_ORDER=2` turns the window counts off).
 
-    python bench/vs_compressors.py [--budget SECONDS] [--runs N] [--no-train]
+    python bench/vs_compressors.py [--budget SECONDS] [--runs N] [--no-train | --no-compressors]
+                                   [--set NAME=VALUE ...]
 """
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from deeploop.errors import InputError
 from deeploop.experiment.corpus import eval_targets, load_default, prepare
 from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.evaluate import time_budget
+from deeploop.experiment.knobs import parse_value, set_knobs
 from deeploop.experiment.rundir import template_files
 from deeploop.experiment.runner import run_training, trainer_env
 from deeploop.experiment.sandbox import Sandbox
@@ -55,12 +61,12 @@ def conditional_bpb(argv: list[str], train: bytes, target: bytes) -> float:
     return 8 * (compressed_size(argv, train + target) - compressed_size(argv, train)) / len(target)
 
 
-def train_once(budget: float, folder: Path) -> dict:
+def train_once(budget: float, folder: Path, knobs: dict | None = None) -> dict:
     corpus = load_default()
     prepare(corpus, folder / "data")
     workspace = folder / "workspace"
     workspace.mkdir()
-    (workspace / "train.py").write_text(template_files()["train.py"])
+    (workspace / "train.py").write_text(set_knobs(template_files()["train.py"], knobs or {}))
     sandbox = Sandbox.from_mode("auto")  # as in a run: the trainer cannot see val.bin
     env = sandbox.env()
     data = folder / "data"
@@ -84,16 +90,34 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1,
                         help="training runs; the median val_bpb is compared (default 1)")
     parser.add_argument("--no-train", action="store_true", help="print the compressors only")
+    parser.add_argument("--no-compressors", action="store_true",
+                        help="train and score the model only (no ratio printed)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="train the template with this knob changed (repeatable)")
     args = parser.parse_args()
+    knobs = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            parser.error(f"--set wants NAME=VALUE, got {item!r}")
+        knobs[name.strip()] = parse_value(value.strip())
+    try:
+        set_knobs(template_files()["train.py"], knobs)
+    except InputError as exc:
+        parser.error(str(exc))
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.no_train and args.no_compressors:
+        parser.error("--no-train and --no-compressors leave nothing to do")
     budget = args.budget or time_budget()
     corpus = load_default()
     target = eval_targets(corpus.val, corpus.eval_bytes)
     print(f"corpus: {corpus.name} ({len(corpus.train):,} train bytes, "
           f"{len(target):,} scored validation bytes)", flush=True)
+    if knobs:
+        print("template with " + ", ".join(f"{k} = {v!r}" for k, v in knobs.items()))
     rows = {}
-    for name, argv in COMPRESSORS.items():
+    for name, argv in ({} if args.no_compressors else COMPRESSORS).items():
         if shutil.which(argv[0]) is None:
             print(f"{name:12s} not installed, skipped (Debian: make debs)")
             continue
@@ -106,7 +130,7 @@ def main() -> int:
     scores = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="deeploop-vs-") as tmp:
-            summary = train_once(budget, Path(tmp))
+            summary = train_once(budget, Path(tmp), knobs)
         scores.append(summary["val_bpb"])
         print(f"{'model':12s} {summary['val_bpb']:.4f} bpb (run {run + 1}/{args.runs}) after "
               f"{summary.get('training_seconds', float('nan')):.1f} s of training "

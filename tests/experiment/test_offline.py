@@ -108,6 +108,9 @@ def test_search_space_steps_and_constraints():
     assert neighbour("WEIGHT_DECAY", 0.0, 1) == 0.005
     assert neighbour("WEIGHT_DECAY", 0.006, -1) == 0.0
     assert neighbour("BETA2", 0.95, 1) == 0.9667 and neighbour("FLAG", False, 1) is True
+    # the template's window counts: orders 3..16 halve towards off (2), the discount steps
+    assert neighbour("WINDOW_MAX_ORDER", 16, -1) == 8 and neighbour("WINDOW_MAX_ORDER", 2, -1) is None
+    assert neighbour("COUNT_DISCOUNT", 0.5, 1) == 0.65 and neighbour("COUNT_DISCOUNT", 1.0, 1) is None
     assert not valid({"WIDTH": 96, "HEADS": 32}) and not valid({"WIDTH": 100, "HEADS": 8})
     assert valid({"WIDTH": 128, "HEADS": 4})
     assert not valid({"WARMUP_FRAC": 0.5, "WARMDOWN_FRAC": 0.6})

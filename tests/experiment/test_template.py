@@ -187,3 +187,31 @@ def test_the_harness_scores_a_template_model_and_catches_a_peek(template, tmp_pa
     ws_train.write_text(peek)
     score = score_model(ws, folder, env=env)
     assert score.val_bpb is None and score.reason.startswith("scoring failed: non-causal")
+
+
+def test_window_counts_are_causal_and_learn_the_window(template):
+    """The window counts read only bytes before t, and a string seen earlier in
+    the window is predicted from it (its bytes are in no count table)."""
+    module, folder = template
+    assert module.WINDOW_ORDERS == [3, 4, 6, 8, 12, 16]
+    tables = module.counts.load(folder, "all", module.COUNT_ORDERS)
+    first = torch.randint(0, 256, (1, 32), generator=torch.Generator().manual_seed(1))
+    x = torch.cat([first, first], 1)  # random bytes, then the same bytes again
+
+    def predict(x):
+        return module.count_predictions(tables, module.counts.context_hashes(x, module.COUNT_ORDERS),
+                                        x)
+
+    feats, logp = predict(x)
+    assert feats.shape == (1, 64, 2 * module.MIXED) and logp.shape == (module.MIXED, 1, 64, 256)
+    window16 = logp[-1, 0, :-1].gather(-1, x[0, 1:, None]).squeeze(-1).exp()  # p(true next byte)
+    assert window16[48:].min() > 0.9       # the repeat, once 16 bytes of it are in context
+    assert window16[:31].max() < 0.05      # the first copy: nothing seen before
+    tables_only = logp[len(tables) - 1, 0, :-1].gather(-1, x[0, 1:, None]).squeeze(-1).exp()
+    assert tables_only[48:].max() < 0.5    # the tables did not know it: the window did
+    for t in (5, 33, 50, 63):
+        changed = x.clone()
+        changed[0, t] = (changed[0, t] + 101) % 256
+        feats2, logp2 = predict(changed)
+        assert torch.equal(feats2[:, :t], feats[:, :t]) and torch.equal(logp2[:, :, :t], logp[:, :, :t]), t
+        assert not torch.equal(logp2[len(tables):, :, t:], logp[len(tables):, :, t:]), t

@@ -12,6 +12,10 @@ One change per experiment, chosen by a policy that learns from results.tsv:
    a crash in the same direction are avoided, and a value already tried from
    the current best is never repeated.
 3. Two near misses on different knobs since the last keep are tried together.
+4. After STALL experiments in a row that kept nothing (and when no knob move
+   is left), a structural edit from the library in ``structural.py`` is tried
+   instead: a real change to train.py's code, kept or discarded like any
+   other experiment; each edit is measured once.
 
 Descriptions are structured (``LR 0.003 -> 0.0045``) so the history can be
 read back by this proposer and by the meta-analysis tier.
@@ -26,8 +30,10 @@ from ..knobs import Change, Value, describe, parse_description, read_knobs, set_
 from ..results import Results, RowStatus
 from .base import Proposal, ProposalContext, failed
 from .space import neighbour, spec_for, valid
+from .structural import LIBRARY, edit_name, next_edit
 
 NEAR_MISS = 0.003   # a discard within 0.3 % of the best is worth combining
+STALL = 4           # knob experiments without a keep before a structural edit is tried
 
 
 @dataclass
@@ -88,6 +94,8 @@ class Candidate:
 class OfflineProposer:
     seed: int = 0
     spec: str = "offline"
+    stall: int = STALL
+    library: tuple = LIBRARY
 
     def propose(self, context: ProposalContext) -> Proposal:
         knobs = {n: k.value for n, k in read_knobs(context.train_py).items()}
@@ -95,15 +103,38 @@ class OfflineProposer:
             return failed("train.py has no UPPER_CASE hyperparameter block to search")
         rng = random.Random(f"{self.seed}:{context.experiment}")
         hypothesis, changes = self._from_hypotheses(context, knobs)
+        if not changes and self._stalled(context.results) >= self.stall:
+            structural = self._structural(context)
+            if structural is not None:
+                return structural
         if not changes:
             chosen = self._best_candidate(knobs, read_history(context.results), rng)
             if chosen is None:
-                return failed("no untried move is left in the search space")
+                return self._structural(context) or failed(
+                    "no untried move is left in the search space")
             changes = chosen.changes
         new_source = set_knobs(context.train_py, changes)
         listed = [Change(n, knobs[n], v) for n, v in changes.items()]
         label = hypothesis.label if hypothesis else None
         return Proposal(new_source, describe(listed, label), hypothesis=hypothesis)
+
+    @staticmethod
+    def _stalled(results: Results) -> int:
+        """Experiments since the last keep or the last structural edit."""
+        since = 0
+        for row in reversed([r for r in results.rows if r.ok and not r.is_baseline]):
+            if row.status == RowStatus.KEEP or edit_name(row.description):
+                break
+            since += 1
+        return since
+
+    def _structural(self, context) -> Proposal | None:
+        tried = {edit_name(r.description) for r in context.results.rows} - {None}
+        found = next_edit(context.train_py, tried, self.library)
+        if found is None:
+            return None
+        edit, source = found
+        return Proposal(source, edit.description, notes={"structural_edit": edit.name})
 
     def _from_hypotheses(self, context, knobs):
         for hypothesis in context.pending:

@@ -31,6 +31,8 @@ CATALOGUE = {
     "NGRAM_ORDER": KnobSpec("step", 1, 1, 8, prior=0.5),
     "NGRAM_BUCKETS": KnobSpec("log", 2, 1024, 2 ** 20, prior=0.3),
     "COUNT_MAX_ORDER": KnobSpec("log", 2, 1, 32, prior=0.4),  # count tables of orders 1..this
+    "WINDOW_MAX_ORDER": KnobSpec("log", 2, 2, 32, prior=0.4),  # window counts of 3..this; 2: off
+    "COUNT_DISCOUNT": KnobSpec("linear", 0.15, 0.05, 1.0, prior=0.3),  # of each window count
     "MOMENTUM": KnobSpec("one_minus", 1.5, 0.5, 0.99, prior=0.4),
     "DEPTH": KnobSpec("step", 1, 1, 16, prior=0.8),
     "WIDTH": KnobSpec("log", 1.25, 32, 1024, multiple_of=32, prior=0.8),

@@ -8,10 +8,11 @@ data, model, the first step) is not counted; evaluation comes after.
 
 A minute of CPU trains on only a million bytes, so the model also counts: exact
 tables of the byte after each context of 1..COUNT_MAX_ORDER bytes in the training
-data, prepared once per corpus by deeploop.experiment.counts (outside the budget,
-read-only here). A small transformer (Muon, hashed n-gram embeddings) reads count
-features and weighs the tables' blended log-probs into its logits; it trains on
-one half of the files with the other half's tables, and is scored with all of them.
+data (prepared once per corpus by deeploop.experiment.counts, read-only here), then
+discounted window counts of the input's earlier bytes (a context mixer's reading of
+the document). A small transformer (Muon, hashed n-gram embeddings) reads count
+features and weighs all the blended log-probs into its logits; it trains on one half
+of the files with the other half's tables, and is scored with all of them.
 
 How deeploop runs and scores this file (the contract; docs/experiment.md):
 
@@ -74,6 +75,8 @@ WARMUP_FRAC = 0.03     # share of the budget spent ramping the learning rates up
 WARMDOWN_FRAC = 0.4    # share of the budget spent decaying them at the end
 FINAL_LR_FRAC = 0.0    # learning rate at the end, relative to the peak
 COUNT_MAX_ORDER = 16   # count tables of the training bytes for contexts of 1..this bytes
+WINDOW_MAX_ORDER = 16  # window counts of the input's own bytes, orders 3..this; 2 turns them off
+COUNT_DISCOUNT = 0.5   # absolute discount of each window count (the rest goes to the prior)
 GRAD_CLIP = 1.0        # max norm of the dense gradients; 0 turns clipping off
 EVAL_BATCH = 16        # windows per evaluation batch (speed only)
 SEED = 42
@@ -83,6 +86,8 @@ MODEL_FILE = "model.pt"  # what the harness scores (see the contract above)
 VOCAB = 256            # byte tokens
 FAIL_LOSS = 3 * math.log(VOCAB)  # far above a uniform guess: the run has exploded
 COUNT_ORDERS = counts.orders_up_to(COUNT_MAX_ORDER)  # 1, 2, 3, 4, 6, 8, 12, 16, 24, 32
+WINDOW_ORDERS = [n for n in COUNT_ORDERS if 3 <= n <= WINDOW_MAX_ORDER]
+MIXED = len(COUNT_ORDERS) + len(WINDOW_ORDERS)  # log-probs the model mixes
 
 
 def rms_norm(x):
@@ -108,12 +113,12 @@ class Block(nn.Module):
 
 
 @torch.no_grad()
-def count_predictions(tables, hashes):
-    """Features (B, T, 2 orders), log-probs (orders, B, T, 256) blended up the orders.
-    A table (deeploop.experiment.counts) lists per sorted context hash its total,
-    the start and number of its (next byte, count) pairs."""
-    p = torch.full((*hashes[0].shape, VOCAB), 1.0 / VOCAB, device=hashes[0].device)
-    logp, feats = torch.empty(len(tables), *p.shape, device=p.device), []
+def count_predictions(tables, hashes, x):
+    """Features (B, T, 2 MIXED), log-probs (MIXED, B, T, 256) blended up the orders: the
+    tables' counts (per sorted context hash: total, start and number of (next byte, count)
+    pairs), then the window's: what followed each earlier s < t of x with t's context."""
+    p = torch.full((*x.shape, VOCAB), 1.0 / VOCAB, device=x.device)
+    logp, feats = torch.empty(MIXED, *p.shape, device=p.device), []
     for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
         i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1).view(-1)
         kinds = torch.where(keys[i] == h.view(-1), sizes[i], 0)
@@ -125,6 +130,16 @@ def count_predictions(tables, hashes):
         kinds = kinds.float().view_as(total)
         p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
         torch.log(p.clamp_(min=1e-12), out=logp[k])
+        feats += [total.log1p(), kinds.log1p()]
+    after = F.one_hot(F.pad(x[:, 1:], (0, 1)), VOCAB).float()  # the byte after each position
+    earlier = torch.ones(x.size(1), x.size(1), device=x.device).tril_(-1).bool()  # [t, s]: s < t
+    for k, n in enumerate(WINDOW_ORDERS, len(tables)):
+        h = hashes[COUNT_ORDERS.index(n)]  # 1 where fewer than n bytes precede: never matches
+        c = ((h[:, :, None] == h[:, None, :]) & earlier & (h != 1)[:, None, :]).float() @ after
+        total, kinds = c.sum(-1, keepdim=True), (c > 0).sum(-1, keepdim=True).float()
+        blend = (c - COUNT_DISCOUNT).clamp_(min=0).add_(COUNT_DISCOUNT * kinds * p)
+        p = torch.where(total > 0, blend / total.clamp(min=1), p)  # the discounted mass: p
+        torch.log(p.clamp(min=1e-12), out=logp[k])
         feats += [total.log1p(), kinds.log1p()]
     return torch.cat(feats, -1), logp
 
@@ -139,10 +154,10 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList(Block() for _ in range(DEPTH))
         self.head = nn.Linear(WIDTH, VOCAB, bias=False)
         self.tables, self.use = {}, "all"  # count tables by part: all, half0, half1
-        self.count_in = nn.Linear(2 * len(COUNT_ORDERS), WIDTH, bias=False)
-        self.mix = nn.Linear(WIDTH, len(COUNT_ORDERS))  # weights of the count log-probs
+        self.count_in = nn.Linear(2 * MIXED, WIDTH, bias=False)
+        self.mix = nn.Linear(WIDTH, MIXED)  # weights of the count log-probs
         nn.init.zeros_(self.mix.weight)
-        nn.init.constant_(self.mix.bias, 1.0 / len(COUNT_ORDERS))
+        nn.init.constant_(self.mix.bias, 1.0 / MIXED)
         freqs = 10000 ** -torch.linspace(0, 1, WIDTH // HEADS // 2 + 1, device=device)[:-1]
         angles = torch.outer(torch.arange(SEQ_LEN, device=device).float(), freqs)  # rotary
         self.register_buffer("cos", angles.cos()[None, None], persistent=False)
@@ -154,7 +169,7 @@ class GPT(nn.Module):
 
     def forward(self, idx):
         hashes = counts.context_hashes(idx, COUNT_ORDERS)
-        feats, logp = count_predictions(self.tables[self.use], hashes)
+        feats, logp = count_predictions(self.tables[self.use], hashes, idx)
         x = self.embed(idx) + self.count_in(feats)
         if self.ngram is not None:  # learned embeddings of the contexts of 2..NGRAM_ORDER bytes
             x = x + sum(self.ngram((h >> 8) % NGRAM_BUCKETS)
@@ -218,8 +233,7 @@ def fail(message):
 
 
 def flops_per_token(model):
-    """6N for the matmuls (embedding lookups are free) plus attention (PaLM's estimate),
-    plus the count work of a training token (count_flops_per_token)."""
+    """6N for the matmuls (lookups are free), attention (PaLM's estimate), count work."""
     matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
     return 6 * matmul + 12 * DEPTH * SEQ_LEN * WIDTH + count_flops_per_token()
 
@@ -227,8 +241,10 @@ def flops_per_token(model):
 def count_flops_per_token():
     """Operations of the count lookups per token, each order: hashing (3), a binary
     search (2 log2 of 2M contexts), the blend over 256 bytes (zeros, add-multiply,
-    divide, clamp, log: 6 each), the mix forward and backward (3 x 2 each)."""
-    return len(COUNT_ORDERS) * (3 + 2 * 21 + 6 * VOCAB + 6 * VOCAB)
+    divide, clamp, log: 6 each), the mix forward and backward (3 x 2 each); per window
+    order: matching (3 SEQ_LEN), counting (2 SEQ_LEN x 256), the blend and the mix."""
+    window = len(WINDOW_ORDERS) * (3 * SEQ_LEN + 2 * SEQ_LEN * VOCAB + 12 * VOCAB)
+    return len(COUNT_ORDERS) * (3 + 2 * 21 + 6 * VOCAB + 6 * VOCAB) + window
 
 
 def setup():
@@ -241,8 +257,7 @@ def setup():
 
 
 def pick_threads():
-    """All cores, unless one thread is faster right now: on a shared, busy machine
-    threads that wait on each other can make a step several times slower."""
+    """All cores, unless one thread is faster now (waiting threads on a busy machine)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     a, seconds = torch.randn(256, 256), {}
     for n in sorted({1, cores or 1}):
@@ -284,8 +299,6 @@ def train(model, optimizers, data, budget, autocast, device):
     step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
     while trained < budget and not fixed.out_of_time(2 * step_s + 1):
         started, model.use = time.time(), f"half{1 - step % 2}"
-        if device == "cpu" and step % 25 == 24:
-            pick_threads()  # the machine's load changes
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, trained / budget)
         if not math.isfinite(loss) or loss > FAIL_LOSS:
@@ -297,6 +310,8 @@ def train(model, optimizers, data, budget, autocast, device):
         if trained - last_print >= 10 or trained >= budget:
             last_print = trained
             print(f"step {step:5d} | loss {loss:.4f} | {trained:5.1f}/{budget:.0f} s", flush=True)
+            if device == "cpu":  # every 10 s of training: the machine's load changes
+                pick_threads()
         step += 1
     model.use = "all"
     return step, trained, tokens
