@@ -45,7 +45,7 @@ from deeploop.experiment.knobs import set_knobs  # noqa: E402
 from deeploop.experiment.proposers.offline import OfflineProposer  # noqa: E402
 from deeploop.experiment.results import read_results  # noqa: E402
 from deeploop.experiment.rundir import Settings, init_run, template_files  # noqa: E402
-from deeploop.experiment.runner import kill_timeout, run_training, scrub_env, trainer_env  # noqa: E402
+from deeploop.experiment.trainer import kill_timeout, run_training, scrub_env, trainer_env  # noqa: E402
 from deeploop.experiment.sandbox import Sandbox, Walls  # noqa: E402
 from deeploop.experiment.score import score_model  # noqa: E402
 from deeploop.experiment.warm import WarmStarter  # noqa: E402

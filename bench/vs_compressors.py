@@ -32,7 +32,7 @@ from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.evaluate import time_budget
 from deeploop.experiment.knobs import parse_value, set_knobs
 from deeploop.experiment.rundir import template_files
-from deeploop.experiment.runner import run_training, trainer_env
+from deeploop.experiment.trainer import run_training, trainer_env
 from deeploop.experiment.sandbox import Sandbox
 from deeploop.experiment.score import score_model
 

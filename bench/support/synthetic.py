@@ -33,7 +33,7 @@ from typing import Callable
 from deeploop.experiment.evaluate import MODEL_FILE
 from deeploop.experiment.knobs import Value, read_knobs
 from deeploop.experiment.rundir import template_files
-from deeploop.experiment.runner import TrainResult
+from deeploop.experiment.trainer import TrainResult
 from deeploop.experiment.score import Score
 from deeploop.experiment.workspace import TRAIN_FILE
 

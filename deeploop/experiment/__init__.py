@@ -4,7 +4,7 @@ keeps the change in git if val_bpb improves, else resets.
 The pieces, each its own module: ``corpus`` and ``evaluate`` (fixed data and
 the ground-truth metric, read-only to the agent), ``template/train.py`` (the
 file the agent edits), ``results`` (results.tsv), ``knobs`` (hyperparameters
-and structured descriptions), ``workspace`` (git), ``runner`` (the training
+and structured descriptions), ``workspace`` (git), ``trainer`` (the training
 subprocess), ``decide`` (pure keep/discard, noise), ``proposers`` (offline,
 anthropic, command), ``notify``, ``status``, ``rundir``, ``loop`` and
 ``session`` (the loop and resume) and ``hypotheses`` (what the meta-analysis

@@ -32,7 +32,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 from .results import RowStatus
-from .runner import TrainResult
+from .trainer import TrainResult
 from .score import Score, mismatch
 
 

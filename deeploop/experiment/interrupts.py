@@ -13,7 +13,7 @@ Ctrl-C cannot leave the record half done.
 helper) and asks Linux to SIGKILL it when its parent dies (prctl
 ``PR_SET_PDEATHSIG``): a harness killed with ``kill -9`` cannot leave a
 trainer competing with the resumed run. Elsewhere it does nothing, and the
-resumed run kills the trainer it finds recorded (``runner.kill_orphan``).
+resumed run kills the trainer it finds recorded (``trainer.kill_orphan``).
 """
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ from .notify import Notifier, message_for, sent_kinds
 from .proposers import Proposal, ProposalContext, Proposer, failed, get_proposer
 from .results import RowStatus, append_row, new_row, noise_description, read_results
 from .rundir import ExperimentRun, Settings
-from .runner import TrainResult, default_memory_cap, kill_timeout, run_training
+from .trainer import TrainResult, default_memory_cap, kill_timeout, run_training
 from .sandbox import NONE, Sandbox
 from .score import Score, score_model
 from .workspace import PROGRAM_FILE
@@ -411,7 +411,7 @@ class Loop:
         return self.sandbox.env() if self.sandbox.active else {}
 
     def scorer_env(self) -> dict[str, str]:
-        from .runner import trainer_env
+        from .trainer import trainer_env
         return trainer_env(self.budget_s, self.run.data_dir, self.sandbox_env())
 
     def apply(self, number: int, baseline: bool, base: str):

@@ -16,7 +16,7 @@ bubblewrap sandbox built from an allow-list, not a deny-list:
   loop, and the run is a crash);
 - a private empty ``/tmp`` (also ``HOME``), ``/dev`` and ``/proc``;
 - no network (``--unshare-net``), except for a ``command:`` agent, whose
-  model API needs it; no credentials in the environment (``runner.scrub_env``),
+  model API needs it; no credentials in the environment (``trainer.scrub_env``),
   except an agent's own.
 
 Where bwrap is missing (macOS, a container without user namespaces), the

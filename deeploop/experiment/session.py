@@ -27,7 +27,7 @@ from .proposers import Proposer
 from .record import check_record
 from .results import RowStatus, read_results
 from .rundir import ExperimentRun, Settings
-from .runner import kill_orphan, run_training, scrub_env
+from .trainer import kill_orphan, run_training, scrub_env
 from .sandbox import Sandbox, Walls
 from .warm import SCORE_PRELOAD, WarmStarter
 from .workspace import Workspace

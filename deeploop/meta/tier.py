@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..events import read_events
 from ..experiment.results import read_results
 from ..experiment.rundir import ExperimentRun, Settings
-from ..experiment.runner import run_training
+from ..experiment.trainer import run_training
 from ..experiment.session import run_experiments
 from ..fileio import file_lock
 from ..experiment.proposers import get_proposer

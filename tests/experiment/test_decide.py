@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from deeploop.experiment.decide import breakthroughs, crash_reason, decide_keep, judge
-from deeploop.experiment.runner import TrainResult
+from deeploop.experiment.trainer import TrainResult
 from deeploop.experiment.score import Score
 
 

@@ -37,7 +37,7 @@ def test_template_trains_on_a_gpu_with_bf16_compile_and_a_known_peak(tmp_path):
     prints MFU against the table's peak (or 'unknown' for an unlisted GPU)."""
     from deeploop.experiment.corpus import load_default, prepare
     from deeploop.experiment.rundir import template_files
-    from deeploop.experiment.runner import run_training
+    from deeploop.experiment.trainer import run_training
     prepare(load_default(), tmp_path / "data")
     ws = tmp_path / "ws"
     ws.mkdir()

@@ -126,7 +126,7 @@ def test_ctrl_c_records_the_experiment_at_once(fake_run):
     calls = []
 
     def interrupted_trainer(*args, **kwargs):
-        from deeploop.experiment.runner import run_training
+        from deeploop.experiment.trainer import run_training
         if calls:
             raise KeyboardInterrupt
         calls.append(1)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from deeploop.experiment.runner import run_training, scrub_env, trainer_env
+from deeploop.experiment.trainer import run_training, scrub_env, trainer_env
 from deeploop.experiment.score import score_model
 from deeploop.experiment.warm import WarmStarter
 

@@ -10,7 +10,7 @@ from deeploop.experiment.corpus import make_corpus, prepare
 from deeploop.experiment.decide import crash_reason
 from deeploop.experiment.knobs import read_knobs, set_knobs
 from deeploop.experiment.rundir import template_files
-from deeploop.experiment.runner import SUMMARY_KEYS, run_training
+from deeploop.experiment.trainer import SUMMARY_KEYS, run_training
 
 from .conftest import corpus_text
 

@@ -10,7 +10,7 @@ pytest.importorskip("ipywidgets")
 
 from deeploop.errors import InputError  # noqa: E402
 from deeploop.experiment.results import read_results  # noqa: E402
-from deeploop.experiment.runner import run_training  # noqa: E402
+from deeploop.experiment.trainer import run_training  # noqa: E402
 from deeploop.notebook.job import ExperimentJob, open_experiment  # noqa: E402
 from deeploop.notebook.monitor import ExperimentMonitor  # noqa: E402
 from deeploop.runs import runs_root  # noqa: E402

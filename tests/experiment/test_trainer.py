@@ -11,7 +11,7 @@ import pytest
 from deeploop.experiment.decide import crash_reason, judge
 from deeploop.experiment.evaluate import STOP_GRACE
 from deeploop.experiment.knobs import set_knobs
-from deeploop.experiment.runner import kill_timeout, parse_summary, run_training, scrub_env
+from deeploop.experiment.trainer import kill_timeout, parse_summary, run_training, scrub_env
 from deeploop.experiment.score import score_model
 from deeploop.experiment.warm import WarmStarter
 
