@@ -24,7 +24,7 @@ import tempfile
 
 from deeploop.experiment.evaluate import time_budget
 from deeploop.experiment.rundir import Settings, init_run
-from deeploop.experiment.session import run_experiments
+from deeploop.experiment.resume import run_experiments
 
 GOALS = {60.0: 5.0, 30.0: 10.0}  # budget seconds -> overhead goal, % of the budget
 

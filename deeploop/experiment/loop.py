@@ -23,7 +23,7 @@ runs and every confirmation's pair.
 
 Writes happen in an order resume can finish from: ``experiment_started``
 (before the workspace is touched), ``experiment_committed``, the row, the git
-reset, ``experiment_result``. See ``session.py`` for resume: an interrupted
+reset, ``experiment_result``. See ``resume.py`` for resume: an interrupted
 experiment is no result; the loop trains its change again, under its number,
 before asking the proposer for anything new.
 

@@ -12,7 +12,7 @@ from ..events import read_events
 from ..experiment.proposers import get_proposer
 from ..experiment.record import check_record
 from ..experiment.rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
-from ..experiment.session import check_clean
+from ..experiment.resume import check_clean
 from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE
 from ..fileio import read_text
 from ..models.anthropic import check_api_key

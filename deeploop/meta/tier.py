@@ -27,7 +27,7 @@ from ..events import read_events
 from ..experiment.results import read_results
 from ..experiment.rundir import ExperimentRun, Settings
 from ..experiment.trainer import run_training
-from ..experiment.session import run_experiments
+from ..experiment.resume import run_experiments
 from ..fileio import file_lock
 from ..experiment.proposers import get_proposer
 from ..models.purse import Purse, attach, purse_of

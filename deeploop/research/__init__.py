@@ -4,7 +4,7 @@
 bundled ``sample:stdlib`` collection); ``synthesizer`` (the registry),
 ``extractive`` (offline) and ``web`` (Claude) turn a question into an
 attempt; ``settle`` and ``judge`` decide what is written; ``loop`` and
-``session`` run and resume the loop; ``cohort_analysis`` is the cohort
+``resume`` run and resume the loop; ``cohort_analysis`` is the cohort
 meta-analysis; ``runner`` is what the CLI and the notebook call. See
 docs/research-mode.md.
 """

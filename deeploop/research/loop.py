@@ -9,7 +9,7 @@ the strategy (``meta:`` commit, ``meta_analysis``). A ``STOP`` file in the run
 folder ends the run ``paused`` after the round in flight (``harness``).
 
 Everything after ``research_synthesised`` is a pure function of that event
-and the workspace at the round's starting commit, so resume (``session``)
+and the workspace at the round's starting commit, so resume (``resume``)
 can finish an interrupted round without asking the synthesiser again.
 """
 from __future__ import annotations

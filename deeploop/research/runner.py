@@ -23,7 +23,7 @@ from .progress import ResearchProgress
 from .program_doc import seeds_of, topic_of
 from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
                      init_research, load_source, open_research, run_path)
-from .session import run_research
+from .resume import run_research
 from .synthesizer import Synthesizer, get_synthesizer
 
 

@@ -101,7 +101,7 @@ def test_a_call_a_kill_cut_short_is_still_counted(fake_run, monkeypatch):
     from deeploop.experiment.loop import Loop
     from deeploop.experiment.proposers.llm import LLMProposer
     from deeploop.experiment.rundir import Settings
-    from deeploop.experiment.session import run_experiments
+    from deeploop.experiment.resume import run_experiments
     from deeploop.models.anthropic import AnthropicModel
     from deeploop.models.standin import message
 

@@ -11,7 +11,7 @@ from deeploop.experiment.knobs import set_knobs
 from deeploop.experiment.proposers import Proposal, failed
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
-from deeploop.experiment.session import run_experiments
+from deeploop.experiment.resume import run_experiments
 
 
 class Scripted:
@@ -276,7 +276,7 @@ def test_events_number_experiments_apart_from_noise_runs(fake_run):
     """round numbers every row; experiment says which of --experiments N it is,
     so a monitor shows 'experiment 2' when 2 of 2 are done after 3 noise runs."""
     from deeploop.experiment.rundir import Settings
-    from deeploop.experiment.session import run_experiments
+    from deeploop.experiment.resume import run_experiments
     events = list(run_experiments(fake_run, Settings(experiments=2, budget=1, warm_start=False,
                                                      noise_runs=3)))
     results = [e for e in events if e["type"] == "experiment_result"]

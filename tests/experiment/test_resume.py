@@ -16,7 +16,7 @@ from deeploop.errors import InputError
 from deeploop.events import read_events
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
-from deeploop.experiment.session import find_in_flight, run_experiments
+from deeploop.experiment.resume import find_in_flight, run_experiments
 
 from tests.helpers import PATIENCE, wait_until
 
@@ -25,7 +25,7 @@ from .test_loop import Scripted, results_of, run_all
 HARNESS = """
 import sys
 from deeploop.experiment.rundir import open_run, Settings
-from deeploop.experiment.session import run_experiments
+from deeploop.experiment.resume import run_experiments
 for event in run_experiments(open_run("t1"), Settings(budget=5, experiments=3, warm_start=False, noise_runs=0)):
     print(event["type"], event.get("round"), flush=True)
 """

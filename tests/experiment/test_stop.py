@@ -9,7 +9,7 @@ from deeploop.events import read_events
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
 from deeploop.experiment.trainer import run_training
-from deeploop.experiment.session import run_experiments
+from deeploop.experiment.resume import run_experiments
 
 from .test_loop import Scripted
 

@@ -21,7 +21,7 @@ from deeploop.experiment.proposers import Proposal
 from deeploop.experiment.results import read_results
 from deeploop.experiment.rundir import Settings
 from deeploop.experiment.sandbox import probe
-from deeploop.experiment.session import run_experiments
+from deeploop.experiment.resume import run_experiments
 
 from .conftest import FAKE_TRAIN, fake_bpb
 

@@ -134,7 +134,7 @@ def test_the_core_and_the_report_engine_never_import_ipywidgets():
     import sys
     code = ("import sys, deeploop.cli, deeploop.nodeloop.loop, deeploop.nodeloop.metaloop, deeploop.reporting, "
             "deeploop.notebook, deeploop.notebook.views, deeploop.notebook.job, "
-            "deeploop.notebook.report, deeploop.experiment.session; "
+            "deeploop.notebook.report, deeploop.experiment.resume; "
             "sys.exit('ipywidgets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

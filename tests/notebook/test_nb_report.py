@@ -161,7 +161,7 @@ def experiment_run(tmp_path, monkeypatch):
     tier's format, one of whose hypotheses the next experiment tested."""
     from deeploop.events import EventLog
     from deeploop.experiment.rundir import Settings
-    from deeploop.experiment.session import run_experiments
+    from deeploop.experiment.resume import run_experiments
     from deeploop.notebook.job import open_experiment
     from tests.experiment.conftest import corpus_text, install_trainer
     from tests.experiment.test_loop import Scripted
