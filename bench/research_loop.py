@@ -31,7 +31,7 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="deeploop-bench-research-")
     os.environ["DEEPLOOP_RUNS"] = os.path.join(home, "runs")
     os.environ.setdefault("DEEPLOOP_CACHE", os.path.join(home, "cache"))
-    from deeploop.research.runner import execute, prepare
+    from deeploop.research.opening import execute, prepare
 
     marks: dict[tuple[str, int | None], float] = {}
 

@@ -68,7 +68,7 @@ def cmd_render(args) -> int:
 
 def cmd_drill(args) -> int:
     from ..drill.node import load_deeper
-    from ..drill.runner import run_drill
+    from ..drill.unattended import run_drill
     from ..drill.render import render_text
     from ..reporting import end_with_report
     from ..runs import Status

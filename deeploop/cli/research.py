@@ -85,7 +85,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ..research.runner import describe, execute, prepare
+    from ..research.opening import describe, execute, prepare
     from ..runs import Status
     prepared = prepare(args.tag, topic=args.topic, **_overrides(args))
     _print_skipped(prepared.skipped)
@@ -102,6 +102,6 @@ def cmd_run(args) -> int:
 
 def cmd_status(args) -> int:
     from ..research.rundir import open_research
-    from ..research.runner import describe
+    from ..research.opening import describe
     print(describe(open_research(args.tag)))
     return 0

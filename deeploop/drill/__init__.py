@@ -16,7 +16,7 @@ from .judge import Verdict, judge_round, tree_score
 from .moves import Applied, apply_action
 from .questioner import OfflineQuestioner, ModelQuestioner, get_questioner, register_questioner
 from .render import render_html, render_text
-from .runner import run_drill
+from .unattended import run_drill
 from .session import DrillSession, RoundResult
 from .answerers import ListAnswers, ModelAnswerer, file_answers
 from .tree import BEDROCK_CATEGORIES, Node, Tree, new_tree, root_claim

@@ -5,6 +5,6 @@ bundled ``sample:stdlib`` collection); ``synthesizer`` (the registry),
 ``extractive`` (offline) and ``web`` (Claude) turn a question into an
 attempt; ``settle`` and ``judge`` decide what is written; ``loop`` and
 ``resume`` run and resume the loop; ``cohort_analysis`` is the cohort
-meta-analysis; ``runner`` is what the CLI and the notebook call. See
+meta-analysis; ``opening`` (prepare, execute) is what the CLI and the notebook call. See
 docs/research-mode.md.
 """

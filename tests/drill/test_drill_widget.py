@@ -130,7 +130,7 @@ def test_missing_ipywidgets_is_an_actionable_error(monkeypatch):
 
 
 def test_the_drill_core_never_imports_ipywidgets():
-    code = ("import sys, deeploop.drill, deeploop.drill.session, deeploop.drill.runner, "
+    code = ("import sys, deeploop.drill, deeploop.drill.session, deeploop.drill.unattended, "
             "deeploop.cli.drill; from deeploop.drill import DrillSession; "
             "sys.exit('ipywidgets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

@@ -12,7 +12,7 @@ import pytest
 from deeploop.events import read_events
 from deeploop.usage import Usage
 from deeploop.research.knowledge import read_index
-from deeploop.research.runner import execute, prepare
+from deeploop.research.opening import execute, prepare
 from deeploop.research.synthesizer import Attempt
 from tests.helpers import REPO
 

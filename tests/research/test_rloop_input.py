@@ -9,7 +9,7 @@ import pytest
 from deeploop.cli import main
 from deeploop.errors import InputError, NotFound
 from deeploop.research.rundir import init_research
-from deeploop.research.runner import prepare
+from deeploop.research.opening import prepare
 
 from .rloop_helpers import collection, entries, run, start  # noqa: F401
 

@@ -105,7 +105,7 @@ def test_cohorts_at_5_and_10_rewrite_the_strategy_on_the_stdlib_sample():
 
 
 def prepare_sample(tag: str, entries: int):
-    from deeploop.research.runner import prepare
+    from deeploop.research.opening import prepare
     return prepare(tag, topic="the Python standard library's concurrency tools",
                    questions=["How do asyncio tasks get cancelled?",
                               "What does a threading lock do?",

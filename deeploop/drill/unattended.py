@@ -1,10 +1,10 @@
-"""Unattended drills: an answer source answers every round until the drill ends.
+"""Unattended drills: an answerer answers every round until the drill ends.
 
 The loop is the session's own round, repeated: ask, get a reply, record it.
 It stops when the tree closes (passed), on a STOP answer (aborted), on a
 ``STOP`` file in the run folder (paused, resumable), at the round cap or a budget, when the answers run out (paused, resumable), after
 ``spin_limit`` circular answers in a row (spinning), after ``blocked_limit``
-BLOCKED fanout rounds in a row (failed), or when a source fails or returns
+BLOCKED fanout rounds in a row (failed), or when an answerer fails or returns
 nothing twice in one round (failed, with the reason).
 """
 from __future__ import annotations
