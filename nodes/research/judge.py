@@ -6,7 +6,7 @@ Research runs record their own ``judge_result`` every round
 ``research_synthesised`` against the workspace at the round's starting
 commit, with the five rules of deeploop/research/judge.py.
 """
-from deeploop.research.session import rejudge
+from deeploop.research.resume import rejudge
 
 
 def judge(output, context):
