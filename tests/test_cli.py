@@ -175,6 +175,15 @@ def test_demo_follows_the_experiment_journal():
     line = describe({"type": "experiment_result", "round": 3, "status": "keep",
                      "val_bpb": 2.5, "description": "LR 0.01 -> 0.02"})
     assert line == "  experiment  3  keep     val_bpb 2.500000  LR 0.01 -> 0.02"
+    # numbered as trained experiments: noise runs are the baseline again, not experiments
+    assert describe({"type": "experiment_result", "round": 6, "experiment": 2, "status": "keep",
+                     "val_bpb": 2.4, "description": "LR 0.02 -> 0.03", "margin_sigma": 4.51,
+                     "confirm": {"again": 2.4012345678}}) == (
+        "  experiment  2  keep     val_bpb 2.400000  LR 0.02 -> 0.03  (+4.5 sigma)  "
+        "confirmed by a second run: 2.401235")
+    assert describe({"type": "experiment_result", "round": 2, "experiment": 0,
+                     "status": "discard", "val_bpb": 2.5,
+                     "description": "baseline (noise run 2/3)"}).startswith("  noise run      discard")
     assert describe({"type": "meta_analysis", "analysis": 1,
                      "hypotheses": [{"change": "DEPTH 2 -> 3"}]}).endswith("next: DEPTH 2 -> 3")
     assert describe({"type": "agent_output"}) is None

@@ -108,9 +108,13 @@ def describe(event: dict) -> str | None:
         shown = f"{value:.6f}" if isinstance(value, (int, float)) else f"{'-':<8}"
         margin = event.get("margin_sigma")
         noted = f"  ({margin:+.1f} sigma)" if margin is not None else ""
-        if event.get("confirm"):
-            noted += f"  confirmed by a second run: {event['confirm'].get('again')}"
-        return (f"  experiment {event.get('round', '?'):>2}  {event.get('status', '?'):<8} "
+        again = (event.get("confirm") or {}).get("again")
+        if isinstance(again, (int, float)):
+            noted += f"  confirmed by a second run: {again:.6f}"
+        number = event.get("experiment", event.get("round", "?"))
+        label = ("noise run    " if number == 0 and event.get("round", 0) > 0  # the baseline again
+                 else f"experiment {number:>2}")
+        return (f"  {label}  {event.get('status', '?'):<8} "
                 f"val_bpb {shown}  {event.get('description') or ''}{noted}")
     if kind == "noise_estimated" and event.get("sigma"):
         return (f"  noise: sigma {event['sigma']:.6f} from {len(event.get('samples') or [])} "
