@@ -164,7 +164,9 @@ def test_real_template_trains_end_to_end(runs_root, corpus_file, capsys):
     results = read_results(runs_root / "experiment" / "real" / "results.tsv")
     assert [r.description for r in results.rows][0] == "baseline"
     baseline = results.rows[0]
-    assert baseline.status == "keep" and 0.5 < baseline.val_bpb < 8.5
+    # a real score, near or below 8 bits a byte (uniform) and above zero; this test
+    # corpus repeats itself, so the window counts can bring it well under 1
+    assert baseline.status == "keep" and 0.0 < baseline.val_bpb < 8.5
     log = (runs_root / "experiment" / "real" / "logs" / "000.log").read_text()
     # val_bpb is the harness's (score.py): in the sandbox train.py cannot see val.bin
     # and prints no val_bpb of its own
