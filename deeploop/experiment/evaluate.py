@@ -185,6 +185,23 @@ def _score(model, val, begins: list[int], length: int, scored: int, torch) -> fl
     return nats.item() / math.log(2)
 
 
+def pick_threads() -> int:
+    """Use all cores, unless one thread is faster now (threads wait for each other on a
+    busy machine: 2 threads made a step 8x slower under load). Returns the threads set."""
+    torch = require("torch", "ml")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    a, seconds = torch.randn(256, 256), {}
+    for n in sorted({1, cores or 1}):
+        torch.set_num_threads(n)
+        started = time.perf_counter()
+        for _ in range(8):
+            a @ a
+        seconds[n] = time.perf_counter() - started
+    best = min(seconds, key=seconds.get)
+    torch.set_num_threads(best)
+    return best
+
+
 def peak_memory_mb(device="cpu") -> float:
     """Peak memory of this process: CUDA allocations on GPU, peak RSS on CPU."""
     if str(device).startswith("cuda"):

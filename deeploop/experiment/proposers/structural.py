@@ -51,8 +51,8 @@ LIBRARY = (
           "        self.mix_counts = nn.Linear(2 * MIXED, MIXED, bias=False)  # gates from counts\n"
           "        nn.init.zeros_(self.mix_counts.weight)\n"),
          ('torch.einsum("btk,kbtv->btv", self.mix(x / WIDTH), logp)',
-          'torch.einsum("btk,kbtv->btv", self.mix(x / WIDTH) + self.mix_counts(feats / WIDTH), '
-          'logp)'))),
+          'torch.einsum("btk,kbtv->btv", self.mix(x / WIDTH) '
+          '+ self.mix_counts(feats[:, -keep:] / WIDTH), logp)'))),
     StructuralEdit(
         "mix-softmax",
         "the count log-probs are mixed with softmax weights (a normalised geometric mixture)",

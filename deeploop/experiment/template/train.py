@@ -1,46 +1,28 @@
 """A small GPT over bytes, trained for a fixed wall-clock budget.
 
-This is the one file the experiment loop changes. The data, the time budget
-and evaluate_bpb (the ground truth) live in deeploop.experiment.evaluate and
-are read-only. Run by hand with `python train.py`; DEEPLOOP_TIME_BUDGET sets
-the training seconds (default 60 on CPU, 300 on a GPU). Start-up (imports,
-data, model, the first step) is not counted; evaluation comes after.
+This is the one file the experiment loop changes. The data, the time budget and
+evaluate_bpb (the ground truth) live in deeploop.experiment.evaluate, read-only.
+`python train.py` by hand: DEEPLOOP_TIME_BUDGET sets the training seconds (60 on CPU,
+300 on a GPU); start-up is not counted, evaluation comes after.
 
-A minute of CPU trains on only a million bytes, so the model also counts: exact
-tables of the byte after each context of 1..COUNT_MAX_ORDER bytes in the training
-data (prepared once per corpus by deeploop.experiment.counts, read-only here), then
-discounted window counts of the input's earlier bytes (a context mixer's reading of
-the document). A small transformer (Muon, hashed n-gram embeddings) reads count
-features and weighs all the blended log-probs into its logits; it trains on one half
-of the files with the other half's tables, and is scored with all of them.
+A minute of CPU reads only a million bytes, so the model also counts: exact tables of
+the byte after each context of 1..COUNT_MAX_ORDER bytes of the training data (prepared
+once per corpus by deeploop.experiment.counts), then discounted window counts of the
+input's earlier bytes. A small transformer (Muon, hashed n-gram embeddings) reads count
+features and weighs the blended log-probs into its logits; it trains on one half of
+the files with the other half's tables, and is scored with all of them.
 
-How deeploop runs and scores this file (the contract; docs/experiment.md):
-
-1. `python train.py` trains and saves what it learned to MODEL_FILE
-   ("model.pt") in the working directory, atomically (a temporary file, then
-   os.replace). The harness deletes it before each run, scores it after, and
-   records a run that saved nothing as a crash.
-2. The harness keeps the clock. DEEPLOOP_TIME_BUDGET is the training
-   seconds; the trainer is sent SIGTERM at budget + start-up allowance after
-   it was started (DEEPLOOP_DEADLINE, Unix time) and SIGKILL a few seconds
-   later. fixed.stop_requested() turns true on SIGTERM: stop, save, exit;
-   fixed.out_of_time(margin) also when the deadline is that close.
-3. Importing train.py does not train (`if __name__ == "__main__":`).
-4. The harness imports this file in a separate, sandboxed process (workspace
-   read-only, no network, training data only) and calls
-       model = load_model(MODEL_FILE)
-       logprobs(model, x)   # x: int64 tensor (B, T) of bytes, T <= SEQ_LEN
-   which returns next-byte log-probabilities (B, T, 256); logits also do, the
-   harness applies log_softmax itself. Position t may use x[:, :t+1] only:
-   the harness changes one byte of some windows and checks that no earlier
-   prediction moves. It feeds windows of SEQ_LEN bytes sliding by half a
-   window and compares with the validation targets itself.
-5. Data: fixed.load_split("train") only. DEEPLOOP_DATA_DIR holds train.bin,
-   corpus.json and corpus-only preparations; the validation bytes are not
-   there (run by hand, outside the harness, they are, and the summary below
-   then includes val_bpb).
-6. The summary block printed at the end (`---`, then `key: value` lines) is
-   information, recorded beside the harness's score; never the score itself.
+The contract with the harness (docs/experiment.md has it in full):
+1. Training saves MODEL_FILE atomically in the working directory; no file is a crash.
+2. The harness keeps the clock: SIGTERM at the budget plus a start-up allowance
+   (DEEPLOOP_DEADLINE), SIGKILL a few seconds later; fixed.stop_requested() and
+   fixed.out_of_time() tell the loop to stop and save.
+3. Importing this file does not train. The harness imports it in a sandbox (workspace
+   read-only, no network, no validation bytes) and calls model = load_model(MODEL_FILE),
+   then logprobs(model, x, keep) on windows of SEQ_LEN bytes sliding by half a window:
+   log-probs of the last keep positions, position t reading x[:, :t+1] only (checked).
+4. Data: fixed.load_split("train") only. The summary block printed at the end (`---`,
+   then `key: value`) is information beside the harness's score, never the score.
 """
 import math
 import os
@@ -113,34 +95,37 @@ class Block(nn.Module):
 
 
 @torch.no_grad()
-def count_predictions(tables, hashes, x):
-    """Features (B, T, 2 MIXED), log-probs (MIXED, B, T, 256) blended up the orders: the
-    tables' counts (per sorted context hash: total, start and number of (next byte, count)
-    pairs), then the window's: what followed each earlier s < t of x with t's context."""
-    p = torch.full((*x.shape, VOCAB), 1.0 / VOCAB, device=x.device)
-    logp, feats = torch.empty(MIXED, *p.shape, device=p.device), []
+def count_predictions(tables, hashes, x, keep):
+    """Features (B, T, 2 MIXED) of every position and log-probs (MIXED, B, keep, 256) of
+    the last keep, blended up the orders: the tables' counts (per sorted context hash:
+    total, start and number of (next byte, count) pairs), then the window's: what
+    followed each earlier s < t of x with t's context."""
+    shape = (x.size(0), keep, VOCAB)
+    p = torch.full(shape, 1.0 / VOCAB, device=x.device)
+    logp, feats = torch.empty(MIXED, *shape, device=x.device), []
     for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
-        i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1).view(-1)
-        kinds = torch.where(keys[i] == h.view(-1), sizes[i], 0)
+        i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1)
+        kinds = torch.where(keys[i] == h, sizes[i], 0)
+        total = torch.where(kinds > 0, totals[i], 0.0)
+        feats += [total.log1p()[..., None], kinds.float().log1p()[..., None]]
+        i, kinds, total = i[:, -keep:].reshape(-1), kinds[:, -keep:].reshape(-1), total[:, -keep:]
         row = torch.repeat_interleave(kinds)  # the position of each (next byte, count) entry
-        j = torch.arange(len(row), device=p.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
+        j = torch.arange(len(row), device=x.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
         c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j].long()), counts[j])
-        c = c.view_as(p)
-        total = torch.where(kinds > 0, totals[i], 0.0).view_as(h)[..., None]
-        kinds = kinds.float().view_as(total)
-        p = torch.addcmul(c, kinds.clamp(min=1), p).div_(total + kinds.clamp(min=1))  # W-B
+        kinds = kinds.float().clamp(min=1).view_as(total)[..., None]
+        p = torch.addcmul(c.view_as(p), kinds, p).div_(total[..., None] + kinds)  # Witten-Bell
         torch.log(p.clamp_(min=1e-12), out=logp[k])
-        feats += [total.log1p(), kinds.log1p()]
     after = F.one_hot(F.pad(x[:, 1:], (0, 1)), VOCAB).float()  # the byte after each position
     earlier = torch.ones(x.size(1), x.size(1), device=x.device).tril_(-1).bool()  # [t, s]: s < t
     for k, n in enumerate(WINDOW_ORDERS, len(tables)):
         h = hashes[COUNT_ORDERS.index(n)]  # 1 where fewer than n bytes precede: never matches
         c = ((h[:, :, None] == h[:, None, :]) & earlier & (h != 1)[:, None, :]).float() @ after
         total, kinds = c.sum(-1, keepdim=True), (c > 0).sum(-1, keepdim=True).float()
+        feats += [total.log1p(), kinds.log1p()]
+        c, total, kinds = c[:, -keep:], total[:, -keep:], kinds[:, -keep:]
         blend = (c - COUNT_DISCOUNT).clamp_(min=0).add_(COUNT_DISCOUNT * kinds * p)
         p = torch.where(total > 0, blend / total.clamp(min=1), p)  # the discounted mass: p
         torch.log(p.clamp(min=1e-12), out=logp[k])
-        feats += [total.log1p(), kinds.log1p()]
     return torch.cat(feats, -1), logp
 
 
@@ -167,9 +152,11 @@ class GPT(nn.Module):
             nn.init.zeros_(block.out.weight)
         nn.init.normal_(self.head.weight, std=0.02)
 
-    def forward(self, idx):
+    def forward(self, idx, keep=None):
+        """Logits of the last keep positions (all by default); all of idx is read."""
+        keep = keep or idx.size(1)
         hashes = counts.context_hashes(idx, COUNT_ORDERS)
-        feats, logp = count_predictions(self.tables[self.use], hashes, idx)
+        feats, logp = count_predictions(self.tables[self.use], hashes, idx, keep)
         x = self.embed(idx) + self.count_in(feats)
         if self.ngram is not None:  # learned embeddings of the contexts of 2..NGRAM_ORDER bytes
             x = x + sum(self.ngram((h >> 8) % NGRAM_BUCKETS)
@@ -178,7 +165,7 @@ class GPT(nn.Module):
         x = rms_norm(x)
         for block in self.blocks:
             x = block(x, self.cos, self.sin)
-        x = rms_norm(x)  # mix(x / WIDTH): Adam moves all weights alike, and log-probs are large
+        x = rms_norm(x[:, -keep:])  # mix(x / WIDTH): Adam moves all weights alike; logp are large
         return self.head(x) + torch.einsum("btk,kbtv->btv", self.mix(x / WIDTH), logp)
 
 
@@ -239,10 +226,8 @@ def flops_per_token(model):
 
 
 def count_flops_per_token():
-    """Operations of the count lookups per token, each order: hashing (3), a binary
-    search (2 log2 of 2M contexts), the blend over 256 bytes (zeros, add-multiply,
-    divide, clamp, log: 6 each), the mix forward and backward (3 x 2 each); per window
-    order: matching (3 SEQ_LEN), counting (2 SEQ_LEN x 256), the blend and the mix."""
+    """Count operations per token. Each order: hash 3, binary search 2 log2(2M), blend
+    6 x 256, mix 6 x 256; each window order: match 3 T, count 2 T x 256, blend and mix."""
     window = len(WINDOW_ORDERS) * (3 * SEQ_LEN + 2 * SEQ_LEN * VOCAB + 12 * VOCAB)
     return len(COUNT_ORDERS) * (3 + 2 * 21 + 6 * VOCAB + 6 * VOCAB) + window
 
@@ -252,21 +237,8 @@ def setup():
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
         return "cuda", torch.autocast("cuda", dtype=torch.bfloat16)
-    pick_threads()
+    fixed.pick_threads()
     return "cpu", torch.autocast("cpu", enabled=False)
-
-
-def pick_threads():
-    """All cores, unless one thread is faster now (waiting threads on a busy machine)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    a, seconds = torch.randn(256, 256), {}
-    for n in sorted({1, cores or 1}):
-        torch.set_num_threads(n)
-        started = time.perf_counter()
-        for _ in range(8):
-            a @ a
-        seconds[n] = time.perf_counter() - started
-    torch.set_num_threads(min(seconds, key=seconds.get))
 
 
 def train_step(model, optimizers, x, y, autocast, progress):
@@ -295,9 +267,8 @@ def load_counts(model, device):
 def train(model, optimizers, data, budget, autocast, device):
     generator = torch.Generator().manual_seed(SEED)
     folds = counts.halves(data)  # train on one half with the other half's tables
-    step, trained, tokens, last_print = 0, 0.0, 0, 0.0
-    step_s = 0.0  # the last step's seconds: stop while one more step and the save still fit
-    while trained < budget and not fixed.out_of_time(2 * step_s + 1):
+    step, trained, tokens, last_print, step_s = 0, 0.0, 0, 0.0, 0.0  # step_s: the last step's
+    while trained < budget and not fixed.out_of_time(2 * step_s + 1):  # + the save
         started, model.use = time.time(), f"half{1 - step % 2}"
         x, y = fixed.get_batch(folds[step % 2], BATCH_SIZE, SEQ_LEN, generator)
         loss = train_step(model, optimizers, x, y, autocast, trained / budget)
@@ -311,15 +282,14 @@ def train(model, optimizers, data, budget, autocast, device):
             last_print = trained
             print(f"step {step:5d} | loss {loss:.4f} | {trained:5.1f}/{budget:.0f} s", flush=True)
             if device == "cpu":  # every 10 s of training: the machine's load changes
-                pick_threads()
+                fixed.pick_threads()
         step += 1
     model.use = "all"
     return step, trained, tokens
 
 
 def save_model(model, path=MODEL_FILE):
-    """The learned weights, atomically (the count tables are the corpus's:
-    prepared once by deeploop.experiment.counts, not saved with every model)."""
+    """The learned weights, atomically (the count tables are the corpus's, not saved)."""
     tmp = f"{path}.tmp"
     torch.save(model.state_dict(), tmp)
     os.replace(tmp, path)
@@ -328,7 +298,7 @@ def save_model(model, path=MODEL_FILE):
 def load_model(path=MODEL_FILE):
     """The harness's entry point: the model train.py saved, with the count tables
     of all the training bytes, ready to score on CPU."""
-    pick_threads()
+    fixed.pick_threads()
     model = GPT("cpu")
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     model.tables["all"] = counts.load(fixed.data_dir(), "all", COUNT_ORDERS)
@@ -337,9 +307,10 @@ def load_model(path=MODEL_FILE):
 
 
 @torch.no_grad()
-def logprobs(model, x):
-    """The harness's entry point: next-byte log-probabilities (B, T, 256) of x (B, T)."""
-    return F.log_softmax(model(x).float(), dim=-1)
+def logprobs(model, x, keep=None):
+    """The harness's entry point: next-byte log-probabilities (B, keep, 256) of the last
+    keep positions of x (B, T); all T by default."""
+    return F.log_softmax(model(x, keep).float(), dim=-1)
 
 
 def main():
