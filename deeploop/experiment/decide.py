@@ -38,6 +38,7 @@ from .score import Score, mismatch
 
 @dataclass(frozen=True)
 class Verdict:
+    """What the harness decided about one experiment, with the figures it decided on."""
     status: RowStatus
     reason: str
     val_bpb: float | None = None

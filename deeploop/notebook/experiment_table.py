@@ -89,6 +89,7 @@ def rows(results, events: list[dict]) -> list[ExperimentRow]:
 
 @dataclass
 class KeptNode:
+    """A kept experiment in the lineage view, with what was tried from it."""
     commit: str
     n: int
     val_bpb: str
