@@ -259,7 +259,7 @@ def test_a_left_index_lock_is_named_in_the_one_line(tmp_path):
     """Item 10: git's last stderr line ("remove the file manually to
     continue.") named no file; the message now carries git's fatal line."""
     from deeploop.errors import InputError
-    from deeploop.experiment.workspace import Workspace
+    from deeploop.experiment.workspace import TrainingWorkspace as Workspace
     ws = Workspace.create(tmp_path / "ws", "t", {"train.py": "x = 1\n"})
     lock = ws.path / ".git" / "index.lock"
     lock.write_text("")

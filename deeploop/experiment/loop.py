@@ -52,7 +52,7 @@ from ..runs import Outcome, Status
 from . import decide
 from .evaluate import DEFAULT_BUDGET_CPU, DEFAULT_BUDGET_GPU, gpu_present
 from .hypotheses import Hypothesis, keys_tested, pending, read_hypotheses, tagged
-from .notify import Notifier, message_for, sent_kinds
+from ..notify import Notifier, message_for, sent_kinds
 from .proposers import Proposal, ProposalContext, Proposer, failed, get_proposer
 from .results import RowStatus, append_row, new_row, noise_description, read_results
 from .rundir import ExperimentRun, Settings

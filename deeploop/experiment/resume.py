@@ -30,7 +30,7 @@ from .rundir import ExperimentRun, Settings
 from .trainer import kill_orphan, run_training, scrub_env
 from .sandbox import Sandbox, Walls
 from .warm import SCORE_PRELOAD, WarmStarter
-from .workspace import Workspace
+from .workspace import TrainingWorkspace
 
 
 CLOSED = ("experiment_result", "experiment_interrupted")
@@ -42,7 +42,7 @@ def find_in_flight(events: list[dict]) -> dict | None:
     return in_flight(events, "experiment_started", CLOSED)
 
 
-def check_clean(run: ExperimentRun, ws: Workspace | None = None,
+def check_clean(run: ExperimentRun, ws: TrainingWorkspace | None = None,
                 events: list[dict] | None = None) -> None:
     """Refuse a workspace with uncommitted changes that no interrupted
     experiment explains; called before anything is written."""
@@ -59,7 +59,7 @@ def _committed(events: list[dict], number: int) -> dict:
                  and e.get("round") == number), {})
 
 
-def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
+def recover(run: ExperimentRun, ws: TrainingWorkspace, events: list[dict],
             reason: str = "interrupted") -> list[dict]:
     """Finish the record of an interrupted experiment; [] when there is none.
     Its row, if it was written, stands (an ``experiment_result``); otherwise
@@ -95,7 +95,7 @@ def recover(run: ExperimentRun, ws: Workspace, events: list[dict],
         timing={}, **common)]
 
 
-def _record_end(run: ExperimentRun, ws: Workspace, loop: Loop, reason: str, status: str,
+def _record_end(run: ExperimentRun, ws: TrainingWorkspace, loop: Loop, reason: str, status: str,
                 notify: bool = False) -> None:
     """Record how a run ended early, each step on its own: on a full disk or a
     broken file any of them may fail, and the error that ended the run is

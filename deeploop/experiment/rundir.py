@@ -18,7 +18,7 @@ from ..settings import RunSettings, check_number
 from .corpus import load_corpus, prepare, read_prepared_meta
 from .results import HEADER
 from .sandbox import MODES
-from .workspace import PROGRAM_FILE, TRAIN_FILE, Workspace, open_workspace
+from .workspace import PROGRAM_FILE, TRAIN_FILE, TrainingWorkspace, open_workspace
 
 NODE = "experiment"
 SETTINGS_FILE = "experiment.json"
@@ -83,7 +83,7 @@ class ExperimentRun(RunFolder):
     def log_path(self, number: int) -> Path:
         return self.logs_dir / f"{number:03d}.log"
 
-    def workspace(self) -> Workspace:
+    def workspace(self) -> TrainingWorkspace:
         return open_workspace(self.workspace_dir)
 
     def corpus(self) -> dict:
@@ -123,7 +123,7 @@ def init_run(tag: str, data: str | None = None, root: Path | None = None,
     with building(path, "experiment tag", into=SETTINGS_FILE) as build:
         run = ExperimentRun(build, tag)
         meta = prepare(corpus, run.data_dir)
-        ws = Workspace.create(run.workspace_dir, tag, template_files())
+        ws = TrainingWorkspace.create(run.workspace_dir, tag, template_files())
         run.logs_dir.mkdir()
         run.results_path.write_text("\t".join(HEADER) + "\n", encoding="utf-8")
         atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",

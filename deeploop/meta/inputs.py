@@ -17,7 +17,8 @@ from ..errors import InputError, NotFound
 from ..events import read_events
 from ..experiment.knobs import Value, read_knobs
 from ..experiment.results import Results, read_results
-from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE, Workspace
+from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE
+from ..workspace import Workspace
 from ..experiment.hypotheses import HYPOTHESES_FILE, Hypothesis, parse_hypotheses
 from .stats import Record, Summary, replay, summarize, verdicts
 

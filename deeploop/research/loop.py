@@ -24,7 +24,7 @@ from ..errors import BudgetRefused
 from ..models.purse import Purse, attach, purse_of
 from ..budget import Budget, Spend, budget_exhausted
 from ..events import read_events
-from ..experiment.notify import Notifier, sent_kinds
+from ..notify import Notifier, sent_kinds
 from ..fileio import atomic_write_text
 from ..harness import before_round, stop_requested
 from ..meta.cohort import render_cohort_entry

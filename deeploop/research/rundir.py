@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..creating import building, clear_half_made
 from ..events import EVENTS_FILE, now_iso
-from ..experiment.workspace import Workspace, check_branch
+from ..workspace import Workspace, check_branch
 from ..fileio import atomic_write_json
 from ..harness import RunFolder
 from ..settings import RunSettings, check_number

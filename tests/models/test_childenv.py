@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from deeploop import childenv
-from deeploop.experiment.notify import Notifier
+from deeploop.notify import Notifier
 from deeploop.models.command import CommandModel
 
 SECRETS = {"ANTHROPIC_API_KEY": "sk-ant-x", "ANTHROPIC_BASE_URL": "http://x",
@@ -98,7 +98,7 @@ def test_batch_workers_pass_on_only_the_names_given(tmp_path, monkeypatch):
 
 
 def test_workspace_git_gets_no_keys(tmp_path, monkeypatch):
-    from deeploop.experiment.workspace import Workspace
+    from deeploop.experiment.workspace import TrainingWorkspace as Workspace
     monkeypatch.setattr(childenv, "_passed", set())
     log = tmp_path / "git-env.log"
     shim = tmp_path / "bin"

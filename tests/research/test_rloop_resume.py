@@ -7,7 +7,7 @@ import pytest
 
 from deeploop.errors import InputError, RunLocked
 from deeploop.events import EventLog
-from deeploop.experiment.workspace import Workspace
+from deeploop.workspace import Workspace
 from deeploop.fileio import file_lock
 from deeploop.research.process_log import cohorts_recorded
 from deeploop.research.rundir import init_research

@@ -4,8 +4,8 @@ The command runs in the workspace with the prompt on stdin and may edit
 files there. In an experiment loop with a sandbox it runs inside it
 (``sandbox.py``): the workspace writable (commits are undone), the package and
 its data read-only with the validation bytes hidden, nothing else of the run
-folder; it keeps the network (its model API needs it) and its environment. Afterwards only its change to train.py is kept: other tracked
-files are restored, files it created are removed, and commits it made are
+folder; it keeps the network (its model API needs it) and its environment.
+Afterwards only its change to train.py is kept: other tracked files are restored, files it created are removed, and commits it made are
 undone (the loop makes its own commit). Its last ``DESCRIPTION:`` line is
 the description; when it gives none, the knob changes are described.
 """
@@ -20,7 +20,7 @@ from ...errors import InputError, ModelError
 from ...usage import Usage
 from ...models.command import CommandModel
 from ..knobs import describe, diff_knobs
-from ..workspace import TRAIN_FILE, Workspace
+from ..workspace import TRAIN_FILE, TrainingWorkspace
 from .base import Proposal, ProposalContext, failed
 from .llm import SYSTEM, build_prompt, tested_hypothesis
 
@@ -42,7 +42,7 @@ class CommandProposer:
         return f"command:{self.command}"
 
     def propose(self, context: ProposalContext) -> Proposal:
-        ws = Workspace(Path(context.workspace))
+        ws = TrainingWorkspace(Path(context.workspace))
         base, before = ws.head(), ws.untracked()
         if self.sandbox is not None and self.sandbox.active:
             from ..sandbox import Walls
@@ -67,7 +67,7 @@ class CommandProposer:
                         notes={"discarded": discarded} if discarded else {})
 
 
-def _collect(ws: Workspace, base: str, untracked_before: set[str]):
+def _collect(ws: TrainingWorkspace, base: str, untracked_before: set[str]):
     """Take train.py as the agent left it; put everything else back."""
     path = ws.path / TRAIN_FILE
     new_source = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None

@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from ..childenv import child_env
-from ..events import EventLog
-from ..fileio import append_text
-from .. import procs
+from .childenv import child_env
+from .events import EventLog
+from .fileio import append_text
+from . import procs
 
 KINDS = ("breakthrough", "major_breakthrough", "done", "crash")
 COMMAND_TIMEOUT = 15.0
