@@ -83,6 +83,13 @@ def _throw(steps: Iterator[dict], exc: BaseException) -> None:
     steps.close()
 
 
+def drain(pending: list[dict]) -> Iterator[dict]:
+    """The step records collected so far (a log listener appends them), each once:
+    how a loop yields the events its log wrote inside calls it made."""
+    while pending:
+        yield pending.pop(0)
+
+
 def on(kind: str, callback: Callable[[dict], None]) -> Listener:
     """A listener that hands ``callback`` only the steps of type ``kind``."""
     def listener(step: dict) -> None:

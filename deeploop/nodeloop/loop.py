@@ -22,7 +22,7 @@ from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError
 from ..events import precise_now
 from ..fileio import file_error
-from ..harness import RunFolder, drive, ending, stop_requested
+from ..harness import RunFolder, drain, drive, ending, stop_requested
 from ..judges import JudgeContext, Verdict, load_judge
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..models import Model
@@ -127,22 +127,16 @@ def _run(node, seed, model, judge, budget, run_dir, clock, report) -> Generator[
         with Heartbeat(run_dir / RUNNING_FILE):
             try:  # Ctrl-C or a close ends it aborted, any other error failed, naming the error
                 with ending(lambda reason, status, crashed: state.end(status, reason)):
-                    yield from _taken(pending)
+                    yield from drain(pending)
                     yield from _rounds(node, seed, model, judge, budget, spend, log, run_dir,
                                        state, pending)
-                    yield from _taken(pending)
+                    yield from drain(pending)
             finally:
                 outcome = _outcome(run_dir.name, node.name, state, spend)
                 outcome.write(run_dir)
     except OSError as exc:  # a full disk or a folder made read-only mid-run: one line
         raise file_error(exc, run_dir) from None
     return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report), state.stopped)
-
-
-def _taken(pending: list[dict]) -> Iterator[dict]:
-    """The events written so far, each once."""
-    while pending:
-        yield pending.pop(0)
 
 
 def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress,
@@ -191,7 +185,7 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
             fh.write(f"\n--- round {n} ---\n{output}\n")
         extra = {"usage": completion.usage.to_json()} if completion.usage.total_tokens else {}
         log.emit("agent_output", n, output=output, **extra)
-        yield from _taken(pending)
+        yield from drain(pending)
         ctx = JudgeContext(node.name, run_dir, n, seed,
                            (run_dir / "state.md").read_text(encoding="utf-8"))
         try:
@@ -203,7 +197,7 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         state.violations.update(verdict.violations)
         done = is_done(verdict, node.done_threshold)
         log.emit("ralph_iter_end", n, done=done, reason=f"judge_score={verdict.score}")
-        yield from _taken(pending)
+        yield from drain(pending)
         if done:
             state.status = Status.PASSED
             state.reason = f"judge_score={verdict.score} >= {node.done_threshold}"
