@@ -8,7 +8,6 @@
   that final record. An error in a listener, Ctrl-C included, is thrown
   into the loop at the step it was handed, so the loop records how it
   ended just as if the error had happened inside it.
-
 - ``RunFolder``: a run's folder ``<runs root>/<node>/<tag or run id>/`` and
   the files every kind keeps there (events.jsonl, the settings record,
   notify.log, STOP, the lock). The experiment and research runs derive from
@@ -35,7 +34,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Generator, Iterable, Iterator
+from typing import Callable, ClassVar, Generator, Iterable, Iterator, TypeVar
 
 from .errors import DeeploopError, NotFound
 from .events import EVENTS_FILE, EventLog
@@ -48,10 +47,11 @@ STOP_FILE = "STOP"
 LOCK_FILE = ".lock"
 
 Listener = Callable[[dict], None]
+Final = TypeVar("Final")
 
 
-def drive(steps: Iterable[dict] | Generator[dict, None, object],
-          listeners: Iterable[Listener] = ()) -> object:
+def drive(steps: Generator[dict, None, Final] | Iterable[dict],
+          listeners: Iterable[Listener] = ()) -> Final | None:
     """Run a loop to its end: every step record to every listener, in order;
     the loop's final record (its generator's return value) back."""
     listeners, steps = list(listeners), iter(steps)
