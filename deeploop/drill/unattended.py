@@ -2,10 +2,11 @@
 
 The loop is the session's own round, repeated: ask, get a reply, record it.
 It stops when the tree closes (passed), on a STOP answer (aborted), on a
-``STOP`` file in the run folder (paused, resumable), at the round cap or a budget, when the answers run out (paused, resumable), after
-``spin_limit`` circular answers in a row (spinning), after ``blocked_limit``
-BLOCKED fanout rounds in a row (failed), or when an answerer fails or returns
-nothing twice in one round (failed, with the reason).
+``STOP`` file in the run folder (paused, resumable), at the round cap or a
+budget, when the answers run out (paused, resumable), after ``spin_limit``
+circular answers in a row (spinning), after ``blocked_limit`` BLOCKED fanout
+rounds in a row (failed), or when an answerer fails or returns nothing twice
+in one round (failed, with the reason).
 
 ``drill_steps`` is the loop, a generator of step records that
 ``harness.drive`` runs; ``run_drill`` drives it with a per-round callback.
