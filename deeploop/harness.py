@@ -1,5 +1,13 @@
 """What every loop shares about running in a run folder.
 
+- ``drive``: the one entry point. Every loop (node loop, meta-loop, drill,
+  experiment, research) is a generator of step records (dicts with a
+  ``type``, mostly the events it journals, as journaled) that returns its
+  final record; ``drive`` iterates it, hands each step to listeners (a
+  progress display, a printer; ``on`` keys one by step type) and returns
+  that final record. An error in a listener, Ctrl-C included, is thrown
+  into the loop at the step it was handed, so the loop records how it
+  ended just as if the error had happened inside it.
 - ``RunFolder``: a run's folder ``<runs root>/<node>/<tag or run id>/`` and
   the files every kind keeps there (events.jsonl, the settings record,
   notify.log, STOP, the lock). The experiment and research runs derive from
@@ -26,7 +34,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Iterable, Iterator
+from typing import Callable, ClassVar, Generator, Iterable, Iterator, TypeVar
 
 from .errors import DeeploopError, NotFound
 from .events import EVENTS_FILE, EventLog
@@ -37,6 +45,57 @@ from .settings import SettingsRecord
 
 STOP_FILE = "STOP"
 LOCK_FILE = ".lock"
+
+Listener = Callable[[dict], None]
+Final = TypeVar("Final")
+
+
+def drive(steps: Generator[dict, None, Final] | Iterable[dict],
+          listeners: Iterable[Listener] = ()) -> Final | None:
+    """Run a loop to its end: every step record to every listener, in order;
+    the loop's final record (its generator's return value) back."""
+    listeners, steps = list(listeners), iter(steps)
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as done:
+            return done.value
+        try:
+            for listener in listeners:
+                listener(step)
+        except BaseException as exc:
+            _throw(steps, exc)
+            raise
+
+
+def _throw(steps: Iterator[dict], exc: BaseException) -> None:
+    """End ``steps`` with ``exc`` raised where it stands (it records its end
+    and lets the error through); one that goes on regardless is closed."""
+    throw = getattr(steps, "throw", None)
+    if throw is None:
+        return
+    try:
+        throw(exc)
+    except BaseException as raised:
+        if raised is not exc and not isinstance(raised, StopIteration):
+            raise
+        return
+    steps.close()
+
+
+def drain(pending: list[dict]) -> Iterator[dict]:
+    """The step records collected so far (a log listener appends them), each once:
+    how a loop yields the events its log wrote inside calls it made."""
+    while pending:
+        yield pending.pop(0)
+
+
+def on(kind: str, callback: Callable[[dict], None]) -> Listener:
+    """A listener that hands ``callback`` only the steps of type ``kind``."""
+    def listener(step: dict) -> None:
+        if step.get("type") == kind:
+            callback(step)
+    return listener
 
 
 @dataclass

@@ -97,3 +97,58 @@ def test_before_a_round_a_limit_comes_first_and_stop_is_asked_only_then(tmp_path
     assert end == (Status.PAUSED, "stopped by STOP file after experiment 3")
     assert events[0]["type"] == "stop_requested" and events[0]["after_experiment"] == 3
     assert before_round(log, None, lambda: None, 4) == ([], None)
+
+
+def _loop(ended: list, steps: int = 3):
+    """A loop of ``steps`` step records that records how it ended and returns "done"."""
+    try:
+        for n in range(1, steps + 1):
+            yield {"type": "round" if n % 2 else "other", "round": n}
+    except BaseException as exc:
+        ended.append(type(exc).__name__)
+        raise
+    ended.append("finished")
+    return "done"
+
+
+def test_drive_hands_every_step_to_every_listener_and_returns_the_final_record():
+    from deeploop.harness import drive, on
+    ended, seen, rounds = [], [], []
+    assert drive(_loop(ended), [seen.append, on("round", rounds.append)]) == "done"
+    assert [s["round"] for s in seen] == [1, 2, 3] and [s["round"] for s in rounds] == [1, 3]
+    assert ended == ["finished"]
+    assert drive([{"type": "x"}], [seen.append]) is None and seen[-1] == {"type": "x"}
+
+
+def test_drive_throws_a_listeners_error_into_the_loop_at_that_step():
+    from deeploop.harness import drive
+    ended, seen = [], []
+
+    def listener(step):
+        seen.append(step["round"])
+        if step["round"] == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        drive(_loop(ended), [listener])
+    assert seen == [1, 2] and ended == ["KeyboardInterrupt"]  # the loop saw it, step 3 never ran
+
+
+def test_drive_closes_a_loop_that_swallows_a_listeners_error():
+    from deeploop.harness import drive
+    closed = []
+
+    def stubborn():
+        for n in range(3):
+            try:
+                yield {"type": "round", "round": n}
+            except ValueError:
+                pass
+            except GeneratorExit:
+                closed.append(n)
+                raise
+
+    def listener(step):
+        raise ValueError("display broke")
+    with pytest.raises(ValueError, match="display broke"):
+        drive(stubborn(), [listener])
+    assert closed == [1]

@@ -214,3 +214,38 @@ def test_an_unexpected_error_ends_the_run_failed_naming_it_not_at_the_hard_cap(
     o = outcome(run_dir)
     assert (o["status"], o["exit_reason"]) == ("failed", "RuntimeError: prompt builder broke")
 
+
+
+def test_node_steps_yields_a_two_round_runs_events_as_journaled(commit_node):
+    from deeploop.harness import drive
+    from deeploop.nodeloop.loop import node_steps
+    steps = node_steps(find_node("commit-msg"), "seed", get_model("mock:commit-msg"),
+                       budget=Budget(max_rounds=2))
+    seen = []
+    result = drive(steps, [seen.append])
+    assert [s["type"] for s in seen] == ["run_started"] + [
+        "agent_output", "judge_result", "ralph_iter_end"] * 2
+    assert [s.get("round") for s in seen[1:]] == [1, 1, 1, 2, 2, 2]
+    assert seen == read_events(result.run_dir / "events.jsonl").events
+    assert (result.outcome.status, result.outcome.rounds) == ("hard_cap", 2)
+
+
+def test_closing_node_steps_mid_run_ends_it_aborted_like_ctrl_c(commit_node, runs_root):
+    from deeploop.nodeloop.loop import node_steps
+    model = StopAfter(99)  # answers every round; counts the calls
+    steps = node_steps(find_node("commit-msg"), "seed", model, budget=Budget(max_rounds=5))
+    for step in steps:
+        if step["type"] == "agent_output":  # round 1 played, not judged yet
+            break
+    steps.close()
+    [run_dir] = list((runs_root / "commit-msg").iterdir())
+    o = outcome(run_dir)
+    assert (o["status"], o["exit_reason"], o["rounds"]) == ("aborted", "interrupted", 1)
+    assert model.calls == 1 and not (run_dir / "running.json").exists()
+
+
+def test_node_steps_refuses_bad_input_before_the_first_step(commit_node, runs_root):
+    from deeploop.nodeloop.loop import node_steps
+    with pytest.raises(InputError, match="seed is empty"):
+        node_steps(find_node("commit-msg"), " ", get_model("mock:commit-msg"))
+    assert not (runs_root / "commit-msg").exists()

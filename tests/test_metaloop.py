@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -66,3 +67,43 @@ def test_a_stop_file_in_the_node_runs_folder_ends_the_meta_loop_between_runs(
                            budget=Budget(max_rounds=3), out=lambda line: None)
     assert [o.outcome.status for o in result.runs] == ["hard_cap", "hard_cap"]
     assert not (runs_root / "commit-msg" / "STOP").exists()
+
+
+def test_meta_loop_steps_yield_its_own_records_around_each_runs_events(commit_node, seed_file):
+    from deeploop.harness import drive
+    from deeploop.nodeloop.metaloop import meta_loop_steps
+    seen = []
+    result = drive(meta_loop_steps(find_node("commit-msg"), seed_file.read_text(),
+                                   lambda: get_model("mock:commit-msg"), runs=2,
+                                   feedback_every=2, budget=Budget(max_rounds=2)), [seen.append])
+    kinds = [s["type"] for s in seen]
+    run = ["meta_run_started", "run_started"] + ["agent_output", "judge_result",
+                                                 "ralph_iter_end"] * 2 + ["meta_run_ended"]
+    assert kinds == ["meta_loop_started"] + run + run + ["feedback", "meta_loop_done"]
+    ended = [s for s in seen if s["type"] == "meta_run_ended"]
+    assert [(s["run"], s["status"], s["rounds"]) for s in ended] == [(1, "hard_cap", 2),
+                                                                     (2, "hard_cap", 2)]
+    assert [p.key for p in seen[-2]["report"].promoted] == [
+        "length", "no-conv-format", "trailing-period"]
+    assert seen[-1]["bans"] == result.bans and len(result.runs) == 2
+
+
+def test_closing_meta_loop_steps_mid_run_aborts_that_run_and_starts_no_other(
+        commit_node, seed_file, runs_root):
+    from deeploop.nodeloop.metaloop import meta_loop_steps
+    steps = meta_loop_steps(find_node("commit-msg"), seed_file.read_text(),
+                            lambda: get_model("mock:commit-msg"), runs=3,
+                            budget=Budget(max_rounds=3))
+    for step in steps:
+        if step["type"] == "ralph_iter_end":  # round 1 of run 1 judged
+            break
+    steps.close()
+    [run_dir] = list((runs_root / "commit-msg").iterdir())
+    o = json.loads((run_dir / "outcome.json").read_text())
+    assert (o["status"], o["exit_reason"], o["rounds"]) == ("aborted", "interrupted", 1)
+
+
+def test_meta_loop_steps_refuse_bad_counts_before_the_first_step(commit_node):
+    from deeploop.nodeloop.metaloop import meta_loop_steps
+    with pytest.raises(InputError, match="--runs and --feedback-every"):
+        meta_loop_steps(find_node("commit-msg"), "seed", lambda: None, runs=0)

@@ -149,12 +149,13 @@ def prepare(args):
 
 
 def cmd_loop(args) -> int:
-    from ..nodeloop.loop import run_node
+    from ..harness import drive
+    from ..nodeloop.loop import node_steps
     from ..runs import Status
     from ..models import get_model
     node, seed, spec, budget = prepare(args)
-    result = run_node(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
-                      report=args.report)
+    result = drive(node_steps(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
+                              report=args.report))
     print(result.run_dir)
     if result.report:
         print(f"report: {result.report}", file=sys.stderr)
@@ -174,10 +175,12 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_meta_loop(args) -> int:
-    from ..nodeloop.metaloop import run_meta_loop
+    from ..harness import drive
+    from ..nodeloop.metaloop import meta_loop_steps, printer
     from ..models import get_model
     node, seed, spec, budget = prepare(args)
-    run_meta_loop(node, seed, lambda: get_model(spec), runs=args.runs,
-                  feedback_every=args.feedback_every, window=args.window,
-                  threshold=args.threshold, budget=budget, report=args.report)
+    drive(meta_loop_steps(node, seed, lambda: get_model(spec), runs=args.runs,
+                          feedback_every=args.feedback_every, window=args.window,
+                          threshold=args.threshold, budget=budget, report=args.report),
+          [printer(print)])
     return 0

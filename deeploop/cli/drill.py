@@ -68,7 +68,8 @@ def cmd_render(args) -> int:
 
 def cmd_drill(args) -> int:
     from ..drill.node import load_deeper
-    from ..drill.unattended import run_drill
+    from ..drill.unattended import drill_steps, on_rounds
+    from ..harness import drive
     from ..drill.render import render_text
     from ..reporting import end_with_report
     from ..runs import Status
@@ -88,7 +89,7 @@ def cmd_drill(args) -> int:
         if answerer is None:
             _interactive(session, quiet=args.quiet)
         else:
-            run_drill(session, answerer, on_round=None if args.quiet else _print_round)
+            drive(drill_steps(session, answerer), [] if args.quiet else [on_rounds(_print_round)])
     except KeyboardInterrupt:
         session.pause("interrupted; resume to continue")
         raise

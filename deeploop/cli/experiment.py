@@ -131,6 +131,7 @@ def cmd_run(args) -> int:
     from ..experiment.status import ProgressBar
     from ..experiment.results import read_results
     from ..experiment.status import format_status, load_status
+    from ..harness import drive, on
     from ..meta.tier import run_with_meta
     from ..reporting import end_with_report
     from ..runs import Status, read_outcome
@@ -145,11 +146,8 @@ def cmd_run(args) -> int:
               "gain at all is kept (lucky runs included)", file=sys.stderr)
     try:
         with interrupts():  # SIGINT, SIGTERM, SIGHUP: trainer killed, run recorded aborted
-            for event in run_with_meta(run, settings, proposer=proposer, analyst=analyst):
-                if event.get("type") == "sandbox_unavailable":
-                    print(f"deeploop experiment run: no sandbox: {event.get('reason')}; train.py "
-                          "runs unconfined (the harness still scores)", file=sys.stderr)
-                bar(event)
+            drive(run_with_meta(run, settings, proposer=proposer, analyst=analyst),
+                  [on("sandbox_unavailable", _unconfined), bar])
     except Interrupted as stop:
         bar.close()
         print(f"deeploop experiment run: {stop.reason}; the experiment in flight will be "
@@ -167,6 +165,11 @@ def cmd_run(args) -> int:
         print(f"deeploop experiment run: {outcome['exit_reason']}", file=sys.stderr)
         return 1
     return 0
+
+
+def _unconfined(event: dict) -> None:
+    print(f"deeploop experiment run: no sandbox: {event.get('reason')}; train.py "
+          "runs unconfined (the harness still scores)", file=sys.stderr)
 
 
 def cmd_repair(args) -> int:

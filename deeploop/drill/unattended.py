@@ -2,16 +2,21 @@
 
 The loop is the session's own round, repeated: ask, get a reply, record it.
 It stops when the tree closes (passed), on a STOP answer (aborted), on a
-``STOP`` file in the run folder (paused, resumable), at the round cap or a budget, when the answers run out (paused, resumable), after
-``spin_limit`` circular answers in a row (spinning), after ``blocked_limit``
-BLOCKED fanout rounds in a row (failed), or when an answerer fails or returns
-nothing twice in one round (failed, with the reason).
+``STOP`` file in the run folder (paused, resumable), at the round cap or a
+budget, when the answers run out (paused, resumable), after ``spin_limit``
+circular answers in a row (spinning), after ``blocked_limit`` BLOCKED fanout
+rounds in a row (failed), or when an answerer fails or returns nothing twice
+in one round (failed, with the reason).
+
+``drill_steps`` is the loop, a generator of step records that
+``harness.drive`` runs; ``run_drill`` drives it with a per-round callback.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Generator, Iterator
 
 from ..errors import InputError
+from ..harness import Listener, drain, drive, on
 from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
@@ -19,18 +24,51 @@ from .replies import Reply
 from .session import DrillSession, RoundResult
 from .answerers import Answerer
 
+ROUND = "drill_round"  # the step record of a recorded round (not journaled)
+
 
 def run_drill(session: DrillSession, answerer: Answerer,
               on_round: Callable[[RoundResult], None] | None = None) -> str:
-    """Drive ``session`` with ``answerer`` to its end; return the final status."""
+    """Drive ``session`` with ``answerer`` to its end; return the final status.
+    ``drill_steps`` driven, each round's result handed to ``on_round``."""
+    return drive(drill_steps(session, answerer), [on_rounds(on_round)] if on_round else [])
+
+
+def on_rounds(callback: Callable[[RoundResult], None]) -> Listener:
+    """A listener that hands ``callback`` the result of each drill round."""
+    return on(ROUND, lambda step: callback(step["result"]))
+
+
+def drill_steps(session: DrillSession, answerer: Answerer) -> Generator[dict, None, str]:
+    """The unattended drill as a generator of step records, returning the
+    final status: the session's events as journaled (``question_emitted``,
+    ``answer_emitted``, ``judge_result``, ``ralph_iter_end``, ...) and after
+    each recorded round a ``drill_round`` record carrying its ``RoundResult``.
+
+    It borrows ``session``: closed between steps, it leaves the session
+    whole (no round half-recorded, the question asked still pending), for
+    the caller to go on with or close (recorded ``paused``, resumable)."""
+    pending: list[dict] = []
+    collect = pending.append
+    session.log.listeners.append(collect)
+    try:
+        yield from _rounds(session, answerer, pending)
+    finally:
+        session.log.listeners.remove(collect)
+    return str(session.status)
+
+
+def _rounds(session: DrillSession, answerer: Answerer, pending: list[dict]) -> Iterator[dict]:
     spin_limit = int(session.node.setting("spin_limit"))
     attach(answerer, session.purse)  # a model answering spends from the drill's purse too
     unusable = 0
     while not session.finished:
         question = session.ask()
+        yield from drain(pending)
         if question is None:
             break
         reply = _reply(session, answerer, question.text)
+        yield from drain(pending)
         if reply is None:
             break
         try:
@@ -42,13 +80,16 @@ def run_drill(session: DrillSession, answerer: Answerer,
             if unusable >= 2:
                 session.end(Status.FAILED, f"{answerer.source} gave unusable answers twice "
                                            f"in round {session.rounds + 1}: {exc}")
+            yield from drain(pending)
             continue
         unusable = 0
-        if on_round and result is not None:
-            on_round(result)
+        yield from drain(pending)
+        if result is not None:
+            yield {"type": ROUND, "round": result.round, "outcome": result.outcome,
+                   "status": result.status, "result": result}
         if not session.finished and session.circular_streak >= spin_limit:
             session.end(Status.SPINNING, f"{session.circular_streak} circular answers in a row")
-    return str(session.status)
+    yield from drain(pending)
 
 
 def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | None:

@@ -6,6 +6,9 @@ the judge scores it, and the loop ends when the judge is satisfied, the model
 says ``BLOCKED:``, something fails, the hard cap is reached, a budget runs
 out or a ``STOP`` file appears in the run folder (checked before each round;
 the run ends ``aborted``). ``outcome.json`` is always written, even on Ctrl-C.
+
+``node_steps`` is the loop, a generator of its events (``harness.drive``
+runs it); ``run_node`` drives it with a callback.
 """
 from __future__ import annotations
 
@@ -13,13 +16,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Generator, Iterator
 
 from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError
 from ..events import precise_now
 from ..fileio import file_error
-from ..harness import RunFolder, ending, stop_requested
+from ..harness import RunFolder, drain, drive, ending, stop_requested
 from ..judges import JudgeContext, Verdict, load_judge
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..models import Model
@@ -80,7 +83,24 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
              clock: Callable[[], float] | None = None, report: bool = False) -> LoopResult:
     """Run one ralph run of ``node`` on ``seed``; return its folder and outcome.
 
-    ``report`` ends the run with its executed report (see ``reporting``)."""
+    ``node_steps`` driven to its end, each event handed to ``on_event``."""
+    steps = node_steps(node, seed, model, run_id=run_id, budget=budget, root=root,
+                       clock=clock, report=report)
+    return drive(steps, [on_event] if on_event else [])
+
+
+def node_steps(node: Node, seed: str, model: Model, *, run_id: str | None = None,
+               budget: Budget | None = None, root: Path | None = None,
+               clock: Callable[[], float] | None = None,
+               report: bool = False) -> Generator[dict, None, LoopResult]:
+    """One ralph run of ``node`` on ``seed`` as a generator of its events, as
+    journaled (``run_started``, then per round ``agent_output``,
+    ``judge_result``, ``ralph_iter_end``; ``budget_exhausted`` or
+    ``stop_requested`` when one ends it), returning its ``LoopResult``.
+
+    Bad input is refused here, before anything exists; the run folder is
+    created at the first step. Closed mid-run (or Ctrl-C), the run ends
+    ``aborted``; ``report`` ends it with its executed report (``reporting``)."""
     if not seed.strip():
         raise InputError("seed is empty")
     budget = budget or Budget(max_rounds=node.hard_cap)
@@ -88,23 +108,29 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
     node.prompt()  # fail before creating anything if PROMPT.md or BANS.md is unreadable
     node.bans()
     run_dir = run_dir_for(node.name, run_id, root)
-    listeners = [on_event] if on_event else []
+    return _run(node, seed, model, judge, budget, run_dir, clock, report)
+
+
+def _run(node, seed, model, judge, budget, run_dir, clock, report) -> Generator[dict, None,
+                                                                                  LoopResult]:
     with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
         (build / "seed.md").write_text(seed, encoding="utf-8")
         (build / "state.md").write_text("", encoding="utf-8")
         started = RunFolder(build, run_dir.name).event_log().emit(
             "run_started", started=precise_now(), model=model.spec, hard_cap=budget.max_rounds,
             done_threshold=node.done_threshold, lessons=node.lessons())
-    log = RunFolder(run_dir, run_dir.name).event_log(listeners)
-    for listener in listeners:
-        listener(started)
+    pending = [started]  # events as the log writes them, yielded in order
+    log = RunFolder(run_dir, run_dir.name).event_log([pending.append])
     spend = Spend(clock) if clock else Spend()
     state = _Progress(reason=f"reached hard cap of {budget.max_rounds} rounds")
     try:
         with Heartbeat(run_dir / RUNNING_FILE):
-            try:  # Ctrl-C ends it aborted, any other error failed, naming the error
+            try:  # Ctrl-C or a close ends it aborted, any other error failed, naming the error
                 with ending(lambda reason, status, crashed: state.end(status, reason)):
-                    _rounds(node, seed, model, judge, budget, spend, log, run_dir, state)
+                    yield from drain(pending)
+                    yield from _rounds(node, seed, model, judge, budget, spend, log, run_dir,
+                                       state, pending)
+                    yield from drain(pending)
             finally:
                 outcome = _outcome(run_dir.name, node.name, state, spend)
                 outcome.write(run_dir)
@@ -113,7 +139,9 @@ def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
     return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report), state.stopped)
 
 
-def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress) -> None:
+def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress,
+            pending: list[dict]) -> Iterator[dict]:
+    """The rounds; each yields its events after the model's output and after the judge."""
     purse = purse_of(model) or Purse(budget.max_usd)  # the dollar cap, kept before each call
     attach(model, purse)
     purse.spent_usd = spend.usage.usd
@@ -157,6 +185,7 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
             fh.write(f"\n--- round {n} ---\n{output}\n")
         extra = {"usage": completion.usage.to_json()} if completion.usage.total_tokens else {}
         log.emit("agent_output", n, output=output, **extra)
+        yield from drain(pending)
         ctx = JudgeContext(node.name, run_dir, n, seed,
                            (run_dir / "state.md").read_text(encoding="utf-8"))
         try:
@@ -168,6 +197,7 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         state.violations.update(verdict.violations)
         done = is_done(verdict, node.done_threshold)
         log.emit("ralph_iter_end", n, done=done, reason=f"judge_score={verdict.score}")
+        yield from drain(pending)
         if done:
             state.status = Status.PASSED
             state.reason = f"judge_score={verdict.score} >= {node.done_threshold}"

@@ -4,6 +4,10 @@ Run N ralph runs of a node in series and promote recurring violations after
 every K runs; each run starts from the lessons the previous ones earned.
 ``sandbox`` gives a demo or a notebook a private copy of a node, with no
 lessons yet and its own runs folder, so the real BANS.md is never touched.
+
+``meta_loop_steps`` is the loop, a generator of step records (the node runs'
+events among them) that ``harness.drive`` runs; ``run_meta_loop`` drives it
+and prints each step (``printer``).
 """
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Generator
 
 from ..budget import Budget
 from ..errors import InputError
-from ..harness import stop_requested
+from ..harness import drive, stop_requested
 from ..lessons import FeedbackReport, check_writable, describe_feedback, feedback
-from .loop import LoopResult, run_node
+from .loop import LoopResult, node_steps
 from ..models import Model
 from ..nodes import Node, find_node, load_node
 from ..reporting import end_with_report
@@ -65,7 +69,24 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
                   runs: int, feedback_every: int = 1, window: int = 5, threshold: int = 2,
                   budget: Budget | None = None, root: Path | None = None,
                   out: Callable[[str], None] = print, report: bool = False) -> MetaLoopResult:
-    """Run ``runs`` node runs with feedback after every ``feedback_every``.
+    """Run ``runs`` node runs with feedback after every ``feedback_every``,
+    saying how it goes through ``out`` (``meta_loop_steps`` driven to its end)."""
+    steps = meta_loop_steps(node, seed, model_factory, runs=runs, feedback_every=feedback_every,
+                            window=window, threshold=threshold, budget=budget, root=root,
+                            report=report)
+    return drive(steps, [printer(out)])
+
+
+def meta_loop_steps(node: Node, seed: str, model_factory: Callable[[], Model], *,
+                    runs: int, feedback_every: int = 1, window: int = 5, threshold: int = 2,
+                    budget: Budget | None = None, root: Path | None = None,
+                    report: bool = False) -> Generator[dict, None, MetaLoopResult]:
+    """The meta-loop as a generator of step records, returning its
+    ``MetaLoopResult``: ``meta_loop_started``; per run ``meta_run_started``,
+    the node run's own events (``nodeloop.loop.node_steps``), ``meta_run_ended``,
+    ``feedback`` (every ``feedback_every`` runs), ``meta_report``; then
+    ``meta_loop_stopped`` if asked to, and ``meta_loop_done``. Closed mid-run,
+    the run in flight ends ``aborted``.
 
     A ``STOP`` file ends the meta-loop after the run in flight (and its
     feedback): in that run's folder (it ends the run too, ``aborted``) or in
@@ -76,30 +97,76 @@ def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
     if runs < 1 or feedback_every < 1:
         raise InputError("--runs and --feedback-every must be at least 1")
     check_writable(node.bans_path)  # refuse before the first run, not after it
-    out(f"meta-loop: node={node.name} runs={runs} feedback_every={feedback_every}")
+    return _steps(node, seed, model_factory, runs, feedback_every, window, threshold, budget,
+                  root, report)
+
+
+def _steps(node, seed, model_factory, runs, feedback_every, window, threshold, budget, root,
+           report) -> Generator[dict, None, MetaLoopResult]:
+    yield {"type": "meta_loop_started", "node": node.name, "runs": runs,
+           "feedback_every": feedback_every}
     results, reports = [], []
     stop_folder = (root or runs_root()) / node.name
     for i in range(1, runs + 1):
         asked = stop_requested(stop_folder)
         if asked:
-            out(f"\nmeta-loop: stopped by {asked} in {stop_folder} after run {i - 1}")
+            yield _stopped(asked, stop_folder, i - 1)
             break
-        out(f"\n=== run {i} / {runs} ===")
-        result = run_node(node, seed, model_factory(), budget=budget, root=root)
+        yield {"type": "meta_run_started", "run": i, "runs": runs}
+        result = yield from node_steps(node, seed, model_factory(), budget=budget, root=root)
         o = result.outcome
-        out(f"  -> {o.status} in {o.rounds} rounds (score={o.final_score})")
+        yield {"type": "meta_run_ended", "run": i, "run_dir": str(result.run_dir),
+               "status": o.status, "rounds": o.rounds, "final_score": o.final_score}
         results.append(result)
         if i % feedback_every == 0:
-            feedback_report = feedback(node, window=window, threshold=threshold, root=root)
-            reports.append(feedback_report)
-            out(describe_feedback(feedback_report, node.name, window, node.bans_path))
+            reports.append(feedback(node, window=window, threshold=threshold, root=root))
+            yield {"type": "feedback", "after_run": i, "report": reports[-1], "node": node.name,
+                   "window": window, "bans_path": str(node.bans_path)}
         result.report = end_with_report(result.run_dir, enabled=report)
         if result.report:
-            out(f"  report: {result.report}")
+            yield {"type": "meta_report", "run": i, "path": str(result.report)}
         if result.stopped:  # STOP in the run's folder ends the meta-loop with it
-            out(f"\nmeta-loop: stopped by {result.stopped} in {result.run_dir} after run {i}")
+            yield _stopped(result.stopped, result.run_dir, i)
             break
     bans = node.bans()
-    out(f"\nmeta-loop: done. Final BANS.md ({node.bans_path}):\n-----\n"
-        f"{bans.rstrip() or '(empty)'}\n-----")
+    yield {"type": "meta_loop_done", "bans": bans, "bans_path": str(node.bans_path)}
     return MetaLoopResult(results, reports, bans)
+
+
+def _stopped(source: str, where: Path, after_run: int) -> dict:
+    return {"type": "meta_loop_stopped", "source": source, "where": str(where),
+            "after_run": after_run}
+
+
+def describe_step(step: dict) -> str | None:
+    """The line ``deeploop meta-loop`` prints for a meta-loop step; None for
+    the node runs' own events."""
+    kind = step.get("type")
+    if kind == "meta_loop_started":
+        return (f"meta-loop: node={step['node']} runs={step['runs']} "
+                f"feedback_every={step['feedback_every']}")
+    if kind == "meta_run_started":
+        return f"\n=== run {step['run']} / {step['runs']} ==="
+    if kind == "meta_run_ended":
+        return f"  -> {step['status']} in {step['rounds']} rounds (score={step['final_score']})"
+    if kind == "feedback":
+        return describe_feedback(step["report"], step["node"], step["window"],
+                                 Path(step["bans_path"]))
+    if kind == "meta_report":
+        return f"  report: {step['path']}"
+    if kind == "meta_loop_stopped":
+        return (f"\nmeta-loop: stopped by {step['source']} in {step['where']} "
+                f"after run {step['after_run']}")
+    if kind == "meta_loop_done":
+        return (f"\nmeta-loop: done. Final BANS.md ({step['bans_path']}):\n-----\n"
+                f"{step['bans'].rstrip() or '(empty)'}\n-----")
+    return None
+
+
+def printer(out: Callable[[str], None] = print) -> Callable[[dict], None]:
+    """A listener that says each meta-loop step through ``out``."""
+    def listener(step: dict) -> None:
+        line = describe_step(step)
+        if line is not None:
+            out(line)
+    return listener

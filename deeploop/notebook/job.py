@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
+from ..harness import drive
 from ..meta.opening import experiment_place, open_experiment  # noqa: F401
 from ..reporting import end_with_report
 from ..runs import read_outcome
@@ -97,10 +98,8 @@ class ExperimentJob:
             with self._looping:
                 self._in_loop = True
             try:
-                for event in run_with_meta(self.run, self.settings, proposer=self.proposer,
-                                           stop=self.stop_event, **kwargs):
-                    self.recorded += 1
-                    self._tell(event)
+                drive(run_with_meta(self.run, self.settings, proposer=self.proposer,
+                                    stop=self.stop_event, **kwargs), [self._count, self._tell])
             finally:
                 with self._looping:
                     self._in_loop = False
@@ -113,6 +112,9 @@ class ExperimentJob:
                                                self.recorded > 0, **extra)
             self._tell({"type": "job_finished", "report": str(self.report_path or "")})
             self.finished.set()
+
+    def _count(self, event: dict) -> None:
+        self.recorded += 1
 
     def _tell(self, event: dict) -> None:
         for listener in self.listeners:

@@ -14,6 +14,7 @@ from typing import Callable
 
 from ..errors import InputError, NotFound
 from ..fileio import read_text
+from ..harness import drive
 from ..liveness import RUNNING_FILE, check as check_liveness
 from ..nodes import find_node
 from ..reporting import end_with_report
@@ -125,11 +126,9 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
     bar = ResearchProgress(settings.entries, len(entries),
                            sum(e.confidence == "HIGH" for e in entries), disable=not progress)
     try:
-        for event in run_research(run, settings, prepared.synthesizer,
-                                  constitution=prepared.constitution, lessons=prepared.lessons):
-            bar(event)
-            if on_event:
-                on_event(event)
+        drive(run_research(run, settings, prepared.synthesizer,
+                           constitution=prepared.constitution, lessons=prepared.lessons),
+              [bar] + ([on_event] if on_event else []))
     except Exception:
         if report:  # a failed run is worth a report too; its own error comes first
             end_with_report(run.path, warn=lambda line: None)

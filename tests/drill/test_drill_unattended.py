@@ -153,3 +153,39 @@ def test_a_stop_file_pauses_the_drill_after_the_round_in_flight_and_resume_goes_
     assert resumed.rounds == 2  # nothing lost
     assert run_drill(resumed, ModelAnswerer(Script(
         "BEDROCK:constraint — the CDN contract says so"))) == "passed"
+
+
+def test_drill_steps_yield_the_journaled_events_and_a_record_per_round():
+    from deeploop.drill.unattended import drill_steps
+    from deeploop.harness import drive
+    session = DrillSession.start("root claim")
+    seen = []
+    assert drive(drill_steps(session, ListAnswers(["a", "BEDROCK:identity"])),
+                 [seen.append]) == "passed"
+    round_events = ["question_emitted", "answer_emitted", "judge_result", "ralph_iter_end"]
+    assert [s["type"] for s in seen] == round_events + ["drill_round"] + round_events + [
+        "loop_done", "drill_round"]
+    rounds = [s for s in seen if s["type"] == "drill_round"]
+    assert [(s["round"], s["outcome"], s["status"]) for s in rounds] == [
+        (1, "advanced", None), (2, "bedrock", "passed")]
+    journal = [e for e in events_of(session.run_dir) if e["type"] != "run_started"]
+    assert [s for s in seen if s["type"] != "drill_round"] == journal
+    assert session.log.listeners == []  # the generator's collector is gone
+
+
+def test_closing_drill_steps_mid_run_leaves_the_session_whole_and_resumable():
+    from deeploop.drill.unattended import drill_steps
+    from deeploop.harness import drive
+    session = DrillSession.start("root claim", run_id="half")
+    steps = drill_steps(session, ListAnswers(["a", "b", "BEDROCK:identity"]))
+    for step in steps:
+        if step["type"] == "question_emitted" and step["round"] == 2:  # asked, not answered
+            break
+    steps.close()
+    assert not session.finished and session.rounds == 1 and session.question is not None
+    session.close()  # what the CLI does on Ctrl-C: recorded paused
+    outcome = json.loads((session.run_dir / "outcome.json").read_text())
+    assert (outcome["status"], outcome["rounds"]) == ("paused", 1)
+    resumed = DrillSession.resume("half")
+    assert drive(drill_steps(resumed, ListAnswers(["b", "BEDROCK:identity"]))) == "passed"
+    assert resumed.rounds == 3
