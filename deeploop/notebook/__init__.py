@@ -16,9 +16,18 @@
   at a time).
 
 Importing this package stays cheap (a kernel imports it to record its
-headline); papermill, ipywidgets and friends load only when used.
+headline); papermill, ipywidgets and friends load only when used. It installs
+what the core shows and ends runs with, as the core never imports this
+package: the run-list tables (``runlist``) and the report builder
+(``report.build_report``, which ``deeploop.reporting.end_with_report`` calls).
 """
+from ..reporting import use_report_builder
+from ..runs import show_runs_with
+from . import report, runlist
 from .headline import HEADLINE_MIME, record_headline
+
+show_runs_with(runlist.runs_html, runlist.runs_text)
+use_report_builder(report.build_report)
 
 __all__ = ["DrillWidget", "ExperimentMonitor", "HEADLINE_MIME", "RunBrowser", "record_headline"]
 
