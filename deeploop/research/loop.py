@@ -189,13 +189,13 @@ class ResearchLoop:
             version_from=before, version_to=after, worked=analysis.worked,
             didnt=analysis.didnt, change=analysis.change)
         entry += recommended_block(analysis.recommendations)
-        self.cohorts = analysis.number
         analysed = self.log.emit(
             "cohort_analysed", cohort=analysis.number, analyst="offline", version_from=before,
             version_to=after, searches_from=analysis.searches_from,
             searches_to=analysis.searches_to, recommendations=analysis.recommendations,
             worked=analysis.worked, didnt=analysis.didnt, change=analysis.change,
             entry=entry, program=rewritten)
+        self.cohorts = analysis.number
         yield analysed
         yield self.record_cohort(analysed)
 
