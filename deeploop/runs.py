@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .creating import building, is_build, notice
 from .errors import InputError, NotFound
@@ -194,22 +194,33 @@ class RunRecord:
         return (f"RunRecord({self.node}/{self.run_id}: {self.status}, {self.rounds} rounds, "
                 f"started {self.started or '?'})")
 
-    def _repr_html_(self) -> str:
-        from .notebook.runlist import html_table, row
-        return html_table([row(self)])
+    def _repr_html_(self) -> str | None:
+        return _tables["html"]([self]) if _tables else None
+
+
+# How runs show themselves, installed by the notebook layer (``show_runs_with``,
+# on importing deeploop.notebook) so the core never imports it. Until then a
+# run list is one repr a line and has no HTML (a notebook shows the text).
+_tables: dict[str, Callable[[list[RunRecord]], str]] = {}
+
+
+def show_runs_with(html: Callable[[list[RunRecord]], str],
+                   text: Callable[[list[RunRecord]], str]) -> None:
+    """Install the HTML and plain-text tables a ``RunRecord``/``RunList`` shows as."""
+    _tables.update(html=html, text=text)
 
 
 class RunList(list):
     """Runs (a plain list) that a notebook shows as a table: status, score,
     rounds, start time, a link to each report; plain text elsewhere."""
 
-    def _repr_html_(self) -> str:
-        from .notebook.runlist import html_table, row
-        return html_table([row(r) for r in self])
+    def _repr_html_(self) -> str | None:
+        return _tables["html"](list(self)) if _tables else None
 
     def __repr__(self) -> str:
-        from .notebook.runlist import row, text_table
-        return text_table([row(r) for r in self]) or "(no runs)"
+        if _tables:
+            return _tables["text"](list(self))
+        return "\n".join(repr(r) for r in self) or "(no runs)"
 
 
 def parse_ts(value) -> datetime | None:

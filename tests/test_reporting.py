@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import subprocess
+import sys
+
 import pytest
 
+import deeploop.notebook  # noqa: F401  installs the report builder, as the CLI does
 from deeploop.cli import main
 from deeploop.errors import MissingDependency
 from deeploop.reporting import end_with_report
@@ -32,6 +36,16 @@ def test_a_built_report_returns_its_page(tmp_path):
     assert end_with_report(tmp_path, build=lambda run_dir: Built()) == tmp_path / "report.html"
 
 
+def test_the_core_never_imports_the_notebook_layer_and_warns_without_a_builder(tmp_path):
+    code = ("import sys, deeploop.reporting as r, deeploop.runs, deeploop.nodeloop.metaloop, "
+            "deeploop.research.loop; assert 'deeploop.notebook' not in sys.modules; "
+            f"r.end_with_report({str(tmp_path)!r}, warn=print)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (f"deeploop: warning: no report for {tmp_path}: no report builder "
+                           "installed (import deeploop.notebook)\n")
+
+
 def test_loop_ends_with_a_report_by_default(runs_root, seed_file, capsys):
     code = main(["loop", "commit-msg", "--seed", str(seed_file), "--hard-cap", "1",
                  "--run-id", "rep", "--model", "mock:commit-msg"])
@@ -46,7 +60,7 @@ def test_loop_ends_with_a_report_by_default(runs_root, seed_file, capsys):
 def test_a_failing_report_never_fails_the_run(runs_root, seed_file, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("kernel exploded\nsecond line")
-    monkeypatch.setattr("deeploop.notebook.report.build_report", broken)
+    monkeypatch.setattr("deeploop.reporting.report_builder", broken)
     code = main(["meta-loop", "commit-msg", "--seed", str(seed_file), "--runs", "2",
                  "--hard-cap", "1", "--model", "mock:commit-msg"])
     err = capsys.readouterr().err

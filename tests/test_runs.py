@@ -1,4 +1,6 @@
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,18 @@ def test_list_runs_reads_the_projects_own_runs_in_start_order():
     assert records[0].started == "2026-12-03T19:05:08.534759Z"
     ids = [r.run_id for r in records]
     assert ids != sorted(ids)  # the ids' random suffixes do not decide the order
+
+
+def test_runs_show_as_reprs_until_the_notebook_layer_installs_its_tables():
+    code = ("import sys; from pathlib import Path; from deeploop.runs import RunList, list_runs; "
+            f"runs = list_runs('commit-msg', root=Path({str(OWN_RUNS)!r})); "
+            "assert 'deeploop.notebook' not in sys.modules and runs._repr_html_() is None; "
+            "assert runs[0]._repr_html_() is None and repr(RunList()) == '(no runs)'; "
+            "print(repr(runs))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 6 and all(line.startswith("RunRecord(commit-msg/") for line in lines)
 
 
 @recordings

@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _show_notices(args.command)
+    # Installs the report builder every loop ends with (and the run tables):
+    # after parsing, as --help and usage errors need none of it.
+    from .. import notebook  # noqa: F401
     try:
         apply(args)
         return int(args.func(args) or 0)

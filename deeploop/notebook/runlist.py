@@ -1,9 +1,10 @@
 """Runs as rich objects: a run or a list of runs as a compact table, and the
 side-by-side comparison of two or more runs.
 
-``RunRecord`` and ``list_runs()`` (``deeploop.runs``) display through here:
-HTML (status pill, score or best val_bpb, rounds, start time, a link to
-report.html) with a plain-text table as the fallback. ``find_runs`` adds the
+``RunRecord`` and ``list_runs()`` (``deeploop.runs``) display through here
+(``runs_html``/``runs_text``, which importing ``deeploop.notebook`` installs
+with ``show_runs_with``): HTML (status pill, score or best val_bpb, rounds,
+start time, a link to report.html) with a plain-text table as the fallback. ``find_runs`` adds the
 runs in batch folders (``<root>/batch/<name>/<node>/<id>``, a runs root of
 their own). ``compare`` draws the runs' progress on one axis per measure
 and lists the settings that differ.
@@ -95,6 +96,14 @@ def text_table(rows: list[RunRow]) -> str:
                  [(r.run_id + (f" (batch {r.batch})" if r.batch else ""), r.kind, r.status,
                    r.score, r.rounds, r.started, "report.html" if r.report else "–")
                   for r in rows])
+
+
+def runs_html(records: list[RunRecord]) -> str:
+    return html_table([row(r) for r in records])
+
+
+def runs_text(records: list[RunRecord]) -> str:
+    return text_table([row(r) for r in records]) or "(no runs)"
 
 
 SORTS = {

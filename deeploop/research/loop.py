@@ -4,13 +4,19 @@ Per question: pick → retrieve and synthesise (``research_synthesised``, the
 whole attempt) → settle (judge the attempt; write report.md with the rules
 enforced; append the index row) → commit report.md and knowledge_index.tsv
 (``research_committed``) → ``judge_result`` → ``research_result`` → notify a
-breakthrough → every ``COHORT_SIZE`` entries the cohort analysis rewrites
-the strategy (``meta:`` commit, ``meta_analysis``). A ``STOP`` file in the run
-folder ends the run ``paused`` after the round in flight (``harness``).
+breakthrough → every ``COHORT_SIZE`` entries the cohort analysis
+(``cohort_analysed``: the process-log entry and the rewritten program.md)
+rewrites the strategy (``meta:`` commit, ``meta_analysis``). A ``STOP`` file
+in the run folder ends the run ``paused`` after the round in flight
+(``harness``).
 
 Everything after ``research_synthesised`` is a pure function of that event
-and the workspace at the round's starting commit, so resume (``resume``)
-can finish an interrupted round without asking the synthesiser again.
+and the workspace at the round's starting commit, and everything after
+``cohort_analysed`` a pure function of that event, so resume (``resume``)
+can finish an interrupted round or cohort without asking again. The events
+are the state: the cohorts analysed are counted from ``cohort_analysed``
+events; process_log.md is written for people and the picker, never read
+back to count.
 """
 from __future__ import annotations
 
@@ -35,8 +41,8 @@ from ..runs import Outcome, Status
 from .cohort_analysis import analyse_cohort
 from .knowledge import INDEX_FILE, append_entry, parse_index, read_index
 from .pick import Pick, pick_question
-from .process_log import (PROCESS_LOG_FILE, append_cohort, cohorts_recorded,
-                          recommendations_in, recommended_block)
+from .process_log import (PROCESS_LOG_FILE, append_cohort, recommendations_in,
+                          recommended_block)
 from .program_doc import MAX_SEARCHES, searches_of, seeds_of, topic_of
 from .rundir import PROGRAM_FILE, REPORT_FILE, ResearchRun, Settings
 from .settle import settle
@@ -61,6 +67,7 @@ class ResearchLoop:
                              max_tokens=self.settings.max_tokens, max_usd=self.settings.max_usd)
         self.notifier = Notifier(self.run.notify_log, self.log, self.settings.notify_cmd)
         self.rounds: list[int] = []
+        self.cohorts = 0  # the last cohort analysed (its cohort_analysed event)
         # the dollar cap, kept before each call the synthesiser's model makes
         self.purse = purse_of(self.synthesizer) or Purse(self.settings.max_usd)
         attach(self.synthesizer, self.purse)
@@ -74,6 +81,7 @@ class ResearchLoop:
                 self.spend.add(Usage.from_json(usage))
         self.purse.spent_usd = self.spend.usage.usd
         self.rounds = [e.get("round", 0) for e in events if e.get("type") == "research_started"]
+        self.cohorts = cohorts_analysed(events)
 
     def next_round(self) -> int:
         return max(self.rounds, default=0) + 1
@@ -164,14 +172,13 @@ class ResearchLoop:
 
     # -- the meta tier ------------------------------------------------------------
     def catch_up_cohorts(self) -> Iterator[dict]:
-        """Analyse the last full cohort if the process log has not yet."""
+        """Analyse the last full cohort if no ``cohort_analysed`` event has yet."""
         rows = read_index(self.run.index_path).rows
         full = len(rows) // COHORT_SIZE
-        log = self.run.process_log_path.read_text(encoding="utf-8")
-        if full and full > cohorts_recorded(log):
-            yield self.cohort(rows[:full * COHORT_SIZE], log)
+        if full and full > self.cohorts:
+            yield from self.cohort(rows[:full * COHORT_SIZE])
 
-    def cohort(self, rows: list[dict], log: str) -> dict:
+    def cohort(self, rows: list[dict]) -> Iterator[dict]:
         program = self.run.program_path.read_text(encoding="utf-8")
         analysis = analyse_cohort(rows, strategy_section(program))
         stamp = self.now().strftime("%Y-%m-%d %H:%M")
@@ -182,16 +189,33 @@ class ResearchLoop:
             version_from=before, version_to=after, worked=analysis.worked,
             didnt=analysis.didnt, change=analysis.change)
         entry += recommended_block(analysis.recommendations)
-        atomic_write_text(self.run.process_log_path, append_cohort(log, entry))
-        atomic_write_text(self.run.program_path, rewritten)
-        commit = self.ws.commit(f"meta: cohort {analysis.number} analysis, program v{after} "
-                                f"({analysis.change[0]})", paths=(PROGRAM_FILE, PROCESS_LOG_FILE))
-        return self.log.emit("meta_analysis", cohort=analysis.number, analyst="offline",
-                             version_from=before, version_to=after, commit=commit,
-                             searches_from=analysis.searches_from,
-                             searches_to=analysis.searches_to,
-                             recommendations=analysis.recommendations, worked=analysis.worked,
-                             didnt=analysis.didnt, change=analysis.change)
+        analysed = self.log.emit(
+            "cohort_analysed", cohort=analysis.number, analyst="offline", version_from=before,
+            version_to=after, searches_from=analysis.searches_from,
+            searches_to=analysis.searches_to, recommendations=analysis.recommendations,
+            worked=analysis.worked, didnt=analysis.didnt, change=analysis.change,
+            entry=entry, program=rewritten)
+        self.cohorts = analysis.number
+        yield analysed
+        yield self.record_cohort(analysed)
+
+    def record_cohort(self, analysed: dict, recovered: bool = False) -> dict:
+        """Write and commit what ``cohort_analysed`` says (again after a kill:
+        an entry already in process_log.md is not added twice), then ``meta_analysis``."""
+        log = self.run.process_log_path.read_text(encoding="utf-8")
+        if analysed["entry"].strip() not in log:
+            atomic_write_text(self.run.process_log_path, append_cohort(log, analysed["entry"]))
+        atomic_write_text(self.run.program_path, analysed["program"])
+        number, after = analysed["cohort"], analysed["version_to"]
+        commit = self.ws.commit(cohort_message(number, after, analysed["change"][0], recovered),
+                                paths=(PROGRAM_FILE, PROCESS_LOG_FILE))
+        return self.meta_analysis(analysed, commit, recovered)
+
+    def meta_analysis(self, analysed: dict, commit: str, recovered: bool = False) -> dict:
+        fields = {k: v for k, v in analysed.items()
+                  if k not in ENVELOPE + ("entry", "program", "adopted")}
+        return self.log.emit("meta_analysis", **fields, commit=commit,
+                             **({"recovered": True} if recovered else {}))
 
     # -- notifications and the end -----------------------------------------------
     def check_breakthrough(self, result: dict) -> Iterator[dict]:
@@ -225,6 +249,20 @@ def settle_at(ws, head: str, attempt: Attempt):
     return settle(ws.show(head, REPORT_FILE), rows_before, attempt, version), rows_before, version
 
 
+ENVELOPE = ("ts", "run_id", "node", "round", "type")
+
+
+def cohorts_analysed(events: list[dict]) -> int:
+    """The last cohort a ``cohort_analysed`` event records (0 when none)."""
+    return max((e.get("cohort") or 0 for e in events if e.get("type") == "cohort_analysed"),
+               default=0)
+
+
+def cohort_message(number: int, version: int, change: str, recovered: bool = False) -> str:
+    message = f"meta: cohort {number} analysis, program v{version} ({change})"
+    return message + (" (finished after an interruption)" if recovered else "")
+
+
 def commit_message(round: int, question: str) -> str:
     short = question if len(question) <= 60 else question[:59] + "…"
     return f"research {round}: {short}"
@@ -245,6 +283,6 @@ def write_outcome(run: ResearchRun, status: Status, reason: str, usd: float) -> 
     Outcome(run.tag, "research", status, len(entries),
             round(sum(scores) / len(scores), 3) if scores else None, reason, violations,
             extra={"entries": len(entries), "confidence": counts,
-                   "cohorts": cohorts_recorded(run.process_log_path.read_text(encoding="utf-8")),
+                   "cohorts": cohorts_analysed(journal.events),
                    "program_version": program_version(program), "usd": round(usd, 6)}
             ).write(run.path)

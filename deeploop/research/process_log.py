@@ -27,7 +27,8 @@ def process_log_text() -> str:
 
 
 def cohorts_recorded(text: str) -> int:
-    """The number of the last cohort analysed (0 when none)."""
+    """The number of the last cohort entry (0 when none). State comes from the
+    ``cohort_analysed`` events; this reads only runs recorded before them."""
     return max((int(m.group(2)) for m in _COHORT.finditer(text)), default=0)
 
 

@@ -8,11 +8,17 @@ Resume is replay. A round whose ``research_started`` has no
 - after it: the round is finished from the recorded attempt (no second
   search, no second bill), committing it unless its commit already exists.
 
-Then whatever else is uncommitted in the workspace is committed, never
-thrown away: a cohort analysis cut short becomes its ``meta:`` commit, and a
-person's edits (a new topic in program.md, a hand-edited index) an ``edit:``
-commit. A hand-edited index row that is malformed is reported, kept and not
-counted.
+A ``cohort_analysed`` with no ``meta_analysis`` was cut short: its entry
+and program.md are written from the event and committed (unless its
+``meta:`` commit landed), then ``meta_analysis`` is recorded. Then whatever
+else is uncommitted in the workspace is committed, never thrown away: a
+person's edits (a new topic in program.md, a hand-edited index) an
+``edit:`` commit. A hand-edited index row that is malformed is reported,
+kept and not counted.
+
+Runs recorded before ``cohort_analysed`` existed (their ``research_init``
+lacks ``cohort_events``) have their last cohort read once from
+process_log.md and recorded as a ``cohort_analysed`` with ``adopted: true``.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from ..harness import each, ending, hold
 from ..judges import Verdict
 from ..runs import Status
 from .knowledge import INDEX_FILE, read_index
-from .loop import ResearchLoop, settle_at
+from .loop import ResearchLoop, cohorts_analysed, settle_at
 from .process_log import PROCESS_LOG_FILE, cohorts_recorded
 from .program_doc import PLACEHOLDER, has_placeholder, seeds_of
 from .rundir import PROGRAM_FILE, REPORT_FILE, ResearchRun, Settings
@@ -62,11 +68,40 @@ def check_program(run: ResearchRun) -> None:
 
 def recover(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
     """Finish or undo an interrupted round, then commit what is left over."""
+    yield from _adopt_cohorts(loop, events)
     flight = in_flight(events)
     if flight is not None:
         yield from _finish_round(loop, events, flight)
+    yield from _finish_cohort(loop, read_events(loop.run.events_path).events)
     yield from _commit_leftovers(loop)
-    yield from _record_meta(loop, read_events(loop.run.events_path).events)
+
+
+def _adopt_cohorts(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
+    """The one read of process_log.md for state, in a run from before cohort events."""
+    init = next((e for e in events if e.get("type") == "research_init"), {})
+    if init.get("cohort_events") or cohorts_analysed(events):
+        return
+    written = cohorts_recorded(loop.run.process_log_path.read_text(encoding="utf-8"))
+    if written:
+        loop.cohorts = written
+        yield loop.log.emit("cohort_analysed", cohort=written, analyst="offline", adopted=True)
+
+
+def _finish_cohort(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
+    """Record the last cohort analysed if its ``meta_analysis`` is missing."""
+    number = cohorts_analysed(events)
+    if not number or any(e.get("type") == "meta_analysis" and e.get("cohort") == number
+                         for e in events):
+        return
+    analysed = next(e for e in reversed(events) if e.get("type") == "cohort_analysed")
+    if loop.ws.git("log", "-1", "--format=%s").startswith(f"meta: cohort {number} analysis"):
+        yield loop.meta_analysis(analysed, loop.ws.head(), recovered=True)  # committed, then killed
+    elif "entry" in analysed:
+        yield loop.record_cohort(analysed, recovered=True)
+    else:  # adopted: the old loop wrote both files before committing them
+        commit = loop.ws.commit(f"meta: cohort {number} analysis (finished after an "
+                                f"interruption)", paths=(PROGRAM_FILE, PROCESS_LOG_FILE))
+        yield loop.meta_analysis(analysed, commit, recovered=True)
 
 
 def _finish_round(loop: ResearchLoop, events: list[dict], flight: dict) -> Iterator[dict]:
@@ -100,27 +135,9 @@ def _orphan_commit(ws, head: str, number: int) -> str | None:
 def _commit_leftovers(loop: ResearchLoop) -> Iterator[dict]:
     ws = loop.ws
     dirty = [p for p in ws.dirty_paths() if p in TRACKED]
-    if PROCESS_LOG_FILE in dirty:
-        written = cohorts_recorded(loop.run.process_log_path.read_text(encoding="utf-8"))
-        if written > cohorts_recorded(ws.show("HEAD", PROCESS_LOG_FILE)):
-            commit = ws.commit(f"meta: cohort {written} analysis (finished after an interruption)",
-                               paths=(PROGRAM_FILE, PROCESS_LOG_FILE))
-            yield loop.log.emit("meta_analysis", cohort=written, analyst="offline",
-                                commit=commit, recovered=True)
-            dirty = [p for p in dirty if p not in (PROGRAM_FILE, PROCESS_LOG_FILE)]
     if dirty:
         commit = ws.commit(f"edit: hand edits to {', '.join(dirty)}", paths=tuple(dirty))
         yield loop.log.emit("hand_edits", paths=dirty, commit=commit)
-
-
-def _record_meta(loop: ResearchLoop, events: list[dict]) -> Iterator[dict]:
-    """A ``meta_analysis`` event for a cohort committed just before a kill."""
-    recorded = max((e.get("cohort", 0) for e in events if e.get("type") == "meta_analysis"),
-                   default=0)
-    committed = cohorts_recorded(loop.ws.show("HEAD", PROCESS_LOG_FILE))
-    if committed > recorded and loop.ws.git("log", "-1", "--format=%s").startswith("meta:"):
-        yield loop.log.emit("meta_analysis", cohort=committed, analyst="offline",
-                            commit=loop.ws.head(), recovered=True)
 
 
 def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer, *,

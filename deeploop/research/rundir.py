@@ -140,9 +140,10 @@ def init_research(tag: str, topic: str | None = None, sources: str | None = None
     with building(path, "research tag", into=SETTINGS_FILE) as build:
         run = ResearchRun(build, tag)
         _create(run, branch, topic, spec, seeds)
+        # cohort_events: this run records every cohort as cohort_analysed (resume.py)
         run.event_log().emit("research_init", tag=tag, topic=topic, branch=branch, sources=spec,
                              seeds=seeds, documents=len(source.documents()),
-                             skipped=[str(s) for s in source.skipped()])
+                             skipped=[str(s) for s in source.skipped()], cohort_events=True)
     return ResearchRun(path, tag)
 
 

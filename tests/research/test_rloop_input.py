@@ -131,12 +131,12 @@ def test_cli_run_ends_with_the_report(collection, runs_root, capsys):
 
 def test_a_report_that_cannot_be_built_is_a_warning_not_a_failed_run(collection, runs_root,
                                                                      capsys, monkeypatch):
-    import deeploop.notebook.report as report_module
+    import deeploop.notebook  # noqa: F401  installs the real builder first, as the CLI does
 
     def broken(run_dir, *args, **kwargs):
         raise InputError("no kernel named python3")
 
-    monkeypatch.setattr(report_module, "build_report", broken)
+    monkeypatch.setattr("deeploop.reporting.report_builder", broken)
     code = main(["research", "run", "--tag", "unreported", "--topic", "cancel scopes",
                  "--sources", f"local:{collection}", "--entries", "2"])
     captured = capsys.readouterr()

@@ -1,6 +1,7 @@
 """Resume: a run killed anywhere continues without losing or duplicating rows."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -38,6 +39,7 @@ def assert_whole(prepared):
     assert sum(s.startswith("meta: cohort 1") for s in subjects) == 1
     assert git(prepared, "status", "--porcelain", "--untracked-files=no") == ""
     assert cohorts_recorded(prepared.run.process_log_path.read_text()) == 1
+    assert [e["cohort"] for e in events(prepared, "meta_analysis")] == [1]
 
 
 def kill_first(patch, target, name, when, land=False):
@@ -113,6 +115,71 @@ def test_killed_during_the_cohort_analysis_records_it_once(collection, monkeypat
     assert log.count("### Cohort 0 → 1 Analysis") == 1
     assert [e.get("recovered") for e in events(prepared, "meta_analysis")] == [True]
     assert_whole(prepared)
+
+
+@pytest.mark.parametrize("file", ["process_log.md", "program.md"])
+def test_a_cohort_cut_short_after_its_event_is_written_from_the_event(collection, monkeypatch,
+                                                                       file):
+    from deeploop.research import loop
+    prepared = start(f"k-cohort-{file[:4]}", collection, entries=TARGET)
+    prepared.synthesizer = ScriptedSynth()
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        kill_first(patch, loop, "atomic_write_text", lambda path, text: path.name == file)
+        run(prepared)
+    analysed = events(prepared, "cohort_analysed")
+    assert [e["cohort"] for e in analysed] == [1] and not events(prepared, "meta_analysis")
+    assert git(prepared, "status", "--porcelain", "--untracked-files=no").strip() == \
+        ("" if file == "process_log.md" else "M process_log.md")
+    prepared, _ = resume(f"k-cohort-{file[:4]}", collection, synth := ScriptedSynth())
+    assert len(synth.calls) == TARGET - 5  # no round asked again
+    assert prepared.run.program_path.read_text() == analysed[0]["program"]
+    assert prepared.run.process_log_path.read_text().count(analysed[0]["entry"].strip()) == 1
+    meta = events(prepared, "meta_analysis")[0]
+    assert meta["recovered"] is True and meta["version_to"] == 2
+    assert meta["change"] == analysed[0]["change"] and "entry" not in meta
+    assert_whole(prepared)
+
+
+def make_legacy(prepared) -> None:
+    """The run's journal as the loop wrote it before cohort_analysed existed."""
+    path = prepared.run.events_path
+    kept = [json.loads(line) for line in path.read_text().splitlines()]
+    kept = [{k: v for k, v in e.items() if k != "cohort_events"} for e in kept
+            if e["type"] != "cohort_analysed"]
+    path.write_text("".join(json.dumps(e) + "\n" for e in kept))
+
+
+@pytest.mark.parametrize("land", [False, True], ids=["before-commit", "after-commit"])
+def test_a_run_from_before_cohort_events_adopts_its_cohort_from_the_process_log(
+        collection, monkeypatch, land):
+    prepared = start("legacy", collection, entries=TARGET)
+    prepared.synthesizer = ScriptedSynth()
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        kill_first(patch, Workspace, "commit", lambda self, msg, **k: msg.startswith("meta:"),
+                   land=land)
+        run(prepared)
+    make_legacy(prepared)
+    prepared, outcome = resume("legacy", collection)
+    assert [(e["cohort"], e.get("adopted")) for e in events(prepared, "cohort_analysed")] == \
+        [(1, True)]
+    assert [e.get("recovered") for e in events(prepared, "meta_analysis")] == [True]
+    assert outcome["cohorts"] == 1
+    assert_whole(prepared)
+
+
+def test_a_finished_run_from_before_cohort_events_goes_on_to_its_next_cohort(collection):
+    prepared = start("legacy-done", collection, entries=TARGET)
+    prepared.synthesizer = ScriptedSynth()
+    run(prepared)
+    make_legacy(prepared)
+    prepared = start("legacy-done", collection, entries=10)
+    prepared.synthesizer = ScriptedSynth(calls=[""] * TARGET)  # new follow-up questions
+    assert run(prepared)["cohorts"] == 2
+    assert [(e["cohort"], e.get("adopted")) for e in events(prepared, "cohort_analysed")] == \
+        [(1, True), (2, None)]
+    assert [e["cohort"] for e in events(prepared, "meta_analysis")] == [1, 2]
+    log = prepared.run.process_log_path.read_text()
+    assert log.count("### Cohort 0 → 1 Analysis") == log.count("### Cohort 1 → 2 Analysis") == 1
 
 
 def test_ctrl_c_ends_aborted_with_whole_files_and_resume_goes_on(collection):
