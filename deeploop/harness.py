@@ -24,6 +24,9 @@
 - ``stop_requested``: a ``STOP`` file in the run folder (any shell) or a
   ``threading.Event`` (a notebook's Stop button) ends the loop after the
   round in flight. The file is consumed, so a resume starts afresh.
+- ``before_round``: the check every loop makes before each round, its own
+  limits first, then ``stop_requested``: the loop ends ``paused`` (a node
+  run, which is never resumed, ``aborted``) with a ``stop_requested`` event.
 
 outcome.json is written by ``runs.Outcome.write`` and read by
 ``runs.read_outcome``; statuses are ``runs.Status``.
@@ -180,20 +183,23 @@ def stop_requested(run: RunFolder | Path, event: threading.Event | None = None) 
 
 
 def before_round(log: EventLog, limit: tuple[str, str] | None, asked: Callable[[], str | None],
-                 done: int, unit: str = "round") -> tuple[list[dict], tuple[str, str] | None]:
+                 done: int, unit: str = "round", stopped: Status = Status.PAUSED,
+                 round: int | None = None) -> tuple[list[dict], tuple[str, str] | None]:
     """Whether a loop ends before its next round: (events to yield, (status,
     reason)), or ([], None) to go on. ``limit`` is the loop's own stop reason
     (budgets, targets; a ``budget_exhausted`` event says which ran out);
     otherwise ``asked()`` (``stop_requested``, asked only then, since it
-    consumes the STOP file) ends it ``paused`` after ``unit`` ``done``."""
+    consumes the STOP file) ends it ``stopped`` after ``unit`` ``done``:
+    ``paused`` (resumable) unless the loop cannot be resumed. ``round``, if
+    given, is journaled with the event."""
     if limit:
         status, reason = limit
-        return ([log.emit("budget_exhausted", reason=reason)] if status == Status.BUDGET
+        return ([log.emit("budget_exhausted", round, reason=reason)] if status == Status.BUDGET
                 else []), limit
     source = asked()
     if source:
-        event = log.emit("stop_requested", source=source, **{f"after_{unit}": done})
-        return [event], (Status.PAUSED, f"stopped by {source} after {unit} {done}")
+        event = log.emit("stop_requested", round, source=source, **{f"after_{unit}": done})
+        return [event], (stopped, f"stopped by {source} after {unit} {done}")
     return [], None
 
 

@@ -97,6 +97,20 @@ def test_before_a_round_a_limit_comes_first_and_stop_is_asked_only_then(tmp_path
     assert end == (Status.PAUSED, "stopped by STOP file after experiment 3")
     assert events[0]["type"] == "stop_requested" and events[0]["after_experiment"] == 3
     assert before_round(log, None, lambda: None, 4) == ([], None)
+    assert "round" not in events[0]  # a loop without rounds in its events journals none
+
+
+def test_a_loop_that_is_never_resumed_says_how_a_stop_ends_it(tmp_path):
+    from deeploop.harness import before_round
+    run = RunFolder(tmp_path / "node" / "r", "r")
+    run.path.mkdir(parents=True)
+    events, end = before_round(run.event_log(), None, lambda: "stop event", 2,
+                               stopped=Status.ABORTED, round=2)
+    assert end == (Status.ABORTED, "stopped by stop event after round 2")
+    assert (events[0]["round"], events[0]["after_round"]) == (2, 2)
+    events, _ = before_round(run.event_log(), (Status.BUDGET, "tokens gone"), lambda: None, 2,
+                             round=2)
+    assert events[0]["round"] == 2 and events[0]["reason"] == "tokens gone"
 
 
 def _loop(ended: list, steps: int = 3):

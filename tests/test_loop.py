@@ -192,6 +192,57 @@ def test_a_stop_file_ends_the_run_after_the_round_in_flight(commit_node):
     assert events[-1]["after_round"] == 2 and events[-1]["source"] == "STOP file"
 
 
+class SetAfter:
+    """A model that answers each round and sets ``event`` during round ``n`` (a Stop button)."""
+
+    spec = "mock:stop-event"
+
+    def __init__(self, n: int, event):
+        self.n, self.event, self.calls = n, event, 0
+
+    def complete(self, prompt, **context):
+        self.calls += 1
+        if self.calls == self.n:
+            self.event.set()
+        return Completion(f"answer {self.calls}", Usage())
+
+
+def test_a_stop_event_ends_the_run_after_the_round_in_flight_as_a_stop_file_does(commit_node):
+    import threading
+    event = threading.Event()
+    model = SetAfter(3, event)
+    result = run_node(find_node("commit-msg"), "seed", model, budget=Budget(max_rounds=6),
+                      stop=event)
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"], model.calls) == ("aborted", 3, 3)
+    assert o["exit_reason"] == "stopped by stop event after round 3"
+    assert result.stopped == "stop event" and event.is_set()  # the event is the caller's
+    events = read_events(result.run_dir / "events.jsonl").events
+    assert [e["type"] for e in events][-2:] == ["ralph_iter_end", "stop_requested"]
+    assert (events[-1]["source"], events[-1]["after_round"], events[-1]["round"]) == \
+        ("stop event", 3, 3)
+
+
+def test_a_stop_asked_before_the_first_round_plays_none(commit_node):
+    import threading
+    event = threading.Event()
+    event.set()
+    model = SetAfter(0, event)
+    result = run_node(find_node("commit-msg"), "seed", model, stop=event)
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"], model.calls) == ("aborted", 0, 0)
+    stopped = read_events(result.run_dir / "events.jsonl").last("stop_requested")
+    assert stopped["after_round"] == 0 and "round" not in stopped
+
+
+def test_a_limit_ends_the_run_before_a_stop_is_asked_and_leaves_the_stop_file(commit_node):
+    model = StopAfter(2)  # STOP dropped in the last round the cap allows
+    result = run_node(find_node("commit-msg"), "seed", model, budget=Budget(max_rounds=2))
+    o = outcome(result.run_dir)
+    assert (o["status"], o["rounds"]) == ("hard_cap", 2)
+    assert result.stopped is None and (result.run_dir / "STOP").exists()
+
+
 def test_a_budget_without_a_round_cap_is_never_capped_but_other_limits_stay_finite():
     from deeploop.budget import Spend, cap_reached
     budget = Budget(max_rounds=None)

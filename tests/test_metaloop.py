@@ -69,6 +69,49 @@ def test_a_stop_file_in_the_node_runs_folder_ends_the_meta_loop_between_runs(
     assert not (runs_root / "commit-msg" / "STOP").exists()
 
 
+def test_a_stop_event_ends_the_run_in_flight_and_the_meta_loop_after_it(commit_node, seed_file):
+    import threading
+    from tests.test_loop import SetAfter
+    event, printed = threading.Event(), []
+    models = iter([get_model("mock:commit-msg"), SetAfter(2, event)])
+    result = run_meta_loop(find_node("commit-msg"), seed_file.read_text(), lambda: next(models),
+                           runs=4, budget=Budget(max_rounds=3), out=printed.append, stop=event)
+    assert [(r.outcome.status, r.outcome.rounds) for r in result.runs] == [("hard_cap", 3),
+                                                                           ("aborted", 2)]
+    assert result.runs[1].outcome.exit_reason == "stopped by stop event after round 2"
+    assert len(result.feedback) == 2
+    assert "\nmeta-loop: stopped by stop event after run 2" in printed
+
+
+def test_a_stop_event_set_between_runs_starts_no_other(commit_node, seed_file, runs_root):
+    import threading
+    from deeploop.harness import drive, on
+    from deeploop.nodeloop.metaloop import meta_loop_steps
+    event, stopped = threading.Event(), []
+    steps = meta_loop_steps(find_node("commit-msg"), seed_file.read_text(),
+                            lambda: get_model("mock:commit-msg"), runs=3,
+                            budget=Budget(max_rounds=2), stop=event)
+    result = drive(steps, [on("meta_run_ended", lambda step: event.set()),
+                           on("meta_loop_stopped", stopped.append)])
+    assert [r.outcome.status for r in result.runs] == ["hard_cap"]  # run 1 played to its end
+    assert [(s["source"], s["after_run"], s["where"]) for s in stopped] == [("stop event", 1,
+                                                                             None)]
+    assert len(list((runs_root / "commit-msg").iterdir())) == 1
+
+
+def test_a_stop_file_dropped_in_a_runs_last_round_still_ends_the_meta_loop(commit_node,
+                                                                           seed_file):
+    from tests.test_loop import StopAfter
+    printed = []
+    models = iter([StopAfter(2), get_model("mock:commit-msg")])
+    result = run_meta_loop(find_node("commit-msg"), seed_file.read_text(), lambda: next(models),
+                           runs=2, budget=Budget(max_rounds=2), out=printed.append)
+    [run] = result.runs
+    assert (run.outcome.status, run.outcome.rounds) == ("hard_cap", 2)  # the cap ended the run
+    assert not (run.run_dir / "STOP").exists()
+    assert f"meta-loop: stopped by STOP file in {run.run_dir} after run 1" in "\n".join(printed)
+
+
 def test_meta_loop_steps_yield_its_own_records_around_each_runs_events(commit_node, seed_file):
     from deeploop.harness import drive
     from deeploop.nodeloop.metaloop import meta_loop_steps

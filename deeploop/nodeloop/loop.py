@@ -4,8 +4,12 @@ Every round the model gets the same prompt, the lessons, the locked seed and
 the state so far, with fresh context. Its output is appended to state.md,
 the judge scores it, and the loop ends when the judge is satisfied, the model
 says ``BLOCKED:``, something fails, the hard cap is reached, a budget runs
-out or a ``STOP`` file appears in the run folder (checked before each round;
-the run ends ``aborted``). ``outcome.json`` is always written, even on Ctrl-C.
+out, or a ``STOP`` file in the run folder or the ``stop`` event asks it to
+(``harness.before_round``, checked before each round, as every loop does).
+Stopped on request a node run ends ``aborted``, not ``paused`` as the other
+loops do: a node run is never resumed (there is no ``deeploop loop
+--resume``), so it must not say it can be. ``outcome.json`` is always
+written, even on Ctrl-C.
 
 ``node_steps`` is the loop, a generator of its events (``harness.drive``
 runs it); ``run_node`` drives it with a callback.
@@ -13,6 +17,7 @@ runs it); ``run_node`` drives it with a callback.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +27,7 @@ from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError
 from ..events import precise_now
 from ..fileio import file_error
-from ..harness import RunFolder, drain, drive, ending, stop_requested
+from ..harness import RunFolder, before_round, drain, drive, ending, stop_requested
 from ..judges import JudgeContext, Verdict, load_judge
 from ..liveness import RUNNING_FILE, Heartbeat
 from ..models import Model
@@ -80,19 +85,21 @@ class _Progress:
 def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
              budget: Budget | None = None, root: Path | None = None,
              on_event: Callable[[dict], None] | None = None,
-             clock: Callable[[], float] | None = None, report: bool = False) -> LoopResult:
+             clock: Callable[[], float] | None = None, report: bool = False,
+             stop: threading.Event | None = None) -> LoopResult:
     """Run one ralph run of ``node`` on ``seed``; return its folder and outcome.
 
     ``node_steps`` driven to its end, each event handed to ``on_event``."""
     steps = node_steps(node, seed, model, run_id=run_id, budget=budget, root=root,
-                       clock=clock, report=report)
+                       clock=clock, report=report, stop=stop)
     return drive(steps, [on_event] if on_event else [])
 
 
 def node_steps(node: Node, seed: str, model: Model, *, run_id: str | None = None,
                budget: Budget | None = None, root: Path | None = None,
                clock: Callable[[], float] | None = None,
-               report: bool = False) -> Generator[dict, None, LoopResult]:
+               report: bool = False,
+               stop: threading.Event | None = None) -> Generator[dict, None, LoopResult]:
     """One ralph run of ``node`` on ``seed`` as a generator of its events, as
     journaled (``run_started``, then per round ``agent_output``,
     ``judge_result``, ``ralph_iter_end``; ``budget_exhausted`` or
@@ -100,7 +107,9 @@ def node_steps(node: Node, seed: str, model: Model, *, run_id: str | None = None
 
     Bad input is refused here, before anything exists; the run folder is
     created at the first step. Closed mid-run (or Ctrl-C), the run ends
-    ``aborted``; ``report`` ends it with its executed report (``reporting``)."""
+    ``aborted``; so does ``stop`` set (a notebook's Stop button) or a
+    ``STOP`` file, after the round in flight. ``report`` ends it with its
+    executed report (``reporting``)."""
     if not seed.strip():
         raise InputError("seed is empty")
     budget = budget or Budget(max_rounds=node.hard_cap)
@@ -108,11 +117,11 @@ def node_steps(node: Node, seed: str, model: Model, *, run_id: str | None = None
     node.prompt()  # fail before creating anything if PROMPT.md or BANS.md is unreadable
     node.bans()
     run_dir = run_dir_for(node.name, run_id, root)
-    return _run(node, seed, model, judge, budget, run_dir, clock, report)
+    return _run(node, seed, model, judge, budget, run_dir, clock, report, stop)
 
 
-def _run(node, seed, model, judge, budget, run_dir, clock, report) -> Generator[dict, None,
-                                                                                  LoopResult]:
+def _run(node, seed, model, judge, budget, run_dir, clock, report,
+         stop) -> Generator[dict, None, LoopResult]:
     with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
         (build / "seed.md").write_text(seed, encoding="utf-8")
         (build / "state.md").write_text("", encoding="utf-8")
@@ -122,14 +131,14 @@ def _run(node, seed, model, judge, budget, run_dir, clock, report) -> Generator[
     pending = [started]  # events as the log writes them, yielded in order
     log = RunFolder(run_dir, run_dir.name).event_log([pending.append])
     spend = Spend(clock) if clock else Spend()
-    state = _Progress(reason=f"reached hard cap of {budget.max_rounds} rounds")
+    state = _Progress()
     try:
         with Heartbeat(run_dir / RUNNING_FILE):
             try:  # Ctrl-C or a close ends it aborted, any other error failed, naming the error
                 with ending(lambda reason, status, crashed: state.end(status, reason)):
                     yield from drain(pending)
                     yield from _rounds(node, seed, model, judge, budget, spend, log, run_dir,
-                                       state, pending)
+                                       state, pending, stop)
                     yield from drain(pending)
             finally:
                 outcome = _outcome(run_dir.name, node.name, state, spend)
@@ -140,24 +149,21 @@ def _run(node, seed, model, judge, budget, run_dir, clock, report) -> Generator[
 
 
 def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress,
-            pending: list[dict]) -> Iterator[dict]:
+            pending: list[dict], stop: threading.Event | None) -> Iterator[dict]:
     """The rounds; each yields its events after the model's output and after the judge."""
     purse = purse_of(model) or Purse(budget.max_usd)  # the dollar cap, kept before each call
     attach(model, purse)
     purse.spent_usd = spend.usage.usd
-    while not cap_reached(budget, spend):
-        exhausted = budget_exhausted(budget, spend)
-        if exhausted:
-            log.emit("budget_exhausted", spend.rounds, reason=exhausted)
-            state.status, state.reason = Status.BUDGET, exhausted
-            return
-        asked = stop_requested(run_dir)
-        if asked:  # a node run is not resumed: stopped on request, it ends aborted
-            log.emit("stop_requested", spend.rounds or None, source=asked,
-                     after_round=spend.rounds)
-            state.status, state.reason = Status.ABORTED, \
-                f"stopped by {asked} after round {spend.rounds}"
-            state.stopped = asked
+
+    def asked() -> str | None:
+        state.stopped = stop_requested(run_dir, stop)
+        return state.stopped
+
+    while True:  # its events go to the log, so to ``pending``: the caller yields them
+        _, end = before_round(log, _limit(budget, spend), asked, spend.rounds,
+                              stopped=Status.ABORTED, round=spend.rounds or None)
+        if end:
+            state.end(*end)
             return
         spend.rounds = state.rounds = spend.rounds + 1
         n = spend.rounds
@@ -205,6 +211,14 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         if is_blocked(output):
             state.status, state.reason = Status.ABORTED, "model emitted BLOCKED"
             return
+
+
+def _limit(budget: Budget, spend: Spend) -> tuple[Status, str] | None:
+    """(status, reason) when the run's own limits end it before the next round."""
+    if cap_reached(budget, spend):
+        return Status.HARD_CAP, f"reached hard cap of {budget.max_rounds} rounds"
+    exhausted = budget_exhausted(budget, spend)
+    return (Status.BUDGET, exhausted) if exhausted else None
 
 
 def _outcome(run_id: str, node: str, state: _Progress, spend: Spend) -> Outcome:

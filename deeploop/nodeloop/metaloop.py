@@ -12,6 +12,7 @@ and prints each step (``printer``).
 from __future__ import annotations
 
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,19 +69,21 @@ def sandbox(name: str, folder: Path | str | None = None) -> Sandbox:
 def run_meta_loop(node: Node, seed: str, model_factory: Callable[[], Model], *,
                   runs: int, feedback_every: int = 1, window: int = 5, threshold: int = 2,
                   budget: Budget | None = None, root: Path | None = None,
-                  out: Callable[[str], None] = print, report: bool = False) -> MetaLoopResult:
+                  out: Callable[[str], None] = print, report: bool = False,
+                  stop: threading.Event | None = None) -> MetaLoopResult:
     """Run ``runs`` node runs with feedback after every ``feedback_every``,
     saying how it goes through ``out`` (``meta_loop_steps`` driven to its end)."""
     steps = meta_loop_steps(node, seed, model_factory, runs=runs, feedback_every=feedback_every,
                             window=window, threshold=threshold, budget=budget, root=root,
-                            report=report)
+                            report=report, stop=stop)
     return drive(steps, [printer(out)])
 
 
 def meta_loop_steps(node: Node, seed: str, model_factory: Callable[[], Model], *,
                     runs: int, feedback_every: int = 1, window: int = 5, threshold: int = 2,
                     budget: Budget | None = None, root: Path | None = None,
-                    report: bool = False) -> Generator[dict, None, MetaLoopResult]:
+                    report: bool = False,
+                    stop: threading.Event | None = None) -> Generator[dict, None, MetaLoopResult]:
     """The meta-loop as a generator of step records, returning its
     ``MetaLoopResult``: ``meta_loop_started``; per run ``meta_run_started``,
     the node run's own events (``nodeloop.loop.node_steps``), ``meta_run_ended``,
@@ -88,9 +91,13 @@ def meta_loop_steps(node: Node, seed: str, model_factory: Callable[[], Model], *
     ``meta_loop_stopped`` if asked to, and ``meta_loop_done``. Closed mid-run,
     the run in flight ends ``aborted``.
 
-    A ``STOP`` file ends the meta-loop after the run in flight (and its
-    feedback): in that run's folder (it ends the run too, ``aborted``) or in
-    the node's runs folder ``<runs root>/<node>/`` (the run goes to its end).
+    Asked to stop, the meta-loop ends after the run in flight (and its
+    feedback) and starts no other: by ``stop`` set (a notebook's Stop
+    button; handed to every node run, it ends the run in flight after its
+    round in flight, ``aborted``), by a ``STOP`` file in that run's folder
+    (the same; one dropped in its last round, after the run ended on its
+    own, still stops the meta-loop), or by one in the node's runs folder
+    ``<runs root>/<node>/`` (the run goes to its end).
 
     With ``report``, each run ends with its executed report, built after the
     feedback that follows it so the lessons it caused are in it."""
@@ -98,22 +105,23 @@ def meta_loop_steps(node: Node, seed: str, model_factory: Callable[[], Model], *
         raise InputError("--runs and --feedback-every must be at least 1")
     check_writable(node.bans_path)  # refuse before the first run, not after it
     return _steps(node, seed, model_factory, runs, feedback_every, window, threshold, budget,
-                  root, report)
+                  root, report, stop)
 
 
 def _steps(node, seed, model_factory, runs, feedback_every, window, threshold, budget, root,
-           report) -> Generator[dict, None, MetaLoopResult]:
+           report, stop) -> Generator[dict, None, MetaLoopResult]:
     yield {"type": "meta_loop_started", "node": node.name, "runs": runs,
            "feedback_every": feedback_every}
     results, reports = [], []
     stop_folder = (root or runs_root()) / node.name
     for i in range(1, runs + 1):
-        asked = stop_requested(stop_folder)
+        asked = stop_requested(stop_folder, stop)
         if asked:
             yield _stopped(asked, stop_folder, i - 1)
             break
         yield {"type": "meta_run_started", "run": i, "runs": runs}
-        result = yield from node_steps(node, seed, model_factory(), budget=budget, root=root)
+        result = yield from node_steps(node, seed, model_factory(), budget=budget, root=root,
+                                       stop=stop)
         o = result.outcome
         yield {"type": "meta_run_ended", "run": i, "run_dir": str(result.run_dir),
                "status": o.status, "rounds": o.rounds, "final_score": o.final_score}
@@ -125,8 +133,9 @@ def _steps(node, seed, model_factory, runs, feedback_every, window, threshold, b
         result.report = end_with_report(result.run_dir, enabled=report)
         if result.report:
             yield {"type": "meta_report", "run": i, "path": str(result.report)}
-        if result.stopped:  # STOP in the run's folder ends the meta-loop with it
-            yield _stopped(result.stopped, result.run_dir, i)
+        asked = result.stopped or stop_requested(result.run_dir)  # the run's STOP: ours too
+        if asked:
+            yield _stopped(asked, result.run_dir, i)
             break
     bans = node.bans()
     yield {"type": "meta_loop_done", "bans": bans, "bans_path": str(node.bans_path)}
@@ -134,8 +143,9 @@ def _steps(node, seed, model_factory, runs, feedback_every, window, threshold, b
 
 
 def _stopped(source: str, where: Path, after_run: int) -> dict:
-    return {"type": "meta_loop_stopped", "source": source, "where": str(where),
-            "after_run": after_run}
+    """``where`` is the folder the STOP file was in; None for the stop event."""
+    return {"type": "meta_loop_stopped", "source": source, "after_run": after_run,
+            "where": str(where) if source == "STOP file" else None}
 
 
 def describe_step(step: dict) -> str | None:
@@ -155,8 +165,8 @@ def describe_step(step: dict) -> str | None:
     if kind == "meta_report":
         return f"  report: {step['path']}"
     if kind == "meta_loop_stopped":
-        return (f"\nmeta-loop: stopped by {step['source']} in {step['where']} "
-                f"after run {step['after_run']}")
+        where = f" in {step['where']}" if step.get("where") else ""
+        return f"\nmeta-loop: stopped by {step['source']}{where} after run {step['after_run']}"
     if kind == "meta_loop_done":
         return (f"\nmeta-loop: done. Final BANS.md ({step['bans_path']}):\n-----\n"
                 f"{step['bans'].rstrip() or '(empty)'}\n-----")
