@@ -38,6 +38,7 @@ from ..fileio import file_error, read_text
 from ..harness import RunFolder, before_round, drain, drive, ending, hold, stop_requested
 from ..judges import JudgeContext, Verdict, load_judge
 from ..models import Model, get_model
+from ..models.anthropic import check_api_key
 from ..usage import Usage
 from ..models.purse import Purse, attach, purse_of
 from ..nodes import Node
@@ -213,7 +214,10 @@ def resume_steps(node: Node, run_id: str, model: Model | None = None, *,
         notice.warning(f"run {run_id} recorded no budgets when it started: resuming with "
                        f"{budget_json(budget)}")
     budget = Budget(**recorded) if recorded else budget
-    model = model or get_model(started.get("model") or "")
+    if model is None:  # the model it started with, refused now if it cannot be called
+        spec = started.get("model") or ""
+        check_api_key(spec, f"run {run_id}'s model")
+        model = get_model(spec)
     judge = load_judge(node.path)
     seed = read_text(run_dir / "seed.md", "seed.md")
 
