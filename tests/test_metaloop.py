@@ -6,6 +6,7 @@ import pytest
 from deeploop.budget import Budget
 from deeploop.errors import InputError
 from deeploop.lessons import lesson_keys
+from deeploop.nodeloop.loop import run_node
 from deeploop.nodeloop.metaloop import run_meta_loop
 from deeploop.models import get_model
 from deeploop.nodes import find_node
@@ -79,6 +80,12 @@ def test_a_stop_event_ends_the_run_in_flight_and_the_meta_loop_after_it(commit_n
     assert [(r.outcome.status, r.outcome.rounds) for r in result.runs] == [("hard_cap", 3),
                                                                            ("paused", 2)]
     assert result.runs[1].outcome.exit_reason == "stopped by stop event after round 2"
+    paused = result.runs[1].run_dir
+    assert (f"  -> paused in 2 rounds (score=0.75); finish it with: deeploop loop commit-msg "
+            f"--resume {paused.name}") in printed
+    finished = run_node(find_node("commit-msg"), None, get_model("mock:commit-msg"),
+                        resume=paused.name)  # the paused run, finished on its own
+    assert (finished.outcome.status, finished.outcome.rounds) == ("hard_cap", 3)
     assert len(result.feedback) == 2
     assert "\nmeta-loop: stopped by stop event after run 2" in printed
 
