@@ -240,3 +240,46 @@ def test_past_of_rebuilds_progress_from_the_closed_rounds_only():
     assert (past.rounds, past.final_score, dict(past.violations)) == (1, 0.25, {"a": 1, "b": 1})
     assert past.flight["round"] == 2 and past.flight["state_bytes"] == 40
     assert (past.usage.input_tokens, past.seconds, past.budget) == (20, 2.5, {"max_rounds": 5})
+
+
+def test_cli_stop_file_pauses_and_resume_finishes_the_run(nodes_dir, tmp_path, runs_root,
+                                                           capsys):
+    make_node(nodes_dir, "stopper", toml="default_model = 'mock:commit-msg'\n", judge_py=(
+        "def judge(output, ctx):\n"
+        "    if ctx.round == 2:  # a person drops STOP while round 2 is judged\n"
+        "        (ctx.run_dir / 'STOP').write_text('')\n"
+        "    return 0.5, ['meh'], {}\n"))
+    seed = tmp_path / "seed.md"
+    seed.write_text("a change\n")
+    code = main(["loop", "stopper", "--seed", str(seed), "--run-id", "s", "--hard-cap", "4",
+                 "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 0 and "paused in 2 rounds" in err
+    assert "resume with: deeploop loop stopper --resume s" in err
+    code = main(["loop", "stopper", "--resume", "s", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 0 and "hard_cap in 4 rounds (score=0.5)" in err
+    run_dir = runs_root / "stopper" / "s"
+    assert rounds_of(run_dir, "ralph_iter_start") == [1, 2, 3, 4]
+    assert outcome(run_dir)["violations_total"] == {"meh": 4}
+    code = main(["loop", "stopper", "--resume", "s", "--seed", str(seed)])
+    assert code == 2 and "drop --seed and --run-id" in capsys.readouterr().err
+
+
+def test_a_run_closed_mid_round_is_resumable_and_replays_that_round(commit_node, runs_root):
+    from deeploop.nodeloop.loop import node_steps
+    steps = node_steps(find_node("commit-msg"), "seed", get_model("mock:commit-msg"),
+                       budget=Budget(max_rounds=2))
+    for step in steps:
+        if step["type"] == "agent_output":  # round 1 in state.md, not judged yet
+            break
+    steps.close()  # Ctrl-C in a notebook
+    [run_dir] = list((runs_root / "commit-msg").iterdir())
+    o = outcome(run_dir)
+    assert (o["status"], o["exit_reason"], o["resumable"]) == ("aborted", "interrupted", True)
+    assert "--- round 1 ---" in (run_dir / "state.md").read_text()
+    result = run_node(find_node("commit-msg"), None, None, resume=run_dir.name)
+    assert (result.outcome.status, result.outcome.rounds) == ("hard_cap", 2)
+    assert rounds_of(run_dir, "agent_output") == [1, 1, 2]
+    state = (run_dir / "state.md").read_text()
+    assert [state.count(f"--- round {n} ---") for n in (1, 2)] == [1, 1]
