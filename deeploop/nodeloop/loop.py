@@ -112,9 +112,10 @@ def node_steps(node: Node, seed: str | None, model: Model | None, *,
                report: bool = False, stop: threading.Event | None = None,
                resume: str | None = None) -> Generator[dict, None, LoopResult]:
     """One ralph run of ``node`` on ``seed`` as a generator of its events, as
-    journaled (``run_started``, then per round ``agent_output``,
-    ``judge_result``, ``ralph_iter_end``; ``budget_exhausted`` or
-    ``stop_requested`` when one ends it), returning its ``LoopResult``.
+    journaled (``run_started``, then per round ``ralph_iter_start``,
+    ``agent_output``, ``judge_result``, ``ralph_iter_end``; ``budget_exhausted``
+    or ``stop_requested`` when one ends it; a resume starts with
+    ``run_resumed``), returning its ``LoopResult``.
 
     Bad input is refused here, before anything exists; the run folder is
     created at the first step. Closed mid-run (or Ctrl-C), the run ends
