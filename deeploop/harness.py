@@ -25,8 +25,9 @@
   ``threading.Event`` (a notebook's Stop button) ends the loop after the
   round in flight. The file is consumed, so a resume starts afresh.
 - ``before_round``: the check every loop makes before each round, its own
-  limits first, then ``stop_requested``: the loop ends ``paused`` (a node
-  run, which is never resumed, ``aborted``) with a ``stop_requested`` event.
+  limits first, then ``stop_requested``: the loop ends ``paused`` with a
+  ``stop_requested`` event (``stopped`` lets a loop that cannot be resumed
+  say ``aborted`` instead; every loop now can).
 
 outcome.json is written by ``runs.Outcome.write`` and read by
 ``runs.read_outcome``; statuses are ``runs.Status``.

@@ -36,8 +36,10 @@ def test_commit_msg_run_with_no_lessons_hits_the_hard_cap(commit_node, runs_root
     assert o["violations_total"] == {"no-conv-format": 3, "length": 3, "trailing-period": 3}
     events = read_events(result.run_dir / "events.jsonl").events
     assert [e["type"] for e in events] == ["run_started"] + [
-        "agent_output", "judge_result", "ralph_iter_end"] * 3
-    assert events[3]["reason"] == "judge_score=0.25" and events[3]["done"] is False
+        "ralph_iter_start", "agent_output", "judge_result", "ralph_iter_end"] * 3
+    assert events[4]["reason"] == "judge_score=0.25" and events[4]["done"] is False
+    assert events[0]["budget"]["max_rounds"] == 3 and events[0]["budget"]["max_usd"] == 10.0
+    assert [e["state_bytes"] for e in events if e["type"] == "ralph_iter_start"][0] == 0
     state = (result.run_dir / "state.md").read_text()
     assert state.startswith("\n--- round 1 ---\nThis commit adds") and "--- round 3 ---" in state
     assert (result.run_dir / "seed.md").read_text() == "seed"
@@ -182,7 +184,7 @@ class StopAfter:
 def test_a_stop_file_ends_the_run_after_the_round_in_flight(commit_node):
     result = run_node(find_node("commit-msg"), "seed", StopAfter(2), budget=Budget(max_rounds=5))
     o = outcome(result.run_dir)
-    assert (o["status"], o["rounds"]) == ("aborted", 2)
+    assert (o["status"], o["rounds"], o["resumable"]) == ("paused", 2, True)
     assert o["exit_reason"] == "stopped by STOP file after round 2"
     assert result.stopped == "STOP file" and not (result.run_dir / "STOP").exists()
     state = (result.run_dir / "state.md").read_text()
@@ -214,7 +216,7 @@ def test_a_stop_event_ends_the_run_after_the_round_in_flight_as_a_stop_file_does
     result = run_node(find_node("commit-msg"), "seed", model, budget=Budget(max_rounds=6),
                       stop=event)
     o = outcome(result.run_dir)
-    assert (o["status"], o["rounds"], model.calls) == ("aborted", 3, 3)
+    assert (o["status"], o["rounds"], model.calls) == ("paused", 3, 3)
     assert o["exit_reason"] == "stopped by stop event after round 3"
     assert result.stopped == "stop event" and event.is_set()  # the event is the caller's
     events = read_events(result.run_dir / "events.jsonl").events
@@ -230,7 +232,7 @@ def test_a_stop_asked_before_the_first_round_plays_none(commit_node):
     model = SetAfter(0, event)
     result = run_node(find_node("commit-msg"), "seed", model, stop=event)
     o = outcome(result.run_dir)
-    assert (o["status"], o["rounds"], model.calls) == ("aborted", 0, 0)
+    assert (o["status"], o["rounds"], model.calls) == ("paused", 0, 0)
     stopped = read_events(result.run_dir / "events.jsonl").last("stop_requested")
     assert stopped["after_round"] == 0 and "round" not in stopped
 
@@ -275,8 +277,8 @@ def test_node_steps_yields_a_two_round_runs_events_as_journaled(commit_node):
     seen = []
     result = drive(steps, [seen.append])
     assert [s["type"] for s in seen] == ["run_started"] + [
-        "agent_output", "judge_result", "ralph_iter_end"] * 2
-    assert [s.get("round") for s in seen[1:]] == [1, 1, 1, 2, 2, 2]
+        "ralph_iter_start", "agent_output", "judge_result", "ralph_iter_end"] * 2
+    assert [s.get("round") for s in seen[1:]] == [1, 1, 1, 1, 2, 2, 2, 2]
     assert seen == read_events(result.run_dir / "events.jsonl").events
     assert (result.outcome.status, result.outcome.rounds) == ("hard_cap", 2)
 
@@ -292,6 +294,7 @@ def test_closing_node_steps_mid_run_ends_it_aborted_like_ctrl_c(commit_node, run
     [run_dir] = list((runs_root / "commit-msg").iterdir())
     o = outcome(run_dir)
     assert (o["status"], o["exit_reason"], o["rounds"]) == ("aborted", "interrupted", 1)
+    assert o["resumable"] is True  # interrupted, not ended: --resume replays round 1
     assert model.calls == 1 and not (run_dir / "running.json").exists()
 
 

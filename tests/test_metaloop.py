@@ -6,6 +6,7 @@ import pytest
 from deeploop.budget import Budget
 from deeploop.errors import InputError
 from deeploop.lessons import lesson_keys
+from deeploop.nodeloop.loop import run_node
 from deeploop.nodeloop.metaloop import run_meta_loop
 from deeploop.models import get_model
 from deeploop.nodes import find_node
@@ -49,7 +50,7 @@ def test_a_stop_file_in_a_run_folder_ends_the_meta_loop_after_that_run(commit_no
     models = iter([get_model("mock:commit-msg"), StopAfter(1), get_model("mock:commit-msg")])
     result = run_meta_loop(find_node("commit-msg"), seed_file.read_text(), lambda: next(models),
                            runs=3, budget=Budget(max_rounds=3), out=printed.append)
-    assert [o.outcome.status for o in result.runs] == ["hard_cap", "aborted"]
+    assert [o.outcome.status for o in result.runs] == ["hard_cap", "paused"]
     assert len(result.feedback) == 2  # the stopped run's feedback is not lost
     assert "meta-loop: stopped by STOP file in" in "\n".join(printed)
 
@@ -77,8 +78,14 @@ def test_a_stop_event_ends_the_run_in_flight_and_the_meta_loop_after_it(commit_n
     result = run_meta_loop(find_node("commit-msg"), seed_file.read_text(), lambda: next(models),
                            runs=4, budget=Budget(max_rounds=3), out=printed.append, stop=event)
     assert [(r.outcome.status, r.outcome.rounds) for r in result.runs] == [("hard_cap", 3),
-                                                                           ("aborted", 2)]
+                                                                           ("paused", 2)]
     assert result.runs[1].outcome.exit_reason == "stopped by stop event after round 2"
+    paused = result.runs[1].run_dir
+    assert (f"  -> paused in 2 rounds (score=0.75); finish it with: deeploop loop commit-msg "
+            f"--resume {paused.name}") in printed
+    finished = run_node(find_node("commit-msg"), None, get_model("mock:commit-msg"),
+                        resume=paused.name)  # the paused run, finished on its own
+    assert (finished.outcome.status, finished.outcome.rounds) == ("hard_cap", 3)
     assert len(result.feedback) == 2
     assert "\nmeta-loop: stopped by stop event after run 2" in printed
 
@@ -120,8 +127,9 @@ def test_meta_loop_steps_yield_its_own_records_around_each_runs_events(commit_no
                                    lambda: get_model("mock:commit-msg"), runs=2,
                                    feedback_every=2, budget=Budget(max_rounds=2)), [seen.append])
     kinds = [s["type"] for s in seen]
-    run = ["meta_run_started", "run_started"] + ["agent_output", "judge_result",
-                                                 "ralph_iter_end"] * 2 + ["meta_run_ended"]
+    run = ["meta_run_started", "run_started"] + ["ralph_iter_start", "agent_output",
+                                                 "judge_result", "ralph_iter_end"] * 2 + [
+        "meta_run_ended"]
     assert kinds == ["meta_loop_started"] + run + run + ["feedback", "meta_loop_done"]
     ended = [s for s in seen if s["type"] == "meta_run_ended"]
     assert [(s["run"], s["status"], s["rounds"]) for s in ended] == [(1, "hard_cap", 2),

@@ -20,10 +20,15 @@ def register(sub) -> None:
     p.add_argument("run", help="a run id (searched under the runs root) or a run folder's path")
 
     p = command(sub, "loop", cmd_loop, "run one ralph run of a node",
-                "Run one ralph run of NODE on a seed and print the run folder. Exit 0 when "
-                "the run ends passed, hard_cap or budget_exhausted; 1 when it failed or was "
-                "aborted.")
-    add_node_and_seed(p)
+                "Run one ralph run of NODE on a seed (or continue one with --resume) and print "
+                "the run folder. A STOP file in the run folder ends it paused after the round "
+                "in flight. Exit 0 when the run ends passed, hard_cap, budget_exhausted or "
+                "paused; 1 when it failed or was aborted.")
+    p.add_argument("node")
+    p.add_argument("--seed", metavar="FILE", help="the locked input (a new run)")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="continue a paused, interrupted or killed run of NODE, under the "
+                        "budgets and model it started with; the round in flight is played again")
     add_model(p)
     add_budget(p, "rounds per run (node.toml, 12)", " per run")
     p.add_argument("--run-id", metavar="ID", help="name the run (default: NODE-STAMP-SUFFIX)")
@@ -153,16 +158,45 @@ def cmd_loop(args) -> int:
     from ..nodeloop.loop import node_steps
     from ..runs import Status
     from ..models import get_model
-    node, seed, spec, budget = prepare(args)
-    result = drive(node_steps(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
-                              report=args.report))
+    if args.resume is not None:
+        steps = resume_steps(args)
+    elif args.seed is None:
+        raise InputError("give --seed FILE for a new run, or --resume RUN_ID")
+    else:
+        node, seed, spec, budget = prepare(args)
+        steps = node_steps(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
+                           report=args.report)
+    result = drive(steps)
     print(result.run_dir)
     if result.report:
         print(f"report: {result.report}", file=sys.stderr)
     o = result.outcome
     print(f"{o.status} in {o.rounds} rounds (score={o.final_score}): {o.exit_reason}",
           file=sys.stderr)
+    if o.extra.get("resumable"):
+        print(f"resume with: deeploop loop {o.node} --resume {o.run_id}", file=sys.stderr)
     return 1 if o.status in (Status.FAILED, Status.ABORTED) else 0
+
+
+def resume_steps(args):
+    """``deeploop loop NODE --resume RUN_ID``: the run's own seed, id and budgets;
+    budget flags only for a run that recorded none, --model to change its model."""
+    from ..models import get_model
+    from ..models.anthropic import check_api_key
+    from ..nodeloop.loop import resume_steps as steps_of
+    from ..nodes import find_node
+    if args.seed is not None or args.run_id is not None:
+        raise InputError("--resume continues a run with its own seed and id: "
+                         "drop --seed and --run-id")
+    node = find_node(args.node)
+    model = None
+    if args.model:
+        get_model(args.model)  # refuses an unknown spec or a missing command now
+        check_api_key(args.model, "--model")
+        model = get_model(args.model)
+    given = [args.hard_cap, args.max_seconds, args.max_tokens, args.max_usd]
+    budget = budget_from(args, node) if any(v is not None for v in given) else None
+    return steps_of(node, args.resume, model, budget=budget, report=args.report)
 
 
 def cmd_feedback(args) -> int:

@@ -6,16 +6,23 @@ the judge scores it, and the loop ends when the judge is satisfied, the model
 says ``BLOCKED:``, something fails, the hard cap is reached, a budget runs
 out, or a ``STOP`` file in the run folder or the ``stop`` event asks it to
 (``harness.before_round``, checked before each round, as every loop does).
-Stopped on request a node run ends ``aborted``, not ``paused`` as the other
-loops do: a node run is never resumed (there is no ``deeploop loop
---resume``), so it must not say it can be. ``outcome.json`` is always
-written, even on Ctrl-C.
+Stopped on request a run ends ``paused``, as every loop does, and
+``deeploop loop NODE --resume RUN_ID`` (``resume_steps``) continues it;
+so does a run interrupted (Ctrl-C: ``aborted``, marked ``resumable``) or
+killed (``nodeloop.resume`` says what is restored and how the round in
+flight is replayed). ``outcome.json`` is always written, even on Ctrl-C.
+
+Each round journals ``ralph_iter_start`` (with the size of state.md before
+it) before the model is called, then appends the output to state.md, then
+``agent_output``, ``judge_result`` and ``ralph_iter_end``. A process holds
+the run's lock and ``running.json`` while it works (``harness.hold``).
 
 ``node_steps`` is the loop, a generator of its events (``harness.drive``
 runs it); ``run_node`` drives it with a callback.
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter
@@ -24,18 +31,20 @@ from pathlib import Path
 from typing import Callable, Generator, Iterator
 
 from ..budget import Budget, Spend, budget_exhausted, cap_reached
-from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError
-from ..events import precise_now
-from ..fileio import file_error
-from ..harness import RunFolder, before_round, drain, drive, ending, stop_requested
+from ..creating import notice
+from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError, NotFound
+from ..events import EVENTS_FILE, EventLog, precise_now, read_events
+from ..fileio import file_error, read_text
+from ..harness import RunFolder, before_round, drain, drive, ending, hold, stop_requested
 from ..judges import JudgeContext, Verdict, load_judge
-from ..liveness import RUNNING_FILE, Heartbeat
-from ..models import Model
+from ..models import Model, get_model
+from ..models.anthropic import check_api_key
 from ..usage import Usage
 from ..models.purse import Purse, attach, purse_of
 from ..nodes import Node
 from ..reporting import end_with_report
-from ..runs import Outcome, Status, creating_run_dir, run_dir_for
+from ..runs import Outcome, Status, creating_run_dir, run_dir_for, runs_root, validate_run_id
+from .resume import check_resumable, past_of
 
 _BLOCKED = re.compile(r"^BLOCKED:", re.MULTILINE)
 
@@ -77,40 +86,52 @@ class _Progress:
     rounds: int = 0
     violations: Counter = field(default_factory=Counter)
     stopped: str | None = None
+    resumable: bool = False  # paused, or interrupted (Ctrl-C, SIGTERM, a closed generator)
 
-    def end(self, status: Status, reason: str) -> None:
-        self.status, self.reason = status, reason
+    def end(self, status: Status, reason: str, resumable: bool = False) -> None:
+        self.status, self.reason, self.resumable = status, reason, resumable
 
 
-def run_node(node: Node, seed: str, model: Model, *, run_id: str | None = None,
+def run_node(node: Node, seed: str | None, model: Model | None, *, run_id: str | None = None,
              budget: Budget | None = None, root: Path | None = None,
              on_event: Callable[[dict], None] | None = None,
              clock: Callable[[], float] | None = None, report: bool = False,
-             stop: threading.Event | None = None) -> LoopResult:
-    """Run one ralph run of ``node`` on ``seed``; return its folder and outcome.
+             stop: threading.Event | None = None, resume: str | None = None) -> LoopResult:
+    """Run one ralph run of ``node`` on ``seed`` (or continue run ``resume``);
+    return its folder and outcome.
 
     ``node_steps`` driven to its end, each event handed to ``on_event``."""
     steps = node_steps(node, seed, model, run_id=run_id, budget=budget, root=root,
-                       clock=clock, report=report, stop=stop)
+                       clock=clock, report=report, stop=stop, resume=resume)
     return drive(steps, [on_event] if on_event else [])
 
 
-def node_steps(node: Node, seed: str, model: Model, *, run_id: str | None = None,
-               budget: Budget | None = None, root: Path | None = None,
-               clock: Callable[[], float] | None = None,
-               report: bool = False,
-               stop: threading.Event | None = None) -> Generator[dict, None, LoopResult]:
+def node_steps(node: Node, seed: str | None, model: Model | None, *,
+               run_id: str | None = None, budget: Budget | None = None,
+               root: Path | None = None, clock: Callable[[], float] | None = None,
+               report: bool = False, stop: threading.Event | None = None,
+               resume: str | None = None) -> Generator[dict, None, LoopResult]:
     """One ralph run of ``node`` on ``seed`` as a generator of its events, as
-    journaled (``run_started``, then per round ``agent_output``,
-    ``judge_result``, ``ralph_iter_end``; ``budget_exhausted`` or
-    ``stop_requested`` when one ends it), returning its ``LoopResult``.
+    journaled (``run_started``, then per round ``ralph_iter_start``,
+    ``agent_output``, ``judge_result``, ``ralph_iter_end``; ``budget_exhausted``
+    or ``stop_requested`` when one ends it; a resume starts with
+    ``run_resumed``), returning its ``LoopResult``.
 
     Bad input is refused here, before anything exists; the run folder is
     created at the first step. Closed mid-run (or Ctrl-C), the run ends
-    ``aborted``; so does ``stop`` set (a notebook's Stop button) or a
-    ``STOP`` file, after the round in flight. ``report`` ends it with its
-    executed report (``reporting``)."""
-    if not seed.strip():
+    ``aborted`` (resumable); ``stop`` set (a notebook's Stop button) or a
+    ``STOP`` file ends it ``paused`` after the round in flight. ``report``
+    ends it with its executed report (``reporting``).
+
+    ``resume`` names a run of ``node`` to continue instead (``resume_steps``):
+    no ``seed`` then (the run keeps its own), and ``model`` None is the one it
+    started with."""
+    if resume is not None:
+        if seed is not None or run_id is not None:
+            raise InputError("a resumed run keeps its seed and id: pass neither with resume")
+        return resume_steps(node, resume, model, budget=budget, root=root, clock=clock,
+                            report=report, stop=stop)
+    if not seed or not seed.strip():
         raise InputError("seed is empty")
     budget = budget or Budget(max_rounds=node.hard_cap)
     judge = load_judge(node.path)
@@ -127,15 +148,38 @@ def _run(node, seed, model, judge, budget, run_dir, clock, report,
         (build / "state.md").write_text("", encoding="utf-8")
         started = RunFolder(build, run_dir.name).event_log().emit(
             "run_started", started=precise_now(), model=model.spec, hard_cap=budget.max_rounds,
-            done_threshold=node.done_threshold, lessons=node.lessons())
-    pending = [started]  # events as the log writes them, yielded in order
-    log = RunFolder(run_dir, run_dir.name).event_log([pending.append])
+            done_threshold=node.done_threshold, lessons=node.lessons(),
+            budget=budget_json(budget))
+    run = RunFolder(run_dir, run_dir.name)
+    return (yield from session(node, seed, model, judge, budget, run, clock, report, stop,
+                               first=[started]))
+
+
+def budget_json(budget: Budget) -> dict:
+    """The budgets a run starts with, recorded in ``run_started`` so a resume keeps them."""
+    return {"max_rounds": budget.max_rounds, "max_seconds": budget.max_seconds,
+            "max_tokens": budget.max_tokens, "max_usd": budget.max_usd}
+
+
+def session(node, seed, model, judge, budget, run: RunFolder, clock, report, stop, *,
+            first: list[dict] = (), check: Callable[[], None] | None = None,
+            begin: Callable[[EventLog, Spend, "_Progress"], None] | None = None
+            ) -> Generator[dict, None, LoopResult]:
+    """One process's turn at a run, holding its lock (``harness.hold``): ``check``
+    refuses before anything is touched, ``begin`` (a resume) restores what
+    earlier turns did, then the rounds; ``outcome.json`` is written however it ends."""
+    run_dir = run.path
+    pending = list(first)  # events as the log writes them, yielded in order
+    log = run.event_log([pending.append])
     spend = Spend(clock) if clock else Spend()
     state = _Progress()
     try:
-        with Heartbeat(run_dir / RUNNING_FILE):
+        with hold(run, check):
             try:  # Ctrl-C or a close ends it aborted, any other error failed, naming the error
-                with ending(lambda reason, status, crashed: state.end(status, reason)):
+                with ending(lambda reason, status, crashed: state.end(status, reason,
+                                                                      not crashed)):
+                    if begin is not None:
+                        begin(log, spend, state)
                     yield from drain(pending)
                     yield from _rounds(node, seed, model, judge, budget, spend, log, run_dir,
                                        state, pending, stop)
@@ -146,6 +190,65 @@ def _run(node, seed, model, judge, budget, run_dir, clock, report,
     except OSError as exc:  # a full disk or a folder made read-only mid-run: one line
         raise file_error(exc, run_dir) from None
     return LoopResult(run_dir, outcome, end_with_report(run_dir, enabled=report), state.stopped)
+
+
+def resume_steps(node: Node, run_id: str, model: Model | None = None, *,
+                 budget: Budget | None = None, root: Path | None = None,
+                 clock: Callable[[], float] | None = None, report: bool = False,
+                 stop: threading.Event | None = None) -> Generator[dict, None, LoopResult]:
+    """Continue run ``run_id`` of ``node`` (see ``nodeloop.resume``), from the
+    next round or the round in flight, under the budgets it started with
+    (``budget`` is only for a run that recorded none, and refused otherwise);
+    ``model`` None is the model it started with. Refused in one line when the
+    run does not exist, ended for good, or another process holds it."""
+    run_dir = (root or runs_root()) / node.name / validate_run_id(run_id)
+    if not (run_dir / EVENTS_FILE).is_file():
+        raise NotFound(f"no run {run_id!r} of node {node.name} under {run_dir.parent}")
+    run = RunFolder(run_dir, run_id)
+    started = past_of(read_events(run.events_path).events).started  # never rewritten
+    recorded = started.get("budget")
+    if recorded and budget is not None and budget_json(budget) != recorded:
+        raise InputError(f"run {run_id} keeps the budgets it started with ({recorded}): "
+                         "give none with --resume")
+    if not recorded:
+        budget = budget or Budget(max_rounds=node.hard_cap)
+        notice.warning(f"run {run_id} recorded no budgets when it started: resuming with "
+                       f"{budget_json(budget)}")
+    budget = Budget(**recorded) if recorded else budget
+    if model is None:  # the model it started with, refused now if it cannot be called
+        spec = started.get("model") or ""
+        check_api_key(spec, f"run {run_id}'s model")
+        model = get_model(spec)
+    judge = load_judge(node.path)
+    seed = read_text(run_dir / "seed.md", "seed.md")
+
+    def check() -> None:  # under the lock: whoever held the run has finished with it
+        check_resumable(run_dir, run_id, read_events(run.events_path).events)
+
+    def begin(log: EventLog, spend: Spend, state: _Progress) -> None:
+        past = past_of(read_events(run.events_path).events)
+        trimmed = _trim_state(run_dir / "state.md", past.flight)
+        spend.rounds = state.rounds = past.rounds
+        spend.usage, spend.started = past.usage, spend.started - past.seconds
+        state.final_score, state.violations = past.final_score, past.violations
+        log.emit("run_resumed", past.rounds or None, model=model.spec,
+                 replayed=past.flight.get("round") if past.flight else None,
+                 trimmed_bytes=trimmed, seconds=round(past.seconds, 3),
+                 budget=budget_json(budget), budget_from="run_started" if recorded else "given",
+                 lessons=node.lessons())
+
+    return session(node, seed, model, judge, budget, run, clock, report, stop,
+                   check=check, begin=begin)
+
+
+def _trim_state(path: Path, flight: dict | None) -> int:
+    """Cut state.md back to where the round in flight began; the bytes cut."""
+    size = flight.get("state_bytes") if flight else None
+    if not isinstance(size, int) or not path.is_file() or path.stat().st_size <= size:
+        return 0
+    cut = path.stat().st_size - size
+    os.truncate(path, size)
+    return cut
 
 
 def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progress,
@@ -161,13 +264,17 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
 
     while True:  # its events go to the log, so to ``pending``: the caller yields them
         _, end = before_round(log, _limit(budget, spend), asked, spend.rounds,
-                              stopped=Status.ABORTED, round=spend.rounds or None)
+                              round=spend.rounds or None)
         if end:
-            state.end(*end)
+            state.end(*end, resumable=end[0] == Status.PAUSED)
             return
         spend.rounds = state.rounds = spend.rounds + 1
         n = spend.rounds
         current = (run_dir / "state.md").read_text(encoding="utf-8")
+        # where state.md stood: a resume cuts back to it what a kill left of this round
+        log.emit("ralph_iter_start", n, state_bytes=len(current.encode("utf-8")),
+                 seconds=round(spend.seconds, 3))
+        yield from drain(pending)
         prompt = build_prompt(node.prompt(), node.bans(), seed, current, n)
         try:
             completion = model.complete(prompt, node=node.name, run_id=run_dir.name, round=n,
@@ -189,7 +296,8 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         spend.add(completion.usage)
         with open(run_dir / "state.md", "a", encoding="utf-8") as fh:
             fh.write(f"\n--- round {n} ---\n{output}\n")
-        extra = {"usage": completion.usage.to_json()} if completion.usage.total_tokens else {}
+        extra = ({"usage": completion.usage.to_json()}
+                 if completion.usage.total_tokens or completion.usage.usd else {})
         log.emit("agent_output", n, output=output, **extra)
         yield from drain(pending)
         ctx = JudgeContext(node.name, run_dir, n, seed,
@@ -202,7 +310,8 @@ def _rounds(node, seed, model, judge, budget, spend, log, run_dir, state: _Progr
         state.final_score = verdict.score
         state.violations.update(verdict.violations)
         done = is_done(verdict, node.done_threshold)
-        log.emit("ralph_iter_end", n, done=done, reason=f"judge_score={verdict.score}")
+        log.emit("ralph_iter_end", n, done=done, reason=f"judge_score={verdict.score}",
+                 seconds=round(spend.seconds, 3))
         yield from drain(pending)
         if done:
             state.status = Status.PASSED
@@ -225,6 +334,8 @@ def _outcome(run_id: str, node: str, state: _Progress, spend: Spend) -> Outcome:
     extra = {}
     if spend.usage.total_tokens or spend.usage.usd:
         extra["usage"] = spend.usage.to_json()
+    if state.resumable:
+        extra["resumable"] = True  # deeploop loop NODE --resume RUN_ID continues it
     return Outcome(run_id, node, str(state.status), state.rounds, state.final_score,
                    state.reason, dict(state.violations), extra)
 

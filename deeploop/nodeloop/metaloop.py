@@ -26,7 +26,7 @@ from .loop import LoopResult, node_steps
 from ..models import Model
 from ..nodes import Node, find_node, load_node
 from ..reporting import end_with_report
-from ..runs import runs_root
+from ..runs import Status, runs_root
 
 
 @dataclass
@@ -89,15 +89,17 @@ def meta_loop_steps(node: Node, seed: str, model_factory: Callable[[], Model], *
     the node run's own events (``nodeloop.loop.node_steps``), ``meta_run_ended``,
     ``feedback`` (every ``feedback_every`` runs), ``meta_report``; then
     ``meta_loop_stopped`` if asked to, and ``meta_loop_done``. Closed mid-run,
-    the run in flight ends ``aborted``.
+    the run in flight ends ``aborted`` (resumable).
 
     Asked to stop, the meta-loop ends after the run in flight (and its
     feedback) and starts no other: by ``stop`` set (a notebook's Stop
     button; handed to every node run, it ends the run in flight after its
-    round in flight, ``aborted``), by a ``STOP`` file in that run's folder
+    round in flight, ``paused``), by a ``STOP`` file in that run's folder
     (the same; one dropped in its last round, after the run ended on its
     own, still stops the meta-loop), or by one in the node's runs folder
-    ``<runs root>/<node>/`` (the run goes to its end).
+    ``<runs root>/<node>/`` (the run goes to its end). A run paused so is the
+    meta-loop stopped, not a failed run: ``deeploop loop NODE --resume
+    RUN_ID`` finishes that run on its own; the meta-loop is not resumed.
 
     With ``report``, each run ends with its executed report, built after the
     feedback that follows it so the lessons it caused are in it."""
@@ -158,7 +160,11 @@ def describe_step(step: dict) -> str | None:
     if kind == "meta_run_started":
         return f"\n=== run {step['run']} / {step['runs']} ==="
     if kind == "meta_run_ended":
-        return f"  -> {step['status']} in {step['rounds']} rounds (score={step['final_score']})"
+        line = f"  -> {step['status']} in {step['rounds']} rounds (score={step['final_score']})"
+        if step["status"] == Status.PAUSED:  # stopped, not failed: it can be finished alone
+            run = Path(step["run_dir"])
+            line += f"; finish it with: deeploop loop {run.parent.name} --resume {run.name}"
+        return line
     if kind == "feedback":
         return describe_feedback(step["report"], step["node"], step["window"],
                                  Path(step["bans_path"]))
