@@ -66,6 +66,36 @@ class Journal:
         found = self.of_type(type)
         return found[-1] if found else None
 
+    def judged(self) -> list[dict]:
+        """The ``judge_result`` events that count: see ``judge_results``."""
+        return judge_results(self.events)
+
+
+REPLAYS = "ralph_iter_start"  # a round starts (again): its earlier judge results no longer count
+
+
+def judge_results(events: Iterable[dict]) -> list[dict]:
+    """The ``judge_result`` events that count, at most one per round, in order.
+
+    A resumed run plays its unfinished round again (a new ``ralph_iter_start``,
+    or a ``run_resumed`` naming it ``replayed``), so a verdict written before
+    the kill is not that round's: only the ones after the round's last start
+    count, and of those the last (the verdict the loop used). Every reader of
+    verdicts per round (``deeploop show``, lessons, outcome) goes through here.
+    """
+    kept: dict = {}      # round -> (position, event)
+    loose = []           # judge results with no round: kept as they are
+    for position, event in enumerate(events):
+        kind, n = event.get("type"), event.get("round")
+        if kind == REPLAYS or (kind == "run_resumed" and event.get("replayed") is not None):
+            kept.pop(n if kind == REPLAYS else event.get("replayed"), None)
+        elif kind == "judge_result":
+            if isinstance(n, int):
+                kept[n] = (position, event)
+            else:
+                loose.append((position, event))
+    return [event for _, event in sorted([*kept.values(), *loose], key=lambda pe: pe[0])]
+
 
 def parse_lines(lines: Iterable[str], source: str = "events.jsonl") -> Journal:
     events, problems = [], []

@@ -96,7 +96,8 @@ class ShellJudge:
             raise JudgeError(f"judge {self.path} did not finish within {self.timeout:g} s")
         if done.returncode != 0:
             raise JudgeError(f"judge {self.path} exited {done.returncode}: {done.tail()}")
-        events = read_events(Path(ctx.run_dir) / EVENTS_FILE).of_type("judge_result")
+        # judged(): a line this round wrote before a kill is not this replay's verdict
+        events = read_events(Path(ctx.run_dir) / EVENTS_FILE).judged()
         mine = [e for e in events if e.get("round") == ctx.round]
         if not mine:
             raise JudgeError(f"judge {self.path} wrote no judge_result for round {ctx.round}")

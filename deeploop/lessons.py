@@ -89,7 +89,7 @@ def window_runs(node: str, window: int, root: Path | None = None) -> list[Path]:
 
 def read_run_violations(run_dir: Path) -> tuple[RunViolations, list[str]]:
     journal = read_events(run_dir / EVENTS_FILE)
-    keys = {v for e in journal.of_type("judge_result")
+    keys = {v for e in journal.judged()  # not a replayed round's verdict from before a kill
             for v in (e.get("violations") or []) if isinstance(v, str)}
     run_id = next((e["run_id"] for e in journal.events if isinstance(e.get("run_id"), str)),
                   run_dir.name)

@@ -182,8 +182,8 @@ class RunRecord:
     def final_score(self) -> float | None:
         if self.outcome is not None:
             return self.outcome.get("final_score")
-        last = self.journal.last("judge_result")
-        return last.get("score") if last else None
+        judged = self.journal.judged()
+        return judged[-1].get("score") if judged else None
 
     @property
     def started(self) -> str:

@@ -29,13 +29,14 @@ def runs_table(records: list[RunRecord]) -> str:
 
 
 def scores_by_round(record: RunRecord) -> list[tuple[int | None, float]]:
-    return [(e.get("round"), e.get("score")) for e in record.journal.of_type("judge_result")]
+    """One score per judged round; a replayed round's verdict from before the kill is not its."""
+    return [(e.get("round"), e.get("score")) for e in record.journal.judged()]
 
 
 def violation_counts(record: RunRecord) -> Counter:
     if record.outcome and isinstance(record.outcome.get("violations_total"), dict):
         return Counter(record.outcome["violations_total"])
-    return Counter(v for e in record.journal.of_type("judge_result")
+    return Counter(v for e in record.journal.judged()
                    for v in e.get("violations") or [])
 
 

@@ -283,3 +283,91 @@ def test_a_run_closed_mid_round_is_resumable_and_replays_that_round(commit_node,
     assert rounds_of(run_dir, "agent_output") == [1, 1, 2]
     state = (run_dir / "state.md").read_text()
     assert [state.count(f"--- round {n} ---") for n in (1, 2)] == [1, 1]
+
+
+# judge.sh: in round HANG_ROUND's first try it writes its verdict, then hangs (the kill
+# lands between judge_result and ralph_iter_end); every other time it judges at once
+JUDGE_THEN_HANG = """run="$1"; round="$2"
+line() { printf '{"type":"judge_result","round":%s,"score":%s,"violations":[%s]}\\n' \\
+    "$round" "$1" "$2" >> "$run/events.jsonl"; }
+if [ "$round" = "$HANG_ROUND" ] && [ ! -e "$run/tried" ]; then
+    touch "$run/tried"
+    line 0.1 '"meh","first-try"'
+    echo $$ > "$HANG_MARK"
+    exec sleep 600
+fi
+line 0.5 '"meh"'
+"""
+
+
+def test_a_round_killed_after_its_verdict_counts_only_its_replays_verdict(
+        nodes_dir, tmp_path, runs_root, capsys):
+    from deeploop.lessons import read_run_violations
+    from deeploop.runs import load_run
+    from deeploop.summary import summarize, violation_counts
+    make_node(nodes_dir, "hang", judge_sh=JUDGE_THEN_HANG,
+              toml="hard_cap = 3\ndefault_model = 'mock:commit-msg'\n")
+    seed = tmp_path / "seed.md"
+    seed.write_text("a change\n")
+    proc = start_hanging(tmp_path, 2, "--seed", str(seed), "--run-id", "v", "--no-report")
+    judge_pid = int((tmp_path / "hang-2").read_text())
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        stop_process(proc)
+        os.kill(judge_pid, signal.SIGKILL)
+    run_dir = runs_root / "hang" / "v"
+    assert rounds_of(run_dir, "judge_result") == [1, 2]  # round 2 judged, never closed
+    assert rounds_of(run_dir, "ralph_iter_end") == [1]
+    assert main(["loop", "hang", "--resume", "v", "--no-report"]) == 0, capsys.readouterr().err
+    assert rounds_of(run_dir, "judge_result") == [1, 2, 2, 3]  # the replay judged round 2 again
+    assert outcome(run_dir)["violations_total"] == {"meh": 3}
+
+    record = load_run(run_dir)
+    text = summarize(record)
+    assert text.count("round 2:") == 1 and "round 2: 0.5" in text
+    assert "first-try" not in text
+    assert record.journal.judged() == [e for e in events_of(run_dir)
+                                       if e["type"] == "judge_result" and e.get("score") == 0.5]
+    assert read_run_violations(run_dir)[0].keys == {"meh"}  # what lessons promote from
+    assert dict(past_of(events_of(run_dir)).violations) == {"meh": 3}
+    from deeploop.notebook import views
+    table = repr(views.violations_table(views.load(run_dir=str(run_dir))))
+    assert "1, 2, 3" in table and "2, 2" not in table  # the rounds each rule was broken in
+    (run_dir / "outcome.json").unlink()  # now show counts from the events
+    assert violation_counts(load_run(run_dir)) == {"meh": 3}
+    assert load_run(run_dir).final_score == 0.5
+
+
+def test_judge_results_drops_a_verdict_from_before_the_round_started_again():
+    from deeploop.events import judge_results
+    events = [
+        {"type": "ralph_iter_start", "round": 1},
+        {"type": "judge_result", "round": 1, "score": 0.1},
+        {"type": "ralph_iter_end", "round": 1},
+        {"type": "ralph_iter_start", "round": 2},
+        {"type": "judge_result", "round": 2, "score": 0.2},   # killed here
+        {"type": "run_resumed", "round": 1, "replayed": 2},
+        {"type": "ralph_iter_start", "round": 2},              # killed again before judging
+        {"type": "run_resumed", "round": 1, "replayed": 2},
+    ]
+    assert [e["score"] for e in judge_results(events)] == [0.1]
+    events.append({"type": "judge_result", "round": 2, "score": 0.3})
+    events.append({"type": "judge_result", "score": 0.9})  # no round: kept as it is
+    assert [e["score"] for e in judge_results(events)] == [0.1, 0.3, 0.9]
+
+
+def test_a_shell_judge_silent_on_a_replayed_round_does_not_reuse_the_killed_tries_verdict(
+        tmp_path):
+    from deeploop.errors import JudgeError
+    from deeploop.events import EventLog
+    from deeploop.judges import JudgeContext, ShellJudge
+    log = EventLog(tmp_path / "events.jsonl", "r", "n")
+    log.emit("ralph_iter_start", 2)
+    log.emit("judge_result", 2, score=0.9, violations=[])  # then the kill
+    log.emit("run_resumed", 1, replayed=2)
+    log.emit("ralph_iter_start", 2)
+    judge = tmp_path / "judge.sh"
+    judge.write_text("exit 0\n")  # writes no verdict this time
+    with pytest.raises(JudgeError, match="wrote no judge_result for round 2"):
+        ShellJudge(judge)("out", JudgeContext("n", tmp_path, 2, "seed", ""), log)

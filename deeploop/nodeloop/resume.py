@@ -9,7 +9,8 @@ takes over the ``running.json`` it left). Any other ending is final.
 The round in flight (a ``ralph_iter_start`` with no ``ralph_iter_end``) is
 played again: state.md is cut back to the size that event recorded, which
 drops what the killed round appended, and the judge result it may have
-written no longer counts. Rounds, score and violations come from the closed
+written no longer counts (``events.judge_results``, which every reader of
+verdicts uses). Rounds, score and violations come from the closed
 rounds' events; spend from every model call recorded (a replayed round was
 paid for twice) and the seconds the earlier turns recorded.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..events import judge_results
 from ..harness import in_flight
 from ..runs import read_outcome
 from ..usage import Usage
@@ -51,12 +53,10 @@ def past_of(events: list[dict]) -> Past:
     """Rebuild a run's progress from its events (pure)."""
     past = Past(started=next((e for e in events if e.get("type") == "run_started"), {}))
     closed = {e.get("round") for e in events if e.get("type") == "ralph_iter_end"}
-    verdicts: dict[int, dict] = {}
+    verdicts = {e["round"]: e for e in judge_results(events) if e.get("round") in closed}
     for event in events:
         kind = event.get("type")
-        if kind == "judge_result" and event.get("round") in closed:
-            verdicts[event["round"]] = event  # a replayed round's own verdict comes last
-        elif kind == "agent_output":
+        if kind == "agent_output":
             past.usage = past.usage + Usage.from_json(event.get("usage"))
         if kind in _TIMED and isinstance(event.get("seconds"), (int, float)):
             past.seconds = max(past.seconds, float(event["seconds"]))

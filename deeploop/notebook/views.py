@@ -139,7 +139,7 @@ def violations_table(subject: Subject):
     if not totals:
         return Note("Violations: none; every judged round followed every rule.")
     by_key: dict[str, list] = {}
-    for event in record.journal.of_type("judge_result"):
+    for event in record.journal.judged():
         for key in event.get("violations") or []:
             by_key.setdefault(str(key), []).append(event.get("round"))
     rows = [(key, count, ", ".join(str(r) for r in by_key.get(key, []) if r is not None))
