@@ -14,7 +14,8 @@
   it; the node loop names its id'd folders with it (the kind is then the
   folder's parent, ``<runs root>/<node>/<run id>``).
 - ``hold``: one process at a time (the folder's ``.lock``, never waited for)
-  and ``running.json`` while it works (``liveness.claim``).
+  and ``running.json`` while it works (``liveness.claim``); a new node run
+  takes that lock while still hidden (``lock_build``) and keeps it.
 - ``in_flight``: the round a kill left started and not closed, replayed on
   resume.
 - ``ending``: how a loop that stops on an exception records it: aborted on
@@ -145,18 +146,32 @@ class RunFolder(SettingsRecord):
 
 
 @contextlib.contextmanager
-def hold(run: RunFolder, check: Callable[[], None] | None = None) -> Iterator[None]:
+def hold(run: RunFolder, check: Callable[[], None] | None = None, *,
+         locked: bool = False) -> Iterator[None]:
     """Lock ``run`` (a second process is refused at once), run ``check``
     (refusals that must come before anything is touched), then mark it
     running (``running.json``) until the block ends; a run whose process
-    died is taken over (``liveness.claim``), with its workspace's git lock."""
+    died is taken over (``liveness.claim``), with its workspace's git lock.
+
+    ``locked``: the caller already holds the run's ``.lock`` (``lock_build``:
+    a new run locked while it was built, so no resume can take it over
+    between its rename into place and this)."""
     what = f"{run.kind} {run.tag!r}"
-    with file_lock(run.lock_path, wait=False, what=what):
+    with contextlib.nullcontext() if locked else file_lock(run.lock_path, wait=False, what=what):
         if check is not None:
             check()
         workspace = run.workspace() if hasattr(run, "workspace") else None
         with claim(run.path, what, log=run.event_log(), workspace=workspace):
             yield
+
+
+def lock_build(build: Path, what: str) -> contextlib.AbstractContextManager:
+    """Lock a run folder still being built (``creating.building``), to be held
+    across its rename into place and then by ``hold(..., locked=True)``: the
+    lock is flock's (through ``fileio.file_lock``), on the ``.lock`` file's
+    inode, not its name, so it stays taken once the folder has its final name
+    (``tests/test_creation.py`` checks that)."""
+    return file_lock(Path(build) / LOCK_FILE, wait=False, what=what)
 
 
 def in_flight(events: list[dict], started: str, closed: tuple[str, ...]) -> dict | None:

@@ -249,3 +249,31 @@ def test_a_run_folder_with_events_still_blocks_its_id(runs_root, tmp_path, capsy
     assert main(["drill", "claim", "--run-id", "used", "--answers", str(answers),
                  "--no-report"]) == 2
     assert "run id already exists: used" in capsys.readouterr().err
+
+
+def test_a_build_folders_lock_stays_taken_across_its_rename_into_place(tmp_path):
+    """harness.lock_build relies on this: fileio.file_lock (filelock's flock) locks
+    the .lock file's inode, so renaming the folder it sits in does not free it,
+    for another process or another lock in this one."""
+    from deeploop.errors import RunLocked
+    from deeploop.fileio import file_lock
+    from deeploop.harness import lock_build
+    build, final = tmp_path / ".r.creating-1-x-abcdef", tmp_path / "r"
+    build.mkdir()
+    probe = ("import sys\nfrom deeploop.errors import RunLocked\nfrom deeploop.fileio import "
+             "file_lock\ntry:\n    with file_lock(sys.argv[1], wait=False): print('taken')\n"
+             "except RunLocked: print('refused')\n")
+
+    def other_process() -> str:
+        done = subprocess.run([sys.executable, "-c", probe, str(final / ".lock")],
+                              env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
+                              text=True, timeout=WAIT)
+        return done.stdout.strip() or done.stderr
+
+    with lock_build(build, "run 'r'"):
+        os.rename(build, final)
+        assert other_process() == "refused"
+        with pytest.raises(RunLocked, match="in use by another process"):
+            with file_lock(final / ".lock", wait=False):
+                pass
+    assert other_process() == "taken"  # released where it now is

@@ -371,3 +371,28 @@ def test_a_shell_judge_silent_on_a_replayed_round_does_not_reuse_the_killed_trie
     judge.write_text("exit 0\n")  # writes no verdict this time
     with pytest.raises(JudgeError, match="wrote no judge_result for round 2"):
         ShellJudge(judge)("out", JudgeContext("n", tmp_path, 2, "seed", ""), log)
+
+
+def test_a_resume_started_as_a_new_run_appears_cannot_take_it_over(commit_node, monkeypatch,
+                                                                   capsys):
+    """The run folder is renamed into place before the loop marks it running: a
+    resume of that id at that moment is refused, the new run goes on as its own."""
+    from deeploop.nodeloop import loop
+    tries = []
+    real_hold = loop.hold
+
+    def hold(run, check=None, **kw):  # the moment between the rename and the hold
+        if not tries:
+            tries.append("resuming")  # the resume's own hold goes straight through
+            tries.append(main(["loop", "commit-msg", "--resume", run.path.name]))
+            tries.append(capsys.readouterr().err)
+        return real_hold(run, check, **kw)
+
+    monkeypatch.setattr(loop, "hold", hold)
+    result = run_node(find_node("commit-msg"), "seed", get_model("mock:commit-msg"),
+                      run_id="new", budget=Budget(max_rounds=2))
+    _, code, err = tries
+    assert code == 2 and "'new' is in use by another process" in err, err
+    assert (result.outcome.status, result.outcome.rounds) == ("hard_cap", 2)
+    assert rounds_of(result.run_dir, "ralph_iter_start") == [1, 2]
+    assert rounds_of(result.run_dir, "run_resumed") == []

@@ -22,6 +22,7 @@ runs it); ``run_node`` drives it with a callback.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -35,7 +36,8 @@ from ..creating import notice
 from ..errors import BudgetRefused, DeeploopError, InputError, JudgeError, NotFound
 from ..events import EVENTS_FILE, EventLog, precise_now, read_events
 from ..fileio import file_error, read_text
-from ..harness import RunFolder, before_round, drain, drive, ending, hold, stop_requested
+from ..harness import (RunFolder, before_round, drain, drive, ending, hold, lock_build,
+                       stop_requested)
 from ..judges import JudgeContext, Verdict, load_judge
 from ..models import Model, get_model
 from ..models.anthropic import check_api_key
@@ -143,16 +145,19 @@ def node_steps(node: Node, seed: str | None, model: Model | None, *,
 
 def _run(node, seed, model, judge, budget, run_dir, clock, report,
          stop) -> Generator[dict, None, LoopResult]:
-    with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
-        (build / "seed.md").write_text(seed, encoding="utf-8")
-        (build / "state.md").write_text("", encoding="utf-8")
-        started = RunFolder(build, run_dir.name).event_log().emit(
-            "run_started", started=precise_now(), model=model.spec, hard_cap=budget.max_rounds,
-            done_threshold=node.done_threshold, lessons=node.lessons(),
-            budget=budget_json(budget))
-    run = RunFolder(run_dir, run_dir.name)
-    return (yield from session(node, seed, model, judge, budget, run, clock, report, stop,
-                               first=[started]))
+    with contextlib.ExitStack() as held:
+        with creating_run_dir(run_dir) as build:  # the run appears whole, with its first event
+            # locked before it has its name and kept locked: a resume cannot take it over
+            held.enter_context(lock_build(build, f"run {run_dir.name!r}"))
+            (build / "seed.md").write_text(seed, encoding="utf-8")
+            (build / "state.md").write_text("", encoding="utf-8")
+            started = RunFolder(build, run_dir.name).event_log().emit(
+                "run_started", started=precise_now(), model=model.spec,
+                hard_cap=budget.max_rounds, done_threshold=node.done_threshold,
+                lessons=node.lessons(), budget=budget_json(budget))
+        run = RunFolder(run_dir, run_dir.name)
+        return (yield from session(node, seed, model, judge, budget, run, clock, report, stop,
+                                   first=[started], locked=True))
 
 
 def budget_json(budget: Budget) -> dict:
@@ -163,18 +168,20 @@ def budget_json(budget: Budget) -> dict:
 
 def session(node, seed, model, judge, budget, run: RunFolder, clock, report, stop, *,
             first: list[dict] = (), check: Callable[[], None] | None = None,
+            locked: bool = False,
             begin: Callable[[EventLog, Spend, "_Progress"], None] | None = None
             ) -> Generator[dict, None, LoopResult]:
     """One process's turn at a run, holding its lock (``harness.hold``): ``check``
     refuses before anything is touched, ``begin`` (a resume) restores what
-    earlier turns did, then the rounds; ``outcome.json`` is written however it ends."""
+    earlier turns did, then the rounds; ``outcome.json`` is written however it ends.
+    ``locked``: the caller took the lock while it built the run (``lock_build``)."""
     run_dir = run.path
     pending = list(first)  # events as the log writes them, yielded in order
     log = run.event_log([pending.append])
     spend = Spend(clock) if clock else Spend()
     state = _Progress()
     try:
-        with hold(run, check):
+        with hold(run, check, locked=locked):
             try:  # Ctrl-C or a close ends it aborted, any other error failed, naming the error
                 with ending(lambda reason, status, crashed: state.end(status, reason,
                                                                       not crashed)):
