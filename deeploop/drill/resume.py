@@ -24,7 +24,7 @@ from .treefile import TREE_FILE, load_tree, save_tree, tree_to_json
 
 def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=None,
                    verifier=None, budget=None, hard_cap=None, clock=None, ts_clock=None,
-                   listeners=()):
+                   listeners=(), stop=None):
     run_dir = resolve_run(str(run), root)
     _check_is_drill(run_dir)
     lock = lock_run(run_dir)
@@ -38,7 +38,7 @@ def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=
         asker = get_questioner(questioner or history.questioner, node)
         session = cls(run_dir, history, node=node, questioner=asker, verifier=verifier,
                       budget=make_budget(budget, hard_cap, node), clock=clock, ts_clock=ts_clock,
-                      listeners=listeners, lock=lock)
+                      listeners=listeners, lock=lock, stop=stop)
         if history.legacy and history.tree.finished:  # refuse before writing anything
             raise InputError(f"drill {session.run_id} is finished: no open leaves")
         _terminate_torn_line(run_dir / EVENTS_FILE)
