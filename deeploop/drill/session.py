@@ -6,8 +6,9 @@ same whoever answers. A round is written in a fixed order: ``answer_emitted``
 (the commit point: it carries the applied action), ``tree.json`` (atomic),
 ``judge_result``, ``state.md``, ``ralph_iter_end``. A process killed at any
 point loses at most the round in flight; ``resume`` replays the journal and
-completes a half-written round. One process at a time: the run folder's lock
-is held for the session's life.
+completes a half-written round. One process at a time: the run is held
+(``harness.hold``: its lock, beside the folder, and ``running.json``) for the
+session's life.
 """
 from __future__ import annotations
 
@@ -24,13 +25,12 @@ from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
 from ..models.purse import Purse, attach, purse_of
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..fileio import file_errors
-from ..harness import before_round, stop_requested
-from ..liveness import RUNNING_FILE, Heartbeat
+from ..harness import before_round, hold, stop_requested
 from ..usage import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
 from .answers import Action, Kind, RejectedAnswer, parse_answer
 from .history import History, asked_on_chain, read_journal
-from .journal import NODE, emit_round, lock_run, make_budget, precise_now, round_message
+from .journal import NODE, DrillRun, emit_round, make_budget, precise_now, round_message
 from .judge import Verdict, is_circular, judge_round, tree_score
 from .moves import apply_action
 from .node import DeeperNode, load_deeper
@@ -103,23 +103,27 @@ class DrillSession:
         run_dir = run_dir_for(NODE, run_id, root)
         with file_errors(run_dir.parent, "create"):
             run_dir.parent.mkdir(parents=True, exist_ok=True)
-        lock = lock_run(run_dir)  # beside the folder: the id is ours before it exists
-        try:
-            with creating_run_dir(run_dir) as build:  # appears whole, with run_started
+        made: list[dict] = []
+
+        def create() -> None:  # the folder appears whole, with run_started
+            with creating_run_dir(run_dir) as build:
                 (build / "seed.md").write_text(seed_text, encoding="utf-8")
                 (build / "state.md").write_text("", encoding="utf-8")
                 save_tree(tree, build / TREE_FILE)
-                started = EventLog(build / EVENTS_FILE, run_dir.name, NODE,
-                                   clock=ts_clock or now_iso).emit(
+                made.append(EventLog(build / EVENTS_FILE, run_dir.name, NODE,
+                                     clock=ts_clock or now_iso).emit(
                     "run_started", started=precise_now(), claim=tree.root.claim,
                     questioner=asker.spec, hard_cap=budget.max_rounds,
-                    lessons=lessons, drill=True)
-            lock.enter_context(Heartbeat(run_dir / RUNNING_FILE))  # removed when the lock goes
+                    lessons=lessons, drill=True))
+
+        lock = contextlib.ExitStack()
+        try:  # the lock is beside the folder: the id is ours before the folder exists
+            lock.enter_context(hold(DrillRun(run_dir, run_dir.name), check=create))
             session = cls(run_dir, History(tree), node=node, questioner=asker,
                           verifier=verifier, budget=budget, clock=clock, ts_clock=ts_clock,
                           listeners=listeners, lock=lock, stop=stop)
             for listener in session.log.listeners:
-                listener(started)
+                listener(made[0])
         except BaseException:
             lock.close()
             raise

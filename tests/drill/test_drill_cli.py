@@ -131,7 +131,7 @@ def test_a_locked_run_is_refused_by_the_cli(runs_root, capsys, monkeypatch):
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert main(["drill", "--resume", "held", "--answers", "-"]) == 2
-        assert "drill held is in use by another process" in capsys.readouterr().err
+        assert "deeploop drill: deeper 'held' is in use by another process" in capsys.readouterr().err
     finally:
         holder.stdin.close()
         holder.wait(PATIENCE)
