@@ -4,9 +4,9 @@ Order matters: hold the run (``harness.hold``: its lock first, so a second
 process is refused before it reads anything), and inside it, before anything
 is written, replay the journal and check ``tree.json`` is readable (a corrupt
 file is named and left as it was); then take over what a dead process left
-(a ``run_stale`` event, ``running.json``), complete a round whose answer was
-recorded but whose judge or end marker was lost, and bring ``tree.json`` back
-in line with the journal.
+(a ``run_stale`` event, ``running.json``), complete the round in flight whose
+answer was recorded but whose judge or end marker was lost
+(``harness.in_flight``), and bring ``tree.json`` back in line with the journal.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..events import EVENTS_FILE, read_events
-from ..harness import hold
+from ..harness import hold, in_flight
 from ..runs import OUTCOME_FILE, Status, resolve_run
-from .history import History, load_history
+from .history import History, load_history, read_journal
 from .journal import DrillRun, append_state, make_budget, precise_now
 from .judge import judge_round
 from .node import DeeperNode, load_deeper
@@ -54,7 +54,7 @@ def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=
         if history.legacy:
             session.log.emit("drill_adopted", started=precise_now(), base_rounds=history.rounds,
                              base_tree=tree_to_json(history.tree), questioner=asker.spec)
-        _complete_open_round(session, history)
+        _complete_open_round(session)
         _sync_tree_file(session)
         if session.tree.finished:
             _refuse_finished(session, history)
@@ -85,15 +85,34 @@ def _terminate_torn_line(path: Path) -> None:
                 fh.write("\n")
 
 
-def _complete_open_round(session, history: History) -> None:
+def open_round(events: list[dict]) -> tuple[dict, dict, bool] | None:
+    """The round in flight a kill left (``harness.in_flight``): its answer
+    recorded (``answer_emitted``, the commit point), its ``ralph_iter_end``
+    not; with the question it answered and whether it was judged."""
+    flight = in_flight(events, "answer_emitted", ("ralph_iter_end",))
+    if flight is None:
+        return None
+    at = next(i for i, event in enumerate(events) if event is flight)
+    question: dict = {}
+    for event in events[:at]:  # the question pending when it was answered
+        if event.get("type") == "question_emitted":
+            question = event
+        elif event.get("type") == "answer_emitted":
+            question = {}
+    judged = any(event.get("type") == "judge_result" and event.get("round") == flight.get("round")
+                 for event in events[at + 1:])
+    return flight, question, judged
+
+
+def _complete_open_round(session) -> None:
     """The answer is recorded (the commit point); write what followed it."""
-    event = history.open_round
-    if event is None:
+    found = open_round(read_journal(session.run_dir, strict=False))
+    if found is None:
         return
+    event, question, judged = found
     n = int(event.get("round") or session.rounds)
-    question = history.open_question or {}
     text = str(question.get("question", ""))
-    if not history.open_judged:
+    if not judged:
         verdict = judge_round(session.tree, question=text,
                               raw_chars=int(question.get("raw_chars") or 0),
                               raw_lines=int(question.get("raw_lines") or 1),

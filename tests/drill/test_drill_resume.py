@@ -317,3 +317,18 @@ def test_a_refused_resume_of_a_dead_run_writes_nothing(runs_root):
         DrillSession.resume("deadc")
     assert ((run_dir / "events.jsonl").read_text(), (run_dir / "running.json").read_text()) \
         == before
+
+
+def test_the_round_in_flight_is_the_answered_round_with_no_end_marker():
+    from deeploop.drill.resume import open_round
+    q1 = {"type": "question_emitted", "round": 1, "question": "Why?"}
+    a1 = {"type": "answer_emitted", "round": 1, "answer": "a"}
+    j1 = {"type": "judge_result", "round": 1}
+    e1 = {"type": "ralph_iter_end", "round": 1}
+    q2 = {"type": "question_emitted", "round": 2, "question": "What evidence?"}
+    a2 = {"type": "answer_emitted", "round": 2, "answer": "b"}
+    assert open_round([q1, a1, j1, e1]) is None
+    assert open_round([q1, a1, j1]) == (a1, q1, True)
+    assert open_round([q1, a1, j1, e1, q2, a2]) == (a2, q2, False)
+    assert open_round([q1, a1, j1, e1, a2]) == (a2, {}, False)  # no question of its own
+    assert open_round([q1, a1, j1, e1, q2]) is None  # asked, not answered: asked again
