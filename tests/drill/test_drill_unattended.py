@@ -240,3 +240,32 @@ def test_a_call_the_purse_refuses_ends_the_drill_budget_exhausted_said_once():
     assert ended["reason"] == session.exit_reason
     assert json.loads((session.run_dir / "outcome.json").read_text())["status"] == \
         "budget_exhausted"
+
+
+def test_an_error_in_the_drill_or_a_listener_ends_it_failed_with_the_error():
+    from deeploop.drill.unattended import drill_steps
+    from deeploop.harness import drive
+
+    class Broken:
+        source = "broken"
+
+        def answer(self, question, chain, round):
+            raise RuntimeError("the answerer has a bug")
+    session = DrillSession.start("root claim", run_id="bug")
+    with pytest.raises(RuntimeError, match="has a bug"):
+        drive(drill_steps(session, Broken()))
+    outcome = json.loads((session.run_dir / "outcome.json").read_text())
+    assert (outcome["status"], outcome["exit_reason"]) == (
+        "failed", "RuntimeError: the answerer has a bug")
+    assert events_of(session.run_dir, "loop_aborted")[0]["status"] == "failed"
+    resumed = DrillSession.resume("bug")  # a failed drill is still resumable
+    assert run_drill(resumed, ListAnswers(["BEDROCK:identity"])) == "passed"
+
+    def display(step):
+        if step["type"] == "judge_result":
+            raise ValueError("the display broke")
+    session = DrillSession.start("root claim")
+    with pytest.raises(ValueError):
+        drive(drill_steps(session, ListAnswers(["a", "b"])), [display])
+    assert (session.status, session.rounds) == ("failed", 1)
+    assert session.exit_reason == "ValueError: the display broke"
