@@ -120,9 +120,9 @@ def test_a_killed_drill_is_listed_stale_and_resumed_with_one_line(runs_root, slo
     err = capsys.readouterr().err
     assert err.count("stopped without finishing") == 1 and f"process {proc.pid}" in err
     assert not (run_dir / RUNNING_FILE).exists()
-    resumed = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()
-               if '"drill_resumed"' in line]
-    assert resumed[0]["stale"] == f"process {proc.pid} on {HERE} is gone"
+    stale = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()
+             if '"run_stale"' in line]  # harness.hold's takeover, as for every loop
+    assert stale[0]["reason"] == f"process {proc.pid} on {HERE} is gone"
     assert main(["runs", "deeper"]) == 0
     assert " paused " in capsys.readouterr().out
 

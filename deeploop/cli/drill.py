@@ -47,6 +47,8 @@ def register(sub) -> None:
                    "anthropic:<model>, command:<cmd>, mock:<name> or scripted:<file>")
     add_budget(p, "rounds (node.toml: 20)")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar while an answerer drills (the round lines stay)")
     add_no_report(p)
     add_claude_arguments(p)
     p.set_defaults(func=cmd_drill)
@@ -68,7 +70,8 @@ def cmd_render(args) -> int:
 
 def cmd_drill(args) -> int:
     from ..drill.node import load_deeper
-    from ..drill.unattended import drill_steps, on_rounds
+    from ..drill.progress import DrillProgress
+    from ..drill.unattended import drill_steps
     from ..harness import drive
     from ..drill.render import render_text
     from ..reporting import end_with_report
@@ -89,7 +92,12 @@ def cmd_drill(args) -> int:
         if answerer is None:
             _interactive(session, quiet=args.quiet)
         else:
-            drive(drill_steps(session, answerer), [] if args.quiet else [on_rounds(_print_round)])
+            bar = DrillProgress(session.budget.max_rounds, session.rounds, lines=not args.quiet,
+                                disable=args.quiet or args.no_progress or not sys.stderr.isatty())
+            try:
+                drive(drill_steps(session, answerer), [bar])
+            finally:
+                bar.close()
     except KeyboardInterrupt:
         session.pause("interrupted; resume to continue")
         raise
@@ -103,12 +111,6 @@ def cmd_drill(args) -> int:
         print(f"report: {report}")
     failing = (Status.FAILED, Status.SPINNING, Status.BUDGET)
     return 1 if session.status in failing else 0
-
-
-def _print_round(result) -> None:
-    print(f"round {result.round}: {result.outcome} · score {result.verdict.score}"
-          + (f" · {', '.join(result.verdict.violations)}" if result.verdict.violations else "")
-          + f"\n  {result.message}")
 
 
 def _interactive(session, quiet: bool = False) -> None:

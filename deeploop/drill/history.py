@@ -34,9 +34,6 @@ class History:
     blocked_streak: int = 0
     usage: Usage = field(default_factory=Usage)
     answers_used: dict[str, int] = field(default_factory=dict)  # answers file -> lines used
-    open_round: dict | None = None     # last answer_emitted lacking its ralph_iter_end
-    open_question: dict | None = None  # the question that round answered
-    open_judged: bool = False          # its judge_result was written
     legacy: bool = False
     questioner: str = "offline"
 
@@ -71,12 +68,6 @@ def replay(base: Tree, events: list[dict], base_rounds: int = 0) -> History:
             h.asked.append((tuple(event.get("cursor") or ()), str(event.get("question", ""))))
         elif kind == "answer_emitted" and event.get("outcome") in COUNTED:
             _apply_round(h, event)
-        elif kind == "judge_result" and h.open_round is not None \
-                and event.get("round") == h.open_round.get("round"):
-            h.open_judged = True
-        elif kind == "ralph_iter_end" and h.open_round is not None \
-                and event.get("round") == h.open_round.get("round"):
-            h.open_round = h.open_question = None
     return h
 
 
@@ -86,7 +77,6 @@ def _apply_round(h: History, event: dict) -> None:
         action = Action.from_json(event.get("action") or {})
         h.tree = apply_action(h.tree, action).tree
     h.rounds = max(h.rounds, int(event.get("round") or 0))
-    h.open_round, h.open_question, h.open_judged = event, h.pending, False
     h.pending = None
     h.circular_streak = h.circular_streak + 1 if event.get("circular") else 0
     h.blocked_streak = h.blocked_streak + 1 if outcome == "blocked" else 0

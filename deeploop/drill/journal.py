@@ -7,13 +7,13 @@ after it in a round (``tree.json``, ``judge_result``, ``state.md``,
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from pathlib import Path
+from typing import ClassVar
 
 from ..budget import Budget
 from ..events import precise_now
-from ..fileio import file_lock
+from ..harness import RunFolder
 from .fanout import log_improvements
 from .treefile import TREE_FILE, save_tree
 
@@ -26,12 +26,13 @@ def lock_path(run_dir: Path) -> Path:
     return run_dir.parent / f".{run_dir.name}.drill.lock"
 
 
-def lock_run(run_dir: Path) -> contextlib.ExitStack:
-    """Hold the run's lock until the stack is closed; a second holder is refused."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(file_lock(lock_path(run_dir), wait=False,
-                                  what=f"drill {Path(run_dir).name}"))
-    return stack
+@dataclasses.dataclass
+class DrillRun(RunFolder):
+    """A drill's run folder, held with ``harness.hold`` as every loop's is;
+    its lock sits beside it (``lock_path``), not in it."""
+
+    node: ClassVar[str] = NODE
+    lock_path = property(lambda self: lock_path(self.path))  # the module's function
 
 
 def make_budget(budget: Budget | None, hard_cap: int | None, node) -> Budget:

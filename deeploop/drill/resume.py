@@ -1,21 +1,24 @@
 """Resuming a drill: refuse what cannot be continued, repair what a kill left.
 
-Order matters: take the run's lock first (a second process is refused before
-it reads anything), replay the journal, check ``tree.json`` is readable
-(a corrupt file is named and left as it was), then complete a round whose
-answer was recorded but whose judge or end marker was lost, and bring
-``tree.json`` back in line with the journal.
+Order matters: hold the run (``harness.hold``: its lock first, so a second
+process is refused before it reads anything), and inside it, before anything
+is written, replay the journal and check ``tree.json`` is readable (a corrupt
+file is named and left as it was); then take over what a dead process left
+(a ``run_stale`` event, ``running.json``), complete the round in flight whose
+answer was recorded but whose judge or end marker was lost
+(``harness.in_flight``), and bring ``tree.json`` back in line with the journal.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from ..errors import InputError
 from ..events import EVENTS_FILE, read_events
-from ..liveness import RUNNING_FILE, Heartbeat, take_over
+from ..harness import hold, in_flight
 from ..runs import OUTCOME_FILE, Status, resolve_run
-from .history import History, load_history
-from .journal import append_state, lock_run, make_budget, precise_now
+from .history import History, load_history, read_journal
+from .journal import DrillRun, append_state, make_budget, precise_now
 from .judge import judge_round
 from .node import DeeperNode, load_deeper
 from .questioner import get_questioner
@@ -24,35 +27,39 @@ from .treefile import TREE_FILE, load_tree, save_tree, tree_to_json
 
 def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=None,
                    verifier=None, budget=None, hard_cap=None, clock=None, ts_clock=None,
-                   listeners=()):
+                   listeners=(), stop=None):
     run_dir = resolve_run(str(run), root)
     _check_is_drill(run_dir)
-    lock = lock_run(run_dir)
-    try:
-        previous = take_over(run_dir, f"drill {run_dir.name}")
+    loaded: dict = {}
+
+    def check() -> None:  # inside the lock, before running.json or any event is written
         history = load_history(run_dir, strict=True)
         tree_file = run_dir / TREE_FILE
         if tree_file.exists():
             load_tree(tree_file)  # a corrupt tree.json is refused, not overwritten
-        node = node if isinstance(node, DeeperNode) else load_deeper(node)
-        asker = get_questioner(questioner or history.questioner, node)
-        session = cls(run_dir, history, node=node, questioner=asker, verifier=verifier,
-                      budget=make_budget(budget, hard_cap, node), clock=clock, ts_clock=ts_clock,
-                      listeners=listeners, lock=lock)
-        if history.legacy and history.tree.finished:  # refuse before writing anything
-            raise InputError(f"drill {session.run_id} is finished: no open leaves")
-        _terminate_torn_line(run_dir / EVENTS_FILE)
+        deeper = node if isinstance(node, DeeperNode) else load_deeper(node)
+        asker = get_questioner(questioner or history.questioner, deeper)
+        if history.legacy and history.tree.finished:
+            raise InputError(f"drill {run_dir.name} is finished: no open leaves")
+        _terminate_torn_line(run_dir / EVENTS_FILE)  # so the events that follow stay whole
+        loaded.update(history=history, node=deeper, asker=asker)
+
+    lock = contextlib.ExitStack()
+    try:  # a dead process's run is taken over with a run_stale event
+        lock.enter_context(hold(DrillRun(run_dir, run_dir.name), check=check))
+        history, asker = loaded["history"], loaded["asker"]
+        session = cls(run_dir, history, node=loaded["node"], questioner=asker,
+                      verifier=verifier, budget=make_budget(budget, hard_cap, loaded["node"]),
+                      clock=clock, ts_clock=ts_clock, listeners=listeners, lock=lock, stop=stop)
         if history.legacy:
             session.log.emit("drill_adopted", started=precise_now(), base_rounds=history.rounds,
                              base_tree=tree_to_json(history.tree), questioner=asker.spec)
-        _complete_open_round(session, history)
+        _complete_open_round(session)
         _sync_tree_file(session)
         if session.tree.finished:
             _refuse_finished(session, history)
-        lock.enter_context(Heartbeat(run_dir / RUNNING_FILE))
-        stale = {"stale": previous.reason} if previous is not None else {}
         session.log.emit("drill_resumed", started=precise_now(), questioner=asker.spec,
-                         hard_cap=session.budget.max_rounds, rounds=session.rounds, **stale)
+                         hard_cap=session.budget.max_rounds, rounds=session.rounds)
     except BaseException:
         lock.close()
         raise
@@ -78,15 +85,34 @@ def _terminate_torn_line(path: Path) -> None:
                 fh.write("\n")
 
 
-def _complete_open_round(session, history: History) -> None:
+def open_round(events: list[dict]) -> tuple[dict, dict, bool] | None:
+    """The round in flight a kill left (``harness.in_flight``): its answer
+    recorded (``answer_emitted``, the commit point), its ``ralph_iter_end``
+    not; with the question it answered and whether it was judged."""
+    flight = in_flight(events, "answer_emitted", ("ralph_iter_end",))
+    if flight is None:
+        return None
+    at = next(i for i, event in enumerate(events) if event is flight)
+    question: dict = {}
+    for event in events[:at]:  # the question pending when it was answered
+        if event.get("type") == "question_emitted":
+            question = event
+        elif event.get("type") == "answer_emitted":
+            question = {}
+    judged = any(event.get("type") == "judge_result" and event.get("round") == flight.get("round")
+                 for event in events[at + 1:])
+    return flight, question, judged
+
+
+def _complete_open_round(session) -> None:
     """The answer is recorded (the commit point); write what followed it."""
-    event = history.open_round
-    if event is None:
+    found = open_round(read_journal(session.run_dir, strict=False))
+    if found is None:
         return
+    event, question, judged = found
     n = int(event.get("round") or session.rounds)
-    question = history.open_question or {}
     text = str(question.get("question", ""))
-    if not history.open_judged:
+    if not judged:
         verdict = judge_round(session.tree, question=text,
                               raw_chars=int(question.get("raw_chars") or 0),
                               raw_lines=int(question.get("raw_lines") or 1),

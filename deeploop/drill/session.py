@@ -6,13 +6,15 @@ same whoever answers. A round is written in a fixed order: ``answer_emitted``
 (the commit point: it carries the applied action), ``tree.json`` (atomic),
 ``judge_result``, ``state.md``, ``ralph_iter_end``. A process killed at any
 point loses at most the round in flight; ``resume`` replays the journal and
-completes a half-written round. One process at a time: the run folder's lock
-is held for the session's life.
+completes a half-written round. One process at a time: the run is held
+(``harness.hold``: its lock, beside the folder, and ``running.json``) for the
+session's life.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -23,13 +25,12 @@ from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
 from ..models.purse import Purse, attach, purse_of
 from ..events import EVENTS_FILE, EventLog, now_iso
 from ..fileio import file_errors
-from ..harness import stop_requested
-from ..liveness import RUNNING_FILE, Heartbeat
+from ..harness import before_round, hold, stop_requested
 from ..usage import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
 from .answers import Action, Kind, RejectedAnswer, parse_answer
 from .history import History, asked_on_chain, read_journal
-from .journal import NODE, emit_round, lock_run, make_budget, precise_now, round_message
+from .journal import NODE, DrillRun, emit_round, make_budget, precise_now, round_message
 from .judge import Verdict, is_circular, judge_round, tree_score
 from .moves import apply_action
 from .node import DeeperNode, load_deeper
@@ -58,9 +59,10 @@ class DrillSession:
                  questioner: Questioner, verifier=None, budget: Budget,
                  clock: Callable[[], float] | None = None,
                  ts_clock: Callable[[], str] | None = None, listeners=(),
-                 lock: contextlib.ExitStack):
+                 lock: contextlib.ExitStack, stop: threading.Event | None = None):
         self.run_dir, self.node, self.questioner = Path(run_dir), node, questioner
         self.verifier, self.budget, self._lock = verifier, budget, lock
+        self.stop = stop  # set it (a notebook's Stop button) to pause before the next round
         self.log = EventLog(self.run_dir / EVENTS_FILE, self.run_dir.name, NODE,
                             clock=ts_clock or now_iso, listeners=list(listeners))
         self.spend = Spend(clock) if clock else Spend()
@@ -87,7 +89,8 @@ class DrillSession:
               node: DeeperNode | Path | str | None = None,
               questioner: str | Questioner | None = None, verifier=None,
               budget: Budget | None = None, hard_cap: int | None = None,
-              clock=None, ts_clock=None, listeners=()) -> "DrillSession":
+              clock=None, ts_clock=None, listeners=(),
+              stop: threading.Event | None = None) -> "DrillSession":
         """Create ``runs/deeper/<run-id>/`` for a new drill of ``claim`` (or a seed text)."""
         if (claim is None) == (seed is None):
             raise InputError("give the claim to drill or a seed, not both and not neither")
@@ -100,23 +103,27 @@ class DrillSession:
         run_dir = run_dir_for(NODE, run_id, root)
         with file_errors(run_dir.parent, "create"):
             run_dir.parent.mkdir(parents=True, exist_ok=True)
-        lock = lock_run(run_dir)  # beside the folder: the id is ours before it exists
-        try:
-            with creating_run_dir(run_dir) as build:  # appears whole, with run_started
+        made: list[dict] = []
+
+        def create() -> None:  # the folder appears whole, with run_started
+            with creating_run_dir(run_dir) as build:
                 (build / "seed.md").write_text(seed_text, encoding="utf-8")
                 (build / "state.md").write_text("", encoding="utf-8")
                 save_tree(tree, build / TREE_FILE)
-                started = EventLog(build / EVENTS_FILE, run_dir.name, NODE,
-                                   clock=ts_clock or now_iso).emit(
+                made.append(EventLog(build / EVENTS_FILE, run_dir.name, NODE,
+                                     clock=ts_clock or now_iso).emit(
                     "run_started", started=precise_now(), claim=tree.root.claim,
                     questioner=asker.spec, hard_cap=budget.max_rounds,
-                    lessons=lessons, drill=True)
-            lock.enter_context(Heartbeat(run_dir / RUNNING_FILE))  # removed when the lock goes
+                    lessons=lessons, drill=True))
+
+        lock = contextlib.ExitStack()
+        try:  # the lock is beside the folder: the id is ours before the folder exists
+            lock.enter_context(hold(DrillRun(run_dir, run_dir.name), check=create))
             session = cls(run_dir, History(tree), node=node, questioner=asker,
                           verifier=verifier, budget=budget, clock=clock, ts_clock=ts_clock,
-                          listeners=listeners, lock=lock)
+                          listeners=listeners, lock=lock, stop=stop)
             for listener in session.log.listeners:
-                listener(started)
+                listener(made[0])
         except BaseException:
             lock.close()
             raise
@@ -144,22 +151,19 @@ class DrillSession:
     def ask(self) -> Question | None:
         """The question for the next round: the pending one, or a new one.
 
-        Checks the round cap, budgets and a ``STOP`` file in the run folder
-        (the drill pauses, resumable) first; ``None`` when the drill has ended.
+        Checks the round cap, budgets, then a ``STOP`` file in the run folder
+        or the ``stop`` event (the drill pauses, resumable) first, as every
+        loop does (``harness.before_round``); ``None`` when the drill has ended.
         """
         if self.finished:
             return None
         if self.pending is not None:
             return self.pending
-        limit = self._limit()
-        if limit:
-            self.end(*limit)
-            return None
-        asked = stop_requested(self.run_dir)
-        if asked:  # resumable, unlike the STOP answer (aborted)
-            self.log.emit("stop_requested", self.rounds or None, source=asked,
-                          after_round=self.rounds)
-            self.pause(f"stopped by {asked} after round {self.rounds}")
+        _, end = before_round(self.log, self._limit(),
+                              lambda: stop_requested(self.run_dir, self.stop),
+                              self.rounds, round=self.rounds or None)
+        if end:  # a stop asked for pauses (resumable), unlike the STOP answer (aborted)
+            self.end(*end)
             return None
         question = self._generate()
         if question is None:
@@ -191,7 +195,9 @@ class DrillSession:
             try:
                 return True, call()
             except BudgetRefused:
-                self.end(Status.BUDGET, self.purse.refused or "dollar budget exhausted")
+                reason = self.purse.refused or "dollar budget exhausted"
+                self.log.emit("budget_exhausted", self.rounds or None, reason=reason)
+                self.end(Status.BUDGET, reason)
                 return False, None
             except KeyRejected as exc:
                 self.end(Status.FAILED, f"{who} failed in round {n}: {exc}")
@@ -301,14 +307,13 @@ class DrillSession:
     # ----- ending --------------------------------------------------------
 
     def end(self, status: str, reason: str) -> None:
-        """End the run with ``status``: journal it, write outcome.json, release the lock."""
+        """End the run with ``status``: journal it, write outcome.json, release the lock.
+        (A budget that ran out is journaled where it is found: ``budget_exhausted``.)"""
         if self.finished:
             return
         self.status, self.exit_reason = Status(status), reason
         if self.status is Status.PASSED:
             self.log.emit("loop_done", self.rounds or None, reason=reason)
-        elif self.status is Status.BUDGET:
-            self.log.emit("budget_exhausted", self.rounds or None, reason=reason)
         elif self.status in (Status.ABORTED, Status.FAILED, Status.SPINNING):
             self.log.emit("loop_aborted", self.rounds or None, status=str(self.status),
                           reason=reason)

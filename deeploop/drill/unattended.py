@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Callable, Generator, Iterator
 
 from ..errors import InputError
-from ..harness import Listener, drain, drive, on
+from ..harness import Listener, drain, drive, each, on, record_end
 from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
@@ -45,14 +45,20 @@ def drill_steps(session: DrillSession, answerer: Answerer) -> Generator[dict, No
     ``answer_emitted``, ``judge_result``, ``ralph_iter_end``, ...) and after
     each recorded round a ``drill_round`` record carrying its ``RoundResult``.
 
-    It borrows ``session``: closed between steps, it leaves the session
-    whole (no round half-recorded, the question asked still pending), for
-    the caller to go on with or close (recorded ``paused``, resumable)."""
+    It borrows ``session``: closed between steps (or interrupted: Ctrl-C),
+    it leaves the session whole (no round half-recorded, the question asked
+    still pending), for the caller to go on with or close (recorded
+    ``paused``, resumable). An error, in the loop or thrown in by a listener,
+    ends the drill ``failed`` with the error as its reason, as every loop
+    records one (``harness.record_end``), and goes on up."""
     pending: list[dict] = []
     collect = pending.append
     session.log.listeners.append(collect)
     try:
         yield from _rounds(session, answerer, pending)
+    except Exception as exc:
+        record_end(exc, lambda reason, status, crashed: each([lambda: session.end(status, reason)]))
+        raise
     finally:
         session.log.listeners.remove(collect)
     return str(session.status)

@@ -50,6 +50,22 @@ def test_file_runs_out_then_resume_goes_on_from_the_next_line(runs_root, tmp_pat
     assert [c["claim"] for c in tree["root"]["children"]] == ["cause A", "cause B"]
 
 
+def test_quiet_prints_only_the_final_line_and_no_progress_keeps_the_round_lines(
+        runs_root, tmp_path, capsys):
+    answers = tmp_path / "answers.txt"
+    answers.write_text("cause A\nBEDROCK:constraint\n")
+    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "q1",
+                 "--quiet", "--no-report"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"drill q1: passed (every branch reached bedrock) — "
+                                f"{runs_root / 'deeper' / 'q1'}"] and err == ""
+    assert main(["drill", "root claim", "--answers", str(answers), "--run-id", "q2",
+                 "--no-progress", "--no-report"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("round 1: advanced · score 0.0\n  drilling into: cause A\n"
+                          "round 2: bedrock · score 1.0") and "drill:" not in err
+
+
 @pytest.mark.parametrize("run", legacy_drills())
 def test_render_a_legacy_folder_by_path(run, capsys):
     assert main(["render", str(run)]) == 0
@@ -131,7 +147,7 @@ def test_a_locked_run_is_refused_by_the_cli(runs_root, capsys, monkeypatch):
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert main(["drill", "--resume", "held", "--answers", "-"]) == 2
-        assert "drill held is in use by another process" in capsys.readouterr().err
+        assert "deeploop drill: deeper 'held' is in use by another process" in capsys.readouterr().err
     finally:
         holder.stdin.close()
         holder.wait(PATIENCE)

@@ -236,7 +236,7 @@ def test_a_recorded_open_drill_continues_unchanged(runs_root):
 
 def test_a_second_session_in_this_process_is_refused():
     session = DrillSession.start("root claim", run_id="l")
-    with pytest.raises(RunLocked, match="drill l is in use by another process"):
+    with pytest.raises(RunLocked, match="deeper 'l' is in use by another process"):
         DrillSession.resume("l")
     session.close()
     DrillSession.resume("l").close()
@@ -281,3 +281,54 @@ def test_resume_keeps_the_last_questioner(tmp_path):
     assert again.questioner.spec == f"scripted:{script}"
     assert again.ask().text == "What evidence shows it?"
     again.close()
+
+
+def dead_holder(run_dir):
+    """The running.json a process killed mid-drill left behind."""
+    (run_dir / "running.json").write_text(json.dumps(
+        {"pid": 2 ** 22 + 17, "host": "elsewhere", "start": None, "interval": 30,
+         "started": "2026-01-01T00:00:00Z", "beat": 0}))
+
+
+def test_a_run_a_dead_process_left_is_taken_over_with_a_run_stale_event(runs_root):
+    with DrillSession.start("root claim", run_id="dead") as session:
+        session.answer("a")
+    run_dir = runs_root / "deeper" / "dead"
+    dead_holder(run_dir)
+    again = DrillSession.resume("dead")
+    types = [e["type"] for e in json.loads("[" + ",".join(
+        (run_dir / "events.jsonl").read_text().splitlines()) + "]")]
+    assert types[-2:] == ["run_stale", "drill_resumed"]
+    [stale] = events_of(run_dir, "run_stale")
+    assert stale["host"] == "elsewhere" and stale["node"] == "deeper"
+    assert json.loads((run_dir / "running.json").read_text())["host"] != "elsewhere"
+    again.close()
+    assert not (run_dir / "running.json").exists()
+
+
+def test_a_refused_resume_of_a_dead_run_writes_nothing(runs_root):
+    with DrillSession.start("root claim", run_id="deadc") as session:
+        session.answer("a")
+    run_dir = runs_root / "deeper" / "deadc"
+    dead_holder(run_dir)
+    (run_dir / "tree.json").write_text('{"root": ')
+    before = (run_dir / "events.jsonl").read_text(), (run_dir / "running.json").read_text()
+    with pytest.raises(InputError, match="not valid JSON"):
+        DrillSession.resume("deadc")
+    assert ((run_dir / "events.jsonl").read_text(), (run_dir / "running.json").read_text()) \
+        == before
+
+
+def test_the_round_in_flight_is_the_answered_round_with_no_end_marker():
+    from deeploop.drill.resume import open_round
+    q1 = {"type": "question_emitted", "round": 1, "question": "Why?"}
+    a1 = {"type": "answer_emitted", "round": 1, "answer": "a"}
+    j1 = {"type": "judge_result", "round": 1}
+    e1 = {"type": "ralph_iter_end", "round": 1}
+    q2 = {"type": "question_emitted", "round": 2, "question": "What evidence?"}
+    a2 = {"type": "answer_emitted", "round": 2, "answer": "b"}
+    assert open_round([q1, a1, j1, e1]) is None
+    assert open_round([q1, a1, j1]) == (a1, q1, True)
+    assert open_round([q1, a1, j1, e1, q2, a2]) == (a2, q2, False)
+    assert open_round([q1, a1, j1, e1, a2]) == (a2, {}, False)  # no question of its own
+    assert open_round([q1, a1, j1, e1, q2]) is None  # asked, not answered: asked again

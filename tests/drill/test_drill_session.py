@@ -131,8 +131,10 @@ def test_wall_clock_budget_is_checked_every_round():
     now[0] = 11.0
     assert session.ask() is None
     assert session.status == "budget_exhausted"
-    assert events_of(session.run_dir, "budget_exhausted")[0]["reason"].startswith(
-        "wall-clock budget of 10 s")
+    [ended] = events_of(session.run_dir, "budget_exhausted")  # said once, with its round
+    assert ended["reason"].startswith("wall-clock budget of 10 s") and ended["round"] == 1
+    assert json.loads((session.run_dir / "outcome.json").read_text())["status"] == \
+        "budget_exhausted"
 
 
 def test_bad_settings_create_no_run(runs_root):

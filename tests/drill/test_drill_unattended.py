@@ -155,6 +155,43 @@ def test_a_stop_file_pauses_the_drill_after_the_round_in_flight_and_resume_goes_
         "BEDROCK:constraint — the CDN contract says so"))) == "passed"
 
 
+def test_the_stop_event_pauses_the_drill_after_the_round_in_flight():
+    import threading
+    stop = threading.Event()
+    session = DrillSession.start("checkout is slow", stop=stop)
+    model = Script("because the cache is cold", "because deploys flush it",
+                   "BEDROCK:constraint — the CDN contract says so")
+    real = model.complete
+
+    def complete(prompt, **context):  # the Stop button is pressed while round 2 is answered
+        if len(model.prompts) == 1:
+            stop.set()
+        return real(prompt, **context)
+    model.complete = complete
+    assert run_drill(session, ModelAnswerer(model)) == "paused" and session.rounds == 2
+    assert session.exit_reason == "stopped by stop event after round 2"
+    [asked] = events_of(session.run_dir, "stop_requested")
+    assert (asked["source"], asked["round"], asked["after_round"]) == ("stop event", 2, 2)
+    assert json.loads((session.run_dir / "outcome.json").read_text())["status"] == "paused"
+    resumed = DrillSession.resume(session.run_id)  # a new session: no stop asked
+    assert run_drill(resumed, ModelAnswerer(Script(
+        "BEDROCK:constraint — the CDN contract says so"))) == "passed"
+
+
+def test_a_limit_ends_the_drill_before_a_stop_is_asked_and_leaves_the_stop_file():
+    session = DrillSession.start("checkout is slow", hard_cap=1)
+    model = Script("because the cache is cold")
+    real = model.complete
+
+    def complete(prompt, **context):
+        (session.run_dir / "STOP").write_text("")
+        return real(prompt, **context)
+    model.complete = complete
+    assert run_drill(session, ModelAnswerer(model)) == "hard_cap"
+    assert events_of(session.run_dir, "stop_requested") == []
+    assert (session.run_dir / "STOP").exists()  # not consumed: it stops the resumed run
+
+
 def test_drill_steps_yield_the_journaled_events_and_a_record_per_round():
     from deeploop.drill.unattended import drill_steps
     from deeploop.harness import drive
@@ -189,3 +226,46 @@ def test_closing_drill_steps_mid_run_leaves_the_session_whole_and_resumable():
     resumed = DrillSession.resume("half")
     assert drive(drill_steps(resumed, ListAnswers(["b", "BEDROCK:identity"]))) == "passed"
     assert resumed.rounds == 3
+
+
+def test_a_call_the_purse_refuses_ends_the_drill_budget_exhausted_said_once():
+    from deeploop.errors import BudgetRefused
+
+    class Refused(Script):
+        def complete(self, prompt, **context):
+            raise BudgetRefused("one call could cost $0.01; $0.00 left")
+    session = DrillSession.start("checkout is slow")
+    assert run_drill(session, ModelAnswerer(Refused())) == "budget_exhausted"
+    [ended] = events_of(session.run_dir, "budget_exhausted")
+    assert ended["reason"] == session.exit_reason
+    assert json.loads((session.run_dir / "outcome.json").read_text())["status"] == \
+        "budget_exhausted"
+
+
+def test_an_error_in_the_drill_or_a_listener_ends_it_failed_with_the_error():
+    from deeploop.drill.unattended import drill_steps
+    from deeploop.harness import drive
+
+    class Broken:
+        source = "broken"
+
+        def answer(self, question, chain, round):
+            raise RuntimeError("the answerer has a bug")
+    session = DrillSession.start("root claim", run_id="bug")
+    with pytest.raises(RuntimeError, match="has a bug"):
+        drive(drill_steps(session, Broken()))
+    outcome = json.loads((session.run_dir / "outcome.json").read_text())
+    assert (outcome["status"], outcome["exit_reason"]) == (
+        "failed", "RuntimeError: the answerer has a bug")
+    assert events_of(session.run_dir, "loop_aborted")[0]["status"] == "failed"
+    resumed = DrillSession.resume("bug")  # a failed drill is still resumable
+    assert run_drill(resumed, ListAnswers(["BEDROCK:identity"])) == "passed"
+
+    def display(step):
+        if step["type"] == "judge_result":
+            raise ValueError("the display broke")
+    session = DrillSession.start("root claim")
+    with pytest.raises(ValueError):
+        drive(drill_steps(session, ListAnswers(["a", "b"])), [display])
+    assert (session.status, session.rounds) == ("failed", 1)
+    assert session.exit_reason == "ValueError: the display broke"
