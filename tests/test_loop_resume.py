@@ -396,3 +396,18 @@ def test_a_resume_started_as_a_new_run_appears_cannot_take_it_over(commit_node, 
     assert (result.outcome.status, result.outcome.rounds) == ("hard_cap", 2)
     assert rounds_of(result.run_dir, "ralph_iter_start") == [1, 2]
     assert rounds_of(result.run_dir, "run_resumed") == []
+
+
+def test_the_progress_bar_counts_rounds_against_the_cap_and_goes_on_after_a_resume(commit_node):
+    from deeploop.harness import drive
+    from deeploop.nodeloop.loop import node_steps
+    from deeploop.nodeloop.progress import NodeProgress
+    node = find_node("commit-msg")
+    first = paused_run(node, Costly(), 2, Budget(max_rounds=4))
+    bar = NodeProgress(disable=True)
+    drive(node_steps(node, None, Costly(), resume=first.run_dir.name), [bar])
+    assert (bar.bar.total, bar.bar.done) == (4, 4)  # 2 before the pause, 2 after
+    assert bar.bar.postfix.startswith("score ")
+    fresh = NodeProgress(disable=True)
+    drive(node_steps(node, "seed", Costly(), budget=Budget(max_rounds=3)), [fresh])
+    assert (fresh.bar.total, fresh.bar.done) == (3, 3)

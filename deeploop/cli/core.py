@@ -33,6 +33,8 @@ def register(sub) -> None:
     add_budget(p, "rounds per run (node.toml, 12)", " per run")
     p.add_argument("--run-id", metavar="ID", help="name the run (default: NODE-STAMP-SUFFIX)")
     add_no_report(p)
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar on stderr (none is shown when stderr is not a terminal)")
     add_claude_arguments(p)
 
     p = command(sub, "feedback", cmd_feedback, "promote recurring violations into BANS.md",
@@ -156,6 +158,7 @@ def prepare(args):
 def cmd_loop(args) -> int:
     from ..harness import drive
     from ..nodeloop.loop import node_steps
+    from ..nodeloop.progress import NodeProgress
     from ..runs import Status
     from ..models import get_model
     if args.resume is not None:
@@ -166,7 +169,11 @@ def cmd_loop(args) -> int:
         node, seed, spec, budget = prepare(args)
         steps = node_steps(node, seed, get_model(spec), run_id=args.run_id, budget=budget,
                            report=args.report)
-    result = drive(steps)
+    bar = NodeProgress(disable=args.no_progress or not sys.stderr.isatty())
+    try:
+        result = drive(steps, [bar])
+    finally:
+        bar.close()
     print(result.run_dir)
     if result.report:
         print(f"report: {result.report}", file=sys.stderr)
