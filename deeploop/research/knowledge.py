@@ -47,9 +47,6 @@ class KnowledgeIndex:
     rows: list[dict]  # the good rows as read, for cohort statistics
     problems: list[str] = field(default_factory=list)
 
-    def answered_questions(self) -> set[str]:
-        return {normalise(e.question) for e in self.entries}
-
 
 def normalise(question: str) -> str:
     return " ".join(question.lower().replace("?", " ").split())
