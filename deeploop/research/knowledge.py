@@ -52,7 +52,8 @@ def normalise(question: str) -> str:
     return " ".join(question.lower().replace("?", " ").split())
 
 
-def _split(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
+    """A knowledge-index cell of ``|``-separated items, blanks dropped."""
     return [part.strip() for part in (value or "").split("|") if part.strip()]
 
 
@@ -74,8 +75,8 @@ def parse_index(text: str, source: str = INDEX_FILE) -> KnowledgeIndex:
             continue
         rows.append(row)
         entries.append(Entry(row["question"].strip(), row.get("answer_summary") or "",
-                             _split(row.get("sources")), row["confidence"].strip().upper(),
-                             _split(row.get("gaps_identified")), row["status"].strip(),
+                             split_list(row.get("sources")), row["confidence"].strip().upper(),
+                             split_list(row.get("gaps_identified")), row["status"].strip(),
                              (row.get("program_version") or "").strip(),
                              int(row.get("search_count") or 0)))
     return KnowledgeIndex(entries, rows, problems)
