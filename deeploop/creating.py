@@ -90,7 +90,7 @@ def building(final: Path, what: str, *, into: str | None = None) -> Iterator[Pat
             return
         try:
             os.rename(build, final)  # atomic; refused when final is a folder with files
-        except OSError as exc:
+        except OSError:
             if final.exists():
                 raise NameTaken(f"{what} {final.name!r} was created by another process at the "
                                 f"same moment ({final}): nothing was changed") from None

@@ -20,7 +20,6 @@ from .events import EventLog
 from .fileio import append_text
 from . import procs
 
-KINDS = ("breakthrough", "major_breakthrough", "done", "crash")
 COMMAND_TIMEOUT = 15.0
 
 

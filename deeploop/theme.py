@@ -14,10 +14,8 @@ TEXT = "var(--jp-content-font-color1, #1f2328)"
 MUTED = "var(--jp-content-font-color2, #57606a)"
 BORDER = "var(--jp-border-color2, #d0d7de)"
 LINK = "var(--jp-content-link-color, #0b57d0)"
-SURFACE = "var(--jp-layout-color1, transparent)"
 
 GREEN, GREY, RED, BLUE, AMBER = "#166534", "#4b5563", "#b91c1c", "#1d4ed8", "#92400e"
-PILL_TEXT = "#ffffff"
 
 _FILLS = {
     GREEN: ("keep", "passed", "done", "finished", "confirmed", "ok", "success", "high"),
@@ -39,14 +37,3 @@ def fill(status: str) -> str:
     """The pill colour for a status word (grey for words it does not know)."""
     word = str(status or "").strip().lower()
     return FILL.get(word) or FILL.get(word.split(":")[0].split(" ")[0], GREY)
-
-
-def contrast(foreground: str, background: str) -> float:
-    """WCAG contrast ratio of two #rrggbb colours (for tests and checks)."""
-    def luminance(colour: str) -> float:
-        colour = colour.lstrip("#")
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)

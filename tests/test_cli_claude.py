@@ -13,8 +13,7 @@ from deeploop.models import pricing
 @pytest.fixture(autouse=True)
 def clean(monkeypatch):
     monkeypatch.setattr(childenv, "_passed", set())
-    yield
-    pricing.clear_user_prices()
+    monkeypatch.setattr(pricing, "_USER", {})  # --price must not outlive the test
 
 
 def test_price_flag_prices_the_models_named_on_the_command_line(runs_root, capsys, monkeypatch):

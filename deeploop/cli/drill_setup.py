@@ -11,7 +11,8 @@ from pathlib import Path
 from ..budget import DEFAULT_MAX_SECONDS, DEFAULT_MAX_TOKENS, DEFAULT_MAX_USD, Budget
 from ..drill.fanout import ANGLES, FanoutAnswerer
 from ..drill.session import DrillSession
-from ..drill.answerers import ListAnswers, ModelAnswerer, answers_from_lines
+from ..drill.answerers import ListAnswers, ModelAnswerer
+from ..drill.replies import nonempty_lines
 from ..drill.verify import Verifier
 from ..errors import InputError
 from ..fileio import read_text
@@ -34,9 +35,8 @@ def answer_lines(args) -> list[str] | None:
     if args.answerer or args.fanout:
         raise InputError("--answers cannot be combined with --answerer or --fanout")
     if args.answers == "-":
-        return answers_from_lines(sys.stdin.read().splitlines())
-    return answers_from_lines(read_text(Path(args.answers).expanduser(), "answers file")
-                              .splitlines())
+        return nonempty_lines(sys.stdin.read())
+    return nonempty_lines(read_text(Path(args.answers).expanduser(), "answers file"))
 
 
 def build_budget(args, node) -> Budget:

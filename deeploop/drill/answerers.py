@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from ..fileio import read_text
 from ..models import Model
@@ -56,15 +56,11 @@ class ListAnswers:
         return Reply(self.answers[self.position - 1], source=self.source, line=self.position)
 
 
-def answers_from_lines(lines: Iterable[str]) -> list[str]:
-    """One answer per non-blank line; blank lines are skipped, not rejected."""
-    return [line.strip() for line in lines if line.strip()]
-
-
 def file_answers(path: str | Path, start: int = 0) -> ListAnswers:
-    """``--answers FILE``: ``start`` answers are skipped (used before a resume)."""
+    """``--answers FILE``, one answer a non-blank line: ``start`` answers are
+    skipped (used before a resume)."""
     text = read_text(Path(path).expanduser(), "answers file")
-    return ListAnswers(answers_from_lines(text.splitlines()), start=start,
+    return ListAnswers(nonempty_lines(text), start=start,
                        path=str(Path(path).expanduser().resolve()))
 
 

@@ -116,14 +116,3 @@ def _prose_flags(claim: str) -> tuple[str, ...]:
     if _SHOUTED_BEDROCK.search(claim) or _KEYWORD_BEDROCK.search(claim):
         return ("bedrock-in-prose",)
     return ()
-
-
-def answer_text(action: Action) -> str:
-    """The canonical answer line for an action (what the widget's buttons send)."""
-    if action.kind is Kind.STOP:
-        return "STOP"
-    if action.kind is Kind.BEDROCK:
-        return f"BEDROCK:{action.category}" + (f" — {action.rationale}" if action.rationale else "")
-    if action.kind is Kind.BRANCH:
-        return f"BRANCH:{action.claim}"
-    return action.claim

@@ -16,8 +16,8 @@ Violations (each round lists the ones that round caused):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from ..judges import Verdict
 from .tree import Tree
 
 MAX_QUESTION_CHARS = 250
@@ -32,13 +32,6 @@ _JOINED = [
 ]
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass
-class Verdict:
-    score: float
-    violations: list[str] = field(default_factory=list)
-    detail: dict = field(default_factory=dict)
 
 
 def tree_score(tree: Tree) -> float:

@@ -15,9 +15,6 @@ from ..errors import InputError
 from .answers import Action, Kind, RejectedAnswer
 from .tree import MAX_DEPTH, Node, Tree, bedrock_marker, leftmost_open_leaf, node_at, replace_at
 
-OUTCOMES = {Kind.DESCEND: "advanced", Kind.BEDROCK: "bedrock",
-            Kind.BRANCH: "branch", Kind.STOP: "stop"}
-
 
 @dataclass(frozen=True)
 class Applied:

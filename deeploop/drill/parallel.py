@@ -34,7 +34,6 @@ from ..models.base import Completion
 from ..usage import Usage
 
 INCOMPLETE = "INVESTIGATION_INCOMPLETE"
-FAILURES = ("timeout", "error", "empty", "incomplete")
 SNIPPET_CHARS = 200
 WARM_IF_LOADED = ("anthropic",)
 

@@ -61,10 +61,6 @@ class Node:
         return self.leaves - self.closed
 
     @property
-    def is_open_leaf(self) -> bool:
-        return self.bedrock is None and not self.children
-
-    @property
     def rationale(self) -> str:
         return str(dict(self.extra).get("rationale") or "")
 

@@ -49,7 +49,3 @@ def meta_trigger(experiments: int, *, kept: bool, previous_best: float | None,
     if interval_due(experiments, interval):
         return f"interval: {experiments} experiments (every {interval})"
     return None
-
-
-def cohort_due(entries: int, size: int = COHORT_SIZE) -> bool:
-    return entries > 0 and entries % size == 0

@@ -106,10 +106,6 @@ def set_price(model: str, price: Price) -> None:
     _USER[model] = price
 
 
-def clear_user_prices() -> None:
-    _USER.clear()
-
-
 def parse_price_flag(text: str) -> Price:
     """``IN/OUT`` dollars per million tokens, e.g. ``3/15``."""
     parts = (text or "").split("/")

@@ -20,7 +20,7 @@ bill:
 Tokens are counted as one per four UTF-8 bytes. ``POST
 /v1/messages/count_tokens`` answers ``{"input_tokens": N}`` for the same
 count (free: no usage, no cache change). Served over HTTP on 127.0.0.1
-(``serve``) or to an ``httpx2.MockTransport`` (``transport_handler``).
+(``serve``).
 """
 from __future__ import annotations
 
@@ -166,16 +166,6 @@ class StandIn:
                         web_searches=answer.get("web_searches"), **usage)
         self.replies.append(reply)
         return 200, {}, reply
-
-    def transport_handler(self):
-        """A handler for ``httpx2.MockTransport``."""
-        import httpx2
-
-        def handler(request):
-            status, headers, payload = self.route(request.url.path,
-                                                  json.loads(request.content))
-            return httpx2.Response(status, headers=headers, json=payload)
-        return handler
 
     def serve(self) -> "Server":
         return Server(self)

@@ -21,6 +21,8 @@ what the core shows and ends runs with, as the core never imports this
 package: the run-list tables (``runlist``) and the report builder
 (``report.build_report``, which ``deeploop.reporting.end_with_report`` calls).
 """
+from importlib import import_module
+
 from ..reporting import use_report_builder
 from ..runs import show_runs_with
 from . import runlist
@@ -41,15 +43,10 @@ use_report_builder(_build_report)
 
 __all__ = ["DrillWidget", "ExperimentMonitor", "HEADLINE_MIME", "RunBrowser", "record_headline"]
 
+_WIDGETS = {"ExperimentMonitor": "monitor", "DrillWidget": "drill_widget", "RunBrowser": "browser"}
+
 
 def __getattr__(name):
-    if name == "ExperimentMonitor":  # lazy: only a notebook needs ipywidgets
-        from .monitor import ExperimentMonitor
-        return ExperimentMonitor
-    if name == "DrillWidget":
-        from .drill_widget import DrillWidget
-        return DrillWidget
-    if name == "RunBrowser":
-        from .browser import RunBrowser
-        return RunBrowser
+    if name in _WIDGETS:  # lazy: only a notebook needs ipywidgets
+        return getattr(import_module(f"{__name__}.{_WIDGETS[name]}"), name)
     raise AttributeError(f"module 'deeploop.notebook' has no attribute {name!r}")

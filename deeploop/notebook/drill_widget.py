@@ -27,7 +27,7 @@ from ..drill.session import DrillSession
 from ..drill.tree import BEDROCK_CATEGORIES
 from ..runs import resolve_run
 from ..templating import fragment, safe
-from .live import LiveDisplay, SnapshotReprs
+from .live import SnapshotReprs
 
 
 class DrillWidget(SnapshotReprs):
@@ -166,24 +166,10 @@ class DrillWidget(SnapshotReprs):
                          ["", render_text(session.tree)])
         return html, text
 
-    def _show(self) -> None:
-        display = LiveDisplay(self.box, self.snapshot)
-        self._displays.append(display)
-        # shown after the end (and after its report): the snapshot alone
-        display.frozen = self.session.finished and (
-            not self.report or (self.reporter is not None and not self.reporter.is_alive()))
-        display.show()
-
-    def _refresh_displays(self) -> None:
-        for display in self._displays:
-            display.refresh()
-
-    def _freeze(self) -> None:
-        for display in self._displays:
-            display.freeze()
-
     def _ipython_display_(self) -> None:
-        self._show()
+        # shown after the end (and after its report): the snapshot alone
+        self._show(self.session.finished and (
+            not self.report or (self.reporter is not None and not self.reporter.is_alive())))
 
 
 def _ended(session: DrillSession) -> str:

@@ -8,19 +8,12 @@ and can be mailed as is.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ..errors import require
 from ..fileio import atomic_write_text
 
 TEMPLATES = Path(__file__).with_name("templates")
-
-# src=/href= pointing at the network, url(http...) in CSS, or a JS module import.
-_EXTERNAL = re.compile(
-    r"""(?:\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//)"""
-    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)"""
-    r"""|(?:\bimport\s[^;]*?from\s*["'](?:https?:)?//)""", re.IGNORECASE)
 
 
 def export_html(notebook: Path, html_path: Path, *, hide_code: bool = True,
@@ -41,8 +34,3 @@ def export_html(notebook: Path, html_path: Path, *, hide_code: bool = True,
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     atomic_write_text(html_path, body)
     return Path(html_path)
-
-
-def external_links(html: str) -> list[str]:
-    """Places where a page would fetch something from the network (for checks)."""
-    return [m.group(0) for m in _EXTERNAL.finditer(html)]

@@ -21,7 +21,7 @@ from typing import Callable
 
 from ..errors import InputError
 from ..harness import drive
-from ..meta.opening import experiment_place, open_experiment  # noqa: F401
+from ..meta.opening import open_experiment  # noqa: F401  (job.open_experiment, docs/notebooks.md)
 from ..reporting import end_with_report
 from ..runs import read_outcome
 

@@ -103,7 +103,25 @@ class SnapshotReprs:
     """The reprs of a widget that keeps a static view of itself: ``snapshot()``
     gives (html, text) of what it shows now, and ``box`` is its ipywidgets
     container. Front ends with a live kernel get the widget; everything else
-    (nbconvert, GitHub, a reopened notebook) gets the snapshot."""
+    (nbconvert, GitHub, a reopened notebook) gets the snapshot. Each time it
+    is displayed its ``LiveDisplay`` joins ``_displays`` (the subclass sets
+    the list), which ``_refresh_displays`` and ``_freeze`` bring up to date."""
+
+    def _show(self, frozen: bool = False) -> None:
+        """Display it under a new LiveDisplay; ``frozen`` (shown after the end):
+        the snapshot alone."""
+        display = LiveDisplay(self.box, self.snapshot)
+        self._displays.append(display)
+        display.frozen = frozen
+        display.show()
+
+    def _refresh_displays(self) -> None:
+        for display in self._displays:
+            display.refresh()
+
+    def _freeze(self) -> None:
+        for display in self._displays:
+            display.freeze()
 
     def _repr_mimebundle_(self, **kwargs):
         html, text = self.snapshot()

@@ -126,7 +126,7 @@ class ExperimentMonitor(SnapshotReprs):
             self._set_status("running")
             self.job.start()
         if _kernel() is not None and not self._displays:
-            self._show()
+            self._show(self.ended)
         if wait:
             self.wait(timeout)
         return self
@@ -332,8 +332,7 @@ class ExperimentMonitor(SnapshotReprs):
         self.report_shown = event.get("report") or ""
         self._set_status(line, self.report_shown)
         self._label()
-        for display in self._displays:
-            display.freeze()
+        self._freeze()
         for callback in self._callbacks:
             try:
                 callback(outcome or None)
@@ -379,22 +378,12 @@ class ExperimentMonitor(SnapshotReprs):
             lines.append(f"report: {report}")
         return html, "\n".join(lines)
 
-    def _show(self) -> None:
-        display = LiveDisplay(self.box, self.snapshot)
-        self._displays.append(display)
-        display.frozen = self.ended  # shown after the end: the snapshot alone
-        display.show()
-
-    def _refresh_displays(self) -> None:
-        for display in self._displays:
-            display.refresh()
-
     def _ipython_display_(self) -> None:
         kernel = _kernel()
         current = kernel.get_parent() if kernel is not None else None
         if any(d.parent is not None and d.parent == current for d in self._displays):
             return  # start() already showed it in this cell
-        self._show()
+        self._show(self.ended)
 
 
 def _ui_poll():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..experiment.results import Results, RowStatus
+from ..experiment.results import Results
 from ..runs import parse_ts
 
 VERDICTS = ("confirmed", "refuted", "crashed", "untested")
@@ -66,11 +66,6 @@ def top_hits(results: Results, limit: int | None = 10) -> list[Hit]:
         best = row.val_bpb if best is None else min(best, row.val_bpb)
     hits.sort(key=lambda h: (-h.improvement, h.n))
     return hits[:limit] if limit is not None else hits
-
-
-def kept_labels(results: Results, limit: int = 24) -> list[Hit]:
-    """The keeps worth a label on the chart: the biggest gains, in row order."""
-    return sorted(top_hits(results, limit), key=lambda h: h.n)
 
 
 # -- the meta-analysis timeline ------------------------------------------------------
@@ -224,11 +219,6 @@ def _add_cost(spent: Spending, cost) -> None:
     spent.input_tokens += _int(cost.get("input_tokens"), 0)
     spent.output_tokens += _int(cost.get("output_tokens"), 0)
     spent.calls += _int(cost.get("calls"), 0)
-
-
-def status_counts(results: Results) -> dict[str, int]:
-    """keep / discard / crash among experiments (baseline rows not counted)."""
-    return {s.value: results.count(s) for s in RowStatus}
 
 
 def _list(value) -> list:

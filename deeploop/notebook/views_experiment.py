@@ -14,7 +14,6 @@ from ..templating import fragment, pill, render, safe
 from .viewkit import (BLUE, GREEN, GREY, RED, Html, Note, clock, figure, finish, fixed, section,
                       short, signed, table, text_table)
 
-CONFIDENCE_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 VERDICT_COLOURS = {"confirmed": "#166534", "refuted": "#b91c1c", "crashed": "#92400e",
                    "untested": "#6b7280", "pending": "#1d4ed8"}
 

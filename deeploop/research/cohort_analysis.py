@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..meta.cohort import CohortMetrics, cohort_metrics, split_cohorts
 from ..meta.triggers import COHORT_SIZE
-from .knowledge import normalise
+from .knowledge import normalise, split_list
 from .program_doc import MAX_SEARCHES, searches_of
 
 THIN_LOW_PCT = 40.0
@@ -39,10 +39,6 @@ class Analysis:
     change: list[str] = field(default_factory=list)
     recommendations: list[str] = field(default_factory=list)
     strategy: str = ""
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in (value or "").split("|") if part.strip()]
 
 
 def _short(question: str, limit: int = 70) -> str:
@@ -103,7 +99,7 @@ def recommend(all_rows: list[dict], cohort: list[dict], limit: int = RECOMMENDAT
     counts, best, first, text = Counter(), {}, {}, {}
     for order, row in enumerate(cohort):
         rank = _RANK.get((row.get("confidence") or "").upper(), 3)
-        for gap in _split(row.get("gaps_identified", "")):
+        for gap in split_list(row.get("gaps_identified", "")):
             key = normalise(gap)
             if key in asked or not gap.endswith("?"):
                 continue

@@ -47,15 +47,13 @@ class KnowledgeIndex:
     rows: list[dict]  # the good rows as read, for cohort statistics
     problems: list[str] = field(default_factory=list)
 
-    def answered_questions(self) -> set[str]:
-        return {normalise(e.question) for e in self.entries}
-
 
 def normalise(question: str) -> str:
     return " ".join(question.lower().replace("?", " ").split())
 
 
-def _split(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
+    """A knowledge-index cell of ``|``-separated items, blanks dropped."""
     return [part.strip() for part in (value or "").split("|") if part.strip()]
 
 
@@ -77,8 +75,8 @@ def parse_index(text: str, source: str = INDEX_FILE) -> KnowledgeIndex:
             continue
         rows.append(row)
         entries.append(Entry(row["question"].strip(), row.get("answer_summary") or "",
-                             _split(row.get("sources")), row["confidence"].strip().upper(),
-                             _split(row.get("gaps_identified")), row["status"].strip(),
+                             split_list(row.get("sources")), row["confidence"].strip().upper(),
+                             split_list(row.get("gaps_identified")), row["status"].strip(),
                              (row.get("program_version") or "").strip(),
                              int(row.get("search_count") or 0)))
     return KnowledgeIndex(entries, rows, problems)

@@ -22,8 +22,8 @@ from ..runs import OUTCOME_FILE, Status, new_run_id, read_outcome
 from .knowledge import read_index
 from .progress import ResearchProgress
 from .program_doc import seeds_of, topic_of
-from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created, exists,
-                     init_research, load_source, open_research, run_path)
+from .rundir import (NODE, ResearchRun, Settings, clean_topic, clear_half_created,
+                     init_research, load_source, open_research)
 from .resume import run_research
 from .synthesizer import Synthesizer, get_synthesizer
 
@@ -87,8 +87,8 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
     tag, root = locate(tag, run_dir)
     Settings().merged(overrides)  # bad numbers fail before anything is created
     constitution, lessons = node_texts()  # an unreadable PROMPT.md or BANS.md too
-    clear_half_created(run_path(tag, root))
-    if exists(tag, root):
+    clear_half_created(ResearchRun.path_for(tag, root))
+    if ResearchRun.exists(tag, root):
         run = open_research(tag, root)
         _check_same_topic(run, topic, questions)
         settings = run.settings().merged(overrides)

@@ -92,7 +92,3 @@ def _listed_sources(report: str) -> set[str]:
     if start < 0:
         return set()
     return set(re.findall(r"^- \[[^\]]*\]\(([^)\s]+)\)", report[start:], re.M))
-
-
-def citations(text: str) -> list[tuple[str, str]]:
-    return CITATION.findall(text)

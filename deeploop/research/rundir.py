@@ -79,14 +79,6 @@ class ResearchRun(RunFolder):
         return ws
 
 
-def run_path(tag: str, root: Path | None = None) -> Path:
-    return ResearchRun.path_for(tag, root)
-
-
-def exists(tag: str, root: Path | None = None) -> bool:
-    return ResearchRun.exists(tag, root)
-
-
 def open_research(tag: str, root: Path | None = None) -> ResearchRun:
     return ResearchRun.open(tag, root, hint=f": create it with deeploop research init "
                                              f"--tag {tag} --topic ...")
@@ -121,11 +113,11 @@ def init_research(tag: str, topic: str | None = None, sources: str | None = None
     beside its place and renamed into it whole (``creating.building``), so a
     kill or a failure half-way leaves no tag, and of two creators at once
     one wins and the other is refused."""
-    path = run_path(tag, root)
+    path = ResearchRun.path_for(tag, root)
     branch = f"research/{tag}"
     check_branch(branch, tag)
     clear_half_created(path)
-    if exists(tag, root):
+    if ResearchRun.exists(tag, root):
         raise InputError(f"research tag {tag!r} already exists ({path}): "
                          f"'deeploop research run --tag {tag}' continues it")
     if (path / EVENTS_FILE).exists():

@@ -85,10 +85,6 @@ def question_prompt(question: str, context: Context) -> str:
                       f"Topic: {context.topic}", f"Question: {question}", ""])
 
 
-def build_prompt(question: str, context: Context) -> str:
-    return stable_prompt(context) + "\n" + question_prompt(question, context)
-
-
 def _get(obj, name, default=None):
     return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 

@@ -89,7 +89,7 @@ def test_cached_counts_match_a_full_walk():
     assert tree.root.closed == sum(1 for n in leaves if n.bedrock is not None)
     assert tree.root.height == max(d for _, d, _ in iter_nodes(tree.root))
     assert leftmost_open_leaf(tree.root) == next(
-        p for n, _, p in iter_nodes(tree.root) if n.is_open_leaf)
+        p for n, _, p in iter_nodes(tree.root) if n.bedrock is None and not n.children)
 
 
 def test_too_deep_chain_is_rejected():

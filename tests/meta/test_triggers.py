@@ -1,6 +1,6 @@
 import pytest
 
-from deeploop.meta.triggers import big_win, cohort_due, interval_due, meta_trigger
+from deeploop.meta.triggers import big_win, interval_due, meta_trigger
 
 
 @pytest.mark.parametrize("n, due", [(0, False), (11, False), (12, True), (13, False), (24, True)])
@@ -22,7 +22,3 @@ def test_meta_trigger_reasons():
     assert meta_trigger(5, kept=True, previous_best=1.0, value=0.99).startswith("big win")
     assert meta_trigger(5, kept=False, previous_best=1.0, value=0.99) is None
     assert meta_trigger(12, kept=False, previous_best=1.0, value=None).startswith("interval")
-
-
-def test_cohorts_of_five():
-    assert [n for n in range(1, 16) if cohort_due(n)] == [5, 10, 15]

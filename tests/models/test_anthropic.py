@@ -13,6 +13,7 @@ import pytest
 
 from deeploop.errors import BudgetRefused, InputError, KeyRejected, ModelError
 from deeploop.models.anthropic import AnthropicModel, build_request, reply_text
+from deeploop.models import pricing
 from deeploop.models.pricing import PRICES
 from deeploop.models.purse import Purse
 from deeploop.models.standin import error, message
@@ -268,15 +269,13 @@ def test_far_from_the_cap_nothing_is_counted():
     assert counts == [] and len(messages) == 1
 
 
-def test_unknown_model_is_refused_in_one_line_unless_priced():
+def test_unknown_model_is_refused_in_one_line_unless_priced(monkeypatch):
+    monkeypatch.setattr(pricing, "_USER", {})  # the price set below must not outlive the test
     with pytest.raises(InputError, match="unknown price for model 'claude-nonesuch'.*--price"):
         AnthropicModel("claude-nonesuch")
-    from deeploop.models.pricing import clear_user_prices, parse_price_flag, set_price
+    from deeploop.models.pricing import parse_price_flag, set_price
     set_price("claude-nonesuch", parse_price_flag("2/8"))
-    try:
-        assert AnthropicModel("claude-nonesuch").price.output == 8
-    finally:
-        clear_user_prices()
+    assert AnthropicModel("claude-nonesuch").price.output == 8
 
 
 def test_every_model_the_sdk_lists_is_priced_or_named_unpriced():

@@ -2,6 +2,7 @@
 have their own conftest.py, so tests never import from conftest)."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,17 @@ DATA = Path(__file__).with_name("data")
 NODE_RUNS = [OWN_NODE_RUNS / f"commit-msg-20261203T{stamp}" for stamp in (
     "190508Z-6a5f00", "190508Z-ea0bd9", "190508Z-b05b64", "190508Z-623910",
     "190509Z-5a3fab", "190509Z-333ebc")]
+
+# src=/href= pointing at the network, url(http...) in CSS, or a JS module import.
+_EXTERNAL = re.compile(
+    r"""(?:\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:\bimport\s[^;]*?from\s*["'](?:https?:)?//)""", re.IGNORECASE)
+
+
+def external_links(html: str) -> list[str]:
+    """Places where a page would fetch something from the network."""
+    return [m.group(0) for m in _EXTERNAL.finditer(html)]
 
 
 def fixture_run(name: str | None = None) -> Path:

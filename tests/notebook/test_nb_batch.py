@@ -5,14 +5,13 @@ import html
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tests.notebook.nbhelpers import DATA, REPO
+from tests.notebook.nbhelpers import DATA, REPO, external_links
 
 from deeploop.errors import InputError, RunLocked
 from deeploop.fileio import file_lock
 from deeploop.notebook import batch as batch_module
 from deeploop.notebook.batch import LOCK_FILE, run_batch
 from deeploop.notebook.grid import load_grid
-from deeploop.notebook.html import external_links
 from deeploop.notebook.session import read_status
 
 GRID = f"""\

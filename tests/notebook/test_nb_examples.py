@@ -7,7 +7,7 @@ import json
 
 import nbformat
 import pytest
-from tests.notebook.nbhelpers import REPO
+from tests.notebook.nbhelpers import REPO, external_links
 
 from deeploop.cli import main
 from deeploop.notebook.parameters import read_parameters
@@ -76,7 +76,7 @@ def check_final_view(notebook, html_path, status: str):
     """The executed notebook keeps the monitor's end state, not a widget: its
     output is the static snapshot (final status, the chart as SVG), and the
     nbconvert HTML shows it with nothing fetched from the network."""
-    from deeploop.notebook.html import export_html, external_links
+    from deeploop.notebook.html import export_html
     nb = nbformat.read(str(notebook), as_version=4)
     monitor = [o for c in nb.cells if c.cell_type == "code" and "ExperimentMonitor(" in c.source
                for o in c.outputs if o.get("output_type") == "display_data"]

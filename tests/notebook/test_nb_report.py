@@ -9,11 +9,10 @@ import nbformat
 import pytest
 from tests.helpers import (OWN_DRILLS, OWN_NODE_RUNS, OWN_RESULTS, OWN_WIDE_RESULTS,
                            RECORDED_DRILLS, RECORDED_NODE_RUNS, RECORDED_RESULTS, recordings)
-from tests.notebook.nbhelpers import NODE_RUNS, copy_run, fixture_run, make_notebook
+from tests.notebook.nbhelpers import NODE_RUNS, copy_run, external_links, fixture_run, make_notebook
 
 from deeploop.errors import InputError, NotFound
 from deeploop.notebook.failures import CellFailed
-from deeploop.notebook.html import external_links
 from deeploop.notebook.report import build_report
 
 RESULTS = OWN_RESULTS

@@ -1,4 +1,4 @@
-from deeploop.research.report_doc import (SECTIONS, add_sources, append_to_section, citations,
+from deeploop.research.report_doc import (CITATION, SECTIONS, add_sources, append_to_section,
                                           new_report, section_for)
 
 
@@ -29,4 +29,5 @@ def test_sections_for_questions():
         "Security Models & Attack Surfaces"
     assert section_for("Which PEP defines task groups?") == "Standards & Protocols"
     assert section_for("Why does X exist?") == "The Problem Space"
-    assert citations("a ([A](x.md#s)) b ([B](https://y))") == [("A", "x.md#s"), ("B", "https://y")]
+    assert CITATION.findall("a ([A](x.md#s)) b ([B](https://y))") == [
+        ("A", "x.md#s"), ("B", "https://y")]

@@ -39,10 +39,6 @@ class Passage:
         """``([doc § section](target))``: the form report.md uses."""
         return f"([{self.label}]({self.target}))"
 
-    def to_dict(self) -> dict:
-        return {"doc": self.doc, "section": self.section, "text": self.text,
-                "score": self.score, "anchor": self.anchor, "target": self.target}
-
 
 @dataclass(frozen=True)
 class Skipped:

@@ -110,12 +110,8 @@ def diff_entries(old: dict[str, Entry], new: dict[str, Entry]) -> tuple[list, li
     return added, updated, removed
 
 
-def _read(path: Path) -> bytes:
-    return path.read_bytes()
-
-
 def update_entries(cached: dict[str, Entry], found: dict[str, FileStat], *, max_bytes: int,
-                   max_words: int, read: Callable[[Path], bytes] = _read,
+                   max_words: int, read: Callable[[Path], bytes] = Path.read_bytes,
                    clock: Callable[[], int] = time.time_ns,
                    ) -> tuple[dict[str, Entry], RefreshStats]:
     """New entries for ``found`` and what changed relative to ``cached``."""
