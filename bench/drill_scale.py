@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deeploop.drill import (BEDROCK_CATEGORIES, DrillSession, apply_action, load_tree,  # noqa: E402
+from deeploop.drill import (BEDROCK_CATEGORIES, Drill, apply_action, load_tree,  # noqa: E402
                             new_tree, parse_answer, render_html, render_text, save_tree)
 
 TARGET_NODES = 10_000
@@ -63,7 +63,7 @@ def timed(fn, repeat: int = 3) -> float:
 
 def session_round(tree, folder: Path) -> float:
     """Median of 20 rounds of a real session on the big tree (writes every round)."""
-    session = DrillSession.start("bench", root=folder / "runs", hard_cap=10_000)
+    session = Drill.start("bench", root=folder / "runs", hard_cap=10_000)
     session.tree = tree  # start the session from the big tree
     save_tree(tree, session.run_dir / "tree.json")
     rounds = []

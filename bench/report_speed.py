@@ -46,10 +46,10 @@ def write_results(path: Path, experiments: int = 500, seed: int = 0) -> None:
 
 def write_drill(root: Path, nodes: int = 2000, seed: int = 0) -> Path:
     """A real drill run (session files, events every round) grown to ``nodes`` claims."""
-    from deeploop.drill import DrillSession
+    from deeploop.drill import Drill
     from deeploop.drill.tree import BEDROCK_CATEGORIES
     rng = random.Random(seed)
-    session = DrillSession.start("Why does our checkout funnel keep regressing?",
+    session = Drill.start("Why does our checkout funnel keep regressing?",
                                  root=root, hard_cap=10 * nodes)
     step, size = 0, 1
     while size < nodes:

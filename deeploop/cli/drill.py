@@ -86,54 +86,54 @@ def cmd_drill(args) -> int:
         args.fanout = int(node.setting("fanout"))
     lines = answer_lines(args)  # read before creating anything: a bad file creates no run
     verifier = build_verifier(args, node)
-    session = open_session(args, node, build_budget(args, node), verifier)
+    drill = open_session(args, node, build_budget(args, node), verifier)
     try:
-        answerer = build_answerer(args, node, lines, session)
+        answerer = build_answerer(args, node, lines, drill)
         if answerer is None:
-            _interactive(session, quiet=args.quiet)
+            _interactive(drill, quiet=args.quiet)
         else:
-            bar = DrillProgress(session.budget.max_rounds, session.rounds, lines=not args.quiet,
+            bar = DrillProgress(drill.budget.max_rounds, drill.rounds, lines=not args.quiet,
                                 disable=args.quiet or args.no_progress or not sys.stderr.isatty())
             try:
-                drive(drill_steps(session, answerer), [bar])
+                drive(drill_steps(drill, answerer), [bar])
             finally:
                 bar.close()
     except KeyboardInterrupt:
-        session.pause("interrupted; resume to continue")
+        drill.pause("interrupted; resume to continue")
         raise
     finally:
-        session.close()
+        drill.close()
     if not args.quiet:
-        print("\n" + render_text(session.tree), end="")
-    print(f"drill {session.run_id}: {session.status} ({session.exit_reason}) — {session.run_dir}")
-    report = end_with_report(session.run_dir, enabled=args.report)
+        print("\n" + render_text(drill.tree), end="")
+    print(f"drill {drill.run_id}: {drill.status} ({drill.exit_reason}) — {drill.run_dir}")
+    report = end_with_report(drill.run_dir, enabled=args.report)
     if report and not args.quiet:
         print(f"report: {report}")
     failing = (Status.FAILED, Status.SPINNING, Status.BUDGET)
-    return 1 if session.status in failing else 0
+    return 1 if drill.status in failing else 0
 
 
-def _interactive(session, quiet: bool = False) -> None:
+def _interactive(drill, quiet: bool = False) -> None:
     """A person answers at the terminal (or through a pipe); end of input pauses."""
     from ..drill.tree import BEDROCK_CATEGORIES
     echo = not sys.stdin.isatty()
-    while not session.finished:
-        question = session.ask()
+    while not drill.finished:
+        question = drill.ask()
         if question is None:
             break
         if not quiet:
-            print(f"\nround {session.rounds + 1} · depth {len(session.tree.cursor)}")
+            print(f"\nround {drill.rounds + 1} · depth {len(drill.tree.cursor)}")
             print(question.text)
             print(f"  ({ANSWER_HELP}; categories: {', '.join(BEDROCK_CATEGORIES)})")
         try:
             line = input("> " if not quiet else "")
         except EOFError:
-            session.pause(f"input ended after round {session.rounds}; resume to continue")
+            drill.pause(f"input ended after round {drill.rounds}; resume to continue")
             break
         if echo and not quiet:
             print(line)
         try:
-            result = session.answer(line)
+            result = drill.answer(line)
         except InputError as exc:
             print(f"  ! {exc}", file=sys.stderr)
             continue

@@ -1,4 +1,4 @@
-"""Turning ``deeploop drill`` flags into a session, an answer source and checks.
+"""Turning ``deeploop drill`` flags into a drill, an answer source and checks.
 
 Everything that can be refused is checked before a run folder is created,
 so bad flags leave no half-made run behind.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..budget import DEFAULT_MAX_SECONDS, DEFAULT_MAX_TOKENS, DEFAULT_MAX_USD, Budget
 from ..drill.fanout import ANGLES, FanoutAnswerer
-from ..drill.session import DrillSession
+from ..drill.drill import Drill
 from ..drill.answerers import ListAnswers, ModelAnswerer
 from ..drill.replies import nonempty_lines
 from ..drill.verify import Verifier
@@ -66,11 +66,11 @@ def open_session(args, node, budget, verifier):
     if args.resume:
         if args.run_id:
             raise InputError("--run-id names a new run; it cannot be used with --resume")
-        return DrillSession.resume(args.resume, **options)
+        return Drill.resume(args.resume, **options)
     if args.seed:
         seed = read_text(Path(args.seed).expanduser(), "seed file")
-        return DrillSession.start(seed=seed, run_id=args.run_id, **options)
-    return DrillSession.start(args.claim, run_id=args.run_id, **options)
+        return Drill.start(seed=seed, run_id=args.run_id, **options)
+    return Drill.start(args.claim, run_id=args.run_id, **options)
 
 
 def _check_source_flags(args, node) -> None:
@@ -92,11 +92,11 @@ def _check_source_flags(args, node) -> None:
                              "--investigator SPEC or --answerer SPEC")
 
 
-def build_answerer(args, node, lines, session):
+def build_answerer(args, node, lines, drill):
     """The unattended answer source, or None when a person answers at the terminal."""
     if lines is not None:
         path = None if args.answers == "-" else str(Path(args.answers).expanduser().resolve())
-        start = session.answers_used.get(path, 0) if path else 0
+        start = drill.answers_used.get(path, 0) if path else 0
         return ListAnswers(lines, start=start, path=path)
     if args.fanout is not None:
         spec = model_spec(args.investigator or args.answerer, node, "--investigator")

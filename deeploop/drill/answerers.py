@@ -1,6 +1,6 @@
 """Answerers for unattended drills: a file of answers, or a model.
 
-A person answers through the session directly (widget, terminal); these
+A person answers through the drill directly (widget, terminal); these
 answerers stand in for the person. Each returns a Reply, or ``None`` when it
 has nothing left (an answers file that ran out: the drill pauses and can be
 resumed). Fanout (several investigators) lives in fanout.py.
@@ -41,7 +41,7 @@ class ListAnswers:
     """Answers from a list (a script, a test, a notebook cell), one per round."""
 
     answers: list[str]
-    start: int = 0          # how many answers were used by earlier sessions
+    start: int = 0          # how many answers were used by earlier drills
     source: str = "file"
     path: str | None = None
     position: int = field(init=False)

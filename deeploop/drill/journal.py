@@ -40,15 +40,15 @@ def make_budget(budget: Budget | None, hard_cap: int | None, node) -> Budget:
     return dataclasses.replace(budget, max_rounds=hard_cap) if hard_cap is not None else budget
 
 
-def emit_round(session, n: int, question, text: str, outcome: str, action, tree, verdict,
+def emit_round(drill, n: int, question, text: str, outcome: str, action, tree, verdict,
                meta: dict, *, circular: bool = False, verification=None, reason: str = "") -> None:
-    log = session.log
+    log = drill.log
     if verification is not None:
         log.emit("bedrock_verified", n, **verification.to_json())
     if meta.get("fanout") is not None:
-        emit_fanout(session, n, meta["fanout"])
+        emit_fanout(drill, n, meta["fanout"])
     fields = {"answer": text, "source": meta["source"], "outcome": outcome,
-              "cursor_before": list(session.tree.cursor),
+              "cursor_before": list(drill.tree.cursor),
               "cursor": None if tree.cursor is None else list(tree.cursor),
               "circular": circular, "violations": verdict.violations}
     if action is not None:
@@ -62,27 +62,27 @@ def emit_round(session, n: int, question, text: str, outcome: str, action, tree,
     if meta["usage"].calls:
         fields["usage"] = meta["usage"].to_json()
     log.emit("answer_emitted", n, **fields)
-    if tree is not session.tree:
-        save_tree(tree, session.run_dir / TREE_FILE)
+    if tree is not drill.tree:
+        save_tree(tree, drill.run_dir / TREE_FILE)
     log.emit("judge_result", n, score=verdict.score, violations=verdict.violations,
              detail=verdict.detail)
-    append_state(session.run_dir, n, question.text, text)
+    append_state(drill.run_dir, n, question.text, text)
 
 
-def emit_fanout(session, n: int, report) -> None:
+def emit_fanout(drill, n: int, report) -> None:
     """One event per investigator, and failures into both improvements files."""
     for result in report.results:
         if result.ok:
-            session.log.emit("subagent_completed", n, angle=result.name,
+            drill.log.emit("subagent_completed", n, angle=result.name,
                              seconds=round(result.seconds, 3))
         else:
-            session.log.emit("subagent_force_killed", n, angle=result.name,
+            drill.log.emit("subagent_force_killed", n, angle=result.name,
                              reason=result.status, seconds=round(result.seconds, 3),
                              snippet=result.snippet)
-    paths = [session.run_dir / "improvements.md"]
-    if session.node.improvements_path is not None:
-        paths.append(session.node.improvements_path)
-    log_improvements(paths, session.run_id, n, report.failed)
+    paths = [drill.run_dir / "improvements.md"]
+    if drill.node.improvements_path is not None:
+        paths.append(drill.node.improvements_path)
+    log_improvements(paths, drill.run_id, n, report.failed)
 
 
 def append_state(run_dir: Path, n: int, question: str, answer: str) -> None:

@@ -5,7 +5,7 @@
   leftmost open leaf in pre-order, or ``None`` when none is left;
 - branch: a sibling under the active claim's parent; the cursor moves to it;
   refused at the root, which has no parent;
-- stop: the tree is unchanged (the session ends the run).
+- stop: the tree is unchanged (the drill ends the run).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ the lessons and the numbered ancestor chain, never siblings; their output is
 cut to its first question line and the raw size is kept for the judge. A
 model that can call tools (Claude) is made to call ``ask_question`` with the
 one question (its system prompt, PROMPT.md and BANS.md, is the cached
-prefix); a reply without a question is retried once by the session.
+prefix); a reply without a question is retried once by the drill.
 """
 from __future__ import annotations
 

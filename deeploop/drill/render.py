@@ -55,7 +55,7 @@ def render_html(tree: Tree, title: str = "Depth tree") -> str:
 
 
 def summary_html(summary: str, tree: Tree) -> str:
-    """A one-line summary above the tree (a drill run or session in a notebook)."""
+    """A one-line summary above the tree (a drill in a terminal or a notebook)."""
     return fragment(TEMPLATE, "summary", summary, safe(render_html(tree)))
 
 

@@ -1,4 +1,4 @@
-"""What questioners and answer sources hand back to a drill session."""
+"""What questioners and answer sources hand back to a drill."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +9,7 @@ from .tree import DEFAULT_TAG
 
 
 class EmptyReply(ModelError):
-    """A model answered with nothing usable; the session retries once."""
+    """A model answered with nothing usable; the drill retries once."""
 
 
 @dataclass

@@ -25,7 +25,7 @@ from .questioner import get_questioner
 from .treefile import TREE_FILE, load_tree, save_tree, tree_to_json
 
 
-def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=None,
+def resume_drill(cls, run, *, root: Path | None = None, node=None, questioner=None,
                    verifier=None, budget=None, hard_cap=None, clock=None, ts_clock=None,
                    listeners=(), stop=None):
     run_dir = resolve_run(str(run), root)
@@ -48,22 +48,22 @@ def resume_session(cls, run, *, root: Path | None = None, node=None, questioner=
     try:  # a dead process's run is taken over with a run_stale event
         lock.enter_context(hold(DrillRun(run_dir, run_dir.name), check=check))
         history, asker = loaded["history"], loaded["asker"]
-        session = cls(run_dir, history, node=loaded["node"], questioner=asker,
+        drill = cls(run_dir, history, node=loaded["node"], questioner=asker,
                       verifier=verifier, budget=make_budget(budget, hard_cap, loaded["node"]),
                       clock=clock, ts_clock=ts_clock, listeners=listeners, lock=lock, stop=stop)
         if history.legacy:
-            session.log.emit("drill_adopted", started=precise_now(), base_rounds=history.rounds,
+            drill.log.emit("drill_adopted", started=precise_now(), base_rounds=history.rounds,
                              base_tree=tree_to_json(history.tree), questioner=asker.spec)
-        _complete_open_round(session)
-        _sync_tree_file(session)
-        if session.tree.finished:
-            _refuse_finished(session, history)
-        session.log.emit("drill_resumed", started=precise_now(), questioner=asker.spec,
-                         hard_cap=session.budget.max_rounds, rounds=session.rounds)
+        _complete_open_round(drill)
+        _sync_tree_file(drill)
+        if drill.tree.finished:
+            _refuse_finished(drill, history)
+        drill.log.emit("drill_resumed", started=precise_now(), questioner=asker.spec,
+                         hard_cap=drill.budget.max_rounds, rounds=drill.rounds)
     except BaseException:
         lock.close()
         raise
-    return session
+    return drill
 
 
 def _check_is_drill(run_dir: Path) -> None:
@@ -104,39 +104,39 @@ def open_round(events: list[dict]) -> tuple[dict, dict, bool] | None:
     return flight, question, judged
 
 
-def _complete_open_round(session) -> None:
+def _complete_open_round(drill) -> None:
     """The answer is recorded (the commit point); write what followed it."""
-    found = open_round(read_journal(session.run_dir, strict=False))
+    found = open_round(read_journal(drill.run_dir, strict=False))
     if found is None:
         return
     event, question, judged = found
-    n = int(event.get("round") or session.rounds)
+    n = int(event.get("round") or drill.rounds)
     text = str(question.get("question", ""))
     if not judged:
-        verdict = judge_round(session.tree, question=text,
+        verdict = judge_round(drill.tree, question=text,
                               raw_chars=int(question.get("raw_chars") or 0),
                               raw_lines=int(question.get("raw_lines") or 1),
                               move_violations=tuple(event.get("violations") or ()))
-        session.log.emit("judge_result", n, score=verdict.score, violations=verdict.violations,
+        drill.log.emit("judge_result", n, score=verdict.score, violations=verdict.violations,
                          detail=verdict.detail)
-        session.last_verdict = verdict
-    state = session.run_dir / "state.md"
+        drill.last_verdict = verdict
+    state = drill.run_dir / "state.md"
     if not state.exists() or f"--- round {n} ---" not in state.read_text(encoding="utf-8"):
-        append_state(session.run_dir, n, text, str(event.get("answer", "")))
-    session.log.emit("ralph_iter_end", n, done=session.tree.done,
+        append_state(drill.run_dir, n, text, str(event.get("answer", "")))
+    drill.log.emit("ralph_iter_end", n, done=drill.tree.done,
                      reason=f"{event.get('outcome')}; completed on resume")
 
 
-def _sync_tree_file(session) -> None:
-    path = session.run_dir / TREE_FILE
-    if path.exists() and tree_to_json(load_tree(path)) == tree_to_json(session.tree):
+def _sync_tree_file(drill) -> None:
+    path = drill.run_dir / TREE_FILE
+    if path.exists() and tree_to_json(load_tree(path)) == tree_to_json(drill.tree):
         return
-    save_tree(session.tree, path)
-    session.log.emit("tree_repaired", session.rounds or None,
+    save_tree(drill.tree, path)
+    drill.log.emit("tree_repaired", drill.rounds or None,
                      reason=f"{TREE_FILE} did not match the journal; rewritten from events")
 
 
-def _refuse_finished(session, history: History) -> None:
-    if not history.legacy and not (session.run_dir / OUTCOME_FILE).exists():
-        session.end(Status.PASSED, "every branch reached bedrock")  # killed before saying so
-    raise InputError(f"drill {session.run_id} is finished: no open leaves")
+def _refuse_finished(drill, history: History) -> None:
+    if not history.legacy and not (drill.run_dir / OUTCOME_FILE).exists():
+        drill.end(Status.PASSED, "every branch reached bedrock")  # killed before saying so
+    raise InputError(f"drill {drill.run_id} is finished: no open leaves")

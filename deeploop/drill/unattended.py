@@ -1,6 +1,6 @@
 """Unattended drills: an answerer answers every round until the drill ends.
 
-The loop is the session's own round, repeated: ask, get a reply, record it.
+The loop is the drill's own round, repeated: ask, get a reply, record it.
 It stops when the tree closes (passed), on a STOP answer (aborted), on a
 ``STOP`` file in the run folder (paused, resumable), at the round cap or a
 budget, when the answers run out (paused, resumable), after ``spin_limit``
@@ -21,17 +21,17 @@ from ..models.purse import attach
 from ..runs import Status
 from .answers import RejectedAnswer
 from .replies import Reply
-from .session import DrillSession, RoundResult
+from .drill import Drill, RoundResult
 from .answerers import Answerer
 
 ROUND = "drill_round"  # the step record of a recorded round (not journaled)
 
 
-def run_drill(session: DrillSession, answerer: Answerer,
+def run_drill(drill: Drill, answerer: Answerer,
               on_round: Callable[[RoundResult], None] | None = None) -> str:
-    """Drive ``session`` with ``answerer`` to its end; return the final status.
+    """Drive ``drill`` with ``answerer`` to its end; return the final status.
     ``drill_steps`` driven, each round's result handed to ``on_round``."""
-    return drive(drill_steps(session, answerer), [on_rounds(on_round)] if on_round else [])
+    return drive(drill_steps(drill, answerer), [on_rounds(on_round)] if on_round else [])
 
 
 def on_rounds(callback: Callable[[RoundResult], None]) -> Listener:
@@ -39,53 +39,53 @@ def on_rounds(callback: Callable[[RoundResult], None]) -> Listener:
     return on(ROUND, lambda step: callback(step["result"]))
 
 
-def drill_steps(session: DrillSession, answerer: Answerer) -> Generator[dict, None, str]:
+def drill_steps(drill: Drill, answerer: Answerer) -> Generator[dict, None, str]:
     """The unattended drill as a generator of step records, returning the
-    final status: the session's events as journaled (``question_emitted``,
+    final status: the drill's events as journaled (``question_emitted``,
     ``answer_emitted``, ``judge_result``, ``ralph_iter_end``, ...) and after
     each recorded round a ``drill_round`` record carrying its ``RoundResult``.
 
-    It borrows ``session``: closed between steps (or interrupted: Ctrl-C),
-    it leaves the session whole (no round half-recorded, the question asked
+    It borrows ``drill``: closed between steps (or interrupted: Ctrl-C),
+    it leaves the drill whole (no round half-recorded, the question asked
     still pending), for the caller to go on with or close (recorded
     ``paused``, resumable). An error, in the loop or thrown in by a listener,
     ends the drill ``failed`` with the error as its reason, as every loop
     records one (``harness.record_end``), and goes on up."""
     pending: list[dict] = []
     collect = pending.append
-    session.log.listeners.append(collect)
+    drill.log.listeners.append(collect)
     try:
-        yield from _rounds(session, answerer, pending)
+        yield from _rounds(drill, answerer, pending)
     except Exception as exc:
-        record_end(exc, lambda reason, status, crashed: each([lambda: session.end(status, reason)]))
+        record_end(exc, lambda reason, status, crashed: each([lambda: drill.end(status, reason)]))
         raise
     finally:
-        session.log.listeners.remove(collect)
-    return str(session.status)
+        drill.log.listeners.remove(collect)
+    return str(drill.status)
 
 
-def _rounds(session: DrillSession, answerer: Answerer, pending: list[dict]) -> Iterator[dict]:
-    spin_limit = int(session.node.setting("spin_limit"))
-    attach(answerer, session.purse)  # a model answering spends from the drill's purse too
+def _rounds(drill: Drill, answerer: Answerer, pending: list[dict]) -> Iterator[dict]:
+    spin_limit = int(drill.node.setting("spin_limit"))
+    attach(answerer, drill.purse)  # a model answering spends from the drill's purse too
     unusable = 0
-    while not session.finished:
-        question = session.ask()
+    while not drill.finished:
+        question = drill.ask()
         yield from drain(pending)
         if question is None:
             break
-        reply = _reply(session, answerer, question.text)
+        reply = _reply(drill, answerer, question.text)
         yield from drain(pending)
         if reply is None:
             break
         try:
-            result = _record(session, answerer, reply)
+            result = _record(drill, answerer, reply)
         except RejectedAnswer:  # recorded as a round with its violation; ask again
-            result = session.last_result
+            result = drill.last_result
         except InputError as exc:  # unusable and unrecorded (e.g. "BRANCH:" with no claim)
             unusable += 1
             if unusable >= 2:
-                session.end(Status.FAILED, f"{answerer.source} gave unusable answers twice "
-                                           f"in round {session.rounds + 1}: {exc}")
+                drill.end(Status.FAILED, f"{answerer.source} gave unusable answers twice "
+                                           f"in round {drill.rounds + 1}: {exc}")
             yield from drain(pending)
             continue
         unusable = 0
@@ -93,25 +93,25 @@ def _rounds(session: DrillSession, answerer: Answerer, pending: list[dict]) -> I
         if result is not None:
             yield {"type": ROUND, "round": result.round, "outcome": result.outcome,
                    "status": result.status, "result": result}
-        if not session.finished and session.circular_streak >= spin_limit:
-            session.end(Status.SPINNING, f"{session.circular_streak} circular answers in a row")
+        if not drill.finished and drill.circular_streak >= spin_limit:
+            drill.end(Status.SPINNING, f"{drill.circular_streak} circular answers in a row")
     yield from drain(pending)
 
 
-def _reply(session: DrillSession, answerer: Answerer, question: str) -> Reply | None:
+def _reply(drill: Drill, answerer: Answerer, question: str) -> Reply | None:
     """One reply, retrying a failed or empty one once; None when the drill stops here."""
-    n = session.rounds + 1
-    answered, reply = session.call_twice(
-        answerer.source, lambda: answerer.answer(question, session.tree.chain(), round=n),
+    n = drill.rounds + 1
+    answered, reply = drill.call_twice(
+        answerer.source, lambda: answerer.answer(question, drill.tree.chain(), round=n),
         charge=True)  # a failed call costs too
     if answered and reply is None:
-        session.pause(f"answers ran out after round {session.rounds}; resume with more answers")
+        drill.pause(f"answers ran out after round {drill.rounds}; resume with more answers")
     return reply
 
 
-def _record(session: DrillSession, answerer: Answerer, reply: Reply) -> RoundResult:
+def _record(drill: Drill, answerer: Answerer, reply: Reply) -> RoundResult:
     if reply.blocked:
-        return session.record_blocked(reply)
-    return session.answer(reply.text, source=reply.source, tag=reply.tag, usage=reply.usage,
+        return drill.record_blocked(reply)
+    return drill.answer(reply.text, source=reply.source, tag=reply.tag, usage=reply.usage,
                           line=reply.line, answers_file=getattr(answerer, "path", None),
                           fanout=reply.fanout)

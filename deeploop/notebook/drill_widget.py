@@ -1,9 +1,9 @@
 """``DrillWidget``: drill a claim in a notebook cell, one question at a time.
 
-The widget is a view over a DrillSession: every button builds the same
+The widget is a view over a Drill: every button builds the same
 answer text a person would type in the terminal (``BEDROCK:<category> —
 rationale``, ``BRANCH:<claim>``, ``STOP``) and passes it to
-``session.answer``, so the run folder is identical whichever way the drill
+``drill.answer``, so the run folder is identical whichever way the drill
 was answered. Headless use (tests, scripts): set ``answer_box.value`` and
 call ``answer_button.click()``.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import DeeploopError, InputError, require
 from ..drill.render import TEMPLATE, render_html, render_text
-from ..drill.session import DrillSession
+from ..drill.drill import Drill
 from ..drill.tree import BEDROCK_CATEGORIES
 from ..runs import resolve_run
 from ..templating import fragment, safe
@@ -38,7 +38,7 @@ class DrillWidget(SnapshotReprs):
                  report: bool = False, **options):
         self._w = require("ipywidgets", "notebook")
         root = Path(root) if root else None  # a notebook parameter arrives as a string
-        self.session = _open(claim_or_run, claim, run, root, options)
+        self.drill = _open(claim_or_run, claim, run, root, options)
         self.report = report
         self.report_path: Path | None = None
         self.reporter: threading.Thread | None = None
@@ -83,7 +83,7 @@ class DrillWidget(SnapshotReprs):
     def submit(self, text: str) -> None:
         """Answer the current question with ``text``; errors show in the widget."""
         try:
-            result = self.session.answer(text)
+            result = self.drill.answer(text)
         except InputError as exc:
             self._say(str(exc), error=True)
             self.refresh(keep_message=True)
@@ -95,24 +95,24 @@ class DrillWidget(SnapshotReprs):
         self.answer_box.value = ""
         self._say(result.message)
         self.refresh(keep_message=True)
-        if self.session.finished:
+        if self.drill.finished:
             self._end_with_report()
         self._refresh_displays()
 
     def refresh(self, keep_message: bool = False) -> None:
-        session = self.session
-        question = session.ask()
-        cap = session.budget.max_rounds
+        drill = self.drill
+        question = drill.ask()
+        cap = drill.budget.max_rounds
         if question is not None:
             self.question_label.value = fragment(TEMPLATE, "question", question.text)
             state = "in progress"
         else:
-            self.question_label.value = fragment(TEMPLATE, "ended", _ended(session))
-            state = str(session.status)
-        self.round_label.value = f"Round {session.rounds} of {cap} · {state} · {session.run_id}"
-        self.tree_view.value = render_html(session.tree)
+            self.question_label.value = fragment(TEMPLATE, "ended", _ended(drill))
+            state = str(drill.status)
+        self.round_label.value = f"Round {drill.rounds} of {cap} · {state} · {drill.run_id}"
+        self.tree_view.value = render_html(drill.tree)
         for button in self.buttons:
-            button.disabled = session.finished
+            button.disabled = drill.finished
         if not keep_message:
             self.message.value = ""
 
@@ -122,14 +122,14 @@ class DrillWidget(SnapshotReprs):
             return
         if self.reporter is not None:
             return
-        self.session.close()  # release the run before a report reads it
+        self.drill.close()  # release the run before a report reads it
         self.reporter = threading.Thread(target=self._build_report, daemon=True)
         self.reporter.start()
 
     def _build_report(self) -> None:
         from ..reporting import end_with_report
         lines = []
-        self.report_path = end_with_report(self.session.run_dir, warn=lines.append)
+        self.report_path = end_with_report(self.drill.run_dir, warn=lines.append)
         if self.report_path:
             self._say(f"report: {self.report_path}")
         else:
@@ -144,7 +144,7 @@ class DrillWidget(SnapshotReprs):
 
     def close(self) -> None:
         """Release the run (an unfinished drill is recorded as paused) and the widgets."""
-        self.session.close()
+        self.drill.close()
         self.box.close()
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -155,39 +155,39 @@ class DrillWidget(SnapshotReprs):
 
     def snapshot(self) -> tuple[str, str]:
         """(HTML, plain text) of what the widget shows now."""
-        session = self.session
+        drill = self.drill
         message = getattr(self, "message_text", "") if self.message.value else ""
-        question = session.ask()
-        asked = question.text if question is not None else _ended(session)
+        question = drill.ask()
+        asked = question.text if question is not None else _ended(drill)
         html = fragment(TEMPLATE, "snapshot", self.round_label.value, asked, question is not None,
                         safe(self.message.value) if message else "",
-                        safe(render_html(session.tree)))
+                        safe(render_html(drill.tree)))
         text = "\n".join([self.round_label.value, asked] + ([message] if message else []) +
-                         ["", render_text(session.tree)])
+                         ["", render_text(drill.tree)])
         return html, text
 
     def _ipython_display_(self) -> None:
         # shown after the end (and after its report): the snapshot alone
-        self._show(self.session.finished and (
+        self._show(self.drill.finished and (
             not self.report or (self.reporter is not None and not self.reporter.is_alive())))
 
 
-def _ended(session: DrillSession) -> str:
-    if session.tree.finished:
+def _ended(drill: Drill) -> str:
+    if drill.tree.finished:
         return "Every branch reached bedrock. The drill is done."
-    return f"The drill has ended: {session.status} ({session.exit_reason})."
+    return f"The drill has ended: {drill.status} ({drill.exit_reason})."
 
 
-def _open(claim_or_run, claim, run, root, options) -> DrillSession:
+def _open(claim_or_run, claim, run, root, options) -> Drill:
     if sum(x is not None for x in (claim_or_run, claim, run)) != 1:
         raise InputError("give DrillWidget one claim or one run id")
     if run is not None:
-        return DrillSession.resume(run, root=root, **options)
+        return Drill.resume(run, root=root, **options)
     if claim is not None:
-        return DrillSession.start(claim, root=root, **options)
+        return Drill.start(claim, root=root, **options)
     if _is_run(claim_or_run, root):
-        return DrillSession.resume(claim_or_run, root=root, **options)
-    return DrillSession.start(claim_or_run, root=root, **options)
+        return Drill.resume(claim_or_run, root=root, **options)
+    return Drill.start(claim_or_run, root=root, **options)
 
 
 def _is_run(text: str, root: Path | None) -> bool:

@@ -118,8 +118,8 @@ def test_render_refuses_clearly(runs_root, capsys):
 def test_bad_flags_exit_2_with_one_line_and_create_no_run(argv, message, runs_root, capsys,
                                                           monkeypatch):
     if "r" in argv:  # a run to resume
-        from deeploop.drill import DrillSession
-        DrillSession.start("x", run_id="r").close()
+        from deeploop.drill import Drill
+        Drill.start("x", run_id="r").close()
     before = sorted(p.name for p in (runs_root / "deeper").iterdir()) \
         if (runs_root / "deeper").exists() else []
     assert main(argv) == 2
@@ -137,12 +137,12 @@ def test_a_failed_drill_exits_1(runs_root, capsys):
 
 def test_a_locked_run_is_refused_by_the_cli(runs_root, capsys, monkeypatch):
     import io
-    from deeploop.drill import DrillSession
+    from deeploop.drill import Drill
     monkeypatch.setattr(sys, "stdin", io.StringIO("a\n"))
-    DrillSession.start("x", run_id="held").close()
+    Drill.start("x", run_id="held").close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from deeploop.drill import DrillSession; "
-         "s = DrillSession.resume('held'); print('holding', flush=True); sys.stdin.read()"],
+        [sys.executable, "-c", "import sys; from deeploop.drill import Drill; "
+         "s = Drill.resume('held'); print('holding', flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert holder.stdout.readline().strip() == "holding"
@@ -229,8 +229,8 @@ def test_killed_for_real_then_resumed_equals_straight(runs_root, tmp_path):
 
 
 def test_render_rebuilds_a_missing_tree_from_the_journal(runs_root, capsys):
-    from deeploop.drill import DrillSession
-    with DrillSession.start("root claim", run_id="nt") as session:
+    from deeploop.drill import Drill
+    with Drill.start("root claim", run_id="nt") as session:
         session.answer("cause A")
     (session.run_dir / "tree.json").unlink()
     assert main(["render", "nt"]) == 0

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from deeploop.drill import DrillSession, run_drill
+from deeploop.drill import Drill, run_drill
 from deeploop.drill.fanout import FanoutAnswerer, investigator_prompt, synthesize
 from deeploop.drill.parallel import JobResult, classify, run_parallel
 from deeploop.drill.verify import SkepticVote, Verifier, bedrock_survives, parse_vote
@@ -113,7 +113,7 @@ def test_investigator_prompt_has_the_question_and_angle_only():
 def test_survivors_are_synthesised_with_a_note_per_failed_angle(node_dir):
     answerer = FanoutAnswerer(Investigators(boundary="sleep", precedent="incomplete"),
                               deadline=DEADLINE)
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     result = run_drill(session, _one_round(answerer))
     assert result == "paused"
     claim = read_tree_json(session.run_dir)["root"]["children"][0]
@@ -149,7 +149,7 @@ class _one_round:
 def test_three_failures_block_and_two_blocked_rounds_fail(node_dir):
     answerer = FanoutAnswerer(Investigators(evidence="sleep", boundary="raise", mechanism="empty"),
                               deadline=DEADLINE)
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     assert run_drill(session, answerer) == "failed"
     assert session.rounds == 2 and session.exit_reason == "2 BLOCKED rounds in a row"
     answers = events_of(session.run_dir, "answer_emitted")
@@ -163,7 +163,7 @@ def test_three_failures_block_and_two_blocked_rounds_fail(node_dir):
 
 def test_a_blocked_round_then_an_answer_resets_the_count():
     answerer = FanoutAnswerer(Investigators(), deadline=DEADLINE)
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     from deeploop.drill.replies import Reply
     session.record_blocked(Reply("BLOCKED: test", source="fanout", blocked=True))
     assert session.blocked_streak == 1
@@ -245,7 +245,7 @@ class Skeptics:
 def test_refuted_bedrock_becomes_a_descent(tmp_path):
     skeptics = Skeptics(tmp_path / "n", "REFUTED: deploys flush the cache",
                         "REFUTED: deploys flush the cache", "UPHELD")
-    session = DrillSession.start("checkout is slow",
+    session = Drill.start("checkout is slow",
                                  verifier=Verifier(skeptics, n=3, deadline=DEADLINE))
     session.answer("the cache is cold")
     result = session.answer("BEDROCK:constraint")
@@ -258,12 +258,12 @@ def test_refuted_bedrock_becomes_a_descent(tmp_path):
     assert "skeptics refuted" in result.message
     assert events_of(session.run_dir, "answer_emitted")[-1]["usage"]["calls"] == 3
     session.close()
-    assert DrillSession.resume(session.run_id).spend.usage.calls == 3  # replayed
+    assert Drill.resume(session.run_id).spend.usage.calls == 3  # replayed
 
 
 def test_a_minority_refuting_leaves_the_bedrock(tmp_path):
     skeptics = Skeptics(tmp_path / "n", "REFUTED: deploys flush the cache", "UPHELD", "UPHELD")
-    session = DrillSession.start("checkout is slow",
+    session = Drill.start("checkout is slow",
                                  verifier=Verifier(skeptics, n=3, deadline=DEADLINE))
     session.answer("the cache is cold")
     assert session.answer("BEDROCK:constraint").outcome == "bedrock"
@@ -279,7 +279,7 @@ def test_skeptics_that_fail_do_not_block_the_drill():
         def complete(self, prompt, **context):
             time.sleep(30)
 
-    session = DrillSession.start("checkout is slow",
+    session = Drill.start("checkout is slow",
                                  verifier=Verifier(Asleep(), n=2, deadline=DEADLINE))
     session.answer("the cache is cold")
     assert session.answer("BEDROCK:constraint").outcome == "bedrock"

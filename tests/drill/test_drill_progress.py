@@ -1,5 +1,5 @@
 """The unattended drill's progress display: a harness.drive listener fed by its steps."""
-from deeploop.drill import DrillSession
+from deeploop.drill import Drill
 from deeploop.drill.answerers import ListAnswers
 from deeploop.drill.progress import DrillProgress
 from deeploop.drill.unattended import drill_steps
@@ -9,7 +9,7 @@ ANSWERS = ["cause A", "BEDROCK:nonsense", "BEDROCK:constraint"]
 
 
 def test_the_bar_counts_the_rounds_it_is_handed_and_prints_their_lines(capsys):
-    session = DrillSession.start("root claim", hard_cap=5)
+    session = Drill.start("root claim", hard_cap=5)
     bar = DrillProgress(session.budget.max_rounds, session.rounds, disable=True)
     assert drive(drill_steps(session, ListAnswers(ANSWERS)), [bar]) == "passed"
     bar.close()
@@ -24,10 +24,10 @@ def test_the_bar_counts_the_rounds_it_is_handed_and_prints_their_lines(capsys):
 
 
 def test_a_resumed_drill_starts_the_bar_at_its_rounds_and_quiet_prints_nothing(capsys):
-    first = DrillSession.start("root claim", run_id="pb", hard_cap=5)
+    first = Drill.start("root claim", run_id="pb", hard_cap=5)
     first.answer("cause A")
     first.close()
-    session = DrillSession.resume("pb")
+    session = Drill.resume("pb")
     bar = DrillProgress(session.budget.max_rounds, session.rounds, disable=True, lines=False)
     assert bar.done == 1
     drive(drill_steps(session, ListAnswers(["deeper", "BEDROCK:constraint"])), [bar])
@@ -36,7 +36,7 @@ def test_a_resumed_drill_starts_the_bar_at_its_rounds_and_quiet_prints_nothing(c
 
 
 def test_a_shown_bar_keeps_the_round_lines_on_stdout_and_itself_on_stderr(capsys):
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     bar = DrillProgress(session.budget.max_rounds, 0)  # shown even on a captured stream
     drive(drill_steps(session, ListAnswers(["BEDROCK:constraint"])), [bar])
     bar.close()

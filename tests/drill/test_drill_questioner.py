@@ -78,9 +78,9 @@ def test_model_questioner_sees_prompt_lessons_and_chain_only(node_dir):
 
 
 def test_model_questioner_never_sees_siblings(node_dir):
-    from deeploop.drill import DrillSession
+    from deeploop.drill import Drill
     model = Recorder("Why?")
-    session = DrillSession.start("root claim", questioner=ModelQuestioner(model, load_deeper()))
+    session = Drill.start("root claim", questioner=ModelQuestioner(model, load_deeper()))
     for answer in ["sibling one", "BRANCH:sibling two", "deeper under two"]:
         session.answer(answer)
     session.ask()
@@ -139,7 +139,7 @@ def test_the_drill_ends_budget_exhausted_before_a_call_could_cross_the_cap(tmp_p
     anthropic = pytest.importorskip("anthropic")
     httpx2 = pytest.importorskip("httpx2")
     from deeploop.budget import Budget
-    from deeploop.drill.session import DrillSession
+    from deeploop.drill.drill import Drill
     from deeploop.models.anthropic import AnthropicModel
     seen = []
 
@@ -157,7 +157,7 @@ def test_the_drill_ends_budget_exhausted_before_a_call_could_cross_the_cap(tmp_p
     client = anthropic.Anthropic(api_key="t", max_retries=0,
                                  http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
     questioner = ModelQuestioner(AnthropicModel("claude-haiku-4-5", client=client), load_deeper())
-    session = DrillSession.start("We should ship on Fridays.", questioner=questioner,
+    session = Drill.start("We should ship on Fridays.", questioner=questioner,
                                  root=tmp_path, budget=Budget(max_rounds=5, max_usd=0.002))
     assert session.ask() is None and seen == []  # one call could cost $0.0057
     assert str(session.status) == "budget_exhausted"

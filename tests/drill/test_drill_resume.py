@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import deeploop.drill.journal as journal
-from deeploop.drill import DrillSession
+from deeploop.drill import Drill
 from deeploop.drill.journal import lock_path
 from deeploop.errors import InputError, NotFound, RunLocked
 from deeploop.events import EventLog
@@ -24,7 +24,7 @@ class Crash(BaseException):
 
 
 def straight_run() -> tuple[dict, list]:
-    session = DrillSession.start("root claim", run_id="straight")
+    session = Drill.start("root claim", run_id="straight")
     for answer in ANSWERS:
         try:
             session.answer(answer)
@@ -55,7 +55,7 @@ def finish_by_resuming(run_id: str, runs_root) -> str:
     """Resume and answer on; the final status (a drill whose last answer was
     recorded before the kill is completed by the resume, which then refuses)."""
     try:
-        session = DrillSession.resume(run_id)
+        session = Drill.resume(run_id)
     except InputError as exc:
         assert "finished: no open leaves" in str(exc)
         return json.loads((runs_root / "deeper" / run_id / "outcome.json").read_text())["status"]
@@ -77,7 +77,7 @@ def test_killed_at_any_write_then_resumed_equals_straight(monkeypatch, runs_root
     expected_tree, expected_judged = straight_run()
     with monkeypatch.context() as patch:
         crash_on_write(patch, at)
-        session = DrillSession.start("root claim", run_id="crashed")
+        session = Drill.start("root claim", run_id="crashed")
         with pytest.raises(Crash):
             for answer in ANSWERS:
                 try:
@@ -100,11 +100,11 @@ def test_killed_at_any_write_then_resumed_equals_straight(monkeypatch, runs_root
 
 
 def test_a_pending_question_is_asked_again_not_replaced():
-    session = DrillSession.start("root claim", run_id="p")
+    session = Drill.start("root claim", run_id="p")
     session.answer("a")
     question = session.ask().text
     session._lock.close()
-    resumed = DrillSession.resume("p")
+    resumed = Drill.resume("p")
     assert resumed.question == question
     assert len(events_of(resumed.run_dir, "question_emitted")) == 2
     resumed.answer("b")
@@ -113,9 +113,9 @@ def test_a_pending_question_is_asked_again_not_replaced():
 
 
 def test_a_paused_drill_resumes_and_keeps_its_round_count():
-    with DrillSession.start("root claim", run_id="r") as session:
+    with Drill.start("root claim", run_id="r") as session:
         session.answer("a")
-    resumed = DrillSession.resume("r")
+    resumed = Drill.resume("r")
     assert resumed.rounds == 1 and resumed.tree.cursor == (0,)
     result = resumed.answer("BEDROCK:identity")
     assert result.round == 2 and resumed.status == "passed"
@@ -123,12 +123,12 @@ def test_a_paused_drill_resumes_and_keeps_its_round_count():
 
 
 def test_torn_last_line_is_the_lost_round(runs_root):
-    with DrillSession.start("root claim", run_id="t") as session:
+    with Drill.start("root claim", run_id="t") as session:
         session.answer("a")
     events = runs_root / "deeper" / "t" / "events.jsonl"
     with open(events, "a") as fh:
         fh.write('{"ts": "2026-01-01T00:00:00Z", "type": "answer_em')
-    resumed = DrillSession.resume("t")
+    resumed = Drill.resume("t")
     resumed.answer("b")
     resumed.close()
     lines = events.read_text().splitlines()
@@ -140,20 +140,20 @@ def test_torn_last_line_is_the_lost_round(runs_root):
 
 
 def test_corrupt_tree_json_is_named_and_left_as_it_was(runs_root):
-    with DrillSession.start("root claim", run_id="c") as session:
+    with Drill.start("root claim", run_id="c") as session:
         session.answer("a")
     tree_file = runs_root / "deeper" / "c" / "tree.json"
     tree_file.write_text('{"root": {"claim": ')
     events_before = (tree_file.parent / "events.jsonl").read_text()
     with pytest.raises(InputError) as err:
-        DrillSession.resume("c")
+        Drill.resume("c")
     assert str(tree_file) in str(err.value) and "not valid JSON" in str(err.value)
     assert tree_file.read_text() == '{"root": {"claim": '
     assert (tree_file.parent / "events.jsonl").read_text() == events_before
 
 
 def test_corrupt_journal_line_is_named_and_left_as_it_was(runs_root):
-    with DrillSession.start("root claim", run_id="j") as session:
+    with Drill.start("root claim", run_id="j") as session:
         session.answer("a")
         session.answer("b")
     events = runs_root / "deeper" / "j" / "events.jsonl"
@@ -162,13 +162,13 @@ def test_corrupt_journal_line_is_named_and_left_as_it_was(runs_root):
     events.write_text("\n".join(lines) + "\n")
     before = events.read_text()
     with pytest.raises(InputError, match=r"events.jsonl:4: not JSON.*cannot be replayed"):
-        DrillSession.resume("j")
+        Drill.resume("j")
     assert events.read_text() == before
 
 
 def test_unknown_run_is_refused():
     with pytest.raises(NotFound, match="no run 'nope'"):
-        DrillSession.resume("nope")
+        Drill.resume("nope")
 
 
 def test_a_run_of_another_node_is_refused(runs_root):
@@ -176,7 +176,7 @@ def test_a_run_of_another_node_is_refused(runs_root):
     other.mkdir(parents=True)
     (other / "events.jsonl").write_text('{"type": "run_started", "node": "commit-msg"}\n')
     with pytest.raises(InputError, match="not a drill"):
-        DrillSession.resume("cm1")
+        Drill.resume("cm1")
 
 
 @pytest.mark.parametrize("run", legacy_drills(own=OWN_FINISHED))
@@ -184,19 +184,19 @@ def test_legacy_finished_drills_refuse_and_stay_unchanged(legacy_copy, run):
     run_dir = legacy_copy(run)
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
     with pytest.raises(InputError, match="finished: no open leaves"):
-        DrillSession.resume(run.name)
+        Drill.resume(run.name)
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
 
 
 def test_a_legacy_open_drill_with_a_cursor_path_continues(legacy_copy):
     run_dir = legacy_copy(OWN_DRILLS / "legacy-open")
-    session = DrillSession.resume("legacy-open")
+    session = Drill.resume("legacy-open")
     assert session.rounds == 3 and session.tree.cursor == (1, 0)
     session.answer("BEDROCK:constraint")
     session.close()
     adopted = events_of(run_dir, "drill_adopted")
     assert len(adopted) == 1 and adopted[0]["base_tree"]["cursor"] == [1, 0]
-    again = DrillSession.resume("legacy-open")  # replays from the adopted tree
+    again = Drill.resume("legacy-open")  # replays from the adopted tree
     assert again.rounds == 4 and again.tree.cursor == (0,)
 
 
@@ -219,13 +219,13 @@ def _legacy_open_run(runs_root):
 
 def test_a_recorded_open_drill_continues_unchanged(runs_root):
     run_dir = _legacy_open_run(runs_root)
-    session = DrillSession.resume("legacy-open")
+    session = Drill.resume("legacy-open")
     assert session.rounds == 1 and session.tree.cursor == (0,)
     session.answer("because Z")
     session.close()
     adopted = events_of(run_dir, "drill_adopted")
     assert len(adopted) == 1 and adopted[0]["base_tree"]["cursor"] == [0]
-    again = DrillSession.resume("legacy-open")  # replays from the adopted tree
+    again = Drill.resume("legacy-open")  # replays from the adopted tree
     assert again.rounds == 2 and again.tree.cursor == (0, 0)
     again.answer("BEDROCK:empirical")
     assert again.status == "passed"
@@ -235,21 +235,21 @@ def test_a_recorded_open_drill_continues_unchanged(runs_root):
 
 
 def test_a_second_session_in_this_process_is_refused():
-    session = DrillSession.start("root claim", run_id="l")
+    session = Drill.start("root claim", run_id="l")
     with pytest.raises(RunLocked, match="deeper 'l' is in use by another process"):
-        DrillSession.resume("l")
+        Drill.resume("l")
     session.close()
-    DrillSession.resume("l").close()
+    Drill.resume("l").close()
 
 
 def test_a_second_process_is_refused(runs_root):
-    with DrillSession.start("root claim", run_id="two") as session:
+    with Drill.start("root claim", run_id="two") as session:
         session.answer("a")
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent("""
             import sys, time
-            from deeploop.drill import DrillSession
-            session = DrillSession.resume("two")
+            from deeploop.drill import Drill
+            session = Drill.resume("two")
             print("holding", flush=True)
             sys.stdin.read()
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
@@ -257,16 +257,16 @@ def test_a_second_process_is_refused(runs_root):
         assert holder.stdout.readline().strip() == "holding"
         before = (runs_root / "deeper" / "two" / "events.jsonl").read_text()
         with pytest.raises(RunLocked, match="in use by another process"):
-            DrillSession.resume("two")
+            Drill.resume("two")
         assert (runs_root / "deeper" / "two" / "events.jsonl").read_text() == before
     finally:
         holder.stdin.close()
         holder.wait(PATIENCE)
-    DrillSession.resume("two").close()  # free again once the other process ended
+    Drill.resume("two").close()  # free again once the other process ended
 
 
 def test_the_lock_lives_beside_the_run_folder(runs_root):
-    session = DrillSession.start("root claim", run_id="side")
+    session = Drill.start("root claim", run_id="side")
     assert lock_path(session.run_dir) == runs_root / "deeper" / ".side.drill.lock"
     assert not any(p.name.endswith(".lock") for p in session.run_dir.iterdir())
     session.close()
@@ -275,9 +275,9 @@ def test_the_lock_lives_beside_the_run_folder(runs_root):
 def test_resume_keeps_the_last_questioner(tmp_path):
     script = tmp_path / "questions.txt"
     script.write_text("What evidence shows it?\n")
-    DrillSession.start("root claim", run_id="q").close()
-    DrillSession.resume("q", questioner=f"scripted:{script}").close()
-    again = DrillSession.resume("q")
+    Drill.start("root claim", run_id="q").close()
+    Drill.resume("q", questioner=f"scripted:{script}").close()
+    again = Drill.resume("q")
     assert again.questioner.spec == f"scripted:{script}"
     assert again.ask().text == "What evidence shows it?"
     again.close()
@@ -291,11 +291,11 @@ def dead_holder(run_dir):
 
 
 def test_a_run_a_dead_process_left_is_taken_over_with_a_run_stale_event(runs_root):
-    with DrillSession.start("root claim", run_id="dead") as session:
+    with Drill.start("root claim", run_id="dead") as session:
         session.answer("a")
     run_dir = runs_root / "deeper" / "dead"
     dead_holder(run_dir)
-    again = DrillSession.resume("dead")
+    again = Drill.resume("dead")
     types = [e["type"] for e in json.loads("[" + ",".join(
         (run_dir / "events.jsonl").read_text().splitlines()) + "]")]
     assert types[-2:] == ["run_stale", "drill_resumed"]
@@ -307,14 +307,14 @@ def test_a_run_a_dead_process_left_is_taken_over_with_a_run_stale_event(runs_roo
 
 
 def test_a_refused_resume_of_a_dead_run_writes_nothing(runs_root):
-    with DrillSession.start("root claim", run_id="deadc") as session:
+    with Drill.start("root claim", run_id="deadc") as session:
         session.answer("a")
     run_dir = runs_root / "deeper" / "deadc"
     dead_holder(run_dir)
     (run_dir / "tree.json").write_text('{"root": ')
     before = (run_dir / "events.jsonl").read_text(), (run_dir / "running.json").read_text()
     with pytest.raises(InputError, match="not valid JSON"):
-        DrillSession.resume("deadc")
+        Drill.resume("deadc")
     assert ((run_dir / "events.jsonl").read_text(), (run_dir / "running.json").read_text()) \
         == before
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from deeploop.drill import DrillSession, run_drill
+from deeploop.drill import Drill, run_drill
 from deeploop.drill.answerers import ListAnswers, ModelAnswerer, file_answers, model_answer_text
 from deeploop.drill.replies import EmptyReply
 from deeploop.models.base import Completion
@@ -26,7 +26,7 @@ class Script:
 def test_a_model_answers_until_bedrock():
     model = Script("because the cache is cold\n\n(a second paragraph the claim drops)",
                    "because deploys flush it", "BEDROCK:constraint — the CDN contract says so")
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     assert run_drill(session, ModelAnswerer(model)) == "passed"
     tree = read_tree_json(session.run_dir)
     first = tree["root"]["children"][0]
@@ -39,7 +39,7 @@ def test_a_model_answers_until_bedrock():
 
 
 def test_three_circular_answers_in_a_row_spin():
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     status = run_drill(session, ModelAnswerer(Script("Checkout is slow!")))
     assert status == "spinning" and session.rounds == 3
     assert "3 circular answers in a row" in session.exit_reason
@@ -49,7 +49,7 @@ def test_three_circular_answers_in_a_row_spin():
 
 
 def test_a_person_repeating_themselves_is_flagged_but_not_stopped():
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     for _ in range(4):
         session.answer("checkout is slow")
     assert not session.finished and session.circular_streak == 4
@@ -69,7 +69,7 @@ class Silent:
 
 def test_a_model_that_returns_nothing_is_retried_once_then_fails():
     model = Silent()
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     assert run_drill(session, ModelAnswerer(model)) == "failed"
     assert model.calls == 2 and session.rounds == 0
     assert session.exit_reason == ("model failed twice in round 1: "
@@ -78,7 +78,7 @@ def test_a_model_that_returns_nothing_is_retried_once_then_fails():
 
 
 def test_one_empty_reply_is_forgiven():
-    session = DrillSession.start("root claim", hard_cap=1)
+    session = Drill.start("root claim", hard_cap=1)
     assert run_drill(session, ModelAnswerer(Silent(then="because Y"))) == "hard_cap"
     assert read_tree_json(session.run_dir)["root"]["children"][0]["claim"] == "because Y"
 
@@ -86,20 +86,20 @@ def test_one_empty_reply_is_forgiven():
 def test_a_questioner_that_returns_nothing_ends_the_run():
     from deeploop.drill.node import load_deeper
     from deeploop.drill.questioner import ModelQuestioner
-    session = DrillSession.start("root claim", questioner=ModelQuestioner(Silent(), load_deeper()))
+    session = Drill.start("root claim", questioner=ModelQuestioner(Silent(), load_deeper()))
     assert run_drill(session, ListAnswers(["a"])) == "failed"
     assert "questioner failed twice in round 1" in session.exit_reason
 
 
 def test_unusable_answers_twice_fail_the_run():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     assert run_drill(session, ModelAnswerer(Script("BRANCH:"))) == "failed"
     assert "unusable answers twice" in session.exit_reason and session.rounds == 0
 
 
 def test_rejected_answers_count_as_rounds_and_the_drill_goes_on():
     seen = []
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     answers = ListAnswers(["BEDROCK:nonsense", "a", "BEDROCK:identity"])
     assert run_drill(session, answers, on_round=seen.append) == "passed"
     assert [r.outcome for r in seen] == ["rejected", "advanced", "bedrock"]
@@ -109,12 +109,12 @@ def test_rejected_answers_count_as_rounds_and_the_drill_goes_on():
 def test_answers_running_out_pause_and_the_same_file_resumes(tmp_path):
     path = tmp_path / "answers.txt"
     path.write_text("cause A\n\nBRANCH:cause B\n")
-    session = DrillSession.start("root claim", run_id="f")
+    session = Drill.start("root claim", run_id="f")
     assert run_drill(session, file_answers(path)) == "paused"
     assert "answers ran out after round 2" in session.exit_reason
     path.write_text("cause A\n\nBRANCH:cause B\nBEDROCK:constraint\nrethink\n"
                     "BEDROCK:prior-decision\n")
-    resumed = DrillSession.resume("f")
+    resumed = Drill.resume("f")
     answers = file_answers(path, start=resumed.answers_used[str(path.resolve())])
     assert run_drill(resumed, answers) == "passed"
     tree = read_tree_json(resumed.run_dir)
@@ -132,7 +132,7 @@ def test_model_answer_text_keeps_keyword_lines_and_their_rationale():
 
 
 def test_a_stop_file_pauses_the_drill_after_the_round_in_flight_and_resume_goes_on():
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     model = Script("because the cache is cold", "because deploys flush it",
                    "BEDROCK:constraint — the CDN contract says so")
     answerer = ModelAnswerer(model)
@@ -149,7 +149,7 @@ def test_a_stop_file_pauses_the_drill_after_the_round_in_flight_and_resume_goes_
     assert events_of(session.run_dir, "stop_requested")[0]["after_round"] == 2
     outcome = json.loads((session.run_dir / "outcome.json").read_text())
     assert (outcome["status"], outcome["rounds"]) == ("paused", 2)
-    resumed = DrillSession.resume(session.run_id)
+    resumed = Drill.resume(session.run_id)
     assert resumed.rounds == 2  # nothing lost
     assert run_drill(resumed, ModelAnswerer(Script(
         "BEDROCK:constraint — the CDN contract says so"))) == "passed"
@@ -158,7 +158,7 @@ def test_a_stop_file_pauses_the_drill_after_the_round_in_flight_and_resume_goes_
 def test_the_stop_event_pauses_the_drill_after_the_round_in_flight():
     import threading
     stop = threading.Event()
-    session = DrillSession.start("checkout is slow", stop=stop)
+    session = Drill.start("checkout is slow", stop=stop)
     model = Script("because the cache is cold", "because deploys flush it",
                    "BEDROCK:constraint — the CDN contract says so")
     real = model.complete
@@ -173,13 +173,13 @@ def test_the_stop_event_pauses_the_drill_after_the_round_in_flight():
     [asked] = events_of(session.run_dir, "stop_requested")
     assert (asked["source"], asked["round"], asked["after_round"]) == ("stop event", 2, 2)
     assert json.loads((session.run_dir / "outcome.json").read_text())["status"] == "paused"
-    resumed = DrillSession.resume(session.run_id)  # a new session: no stop asked
+    resumed = Drill.resume(session.run_id)  # a new session: no stop asked
     assert run_drill(resumed, ModelAnswerer(Script(
         "BEDROCK:constraint — the CDN contract says so"))) == "passed"
 
 
 def test_a_limit_ends_the_drill_before_a_stop_is_asked_and_leaves_the_stop_file():
-    session = DrillSession.start("checkout is slow", hard_cap=1)
+    session = Drill.start("checkout is slow", hard_cap=1)
     model = Script("because the cache is cold")
     real = model.complete
 
@@ -195,7 +195,7 @@ def test_a_limit_ends_the_drill_before_a_stop_is_asked_and_leaves_the_stop_file(
 def test_drill_steps_yield_the_journaled_events_and_a_record_per_round():
     from deeploop.drill.unattended import drill_steps
     from deeploop.harness import drive
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     seen = []
     assert drive(drill_steps(session, ListAnswers(["a", "BEDROCK:identity"])),
                  [seen.append]) == "passed"
@@ -213,7 +213,7 @@ def test_drill_steps_yield_the_journaled_events_and_a_record_per_round():
 def test_closing_drill_steps_mid_run_leaves_the_session_whole_and_resumable():
     from deeploop.drill.unattended import drill_steps
     from deeploop.harness import drive
-    session = DrillSession.start("root claim", run_id="half")
+    session = Drill.start("root claim", run_id="half")
     steps = drill_steps(session, ListAnswers(["a", "b", "BEDROCK:identity"]))
     for step in steps:
         if step["type"] == "question_emitted" and step["round"] == 2:  # asked, not answered
@@ -223,7 +223,7 @@ def test_closing_drill_steps_mid_run_leaves_the_session_whole_and_resumable():
     session.close()  # what the CLI does on Ctrl-C: recorded paused
     outcome = json.loads((session.run_dir / "outcome.json").read_text())
     assert (outcome["status"], outcome["rounds"]) == ("paused", 1)
-    resumed = DrillSession.resume("half")
+    resumed = Drill.resume("half")
     assert drive(drill_steps(resumed, ListAnswers(["b", "BEDROCK:identity"]))) == "passed"
     assert resumed.rounds == 3
 
@@ -234,7 +234,7 @@ def test_a_call_the_purse_refuses_ends_the_drill_budget_exhausted_said_once():
     class Refused(Script):
         def complete(self, prompt, **context):
             raise BudgetRefused("one call could cost $0.01; $0.00 left")
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     assert run_drill(session, ModelAnswerer(Refused())) == "budget_exhausted"
     [ended] = events_of(session.run_dir, "budget_exhausted")
     assert ended["reason"] == session.exit_reason
@@ -251,20 +251,20 @@ def test_an_error_in_the_drill_or_a_listener_ends_it_failed_with_the_error():
 
         def answer(self, question, chain, round):
             raise RuntimeError("the answerer has a bug")
-    session = DrillSession.start("root claim", run_id="bug")
+    session = Drill.start("root claim", run_id="bug")
     with pytest.raises(RuntimeError, match="has a bug"):
         drive(drill_steps(session, Broken()))
     outcome = json.loads((session.run_dir / "outcome.json").read_text())
     assert (outcome["status"], outcome["exit_reason"]) == (
         "failed", "RuntimeError: the answerer has a bug")
     assert events_of(session.run_dir, "loop_aborted")[0]["status"] == "failed"
-    resumed = DrillSession.resume("bug")  # a failed drill is still resumable
+    resumed = Drill.resume("bug")  # a failed drill is still resumable
     assert run_drill(resumed, ListAnswers(["BEDROCK:identity"])) == "passed"
 
     def display(step):
         if step["type"] == "judge_result":
             raise ValueError("the display broke")
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     with pytest.raises(ValueError):
         drive(drill_steps(session, ListAnswers(["a", "b"])), [display])
     assert (session.status, session.rounds) == ("failed", 1)

@@ -46,11 +46,11 @@ def _normalised(run_dir):
 def test_widget_and_terminal_write_identical_runs(runs_root, monkeypatch, capsys):
     widget = DrillWidget(CLAIM)
     _drive_widget(widget)
-    assert widget.session.status == "passed"
+    assert widget.drill.status == "passed"
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(TYPED) + "\n"))
     assert main(["drill", CLAIM, "--run-id", "typed", "--no-report"]) == 0
     assert "passed" in capsys.readouterr().out
-    assert _normalised(widget.session.run_dir) == _normalised(runs_root / "deeper" / "typed")
+    assert _normalised(widget.drill.run_dir) == _normalised(runs_root / "deeper" / "typed")
 
 
 def test_widget_shows_question_round_and_tree():
@@ -76,14 +76,14 @@ def test_bad_input_is_shown_and_nothing_changes():
     widget.answer_box.value = "elsewhere"
     widget.branch_button.click()  # BRANCH at the root: recorded as a rejected round
     assert "cannot BRANCH at the root" in widget.message.value
-    assert widget.session.rounds == 1 and widget.session.tree.cursor == ()
+    assert widget.drill.rounds == 1 and widget.drill.tree.cursor == ()
     widget.close()
 
 
 def test_stop_disables_the_buttons():
     widget = DrillWidget(CLAIM)
     widget.stop_button.click()
-    assert widget.session.status == "aborted"
+    assert widget.drill.status == "aborted"
     assert all(button.disabled for button in widget.buttons)
     assert "aborted" in widget.question_label.value
 
@@ -100,14 +100,14 @@ def test_a_run_id_resumes_and_the_widget_holds_the_run():
     widget = DrillWidget(CLAIM)
     widget.answer_box.value = "cause A"
     widget.answer_button.click()
-    run_id = widget.session.run_id
+    run_id = widget.drill.run_id
     with pytest.raises(RunLocked):
         DrillWidget(run_id)
     widget.close()
     again = DrillWidget(run_id)
-    assert again.session.rounds == 1 and again.session.tree.active.claim == "cause A"
+    assert again.drill.rounds == 1 and again.drill.tree.active.claim == "cause A"
     again.close()
-    assert DrillWidget(run=run_id).session.rounds == 1
+    assert DrillWidget(run=run_id).drill.rounds == 1
 
 
 def test_one_source_only():
@@ -130,8 +130,8 @@ def test_missing_ipywidgets_is_an_actionable_error(monkeypatch):
 
 
 def test_the_drill_core_never_imports_ipywidgets():
-    code = ("import sys, deeploop.drill, deeploop.drill.session, deeploop.drill.unattended, "
-            "deeploop.cli.drill; from deeploop.drill import DrillSession; "
+    code = ("import sys, deeploop.drill, deeploop.drill.drill, deeploop.drill.unattended, "
+            "deeploop.cli.drill; from deeploop.drill import Drill; "
             "sys.exit('ipywidgets' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
 
@@ -145,7 +145,7 @@ def test_a_finished_drill_ends_with_its_report():
     widget.answer_box.value = "measured twice"
     widget.bedrock_button.click()
     page = widget.wait_report(120)
-    assert page == widget.session.run_dir / "report.html"
+    assert page == widget.drill.run_dir / "report.html"
     assert widget.message_text == f"report: {page}" and str(page) in widget.message.value
     text = page.read_text()
     assert "BEDROCK · empirical" in text and "measured twice" in text

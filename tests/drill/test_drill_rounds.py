@@ -4,14 +4,14 @@ import json
 import pytest
 
 from deeploop.budget import Budget
-from deeploop.drill import DrillSession, RejectedAnswer
+from deeploop.drill import Drill, RejectedAnswer
 from deeploop.errors import InputError
 from deeploop.runs import load_run
 from .drill_helpers import answer_all, events_of, read_tree_json
 
 
 def test_a_drill_is_a_run_of_the_deeper_node(runs_root):
-    session = DrillSession.start("Why does checkout keep regressing?", run_id="d1")
+    session = Drill.start("Why does checkout keep regressing?", run_id="d1")
     assert session.run_dir == runs_root / "deeper" / "d1"
     assert (session.run_dir / "seed.md").read_text() == \
         "# Starting claim\n\nWhy does checkout keep regressing?\n"
@@ -24,7 +24,7 @@ def test_a_drill_is_a_run_of_the_deeper_node(runs_root):
 
 
 def test_each_round_writes_events_in_order_and_the_tree():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     answer_all(session, ["cause A", "BRANCH:cause B", "BEDROCK:constraint", "rethink",
                          "BEDROCK:prior-decision"])
     types = [e["type"] for e in events_of(session.run_dir)]
@@ -42,7 +42,7 @@ def test_each_round_writes_events_in_order_and_the_tree():
 
 
 def test_passed_outcome(runs_root):
-    session = DrillSession.start("root claim", run_id="p")
+    session = Drill.start("root claim", run_id="p")
     answer_all(session, ["a", "b", "c", "BEDROCK:stated-value"])
     outcome = json.loads((session.run_dir / "outcome.json").read_text())
     assert outcome["status"] == "passed" and outcome["rounds"] == 4
@@ -51,7 +51,7 @@ def test_passed_outcome(runs_root):
 
 
 def test_bedrock_on_the_seed_passes_with_shallow_bedrock():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     result = session.answer("BEDROCK:stated-value")
     assert result.status == "passed" and result.verdict.violations == ["shallow-bedrock"]
     outcome = json.loads((session.run_dir / "outcome.json").read_text())
@@ -59,7 +59,7 @@ def test_bedrock_on_the_seed_passes_with_shallow_bedrock():
 
 
 def test_stop_aborts_and_leaves_the_tree():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     session.answer("a")
     before = read_tree_json(session.run_dir)
     result = session.answer("STOP")
@@ -69,7 +69,7 @@ def test_stop_aborts_and_leaves_the_tree():
 
 
 def test_rejected_answers_are_recorded_rounds_with_violations():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     with pytest.raises(RejectedAnswer, match="stated-value, constraint"):
         session.answer("BEDROCK:nonsense")
     with pytest.raises(RejectedAnswer, match="root"):
@@ -83,7 +83,7 @@ def test_rejected_answers_are_recorded_rounds_with_violations():
 
 @pytest.mark.parametrize("bad", ["", "   ", "BRANCH:"])
 def test_empty_answers_change_nothing(bad):
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     session.answer("a")
     question = session.ask().text  # the question is on record before the answer
     before = (session.run_dir / "events.jsonl").read_text()
@@ -95,7 +95,7 @@ def test_empty_answers_change_nothing(bad):
 
 
 def test_answering_a_finished_drill_is_refused():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     session.answer("BEDROCK:identity")
     before = (session.run_dir / "events.jsonl").read_text()
     with pytest.raises(InputError, match="finished: no open leaves"):
@@ -104,7 +104,7 @@ def test_answering_a_finished_drill_is_refused():
 
 
 def test_circular_answer_is_flagged():
-    session = DrillSession.start("checkout is slow")
+    session = Drill.start("checkout is slow")
     result = session.answer("Checkout is slow.")
     assert "circular-answer" in result.verdict.violations
     assert session.circular_streak == 1
@@ -114,7 +114,7 @@ def test_circular_answer_is_flagged():
 
 
 def test_hard_cap_ends_the_drill():
-    session = DrillSession.start("root claim", hard_cap=3)
+    session = Drill.start("root claim", hard_cap=3)
     answer_all(session, ["a", "b", "c"])
     assert session.ask() is None
     assert session.status == "hard_cap" and session.exit_reason == "reached hard cap of 3 rounds"
@@ -125,7 +125,7 @@ def test_hard_cap_ends_the_drill():
 
 def test_wall_clock_budget_is_checked_every_round():
     now = [0.0]
-    session = DrillSession.start("root claim", budget=Budget(max_seconds=10),
+    session = Drill.start("root claim", budget=Budget(max_seconds=10),
                                  clock=lambda: now[0])
     session.answer("a")
     now[0] = 11.0
@@ -139,31 +139,31 @@ def test_wall_clock_budget_is_checked_every_round():
 
 def test_bad_settings_create_no_run(runs_root):
     with pytest.raises(InputError, match="--hard-cap must be a positive number"):
-        DrillSession.start("root claim", hard_cap=0)
+        Drill.start("root claim", hard_cap=0)
     with pytest.raises(InputError, match="seed has no claim"):
-        DrillSession.start(seed="# just a heading\n")
+        Drill.start(seed="# just a heading\n")
     with pytest.raises(InputError, match="unknown questioner"):
-        DrillSession.start("root claim", questioner="oracle")
+        Drill.start("root claim", questioner="oracle")
     with pytest.raises(InputError, match="claim to drill or a seed"):
-        DrillSession.start()
+        Drill.start()
     assert not (runs_root / "deeper").exists() or not any((runs_root / "deeper").iterdir())
 
 
 def test_a_used_run_id_is_refused():
-    DrillSession.start("root claim", run_id="same").close()
+    Drill.start("root claim", run_id="same").close()
     with pytest.raises(InputError, match="already exists"):
-        DrillSession.start("other", run_id="same")
+        Drill.start("other", run_id="same")
 
 
 def test_closing_an_unfinished_drill_pauses_it():
-    with DrillSession.start("root claim") as session:
+    with Drill.start("root claim") as session:
         session.answer("a")
     outcome = json.loads((session.run_dir / "outcome.json").read_text())
     assert outcome["status"] == "paused" and "resume" in outcome["exit_reason"]
 
 
 def test_the_session_displays_itself():
-    session = DrillSession.start("root claim")
+    session = Drill.start("root claim")
     session.answer("a <b>")
     html = session._repr_html_()
     assert 'title="depth 1">d1</span>' in html and "a &lt;b&gt;" in html and "CURSOR" in html

@@ -1,14 +1,14 @@
-"""A drill session: one run of the ``deeper`` node, answered one round at a time.
+"""A drill in progress: one run of the ``deeper`` node, answered one round at a time.
 
 Every way of answering (notebook widget, terminal, answers file, model,
-fanout) goes through ``DrillSession.answer``, so the files on disk are the
+fanout) goes through ``Drill.answer``, so the files on disk are the
 same whoever answers. A round is written in a fixed order: ``answer_emitted``
 (the commit point: it carries the applied action), ``tree.json`` (atomic),
 ``judge_result``, ``state.md``, ``ralph_iter_end``. A process killed at any
 point loses at most the round in flight; ``resume`` replays the journal and
 completes a half-written round. One process at a time: the run is held
 (``harness.hold``: its lock, beside the folder, and ``running.json``) for the
-session's life.
+drill's life.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from .node import DeeperNode, load_deeper
 from .questioner import Questioner, get_questioner
 from .render import render_html, render_text
 from .replies import Question, Reply
-from .resume import resume_session
+from .resume import resume_drill
 from .tree import DEFAULT_TAG, Tree, new_tree, root_claim
 from .treefile import TREE_FILE, save_tree
 
@@ -52,8 +52,8 @@ class RoundResult:
     status: str | None = None   # set when this round ended the drill
 
 
-class DrillSession:
-    """Use ``DrillSession.start(claim)`` or ``DrillSession.resume(run)``."""
+class Drill:
+    """Use ``Drill.start(claim)`` or ``Drill.resume(run)``."""
 
     def __init__(self, run_dir: Path, history: History, *, node: DeeperNode,
                  questioner: Questioner, verifier=None, budget: Budget,
@@ -90,7 +90,7 @@ class DrillSession:
               questioner: str | Questioner | None = None, verifier=None,
               budget: Budget | None = None, hard_cap: int | None = None,
               clock=None, ts_clock=None, listeners=(),
-              stop: threading.Event | None = None) -> "DrillSession":
+              stop: threading.Event | None = None) -> "Drill":
         """Create ``runs/deeper/<run-id>/`` for a new drill of ``claim`` (or a seed text)."""
         if (claim is None) == (seed is None):
             raise InputError("give the claim to drill or a seed, not both and not neither")
@@ -119,20 +119,20 @@ class DrillSession:
         lock = contextlib.ExitStack()
         try:  # the lock is beside the folder: the id is ours before the folder exists
             lock.enter_context(hold(DrillRun(run_dir, run_dir.name), check=create))
-            session = cls(run_dir, History(tree), node=node, questioner=asker,
+            drill = cls(run_dir, History(tree), node=node, questioner=asker,
                           verifier=verifier, budget=budget, clock=clock, ts_clock=ts_clock,
                           listeners=listeners, lock=lock, stop=stop)
-            for listener in session.log.listeners:
+            for listener in drill.log.listeners:
                 listener(made[0])
         except BaseException:
             lock.close()
             raise
-        return session
+        return drill
 
     @classmethod
-    def resume(cls, run: str | Path, *, root: Path | None = None, **options) -> "DrillSession":
+    def resume(cls, run: str | Path, *, root: Path | None = None, **options) -> "Drill":
         """Continue a drill (ours or one recorded by the reference) where it stopped."""
-        return resume_session(cls, run, root=root, **options)
+        return resume_drill(cls, run, root=root, **options)
 
     # ----- state ---------------------------------------------------------
 
@@ -342,7 +342,7 @@ class DrillSession:
             return
         self._lock.close()
 
-    def __enter__(self) -> "DrillSession":
+    def __enter__(self) -> "Drill":
         return self
 
     def __exit__(self, *exc) -> None:
