@@ -23,14 +23,14 @@ from typing import Callable
 from ..budget import Budget, Spend, budget_exhausted, cap_reached
 from ..errors import BudgetRefused, InputError, KeyRejected, ModelError
 from ..models.purse import Purse, attach, purse_of
-from ..events import EVENTS_FILE, EventLog, now_iso
+from ..events import EVENTS_FILE, EventLog, now_iso, precise_now
 from ..fileio import file_errors
 from ..harness import before_round, hold, stop_requested
 from ..usage import Usage
 from ..runs import Outcome, Status, creating_run_dir, run_dir_for
 from .answers import Action, Kind, RejectedAnswer, parse_answer
 from .history import History, asked_on_chain, read_journal
-from .journal import NODE, DrillRun, emit_round, make_budget, precise_now, round_message
+from .journal import NODE, DrillRun, emit_round, make_budget, round_message
 from .judge import Verdict, is_circular, judge_round, tree_score
 from .moves import apply_action
 from .node import DeeperNode, load_deeper

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..budget import Budget
-from ..events import precise_now
 from ..harness import RunFolder
 from .fanout import log_improvements
 from .treefile import TREE_FILE, save_tree

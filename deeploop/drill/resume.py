@@ -14,11 +14,11 @@ import contextlib
 from pathlib import Path
 
 from ..errors import InputError
-from ..events import EVENTS_FILE, read_events
+from ..events import EVENTS_FILE, precise_now, read_events
 from ..harness import hold, in_flight
 from ..runs import OUTCOME_FILE, Status, resolve_run
 from .history import History, load_history, read_journal
-from .journal import DrillRun, append_state, make_budget, precise_now
+from .journal import DrillRun, append_state, make_budget
 from .judge import judge_round
 from .node import DeeperNode, load_deeper
 from .questioner import get_questioner

@@ -103,7 +103,7 @@ def count_predictions(tables, hashes, x, keep):
     shape = (x.size(0), keep, VOCAB)
     p = torch.full(shape, 1.0 / VOCAB, device=x.device)
     logp, feats = torch.empty(MIXED, *shape, device=x.device), []
-    for k, (h, (keys, totals, starts, sizes, nexts, counts)) in enumerate(zip(hashes, tables)):
+    for k, (h, (keys, totals, starts, sizes, nexts, freqs)) in enumerate(zip(hashes, tables)):
         i = torch.searchsorted(keys, h).clamp(max=len(keys) - 1)
         kinds = torch.where(keys[i] == h, sizes[i], 0)
         total = torch.where(kinds > 0, totals[i], 0.0)
@@ -111,7 +111,7 @@ def count_predictions(tables, hashes, x, keep):
         i, kinds, total = i[:, -keep:].reshape(-1), kinds[:, -keep:].reshape(-1), total[:, -keep:]
         row = torch.repeat_interleave(kinds)  # the position of each (next byte, count) entry
         j = torch.arange(len(row), device=x.device) + (starts[i] - kinds.cumsum(0) + kinds)[row]
-        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j].long()), counts[j])
+        c = torch.zeros_like(p).view(-1, VOCAB).index_put_((row, nexts[j].long()), freqs[j])
         kinds = kinds.float().clamp(min=1).view_as(total)[..., None]
         p = torch.addcmul(c.view_as(p), kinds, p).div_(total[..., None] + kinds)  # Witten-Bell
         torch.log(p.clamp_(min=1e-12), out=logp[k])
