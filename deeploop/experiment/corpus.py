@@ -269,9 +269,6 @@ def load_tinystories(path: str | None, max_bytes: int = TINYSTORIES_MAX_BYTES) -
     return tinystories_from_text(_read_head(local, max_bytes), str(local))
 
 
-# Prepared data: the split written once per run as raw bytes, so each
-# training subprocess starts by mapping two files instead of decompressing.
-PREPARED_FILES = ("train.bin", "val.bin", "corpus.json")
 
 
 def prepare(corpus: Corpus, out_dir: Path | str) -> dict:

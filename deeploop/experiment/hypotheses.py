@@ -70,13 +70,6 @@ class Hypothesis:
                 found.setdefault(name, parse_value(new.rstrip(".")))
         return found
 
-    def knob_change(self) -> tuple[str, str, str] | None:
-        """(KNOB, old, new) when the change is a single ``KNOB old -> new`` edit."""
-        matches = find_changes(self.change)
-        if len(matches) != 1 or ";" in self.change:
-            return None
-        return matches[0]
-
     def describe(self) -> str:
         """One line for prompts and terminals."""
         text = f"[{self.label}] {self.change}"

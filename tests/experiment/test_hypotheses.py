@@ -16,7 +16,7 @@ def test_render_and_parse_round_trip():
     assert text.startswith("# Meta-Analysis — 2026-11-21 23:00:00\n")
     parsed = parse_hypotheses(text)
     assert parsed == five()
-    assert parsed[0].knob_change() == ("LR", "0.001", "0.002")
+    assert parsed[0].changes == {"LR": 0.002}
 
 
 def test_exactly_five():
@@ -26,7 +26,7 @@ def test_exactly_five():
 
 def test_free_text_change_is_not_a_knob_change():
     h = Hypothesis("M1.1", 1, "swap the optimizer for Lion", "lower", "LOW", "untested")
-    assert h.knob_change() is None
+    assert h.changes == {}
 
 
 # One module reads both the strict format above and what a person or a model
@@ -90,6 +90,6 @@ def test_descriptions_carry_exactly_one_tag():
 def test_json_round_trip_and_multi_knob_changes():
     h = Hypothesis("M2.4", 4, "DEPTH 2 -> 3; WIDTH 128 -> 96", "lower", "MEDIUM", "near misses")
     assert Hypothesis.from_json(h.to_json()) == h
-    assert h.changes == {"DEPTH": 3, "WIDTH": 96} and h.knob_change() is None
+    assert h.changes == {"DEPTH": 3, "WIDTH": 96} 
     assert "[M2.4] DEPTH 2 -> 3; WIDTH 128 -> 96 — expected: lower — confidence MEDIUM" \
         in h.describe()

@@ -79,4 +79,4 @@ def test_one_reader_of_name_old_new_for_descriptions_and_hypotheses():
         ("ACT", "relu", "gelu")]
     hypothesis = Hypothesis("M2.1", 1, text)
     assert hypothesis.changes == {"MATRIX_LR": 0.06, "DEPTH": 12, "WARMUP": "5%", "ACT": "gelu"}
-    assert Hypothesis("M2.2", 2, "DEPTH 8 -> 12.").knob_change() == ("DEPTH", "8", "12")
+    assert Hypothesis("M2.2", 2, "DEPTH 8 -> 12.").changes == {"DEPTH": 12}
