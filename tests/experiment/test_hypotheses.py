@@ -90,6 +90,6 @@ def test_descriptions_carry_exactly_one_tag():
 def test_json_round_trip_and_multi_knob_changes():
     h = Hypothesis("M2.4", 4, "DEPTH 2 -> 3; WIDTH 128 -> 96", "lower", "MEDIUM", "near misses")
     assert Hypothesis.from_json(h.to_json()) == h
-    assert h.changes == {"DEPTH": 3, "WIDTH": 96} 
+    assert h.changes == {"DEPTH": 3, "WIDTH": 96}
     assert "[M2.4] DEPTH 2 -> 3; WIDTH 128 -> 96 — expected: lower — confidence MEDIUM" \
         in h.describe()
