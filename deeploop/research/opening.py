@@ -142,6 +142,7 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
         raise
     finally:
         bar.close()
+        run.release()  # a run refused or failed before its loop held it keeps no lock
     if report:  # like every run: a report that cannot be built is a warning, not an error
         end_with_report(run.path)
     outcome, problem = read_outcome(run.path)
