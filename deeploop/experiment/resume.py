@@ -13,6 +13,7 @@ experiment explains is refused untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -124,8 +125,11 @@ def run_experiments(run: ExperimentRun, settings: Settings, *, proposer: Propose
     called after each event, while the loop is idle, and may commit to the
     workspace (the meta tier's ``meta:`` commits); the events it returns are
     yielded too and their ``usage`` counts against the dollar budget.
-    ``scorer`` replaces the harness's scoring (tests of the decisions only)."""
-    with hold(run):
+    ``scorer`` replaces the harness's scoring (tests of the decisions only).
+    A run created to be run (``init_run(keep_lock=True)``) is still locked
+    from its creation: the loop holds that lock, and lets go of it at the end."""
+    kept = run.kept_lock()
+    with kept or contextlib.nullcontext(), hold(run, locked=kept is not None):
         ws = run.workspace()
         events = read_events(run.events_path).events
         check_record(run.results_path, events, run.tag)  # before anything is trained or appended

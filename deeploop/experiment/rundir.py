@@ -7,13 +7,14 @@ settings, updated by every run), ``notify.log`` and ``outcome.json``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import contextlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
 from ..creating import building, clear_half_made, session_only
 from ..fileio import atomic_write_json
-from ..harness import RunFolder
+from ..harness import RunFolder, lock_build
 from ..settings import RunSettings, check_number
 from .corpus import load_corpus, prepare, read_prepared_meta
 from .results import HEADER
@@ -80,6 +81,18 @@ class ExperimentRun(RunFolder):
     logs_dir = property(lambda self: self.path / "logs")
     data_dir = property(lambda self: self.path / "data")
 
+    # the run's lock, taken while it was built, when its creator runs it next (init_run)
+    held: contextlib.ExitStack | None = field(default=None, repr=False, compare=False)
+
+    def kept_lock(self) -> contextlib.ExitStack | None:
+        """The lock this run's creation kept, handed over once (to its loop's hold)."""
+        held, self.held = self.held, None
+        return held
+
+    def release(self) -> None:
+        """Let go of the lock its creation kept (a creator that will not run it)."""
+        (self.kept_lock() or contextlib.ExitStack()).close()
+
     def log_path(self, number: int) -> Path:
         return self.logs_dir / f"{number:03d}.log"
 
@@ -104,11 +117,17 @@ def template_files() -> dict[str, str]:
 
 
 def init_run(tag: str, data: str | None = None, root: Path | None = None,
-             created_by: str = "init") -> ExperimentRun:
+             created_by: str = "init", keep_lock: bool = False) -> ExperimentRun:
     """Create the run folder, its workspace and prepared corpus. The corpus is
     read before anything is created; the folder is built beside its place and
     renamed into it whole (``creating.building``), so a kill or a failure
     half-way leaves no tag, and of two creators at once one is refused.
+
+    The run is locked while still hidden (``harness.lock_build``); with
+    ``keep_lock`` (a creator about to run it) the lock stays held across the
+    rename, on the returned run, until its loop's hold ends
+    (``run_experiments``) or ``release()``: a ``--resume`` started in between
+    is refused as in use instead of taking the new tag over.
 
     A folder holding only a papermill session's files (``deeploop session``
     creates the run folder before the notebook starts the loop) receives the
@@ -120,18 +139,21 @@ def init_run(tag: str, data: str | None = None, root: Path | None = None,
         raise InputError(f"experiment tag {tag!r} already exists ({path}): "
                          "use --resume to continue it")
     corpus = load_corpus(data)
-    with building(path, "experiment tag", into=SETTINGS_FILE) as build:
-        run = ExperimentRun(build, tag)
-        meta = prepare(corpus, run.data_dir)
-        ws = TrainingWorkspace.create(run.workspace_dir, tag, template_files())
-        run.logs_dir.mkdir()
-        run.results_path.write_text("\t".join(HEADER) + "\n", encoding="utf-8")
-        atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",
-                                              "corpus": meta, "settings": asdict(Settings())})
-        run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
-                             workspace=str(path / "workspace"), corpus=meta,
-                             created_by=created_by)
-    return ExperimentRun(path, tag)
+    with contextlib.ExitStack() as lock:
+        with building(path, "experiment tag", into=SETTINGS_FILE) as build:
+            lock.enter_context(lock_build(build, f"experiment {tag!r}"))
+            run = ExperimentRun(build, tag)
+            meta = prepare(corpus, run.data_dir)
+            ws = TrainingWorkspace.create(run.workspace_dir, tag, template_files())
+            run.logs_dir.mkdir()
+            run.results_path.write_text("\t".join(HEADER) + "\n", encoding="utf-8")
+            atomic_write_json(run.settings_path, {"tag": tag, "data": data or "default",
+                                                  "corpus": meta,
+                                                  "settings": asdict(Settings())})
+            run.event_log().emit("experiment_init", tag=tag, branch=ws.branch(),
+                                 workspace=str(path / "workspace"), corpus=meta,
+                                 created_by=created_by)
+        return ExperimentRun(path, tag, held=lock.pop_all() if keep_lock else None)
 
 
 def clear_half_created(path: Path) -> None:

@@ -14,7 +14,7 @@ from ..experiment.record import check_record
 from ..experiment.rundir import SETTINGS_FILE, Settings, check_data, init_run, open_run, run_path
 from ..experiment.resume import check_clean
 from ..experiment.workspace import PROGRAM_FILE, TRAIN_FILE
-from ..fileio import read_text
+from ..fileio import file_lock, read_text
 from ..models.anthropic import check_api_key
 from ..runs import Status, read_outcome
 from .analysts import get_analyst
@@ -81,7 +81,10 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
     ``overrides`` are Settings fields (experiments, budget, proposer, ...);
     everything, including the proposer and analyst specs, is checked before a
     folder is created. A folder holding only a papermill session's files
-    (``deeploop session`` made it) is used as is.
+    (``deeploop session`` made it) is used as is. A new tag comes back still
+    locked by its creation (``init_run(keep_lock=True)``): its loop
+    (``run_experiments``) takes that lock over; ``run.release()`` lets go of
+    it if the loop is not run.
     """
     tag, root = experiment_place(tag, run_dir, root)
     Settings().merged(overrides)  # bad numbers fail before anything is created
@@ -94,12 +97,19 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
         raise InputError(f"experiment tag {tag!r} already exists: use --resume to continue it")
     settings = (run.settings() if run else Settings()).merged(overrides)
     check_specs(settings)
-    if run is None:
-        run = init_run(tag, data, root, created_by="run")
-    else:
-        check_data(run, data)
-        check_clean(run)  # before the settings are saved: a refusal changes nothing
-        check_texts(run)
-        check_record(run.results_path, read_events(run.events_path).events, tag)
-    run.save_settings(settings)
+    if run is not None:  # refused at once, changing nothing, while another process runs it
+        with file_lock(run.lock_path, wait=False, what=f"experiment {tag!r}"):
+            check_data(run, data)
+            check_clean(run)  # before the settings are saved: a refusal changes nothing
+            check_texts(run)
+            check_record(run.results_path, read_events(run.events_path).events, tag)
+            run.save_settings(settings)
+        return run, settings
+    # locked from its creation until its loop's hold ends: a resume cannot take it over
+    run = init_run(tag, data, root, created_by="run", keep_lock=True)
+    try:
+        run.save_settings(settings)
+    except BaseException:
+        run.release()
+        raise
     return run, settings

@@ -15,6 +15,7 @@ them two times in three (the third is the proposer's own idea).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -183,7 +184,9 @@ class MetaTier:
 
     def __post_init__(self):
         # under the run's lock, as the loop's own recovery is (it is taken again there)
-        with file_lock(self.run.path / ".lock", wait=False, what=f"experiment {self.run.tag!r}"):
+        kept = getattr(self.run, "held", None) is not None  # its creation's lock, still held
+        with contextlib.nullcontext() if kept else file_lock(
+                self.run.lock_path, wait=False, what=f"experiment {self.run.tag!r}"):
             recover_meta(self.run, read_events(self.run.events_path).events)
         last = last_analysis(read_events(self.run.events_path).events) or {}
         self.steering.after, self.analysed_at = last.get("round"), last.get("experiments")

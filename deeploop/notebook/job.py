@@ -106,6 +106,7 @@ class ExperimentJob:
         except BaseException as exc:  # recorded by the loop; kept for wait() to raise
             self.error = exc
         finally:
+            self.run.release()  # a new tag's creation lock, if the loop failed before its hold
             extra = {"warn": self.warn} if self.warn else {}
             # a loop refused at the door (another process holds the run) reports nothing
             self.report_path = end_with_report(self.run.path, enabled=self.report and

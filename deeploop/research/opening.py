@@ -4,7 +4,9 @@
 before it creates a tag or changes a setting; ``execute`` runs the loop
 with a progress bar and ends with the report (``report.ipynb`` and
 ``report.html`` in the run folder). A tag is created by its first run (or
-by ``deeploop research init``) and continued by every later one.
+by ``deeploop research init``) and continued by every later one; one its
+run creates stays locked from its creation until that run's loop ends
+(``init_research(keep_lock=True)``; ``prepared.run.release()`` if it is not run).
 """
 from __future__ import annotations
 
@@ -99,8 +101,13 @@ def prepare(tag: str = "", *, topic: str | None = None, questions: list[str] | N
     else:
         settings = Settings().merged(overrides)
         synthesizer, skipped = make_synthesizer(settings, client)
-        run = init_research(tag, topic, settings.sources, questions, root)
-        run.save_settings(settings)  # an existing tag's are saved once its run is accepted
+        # locked from its creation until its loop's hold ends: no other run takes it over
+        run = init_research(tag, topic, settings.sources, questions, root, keep_lock=True)
+        try:
+            run.save_settings(settings)  # an existing tag's are saved once its run is accepted
+        except BaseException:
+            run.release()
+            raise
     return Prepared(run, settings, synthesizer, constitution, lessons, skipped,
                     read_index(run.index_path).problems)
 
@@ -135,6 +142,7 @@ def execute(prepared: Prepared, *, progress: bool = True, report: bool = True,
         raise
     finally:
         bar.close()
+        run.release()  # a run refused or failed before its loop held it keeps no lock
     if report:  # like every run: a report that cannot be built is a warning, not an error
         end_with_report(run.path)
     outcome, problem = read_outcome(run.path)

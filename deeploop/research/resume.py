@@ -22,6 +22,7 @@ process_log.md and recorded as a ``cohort_analysed`` with ``adopted: true``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable, Iterator
 
@@ -143,8 +144,12 @@ def _commit_leftovers(loop: ResearchLoop) -> Iterator[dict]:
 def run_research(run: ResearchRun, settings: Settings, synthesizer: Synthesizer, *,
                  constitution: str = "", lessons: str = "",
                  clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
-    """Run the loop for ``run``, yielding every event as it is recorded."""
-    with hold(run, check=lambda: check_program(run)):  # refused before anything is touched
+    """Run the loop for ``run``, yielding every event as it is recorded. A run
+    created to be run (``init_research(keep_lock=True)``) is still locked from
+    its creation: the loop holds that lock, and lets go of it at the end."""
+    kept = run.kept_lock()
+    with (kept or contextlib.nullcontext(),  # refused before anything is touched:
+          hold(run, check=lambda: check_program(run), locked=kept is not None)):
         yield from _run_locked(run, settings, synthesizer, constitution, lessons, clock)
 
 

@@ -12,7 +12,8 @@ The folder may already exist holding only a notebook session's files
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import contextlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -20,7 +21,7 @@ from ..creating import building, clear_half_made
 from ..events import EVENTS_FILE, now_iso
 from ..workspace import Workspace, check_branch
 from ..fileio import atomic_write_json
-from ..harness import RunFolder
+from ..harness import RunFolder, lock_build
 from ..settings import RunSettings, check_number
 from .knowledge import COLUMNS, INDEX_FILE
 from .process_log import PROCESS_LOG_FILE, process_log_text
@@ -71,6 +72,18 @@ class ResearchRun(RunFolder):
     index_path = property(lambda self: self.workspace_dir / INDEX_FILE)
     process_log_path = property(lambda self: self.workspace_dir / PROCESS_LOG_FILE)
 
+    # the run's lock, taken while it was built, when its creator runs it next (init_research)
+    held: contextlib.ExitStack | None = field(default=None, repr=False, compare=False)
+
+    def kept_lock(self) -> contextlib.ExitStack | None:
+        """The lock this run's creation kept, handed over once (to its loop's hold)."""
+        held, self.held = self.held, None
+        return held
+
+    def release(self) -> None:
+        """Let go of the lock its creation kept (a creator that will not run it)."""
+        (self.kept_lock() or contextlib.ExitStack()).close()
+
     def workspace(self) -> Workspace:
         ws = Workspace(self.workspace_dir)
         if not (ws.path / ".git").exists() or not self.program_path.is_file():
@@ -106,13 +119,20 @@ def clean_topic(topic: str | None) -> str:
 
 
 def init_research(tag: str, topic: str | None = None, sources: str | None = None,
-                  questions: list[str] | None = None, root: Path | None = None) -> ResearchRun:
+                  questions: list[str] | None = None, root: Path | None = None,
+                  keep_lock: bool = False) -> ResearchRun:
     """Create the run folder and its workspace; refuse an existing tag.
 
     Everything is checked first (tag, topic, sources); the folder is built
     beside its place and renamed into it whole (``creating.building``), so a
     kill or a failure half-way leaves no tag, and of two creators at once
-    one wins and the other is refused."""
+    one wins and the other is refused.
+
+    The run is locked while still hidden (``harness.lock_build``); with
+    ``keep_lock`` (a creator about to run it) the lock stays held across the
+    rename, on the returned run, until its loop's hold ends (``run_research``)
+    or ``release()``: a run of the tag started in between is refused as in
+    use instead of taking the new tag over."""
     path = ResearchRun.path_for(tag, root)
     branch = f"research/{tag}"
     check_branch(branch, tag)
@@ -129,14 +149,17 @@ def init_research(tag: str, topic: str | None = None, sources: str | None = None
     bad = [q for q in seeds if not q.endswith("?")]
     if bad:
         raise InputError(f"seed question must end with '?': {bad[0]!r}")
-    with building(path, "research tag", into=SETTINGS_FILE) as build:
-        run = ResearchRun(build, tag)
-        _create(run, branch, topic, spec, seeds)
-        # cohort_events: this run records every cohort as cohort_analysed (resume.py)
-        run.event_log().emit("research_init", tag=tag, topic=topic, branch=branch, sources=spec,
-                             seeds=seeds, documents=len(source.documents()),
-                             skipped=[str(s) for s in source.skipped()], cohort_events=True)
-    return ResearchRun(path, tag)
+    with contextlib.ExitStack() as lock:
+        with building(path, "research tag", into=SETTINGS_FILE) as build:
+            lock.enter_context(lock_build(build, f"research {tag!r}"))
+            run = ResearchRun(build, tag)
+            _create(run, branch, topic, spec, seeds)
+            # cohort_events: this run records every cohort as cohort_analysed (resume.py)
+            run.event_log().emit("research_init", tag=tag, topic=topic, branch=branch,
+                                 sources=spec, seeds=seeds, documents=len(source.documents()),
+                                 skipped=[str(s) for s in source.skipped()],
+                                 cohort_events=True)
+        return ResearchRun(path, tag, held=lock.pop_all() if keep_lock else None)
 
 
 def clear_half_created(path: Path) -> None:

@@ -153,3 +153,50 @@ def test_a_killed_atomic_write_leaves_nothing_in_the_workspace(two_done):
     assert ws.untracked() == {"next-hypotheses.md"} or ws.untracked() == set()
     (ws.path / ".program.md.late.tmp").write_text("a write in progress")
     assert ws.git("status", "--porcelain").strip() == ""  # never shown as untracked
+
+
+def test_a_resume_started_as_a_new_tag_appears_cannot_take_it_over(runs_root, corpus_file,
+                                                                   monkeypatch):
+    """``experiment run`` renames the new tag into place, then its loop holds it:
+    a --resume of the tag in that moment is refused as in use and changes
+    nothing; the new tag runs as its creator asked (it used to be run by the
+    resume, with the resume's settings, and the creator refused)."""
+    from bench.support.synthetic import objective_scorer, objective_trainer
+    from deeploop.errors import RunLocked
+    from deeploop.experiment import resume
+    from deeploop.meta.tier import run_with_meta
+    from deeploop.runs import read_outcome
+    quick = {"budget": 1, "warm_start": False, "noise_runs": 0, "proposer": "offline"}
+    loop = {"trainer": objective_trainer(lambda knobs: 2.0, noise=0.0),
+            "scorer": objective_scorer}
+    tries = []
+    real_hold = resume.hold
+
+    def hold(run, check=None, **kw):  # the moment between the creation and the loop's hold
+        if not tries:
+            tries.append("resuming")  # the resume's own hold goes straight through
+            try:
+                again, settings = open_experiment("new", resume=True, experiments=3, **quick)
+                tries.append(list(run_with_meta(again, settings, **loop)))
+            except RunLocked as exc:
+                tries.append(exc)
+        return real_hold(run, check, **kw)
+
+    monkeypatch.setattr(resume, "hold", hold)
+    run, settings = open_experiment("new", data=str(corpus_file), resume=False, experiments=1,
+                                    **quick)
+    events = list(run_with_meta(run, settings, **loop))
+    _, refused = tries
+    assert isinstance(refused, RunLocked), refused
+    assert "experiment 'new' is in use by another process" in str(refused)
+    assert run.settings().experiments == 1  # the refused resume saved nothing
+    journal = read_events(run.events_path).events
+    assert [e["type"] for e in journal].count("experiment_run_started") == 1
+    assert [e["type"] for e in events][0] == "experiment_run_started"
+    outcome = read_outcome(run.path)[0]
+    assert (outcome["status"], outcome["run_number"]) == ("passed", 1), outcome
+    assert len(read_results(run.results_path).rows) == 2  # the baseline and one experiment
+    monkeypatch.setattr(resume, "hold", real_hold)
+    again, settings = open_experiment("new", resume=True, experiments=2, **quick)
+    list(run_with_meta(again, settings, **loop))  # the lock was let go: a later resume goes on
+    assert len(read_results(run.results_path).rows) == 3

@@ -31,6 +31,7 @@ def corpus(tmp_path):
 def fake(corpus):
     """An experiment tag whose train.py is the fake trainer."""
     run, _ = open_experiment("mon", data=corpus)
+    run.release()  # created to be set up here, run by the monitor under test
     install_trainer(run)
     return run
 

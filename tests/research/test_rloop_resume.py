@@ -241,10 +241,43 @@ def test_a_topic_still_the_placeholder_is_refused_and_nothing_changes(collection
 
 
 def test_a_second_process_on_the_same_tag_is_refused(collection):
+    start("locked", collection, entries=2).run.release()  # created, never run: lock let go
     prepared = start("locked", collection, entries=2)
-    with file_lock(prepared.run.path / ".lock"):
+    with file_lock(prepared.run.path / ".lock", wait=False):
         with pytest.raises(RunLocked, match="research 'locked' is in use"):
             run(prepared)
+
+
+def test_a_run_started_as_a_new_tag_appears_cannot_take_it_over(collection, monkeypatch):
+    """``research run`` renames a new tag into place, then its loop holds it: a
+    run of the tag started in that moment is refused as in use, and the new
+    tag runs as its creator asked (it used to be run by the other, with the
+    other's settings, and its creator was refused)."""
+    from deeploop.research import resume as loop_of
+    tries = []
+    real_hold = loop_of.hold
+
+    def hold(run_, check=None, **kw):  # the moment between the creation and the loop's hold
+        if not tries:
+            tries.append("running")  # the other run's own hold goes straight through
+            try:
+                tries.append(run(start("gap", collection, entries=4)))
+            except RunLocked as exc:
+                tries.append(exc)
+        return real_hold(run_, check, **kw)
+
+    monkeypatch.setattr(loop_of, "hold", hold)
+    prepared = start("gap", collection, entries=2)
+    outcome = run(prepared)
+    _, refused = tries
+    assert isinstance(refused, RunLocked), refused
+    assert "research 'gap' is in use by another process" in str(refused)
+    assert len(events(prepared, "research_run_started")) == 1
+    assert (outcome["status"], outcome["entries"], len(entries(prepared))) == ("passed", 2, 2)
+    assert prepared.run.settings().entries == 2
+    monkeypatch.setattr(loop_of, "hold", real_hold)
+    run(start("gap", collection, entries=3))  # the lock was let go: a later run goes on
+    assert len(entries(prepared)) == 3
 
 
 def test_journal_lines_carry_the_research_node(collection):
