@@ -14,7 +14,7 @@
   it; the node loop names its id'd folders with it (the kind is then the
   folder's parent, ``<runs root>/<node>/<run id>``).
 - ``hold``: one process at a time (the folder's ``.lock``, never waited for)
-  and ``running.json`` while it works (``liveness.claim``); a new node run
+  and ``running.json`` while it works (``liveness.claim``); a new run
   takes that lock while still hidden (``lock_build``) and keeps it.
 - ``in_flight``: the round a kill left started and not closed, replayed on
   resume.
@@ -27,8 +27,7 @@
   round in flight. The file is consumed, so a resume starts afresh.
 - ``before_round``: the check every loop makes before each round, its own
   limits first, then ``stop_requested``: the loop ends ``paused`` with a
-  ``stop_requested`` event (``stopped`` lets a loop that cannot be resumed
-  say ``aborted`` instead; every loop now can).
+  ``stop_requested`` event (every loop can be resumed).
 
 outcome.json is written by ``runs.Outcome.write`` and read by
 ``runs.read_outcome``; statuses are ``runs.Status``.
@@ -199,15 +198,14 @@ def stop_requested(run: RunFolder | Path, event: threading.Event | None = None) 
 
 
 def before_round(log: EventLog, limit: tuple[str, str] | None, asked: Callable[[], str | None],
-                 done: int, unit: str = "round", stopped: Status = Status.PAUSED,
+                 done: int, unit: str = "round",
                  round: int | None = None) -> tuple[list[dict], tuple[str, str] | None]:
     """Whether a loop ends before its next round: (events to yield, (status,
     reason)), or ([], None) to go on. ``limit`` is the loop's own stop reason
     (budgets, targets; a ``budget_exhausted`` event says which ran out);
     otherwise ``asked()`` (``stop_requested``, asked only then, since it
-    consumes the STOP file) ends it ``stopped`` after ``unit`` ``done``:
-    ``paused`` (resumable) unless the loop cannot be resumed. ``round``, if
-    given, is journaled with the event."""
+    consumes the STOP file) ends it ``paused`` (resumable) after ``unit``
+    ``done``. ``round``, if given, is journaled with the event."""
     if limit:
         status, reason = limit
         return ([log.emit("budget_exhausted", round, reason=reason)] if status == Status.BUDGET
@@ -215,7 +213,7 @@ def before_round(log: EventLog, limit: tuple[str, str] | None, asked: Callable[[
     source = asked()
     if source:
         event = log.emit("stop_requested", round, source=source, **{f"after_{unit}": done})
-        return [event], (stopped, f"stopped by {source} after {unit} {done}")
+        return [event], (Status.PAUSED, f"stopped by {source} after {unit} {done}")
     return [], None
 
 

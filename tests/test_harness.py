@@ -100,13 +100,12 @@ def test_before_a_round_a_limit_comes_first_and_stop_is_asked_only_then(tmp_path
     assert "round" not in events[0]  # a loop without rounds in its events journals none
 
 
-def test_a_loop_that_is_never_resumed_says_how_a_stop_ends_it(tmp_path):
+def test_a_loop_with_rounds_in_its_events_journals_the_round_with_a_stop_or_a_limit(tmp_path):
     from deeploop.harness import before_round
     run = RunFolder(tmp_path / "node" / "r", "r")
     run.path.mkdir(parents=True)
-    events, end = before_round(run.event_log(), None, lambda: "stop event", 2,
-                               stopped=Status.ABORTED, round=2)
-    assert end == (Status.ABORTED, "stopped by stop event after round 2")
+    events, end = before_round(run.event_log(), None, lambda: "stop event", 2, round=2)
+    assert end == (Status.PAUSED, "stopped by stop event after round 2")
     assert (events[0]["round"], events[0]["after_round"]) == (2, 2)
     events, _ = before_round(run.event_log(), (Status.BUDGET, "tokens gone"), lambda: None, 2,
                              round=2)
