@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Generator, Iterable, Iterator, TypeVar
 
@@ -108,6 +108,9 @@ class RunFolder(SettingsRecord):
 
     path: Path
     tag: str
+    # the lock its creation took while the folder was built (lock_build), kept for the
+    # loop its creator runs next (init_run, init_research: keep_lock)
+    held: contextlib.ExitStack | None = field(default=None, repr=False, compare=False)
 
     node: ClassVar[str] = ""           # the kind; "" for an id'd run: its parent folder's name
     settings_file: ClassVar[str] = ""  # the JSON record a tagged run keeps its settings in
@@ -122,6 +125,15 @@ class RunFolder(SettingsRecord):
     @property
     def kind(self) -> str:
         return self.node or self.path.parent.name
+
+    def kept_lock(self) -> contextlib.ExitStack | None:
+        """The lock this run's creation kept, handed over once (to its loop's hold)."""
+        held, self.held = self.held, None
+        return held
+
+    def release(self) -> None:
+        """Let go of the lock its creation kept (a creator that will not run it)."""
+        (self.kept_lock() or contextlib.ExitStack()).close()
 
     def event_log(self, listeners: Iterable[Callable[[dict], None]] = ()) -> EventLog:
         return EventLog(self.events_path, run_id=self.tag, node=self.kind,

@@ -8,7 +8,7 @@ settings, updated by every run), ``notify.log`` and ``outcome.json``.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -80,18 +80,6 @@ class ExperimentRun(RunFolder):
     results_path = property(lambda self: self.path / "results.tsv")
     logs_dir = property(lambda self: self.path / "logs")
     data_dir = property(lambda self: self.path / "data")
-
-    # the run's lock, taken while it was built, when its creator runs it next (init_run)
-    held: contextlib.ExitStack | None = field(default=None, repr=False, compare=False)
-
-    def kept_lock(self) -> contextlib.ExitStack | None:
-        """The lock this run's creation kept, handed over once (to its loop's hold)."""
-        held, self.held = self.held, None
-        return held
-
-    def release(self) -> None:
-        """Let go of the lock its creation kept (a creator that will not run it)."""
-        (self.kept_lock() or contextlib.ExitStack()).close()
 
     def log_path(self, number: int) -> Path:
         return self.logs_dir / f"{number:03d}.log"

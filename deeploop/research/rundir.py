@@ -13,7 +13,7 @@ The folder may already exist holding only a notebook session's files
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -71,18 +71,6 @@ class ResearchRun(RunFolder):
     report_path = property(lambda self: self.workspace_dir / REPORT_FILE)
     index_path = property(lambda self: self.workspace_dir / INDEX_FILE)
     process_log_path = property(lambda self: self.workspace_dir / PROCESS_LOG_FILE)
-
-    # the run's lock, taken while it was built, when its creator runs it next (init_research)
-    held: contextlib.ExitStack | None = field(default=None, repr=False, compare=False)
-
-    def kept_lock(self) -> contextlib.ExitStack | None:
-        """The lock this run's creation kept, handed over once (to its loop's hold)."""
-        held, self.held = self.held, None
-        return held
-
-    def release(self) -> None:
-        """Let go of the lock its creation kept (a creator that will not run it)."""
-        (self.kept_lock() or contextlib.ExitStack()).close()
 
     def workspace(self) -> Workspace:
         ws = Workspace(self.workspace_dir)
