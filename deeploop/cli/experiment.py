@@ -120,7 +120,7 @@ def _prepare(args):
     from ..meta.opening import open_experiment
     from ..experiment.proposers import get_proposer
     from ..meta.analysts import get_analyst
-    run, settings = open_experiment(args.tag, data=args.data, resume=args.resume,
+    run, settings = open_experiment(args.tag, data=args.data, resume=args.resume, keep_lock=True,
                                     **_overrides(args))
     return run, settings, get_proposer(settings.proposer), get_analyst(settings.analyst)
 

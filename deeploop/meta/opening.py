@@ -68,7 +68,7 @@ def interrupted(run) -> bool:
 
 def open_experiment(tag: str, *, data: str | None = None, root: Path | str | None = None,
                     run_dir: Path | str | None = None, resume: bool | None = None,
-                    **overrides):
+                    keep_lock: bool = False, **overrides):
     """(run, settings) for ``tag``.
 
     ``resume=None`` (notebooks): created when new, resumed when it exists.
@@ -81,10 +81,12 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
     ``overrides`` are Settings fields (experiments, budget, proposer, ...);
     everything, including the proposer and analyst specs, is checked before a
     folder is created. A folder holding only a papermill session's files
-    (``deeploop session`` made it) is used as is. A new tag comes back still
-    locked by its creation (``init_run(keep_lock=True)``): its loop
-    (``run_experiments``) takes that lock over; ``run.release()`` lets go of
-    it if the loop is not run.
+    (``deeploop session`` made it) is used as is. With ``keep_lock`` (a
+    caller about to run the loop: the CLI, a monitor) a new tag comes back
+    still locked by its creation (``init_run(keep_lock=True)``): its loop
+    (``run_experiments``) takes that lock over, so no resume can take the new
+    tag over first; ``run.release()`` lets go of it if the loop is not run.
+    Without it the tag is unlocked once made, and opening it again works.
     """
     tag, root = experiment_place(tag, run_dir, root)
     Settings().merged(overrides)  # bad numbers fail before anything is created
@@ -106,7 +108,7 @@ def open_experiment(tag: str, *, data: str | None = None, root: Path | str | Non
             run.save_settings(settings)
         return run, settings
     # locked from its creation until its loop's hold ends: a resume cannot take it over
-    run = init_run(tag, data, root, created_by="run", keep_lock=True)
+    run = init_run(tag, data, root, created_by="run", keep_lock=keep_lock)
     try:
         run.save_settings(settings)
     except BaseException:

@@ -52,8 +52,8 @@ class ExperimentMonitor(SnapshotReprs):
                  run_dir: Path | str | None = None, data: str | None = None,
                  report: bool = True, propose_with=None, trainer=None, **settings):
         self._w = require("ipywidgets", "notebook")
-        self.run, self.settings = open_experiment(tag, data=data or None, root=root,
-                                                  run_dir=run_dir, **settings)
+        self.run, self.settings = open_experiment(tag, data=data or None, root=root,  # runs it
+                                                  run_dir=run_dir, keep_lock=True, **settings)
         self.job = ExperimentJob(self.run, self.settings, proposer=propose_with, trainer=trainer,
                                  report=report, listeners=[self.update], warn=self._warn)
         self.best: float | None = None

@@ -184,7 +184,7 @@ def test_a_resume_started_as_a_new_tag_appears_cannot_take_it_over(runs_root, co
 
     monkeypatch.setattr(resume, "hold", hold)
     run, settings = open_experiment("new", data=str(corpus_file), resume=False, experiments=1,
-                                    **quick)
+                                    keep_lock=True, **quick)  # as `experiment run` does
     events = list(run_with_meta(run, settings, **loop))
     _, refused = tries
     assert isinstance(refused, RunLocked), refused
