@@ -59,6 +59,18 @@ def kill_first(patch, target, name, when, land=False):
     patch.setattr(target, name, wrapper)
 
 
+def killed_at_commit(tag, collection, monkeypatch, message_starts, land):
+    """A run of ``tag`` killed at its first commit whose message starts with
+    ``message_starts`` (after the commit lands, with ``land``)."""
+    prepared = start(tag, collection, entries=TARGET)
+    prepared.synthesizer = ScriptedSynth()
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        kill_first(patch, Workspace, "commit",
+                   lambda self, msg, **k: msg.startswith(message_starts), land=land)
+        run(prepared)
+    return prepared
+
+
 def test_killed_while_synthesising_the_round_is_asked_again(collection):
     prepared = start("k-synth", collection, entries=TARGET)
     prepared.synthesizer = ScriptedSynth(fail_on=2, failure=Killed())
@@ -90,12 +102,7 @@ def test_killed_after_the_synthesis_finishes_from_the_journal_without_asking_aga
 
 
 def test_killed_between_commit_and_its_event_keeps_the_commit(collection, monkeypatch):
-    prepared = start("k-commit", collection, entries=TARGET)
-    prepared.synthesizer = ScriptedSynth()
-    with monkeypatch.context() as patch, pytest.raises(Killed):
-        kill_first(patch, Workspace, "commit", lambda self, msg, **k: msg.startswith("research 3"),
-                   land=True)
-        run(prepared)
+    prepared = killed_at_commit("k-commit", collection, monkeypatch, "research 3", land=True)
     prepared, _ = resume("k-commit", collection)
     committed = [e for e in events(prepared, "research_committed") if e["round"] == 3]
     assert len(committed) == 1 and committed[0]["recovered"] is True
@@ -104,12 +111,7 @@ def test_killed_between_commit_and_its_event_keeps_the_commit(collection, monkey
 
 @pytest.mark.parametrize("land", [False, True], ids=["before-commit", "after-commit"])
 def test_killed_during_the_cohort_analysis_records_it_once(collection, monkeypatch, land):
-    prepared = start("k-meta", collection, entries=TARGET)
-    prepared.synthesizer = ScriptedSynth()
-    with monkeypatch.context() as patch, pytest.raises(Killed):
-        kill_first(patch, Workspace, "commit", lambda self, msg, **k: msg.startswith("meta:"),
-                   land=land)
-        run(prepared)
+    prepared = killed_at_commit("k-meta", collection, monkeypatch, "meta:", land=land)
     prepared, _ = resume("k-meta", collection)
     log = prepared.run.process_log_path.read_text()
     assert log.count("### Cohort 0 → 1 Analysis") == 1
@@ -152,12 +154,7 @@ def make_legacy(prepared) -> None:
 @pytest.mark.parametrize("land", [False, True], ids=["before-commit", "after-commit"])
 def test_a_run_from_before_cohort_events_adopts_its_cohort_from_the_process_log(
         collection, monkeypatch, land):
-    prepared = start("legacy", collection, entries=TARGET)
-    prepared.synthesizer = ScriptedSynth()
-    with monkeypatch.context() as patch, pytest.raises(Killed):
-        kill_first(patch, Workspace, "commit", lambda self, msg, **k: msg.startswith("meta:"),
-                   land=land)
-        run(prepared)
+    prepared = killed_at_commit("legacy", collection, monkeypatch, "meta:", land=land)
     make_legacy(prepared)
     prepared, outcome = resume("legacy", collection)
     assert [(e["cohort"], e.get("adopted")) for e in events(prepared, "cohort_analysed")] == \
